@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, builds, installs, starts a throwaway PostgreSQL 15
+# cluster (pg_virtualenv) configured for logical decoding, runs every suite, prints a summary
+# and exits non-zero if anything failed. Leaves nothing running; works from any clone path.
+#
+#   suites: regress   pg_regress stories       sql/*.sql -> expected/*.out (sql/SCHEDULE)
+#           isolation isolation tester         test/isolation/specs/*.spec
+#           pgtap     pgTAP through pg_prove   test/pgtap/*.sql
+#           tap       Perl TAP, PostgreSQL::Test::Cluster (their own clusters)  test/tap/*.pl
+#
+# Run one suite: make test SUITES="regress pgtap"
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PGBIN=/usr/lib/postgresql/15/bin
+PGXS_DIR=/usr/lib/postgresql/15/lib/pgxs
+export PG_CONFIG=$PGBIN/pg_config
+export PATH=$PGBIN:$PATH
+SUITES=${SUITES:-regress isolation pgtap tap}
+
+# Server settings every test cluster gets: logical decoding, our output plugin allowed
+# (PostgreSQL 15.19+), slots and senders for the feed tests, clients for the stress tests.
+CLUSTER_OPTS=(
+  -o "wal_level=logical"
+  -o "output_plugin_libraries='pgoutput, test_decoding, inventory_sync, wal2json'"
+  -o "max_replication_slots=32"
+  -o "max_wal_senders=32"
+  -o "max_connections=200"
+  -o "fsync=off"
+  -o "lc_messages=C"
+)
+
+inside() {
+  # Runs under pg_virtualenv: PGHOST/PGPORT/PGUSER/PGPASSWORD point at the throwaway cluster.
+  local results=$1 failed_any=0
+  : > "$results"
+
+  record() { echo "$1 $2 $3" >> "$results"; }   # suite passed failed
+
+  for suite in $SUITES; do
+    echo
+    echo "=== suite: $suite ==="
+    case $suite in
+    regress)
+      rm -rf results regression.diffs regression.out
+      make -s installcheck PG_CONFIG="$PG_CONFIG" 2>&1 | tee /tmp/inventory_sync_regress.$$
+      local rc=${PIPESTATUS[0]} ok bad
+      ok=$(grep -cE '\.\.\. ok|^ok ' /tmp/inventory_sync_regress.$$)
+      bad=$(grep -cE '\.\.\. FAILED|^not ok ' /tmp/inventory_sync_regress.$$)
+      if [ -f regression.diffs ] && [ -s regression.diffs ]; then
+        echo "--- regression.diffs ---"; cat regression.diffs
+        [ "$bad" -eq 0 ] && bad=1
+      fi
+      [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+      record regress "$ok" "$bad"
+      rm -f /tmp/inventory_sync_regress.$$
+      ;;
+    isolation)
+      local specs
+      specs=$(cd test/isolation/specs 2>/dev/null && ls *.spec 2>/dev/null | sed 's/\.spec$//')
+      if [ -z "$specs" ]; then record isolation 0 0; continue; fi
+      rm -rf test/isolation/output; mkdir -p test/isolation/output
+      "$PGXS_DIR/src/test/isolation/pg_isolation_regress" \
+        --inputdir=test/isolation --outputdir=test/isolation/output \
+        --bindir="$PGBIN" --load-extension=inventory_sync --dbname=isolation_regression \
+        $specs 2>&1 | tee /tmp/inventory_sync_iso.$$
+      rc=${PIPESTATUS[0]}
+      ok=$(grep -cE '\.\.\. ok|^ok ' /tmp/inventory_sync_iso.$$)
+      bad=$(grep -cE '\.\.\. FAILED|^not ok ' /tmp/inventory_sync_iso.$$)
+      if [ -s test/isolation/output/regression.diffs ]; then
+        echo "--- isolation regression.diffs ---"; cat test/isolation/output/regression.diffs
+        [ "$bad" -eq 0 ] && bad=1
+      fi
+      [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+      record isolation "$ok" "$bad"
+      rm -f /tmp/inventory_sync_iso.$$
+      ;;
+    pgtap)
+      local files
+      files=$(ls test/pgtap/*.sql 2>/dev/null)
+      if [ -z "$files" ]; then record pgtap 0 0; continue; fi
+      dropdb --if-exists pgtap_regression >/dev/null 2>&1
+      createdb pgtap_regression
+      psql -qX -d pgtap_regression -v ON_ERROR_STOP=1 \
+        -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION inventory_sync' >/dev/null
+      pg_prove -d pgtap_regression --timer $files 2>&1 | tee /tmp/inventory_sync_pgtap.$$
+      count_prove pgtap /tmp/inventory_sync_pgtap.$$ "$(echo "$files" | wc -w)"
+      rm -f /tmp/inventory_sync_pgtap.$$
+      ;;
+    tap)
+      local tfiles
+      tfiles=$(ls test/tap/*.pl 2>/dev/null)
+      if [ -z "$tfiles" ]; then record tap 0 0; continue; fi
+      # initdb refuses to run as root: the TAP clusters run as the postgres user, in a
+      # scratch copy of the tests it owns (the clone may not be readable by it).
+      local scratch
+      scratch=$(mktemp -d /tmp/inventory_sync_tap.XXXXXX)
+      cp -r test/tap "$scratch/tap"
+      [ -d examples ] && cp -r examples "$scratch/examples"
+      chown -R postgres: "$scratch"
+      local run=(env PATH="$PATH" TESTDIR="$scratch" PGHOST= PGPORT= PGUSER= PGPASSWORD= PGDATABASE=
+                 prove -I "$PGXS_DIR/src/test/perl" -I "$scratch/tap" --timer $(cd "$scratch" && ls tap/*.pl))
+      if [ "$(id -u)" -eq 0 ]; then
+        (cd "$scratch" && runuser -u postgres -- "${run[@]}") 2>&1 | tee /tmp/inventory_sync_tap.$$
+      else
+        (cd "$scratch" && "${run[@]}") 2>&1 | tee /tmp/inventory_sync_tap.$$
+      fi
+      count_prove tap /tmp/inventory_sync_tap.$$ "$(echo "$tfiles" | wc -w)"
+      if ! grep -q '^Result: PASS' /tmp/inventory_sync_tap.$$; then
+        for log in "$scratch"/tmp_check/log/*; do
+          [ -f "$log" ] || continue
+          echo "--- $(basename "$log") (tail) ---"; tail -n 40 "$log"
+        done
+      fi
+      rm -rf "$scratch" /tmp/inventory_sync_tap.$$
+      ;;
+    *) echo "unknown suite $suite"; record "$suite" 0 1 ;;
+    esac
+  done
+}
+
+# prove prints "Files=N, Tests=M" and, on failure, "Failed K/N test programs".
+count_prove() {
+  local suite=$1 log=$2 nfiles=$3 bad
+  bad=$(sed -n 's/^Failed \([0-9]*\)\/[0-9]* test programs.*/\1/p' "$log" | tail -n1)
+  if grep -q '^Result: PASS' "$log"; then bad=0; else bad=${bad:-$nfiles}; [ "$bad" -eq 0 ] && bad=1; fi
+  echo "$suite $((nfiles - bad < 0 ? 0 : nfiles - bad)) $bad" >> "$RESULTS"
+}
+
+if [ "${1:-}" = "--inside" ]; then
+  RESULTS=$2
+  inside "$RESULTS"
+  exit 0
+fi
+
+# One `make test` at a time on a machine: it installs into the server's shared directories.
+exec 9>/tmp/inventory_sync.make-test.lock
+flock 9
+
+bash test/deps.sh || { echo "make test: could not install the packages it needs"; exit 1; }
+
+echo "=== build and install ==="
+make -s PG_CONFIG="$PG_CONFIG" || { echo "make test: build failed"; exit 1; }
+SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || { echo "make test: install failed"; exit 1; }
+
+RESULTS=$(mktemp /tmp/inventory_sync_results.XXXXXX)
+chmod 666 "$RESULTS"
+# -t: a temporary cluster directory even as root, removed with the cluster.
+pg_virtualenv -t -v 15 "${CLUSTER_OPTS[@]}" bash "$ROOT/test/run.sh" --inside "$RESULTS"
+venv_rc=$?
+
+echo
+echo "=== summary ==="
+total_ok=0; total_bad=0
+while read -r suite ok bad; do
+  printf '  %-10s %4d passed  %4d failed\n' "$suite" "$ok" "$bad"
+  total_ok=$((total_ok + ok)); total_bad=$((total_bad + bad))
+done < "$RESULTS"
+rm -f "$RESULTS"
+if [ $venv_rc -ne 0 ]; then
+  echo "  the throwaway cluster failed (pg_virtualenv exit $venv_rc)"
+  total_bad=$((total_bad + 1))
+fi
+echo "$total_ok passed, $total_bad failed"
+[ $total_bad -eq 0 ]
