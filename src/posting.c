@@ -1,0 +1,1442 @@
+/*
+ * posting.c
+ *		The ledger's posting triggers (see posting.h for the two steps).
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/tableam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_enum.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "gs1.h"
+#include "master_cache.h"
+#include "posting.h"
+
+bool		is_engine_writing = false;
+
+/* Posting kinds, in the order of the posting_kind enum. */
+typedef enum PostingKind
+{
+	PK_RECEIPT,
+	PK_ISSUE,
+	PK_TRANSFER_OUT,
+	PK_TRANSFER_IN,
+	PK_ADJUSTMENT,
+	PK_MOVE,
+	PK_CONSUMPTION,
+	PK_PRODUCTION,
+	PK_RETURN,
+	PK_COUNT,
+	NUM_KINDS
+} PostingKind;
+
+static const char *const kind_names[NUM_KINDS] = {
+	"receipt", "issue", "transfer_out", "transfer_in", "adjustment", "move",
+	"consumption", "production", "return", "count"
+};
+
+/* Does the kind move stock from one key to another (two effects)? */
+static inline bool
+kind_is_two_key(PostingKind k)
+{
+	return k == PK_TRANSFER_OUT || k == PK_TRANSFER_IN || k == PK_MOVE;
+}
+
+/* Sign of the effect at (location, bucket): +1, -1, or 0 for signed/absolute kinds. */
+static inline int
+kind_sign(PostingKind k)
+{
+	switch (k)
+	{
+		case PK_RECEIPT:
+		case PK_PRODUCTION:
+		case PK_RETURN:
+			return 1;
+		case PK_ISSUE:
+		case PK_CONSUMPTION:
+		case PK_TRANSFER_OUT:
+		case PK_TRANSFER_IN:
+		case PK_MOVE:
+			return -1;
+		default:
+			return 0;
+	}
+}
+
+/*
+ * Map a posting_kind enum OID to our enum. The OIDs are read from pg_enum once per
+ * backend (and again if the type is recreated, e.g. after DROP/CREATE EXTENSION).
+ */
+static PostingKind
+kind_from_oid(Oid enumval)
+{
+	HeapTuple	tup = SearchSysCache1(ENUMOID, ObjectIdGetDatum(enumval));
+	const char *label;
+	int			i;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "inventory_sync: unknown posting_kind value %u", enumval);
+	label = NameStr(((Form_pg_enum) GETSTRUCT(tup))->enumlabel);
+	for (i = 0; i < NUM_KINDS; i++)
+	{
+		if (strcmp(label, kind_names[i]) == 0)
+		{
+			ReleaseSysCache(tup);
+			return (PostingKind) i;
+		}
+	}
+	ReleaseSysCache(tup);
+	elog(ERROR, "inventory_sync: unknown posting_kind \"%s\"", label);
+	return NUM_KINDS;			/* keep compiler quiet */
+}
+
+/* ------------------------------------------------------------------------
+ * Column positions of the ledger, by name, per relation (a partition's may differ).
+ * ------------------------------------------------------------------------ */
+typedef enum LedgerCol
+{
+	LC_POSTING_ID, LC_KIND, LC_SOURCE, LC_SOURCE_EVENT_ID, LC_SOURCE_SEQUENCE,
+	LC_EVENT_TIME, LC_RECORDED_AT, LC_GTIN, LC_ITEM_GTIN, LC_LOCATION, LC_TO_LOCATION,
+	LC_LOT, LC_SERIAL, LC_BUCKET, LC_TO_BUCKET, LC_QUANTITY, LC_UNIT, LC_BASE_QUANTITY,
+	LC_EXPECTED_QUANTITY, LC_REASON, LC_REFERENCE, LC_ETA, LC_CORRECTS, LC_ACTOR,
+	NUM_LEDGER_COLS
+} LedgerCol;
+
+static const char *const ledger_col_names[NUM_LEDGER_COLS] = {
+	"posting_id", "kind", "source", "source_event_id", "source_sequence",
+	"event_time", "recorded_at", "gtin", "item_gtin", "location", "to_location",
+	"lot", "serial", "bucket", "to_bucket", "quantity", "unit", "base_quantity",
+	"expected_quantity", "reason", "reference", "eta", "corrects", "actor"
+};
+
+typedef struct LedgerLayout
+{
+	Oid			relid;
+	int			natts;
+	AttrNumber	att[NUM_LEDGER_COLS];
+} LedgerLayout;
+
+static LedgerLayout before_layout;
+
+static void
+layout_for(TupleDesc desc, Oid relid, LedgerLayout *layout)
+{
+	int			c;
+
+	if (layout->relid == relid && relid != InvalidOid && layout->natts == desc->natts)
+		return;
+	for (c = 0; c < NUM_LEDGER_COLS; c++)
+	{
+		int			a;
+
+		layout->att[c] = InvalidAttrNumber;
+		for (a = 0; a < desc->natts; a++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(desc, a);
+
+			if (!attr->attisdropped && strcmp(NameStr(attr->attname), ledger_col_names[c]) == 0)
+			{
+				layout->att[c] = a + 1;
+				break;
+			}
+		}
+		if (layout->att[c] == InvalidAttrNumber)
+			elog(ERROR, "inventory_sync: ledger column \"%s\" is missing", ledger_col_names[c]);
+	}
+	layout->relid = relid;
+	layout->natts = desc->natts;
+}
+
+/* ------------------------------------------------------------------------
+ * Small helpers.
+ * ------------------------------------------------------------------------ */
+static inline Datum
+get_col(HeapTuple tup, TupleDesc desc, const LedgerLayout *l, LedgerCol c, bool *isnull)
+{
+	return heap_getattr(tup, l->att[c], desc, isnull);
+}
+
+static inline char *
+text_col(HeapTuple tup, TupleDesc desc, const LedgerLayout *l, LedgerCol c)
+{
+	bool		isnull;
+	Datum		d = get_col(tup, desc, l, c, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static inline char *
+key_text(int64 v, Gs1KeyKind kind)
+{
+	char	   *buf = palloc(24);
+
+	gs1_key_format(kind, v, buf);
+	return buf;
+}
+
+static inline Numeric
+num_mul(Numeric a, Numeric b)
+{
+	return DatumGetNumeric(DirectFunctionCall2(numeric_mul, NumericGetDatum(a), NumericGetDatum(b)));
+}
+
+static inline Numeric
+num_add(Numeric a, Numeric b)
+{
+	return DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(a), NumericGetDatum(b)));
+}
+
+static inline Numeric
+num_sub(Numeric a, Numeric b)
+{
+	return DatumGetNumeric(DirectFunctionCall2(numeric_sub, NumericGetDatum(a), NumericGetDatum(b)));
+}
+
+static inline Numeric
+num_neg(Numeric a)
+{
+	return DatumGetNumeric(DirectFunctionCall1(numeric_uminus, NumericGetDatum(a)));
+}
+
+static inline int
+num_cmp(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a), NumericGetDatum(b)));
+}
+
+static inline int
+num_sign(Numeric a)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a),
+											 NumericGetDatum(int64_to_numeric(0))));
+}
+
+static inline bool
+num_is_integral(Numeric a)
+{
+	Numeric		t = DatumGetNumeric(DirectFunctionCall2(numeric_trunc, NumericGetDatum(a),
+														Int32GetDatum(0)));
+
+	return num_cmp(a, t) == 0;
+}
+
+static inline char *
+num_text(Numeric a)
+{
+	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(a)));
+}
+
+/* Describe the key a posting is about, for error details. */
+static char *
+posting_key_desc(const char *source, const char *event_id, int64 gtin, int64 gln)
+{
+	return psprintf("source \"%s\", event \"%s\", gtin %s, location %s",
+					source, event_id, key_text(gtin, GS1_KEY_GTIN), key_text(gln, GS1_KEY_GLN));
+}
+
+/* ------------------------------------------------------------------------
+ * Replay detection: look (source, source_event_id) up through the ledger's unique index.
+ * ------------------------------------------------------------------------ */
+static Oid
+find_event_index(Relation rel, const LedgerLayout *l)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+		Form_pg_index idx;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		idx = (Form_pg_index) GETSTRUCT(tup);
+		if (idx->indisunique && idx->indisvalid && idx->indnkeyatts >= 2 &&
+			idx->indkey.values[0] == l->att[LC_SOURCE] &&
+			idx->indkey.values[1] == l->att[LC_SOURCE_EVENT_ID])
+			result = indexoid;
+		ReleaseSysCache(tup);
+		if (OidIsValid(result))
+			break;
+	}
+	list_free(indexes);
+	return result;
+}
+
+/*
+ * Returns the stored ledger tuple of (source, event_id), copied, or NULL.
+ * Uses the active snapshot: a row committed by another transaction after our snapshot
+ * is caught by the unique index itself (23505).
+ */
+static HeapTuple
+find_posted_event(Relation rel, const LedgerLayout *l, Datum source, Datum event_id)
+{
+	Oid			indexoid = find_event_index(rel, l);
+	Relation	index;
+	IndexScanDesc scan;
+	ScanKeyData keys[2];
+	TupleTableSlot *slot;
+	HeapTuple	result = NULL;
+
+	if (!OidIsValid(indexoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ledger relation \"%s\" has no unique index on (source, source_event_id)",
+						RelationGetRelationName(rel)),
+				 errhint("Every ledger partition needs the index that makes replays idempotent.")));
+
+	index = index_open(indexoid, AccessShareLock);
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, source);
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, event_id);
+	keys[0].sk_collation = DEFAULT_COLLATION_OID;
+	keys[1].sk_collation = DEFAULT_COLLATION_OID;
+	slot = table_slot_create(rel, NULL);
+	scan = index_beginscan(rel, index, GetActiveSnapshot(), 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+		result = ExecCopySlotHeapTuple(slot);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	return result;
+}
+
+/* Same datum in two tuples (both NULL counts as same)? */
+static bool
+same_col(HeapTuple a, HeapTuple b, TupleDesc desc, AttrNumber att)
+{
+	bool		an,
+				bn;
+	Datum		ad = heap_getattr(a, att, desc, &an);
+	Datum		bd = heap_getattr(b, att, desc, &bn);
+	Form_pg_attribute attr = TupleDescAttr(desc, att - 1);
+
+	if (an || bn)
+		return an && bn;
+	if (attr->atttypid == NUMERICOID)
+		return num_cmp(DatumGetNumeric(ad), DatumGetNumeric(bd)) == 0;
+	return datumIsEqual(ad, bd, attr->attbyval, attr->attlen);
+}
+
+/* ------------------------------------------------------------------------
+ * Step 1: the row trigger.
+ * ------------------------------------------------------------------------ */
+PG_FUNCTION_INFO_V1(ledger_before_insert);
+/* BEFORE INSERT row trigger on the ledger: validate, resolve, detect replays. */
+Datum
+ledger_before_insert(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	tup;
+	LedgerLayout *l = &before_layout;
+	bool		isnull;
+	PostingKind kind;
+	char	   *source;
+	char	   *event_id;
+	char	   *bucket;
+	char	   *to_bucket;
+	char	   *unit;
+	char	   *reason;
+	int64		gtin;
+	int64		gln;
+	int64		to_gln = 0;
+	bool		has_to_location;
+	bool		has_lot;
+	bool		has_serial;
+	Numeric		quantity;
+	Numeric		base_quantity;
+	Numeric		factor;
+	bool		whole_numbers;
+	ItemInfo	item;
+	LocationInfo loc;
+	LocationInfo to_loc;
+	SourceInfo	src;
+	HeapTuple	existing;
+	Datum		new_values[4];
+	bool		new_nulls[4] = {false, false, false, false};
+	int			new_cols[4];
+	char		owner[MC_NAME_LEN];
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+						errmsg("ledger_before_insert() must be a BEFORE INSERT row trigger")));
+
+	rel = trigdata->tg_relation;
+	desc = RelationGetDescr(rel);
+	tup = trigdata->tg_trigtuple;
+	layout_for(desc, RelationGetRelid(rel), l);
+
+	kind = kind_from_oid(DatumGetObjectId(get_col(tup, desc, l, LC_KIND, &isnull)));
+	source = text_col(tup, desc, l, LC_SOURCE);
+	event_id = text_col(tup, desc, l, LC_SOURCE_EVENT_ID);
+	gtin = DatumGetInt64(get_col(tup, desc, l, LC_GTIN, &isnull));
+	gln = DatumGetInt64(get_col(tup, desc, l, LC_LOCATION, &isnull));
+	{
+		Datum		d = get_col(tup, desc, l, LC_TO_LOCATION, &isnull);
+
+		has_to_location = !isnull;
+		if (!isnull)
+			to_gln = DatumGetInt64(d);
+	}
+	(void) get_col(tup, desc, l, LC_LOT, &isnull);
+	has_lot = !isnull;
+	(void) get_col(tup, desc, l, LC_SERIAL, &isnull);
+	has_serial = !isnull;
+	bucket = text_col(tup, desc, l, LC_BUCKET);
+	to_bucket = text_col(tup, desc, l, LC_TO_BUCKET);
+	unit = text_col(tup, desc, l, LC_UNIT);
+	reason = text_col(tup, desc, l, LC_REASON);
+	quantity = DatumGetNumeric(get_col(tup, desc, l, LC_QUANTITY, &isnull));
+
+	/* Replays first: a replay must change nothing, even if master data moved on since. */
+	existing = find_posted_event(rel, l, get_col(tup, desc, l, LC_SOURCE, &isnull),
+								 get_col(tup, desc, l, LC_SOURCE_EVENT_ID, &isnull));
+	if (existing != NULL)
+	{
+		static const LedgerCol payload[] = {
+			LC_KIND, LC_GTIN, LC_LOCATION, LC_TO_LOCATION, LC_LOT, LC_SERIAL, LC_BUCKET,
+			LC_TO_BUCKET, LC_QUANTITY, LC_UNIT
+		};
+		int			i;
+		bool		posted_pid_null;
+		int64		posted_id = DatumGetInt64(heap_getattr(existing, l->att[LC_POSTING_ID],
+														   desc, &posted_pid_null));
+
+		for (i = 0; i < lengthof(payload); i++)
+		{
+			if (!same_col(tup, existing, desc, l->att[payload[i]]))
+				ereport(ERROR,
+						(errcode(ERRCODE_IS_CONFLICTING_REPLAY),
+						 errmsg("event \"%s\" of source \"%s\" was already posted with a different %s",
+								event_id, source, ledger_col_names[payload[i]]),
+						 errdetail("The original is posting %lld.", (long long) posted_id),
+						 errhint("A source event id names one fact forever: post a correction under a new event id.")));
+		}
+		/* an exact replay: the original stands, nothing changes */
+		return PointerGetDatum(NULL);
+	}
+
+	/* The source, and the right to post as it. */
+	mc_source(source, &src);
+	if (!src.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("unknown source \"%s\"", source),
+				 errdetail("Event \"%s\".", event_id),
+				 errhint("Register it with inventory_sync.add_source().")));
+	if (!OidIsValid(src.role) || !has_privs_of_role(GetUserId(), src.role))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" may not post as source \"%s\"",
+						GetUserNameFromId(GetUserId(), false), source),
+				 errdetail("Source \"%s\" is bound to role \"%s\".", source, src.rolename),
+				 errhint("Post as a member of role \"%s\".", src.rolename)));
+
+	/* Item, through a pack GTIN if that is what was scanned. */
+	mc_item(gtin, &item);
+	if (!item.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("unknown item: gtin %s", key_text(gtin, GS1_KEY_GTIN)),
+				 errdetail("Source \"%s\", event \"%s\".", source, event_id),
+				 errhint("Add the item (inventory_sync.add_item) or its pack GTIN (inventory_sync.add_pack) first.")));
+
+	mc_location(gln, &loc);
+	if (!loc.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("unknown location: gln %s", key_text(gln, GS1_KEY_GLN)),
+				 errdetail("Source \"%s\", event \"%s\".", source, event_id),
+				 errhint("Add the location with inventory_sync.add_location() first.")));
+	if (has_to_location)
+	{
+		mc_location(to_gln, &to_loc);
+		if (!to_loc.found)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("unknown location: to_location gln %s", key_text(to_gln, GS1_KEY_GLN)),
+					 errdetail("Source \"%s\", event \"%s\".", source, event_id)));
+	}
+
+	if (!mc_bucket_exists(bucket))
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("unknown bucket \"%s\"", bucket),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln)),
+				 errhint("Buckets are listed in inventory_sync.bucket; add one with inventory_sync.add_bucket().")));
+	if (to_bucket != NULL && !mc_bucket_exists(to_bucket))
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("unknown bucket \"%s\"", to_bucket),
+				 errdetail("to_bucket of %s.", posting_key_desc(source, event_id, gtin, gln))));
+	if (reason != NULL && !mc_reason_exists(reason))
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("unknown reason code \"%s\"", reason),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln)),
+				 errhint("Reason codes are listed in inventory_sync.reason_code.")));
+
+	/* Which keys the kind touches, and what it needs. */
+	switch (kind)
+	{
+		case PK_MOVE:
+			if (to_bucket == NULL || strcmp(to_bucket, bucket) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_IS_INVALID_POSTING),
+						 errmsg("a move needs a to_bucket different from bucket \"%s\"", bucket),
+						 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+			if (has_to_location && to_gln != gln)
+				ereport(ERROR,
+						(errcode(ERRCODE_IS_INVALID_POSTING),
+						 errmsg("a move stays at one location: use transfer_out and transfer_in to move stock between locations"),
+						 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+			break;
+		case PK_TRANSFER_OUT:
+			if (!has_to_location || !to_loc.in_transit)
+				ereport(ERROR,
+						(errcode(ERRCODE_IS_INVALID_POSTING),
+						 errmsg("transfer_out needs to_location to be an in_transit location"),
+						 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln)),
+						 errhint("Stock in transit is held at a location of kind in_transit until transfer_in.")));
+			break;
+		case PK_TRANSFER_IN:
+			if (!loc.in_transit || !has_to_location || to_loc.in_transit)
+				ereport(ERROR,
+						(errcode(ERRCODE_IS_INVALID_POSTING),
+						 errmsg("transfer_in moves stock from an in_transit location to a receiving to_location"),
+						 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+			break;
+		case PK_ADJUSTMENT:
+			if (reason == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_IS_INVALID_POSTING),
+						 errmsg("an adjustment needs a reason code"),
+						 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln)),
+						 errhint("Reason codes are listed in inventory_sync.reason_code.")));
+			/* fall through */
+		default:
+			if (has_to_location || to_bucket != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_IS_INVALID_POSTING),
+						 errmsg("a %s posting touches one key: to_location and to_bucket must be empty",
+								kind_names[kind]),
+						 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+	}
+
+	/* Ownership: the source must be the system of record where it posts. */
+	if (loc.enforce_ownership && mc_owner(gln, bucket, owner) && strcmp(owner, source) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_NOT_SYSTEM_OF_RECORD),
+				 errmsg("source \"%s\" is not the system of record for bucket \"%s\" at location %s",
+						source, bucket, key_text(gln, GS1_KEY_GLN)),
+				 errdetail("The system of record is \"%s\" (event \"%s\").", owner, event_id),
+				 errhint("Post through \"%s\", or change inventory_sync.ownership.", owner)));
+	if (kind_is_two_key(kind))
+	{
+		int64		dest = has_to_location ? to_gln : gln;
+		const char *dest_bucket = to_bucket ? to_bucket : bucket;
+		bool		enforce = has_to_location ? to_loc.enforce_ownership : loc.enforce_ownership;
+
+		if (enforce && mc_owner(dest, dest_bucket, owner) && strcmp(owner, source) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_IS_NOT_SYSTEM_OF_RECORD),
+					 errmsg("source \"%s\" is not the system of record for bucket \"%s\" at location %s",
+							source, dest_bucket, key_text(dest, GS1_KEY_GLN)),
+					 errdetail("The system of record is \"%s\" (event \"%s\").", owner, event_id),
+					 errhint("Post through \"%s\", or change inventory_sync.ownership.", owner)));
+	}
+
+	/* Lot and serial rules. */
+	if (item.lot_tracked && !has_lot)
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_LOT_RULE),
+				 errmsg("item %s is lot-tracked: the posting needs a lot", key_text(item.item_gtin, GS1_KEY_GTIN)),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+	if (!item.lot_tracked && has_lot)
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_LOT_RULE),
+				 errmsg("item %s is not lot-tracked: the posting must not name a lot", key_text(item.item_gtin, GS1_KEY_GTIN)),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+	if (item.serial_tracked && !has_serial)
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_SERIAL_RULE),
+				 errmsg("item %s is serial-tracked: the posting needs a serial", key_text(item.item_gtin, GS1_KEY_GTIN)),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+	if (!item.serial_tracked && has_serial)
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_SERIAL_RULE),
+				 errmsg("item %s is not serial-tracked: the posting must not name a serial", key_text(item.item_gtin, GS1_KEY_GTIN)),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+
+	/* Quantity: to base units, with the kind's sign. */
+	if (numeric_is_nan(quantity) || numeric_is_inf(quantity))
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_INVALID_QUANTITY),
+				 errmsg("quantity %s is not a number of units", num_text(quantity)),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+	if (unit == NULL)
+	{
+		factor = item.pack_quantity;
+		whole_numbers = true;	/* a GTIN counts trade items: packs or pieces */
+		if (item.item_gtin == gtin)
+			whole_numbers = item.whole_numbers;
+	}
+	else
+	{
+		UnitInfo	u;
+
+		if (item.item_gtin != gtin)
+			ereport(ERROR,
+					(errcode(ERRCODE_IS_INVALID_QUANTITY),
+					 errmsg("a pack GTIN is counted in packs: unit must be empty for gtin %s", key_text(gtin, GS1_KEY_GTIN)),
+					 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+		mc_unit(item.item_gtin, unit, &u);
+		if (!u.unit_exists)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("unknown unit \"%s\"", unit),
+					 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln)),
+					 errhint("Units are listed in inventory_sync.unit.")));
+		if (!u.found)
+			ereport(ERROR,
+					(errcode(ERRCODE_IS_INVALID_QUANTITY),
+					 errmsg("unit \"%s\" does not convert to the base unit \"%s\" of item %s",
+							unit, item.base_unit, key_text(item.item_gtin, GS1_KEY_GTIN)),
+					 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln)),
+					 errhint("Add the conversion to inventory_sync.item_unit.")));
+		factor = u.factor;
+		whole_numbers = u.whole_numbers;
+	}
+	if (whole_numbers && !num_is_integral(quantity))
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_INVALID_QUANTITY),
+				 errmsg("quantity %s is not a whole number of %s", num_text(quantity),
+						unit ? unit : (item.item_gtin == gtin ? item.base_unit : "packs")),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+	base_quantity = num_mul(quantity, factor);
+	if (item.whole_numbers && !num_is_integral(base_quantity))
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_INVALID_QUANTITY),
+				 errmsg("quantity %s %s is %s %s: not a whole number of base units",
+						num_text(quantity), unit ? unit : "", num_text(base_quantity), item.base_unit),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+
+	if (kind == PK_COUNT)
+	{
+		if (num_sign(quantity) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_IS_INVALID_QUANTITY),
+					 errmsg("a count states an absolute quantity: %s is negative", num_text(quantity)),
+					 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+	}
+	else if (num_sign(quantity) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_INVALID_QUANTITY),
+				 errmsg("quantity must not be zero"),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+	else if (kind_sign(kind) != 0)
+	{
+		if (num_sign(quantity) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_IS_INVALID_QUANTITY),
+					 errmsg("quantity %s must be positive for a %s posting", num_text(quantity), kind_names[kind]),
+					 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln)),
+					 errhint("The kind gives the direction; only adjustments are signed.")));
+		if (kind_sign(kind) < 0)
+			base_quantity = num_neg(base_quantity);
+	}
+
+	if (item.serial_tracked)
+	{
+		Numeric		one = int64_to_numeric(1);
+		Numeric		absq = num_sign(base_quantity) < 0 ? num_neg(base_quantity) : base_quantity;
+
+		if (kind == PK_COUNT ? num_cmp(absq, one) > 0 : num_cmp(absq, one) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_IS_SERIAL_RULE),
+					 errmsg("a serialised unit moves alone: quantity %s is not %s one base unit",
+							num_text(base_quantity), kind == PK_COUNT ? "zero or" : "plus or minus"),
+					 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+	}
+
+	/* What the ledger sets: the resolved item and quantity, when and by whom. */
+	new_cols[0] = l->att[LC_ITEM_GTIN];
+	new_values[0] = Int64GetDatum(item.item_gtin);
+	new_cols[1] = l->att[LC_BASE_QUANTITY];
+	new_values[1] = NumericGetDatum(base_quantity);
+	new_cols[2] = l->att[LC_RECORDED_AT];
+	new_values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	new_cols[3] = l->att[LC_ACTOR];
+	new_values[3] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+
+	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, 4, new_cols, new_values, new_nulls));
+}
+
+/* ------------------------------------------------------------------------
+ * Step 2: the statement trigger that applies the statement's postings.
+ * ------------------------------------------------------------------------ */
+
+/* A balance key; fixed-size and zero-padded so it can be hashed and compared as bytes. */
+typedef struct BalanceKey
+{
+	int64		item;
+	int64		location;
+	bool		has_lot;
+	char		lot[21];
+	char		bucket[33];
+} BalanceKey;
+
+/* One posting of the statement, as the apply step needs it. */
+typedef struct Posting
+{
+	int64		posting_id;
+	PostingKind kind;
+	Datum		source;			/* text */
+	Datum		event_id;		/* text */
+	char	   *source_str;
+	int64		item;
+	int64		location;
+	Datum		lot;			/* lot_number, or 0 */
+	Datum		serial;			/* serial_number, or 0 */
+	Numeric		base_quantity;
+	Numeric		expected;		/* NULL when not compare-and-set */
+	TimestampTz event_time;
+	TimestampTz recorded_at;
+	int			first_effect;	/* its effects are effects[first_effect .. +neffects] */
+	int			neffects;
+} Posting;
+
+/* One effect of a posting on one balance key. */
+typedef struct Effect
+{
+	int			posting;		/* index into postings */
+	bool		entering;		/* the +q side of a two-key posting */
+	Numeric		delta;			/* NULL for a count until computed */
+	int64		location;
+	char	   *bucket;
+} Effect;
+
+typedef struct KeyEntry
+{
+	BalanceKey	key;			/* hash key: must be first */
+	int		   *effects;		/* indexes into the effects array, in posting order */
+	int			neffects;
+	int			maxeffects;
+} KeyEntry;
+
+typedef enum ApplyPlan
+{
+	AP_LOCK_LOT,
+	AP_LOCK_NOLOT,
+	AP_CREATE,
+	AP_UPDATE,
+	AP_SUM_AFTER,
+	AP_EXCEPTION,
+	AP_SERIAL_LOCK,
+	AP_SERIAL_SET,
+	AP_LOT_REGISTER,
+	AP_INSERT_CHANGES,
+	NUM_APPLY_PLANS
+} ApplyPlan;
+
+static SPIPlanPtr apply_plans[NUM_APPLY_PLANS];
+
+#define CHANGES_ENR "inventory_sync_new_changes"
+
+static const char *const apply_sql[NUM_APPLY_PLANS] = {
+	"SELECT balance_id, quantity, version, last_count_at FROM inventory_sync.balance"
+	" WHERE item_gtin = $1::inventory_sync.gtin AND location = $2::inventory_sync.gln"
+	"   AND lot = $3 AND bucket = $4 FOR NO KEY UPDATE",
+	"SELECT balance_id, quantity, version, last_count_at FROM inventory_sync.balance"
+	" WHERE item_gtin = $1::inventory_sync.gtin AND location = $2::inventory_sync.gln"
+	"   AND lot IS NULL AND bucket = $4 AND $3 IS NULL FOR NO KEY UPDATE",
+	"INSERT INTO inventory_sync.balance (item_gtin, location, lot, bucket)"
+	" VALUES ($1::inventory_sync.gtin, $2::inventory_sync.gln, $3, $4)"
+	" ON CONFLICT DO NOTHING RETURNING balance_id, quantity, version, last_count_at",
+	"UPDATE inventory_sync.balance SET quantity = $2, version = $3, last_posting_id = $4,"
+	"       last_count_at = $5, updated_at = now() WHERE balance_id = $1",
+	"SELECT coalesce(sum(delta), 0) FROM inventory_sync.balance_change"
+	" WHERE balance_id = $1 AND event_time > $2",
+	"INSERT INTO inventory_sync.exception (kind, posting_id, item_gtin, location, lot, serial, bucket, detail)"
+	" VALUES ($1::inventory_sync.exception_kind, $2, $3::inventory_sync.gtin, $4::inventory_sync.gln, $5, $6, $7, $8)",
+	"SELECT location::bigint FROM inventory_sync.serial_unit"
+	" WHERE item_gtin = $1::inventory_sync.gtin AND serial = $2 FOR UPDATE",
+	"INSERT INTO inventory_sync.serial_unit AS s (item_gtin, serial, location, lot, bucket, posting_id)"
+	" VALUES ($1::inventory_sync.gtin, $2, $3::inventory_sync.gln, $4, $5, $6)"
+	" ON CONFLICT (item_gtin, serial) DO UPDATE SET location = excluded.location, lot = excluded.lot,"
+	"   bucket = excluded.bucket, posting_id = excluded.posting_id",
+	"INSERT INTO inventory_sync.lot (item_gtin, lot) VALUES ($1::inventory_sync.gtin, $2)"
+	" ON CONFLICT DO NOTHING",
+	"INSERT INTO inventory_sync.balance_change SELECT * FROM " CHANGES_ENR,
+};
+
+static Oid	lot_type_oid = InvalidOid;
+static Oid	serial_type_oid = InvalidOid;
+
+static void
+resolve_types(void)
+{
+	Oid			nsp = get_namespace_oid("inventory_sync", false);
+
+	lot_type_oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+								   CStringGetDatum("lot_number"), ObjectIdGetDatum(nsp));
+	serial_type_oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+									  CStringGetDatum("serial_number"), ObjectIdGetDatum(nsp));
+	if (!OidIsValid(lot_type_oid) || !OidIsValid(serial_type_oid))
+		elog(ERROR, "inventory_sync: types lot_number and serial_number are missing");
+}
+
+static SPIPlanPtr
+apply_plan(ApplyPlan which)
+{
+	static const int nargs[NUM_APPLY_PLANS] = {4, 4, 4, 5, 2, 8, 2, 6, 2, 0};
+	Oid			types[8];
+
+	if (apply_plans[which] != NULL)
+		return apply_plans[which];
+
+	switch (which)
+	{
+		case AP_LOCK_LOT:
+		case AP_LOCK_NOLOT:
+		case AP_CREATE:
+			types[0] = INT8OID;
+			types[1] = INT8OID;
+			types[2] = lot_type_oid;
+			types[3] = TEXTOID;
+			break;
+		case AP_UPDATE:
+			types[0] = INT8OID;
+			types[1] = NUMERICOID;
+			types[2] = INT8OID;
+			types[3] = INT8OID;
+			types[4] = TIMESTAMPTZOID;
+			break;
+		case AP_SUM_AFTER:
+			types[0] = INT8OID;
+			types[1] = TIMESTAMPTZOID;
+			break;
+		case AP_EXCEPTION:
+			types[0] = TEXTOID;
+			types[1] = INT8OID;
+			types[2] = INT8OID;
+			types[3] = INT8OID;
+			types[4] = lot_type_oid;
+			types[5] = serial_type_oid;
+			types[6] = TEXTOID;
+			types[7] = TEXTOID;
+			break;
+		case AP_SERIAL_LOCK:
+			types[0] = INT8OID;
+			types[1] = serial_type_oid;
+			break;
+		case AP_SERIAL_SET:
+			types[0] = INT8OID;
+			types[1] = serial_type_oid;
+			types[2] = INT8OID;
+			types[3] = lot_type_oid;
+			types[4] = TEXTOID;
+			types[5] = INT8OID;
+			break;
+		case AP_LOT_REGISTER:
+			types[0] = INT8OID;
+			types[1] = lot_type_oid;
+			break;
+		default:
+			break;
+	}
+	{
+		SPIPlanPtr	plan = SPI_prepare(apply_sql[which], nargs[which], types);
+
+		if (plan == NULL)
+			elog(ERROR, "inventory_sync: could not prepare \"%s\": %s", apply_sql[which],
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "inventory_sync: could not keep plan");
+		apply_plans[which] = plan;
+	}
+	return apply_plans[which];
+}
+
+static void
+run_plan(ApplyPlan which, Datum *values, const char *nulls, int expect, long limit)
+{
+	int			rc = SPI_execute_plan(apply_plan(which), values, nulls, false, limit);
+
+	if (rc != expect)
+		elog(ERROR, "inventory_sync: \"%s\" failed: %s", apply_sql[which], SPI_result_code_string(rc));
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const BalanceKey *x = &(*(KeyEntry *const *) a)->key;
+	const BalanceKey *y = &(*(KeyEntry *const *) b)->key;
+	int			c;
+
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	if (x->location != y->location)
+		return x->location < y->location ? -1 : 1;
+	if (x->has_lot != y->has_lot)
+		return x->has_lot ? 1 : -1;
+	c = strcmp(x->lot, y->lot);
+	if (c != 0)
+		return c;
+	return strcmp(x->bucket, y->bucket);
+}
+
+static void
+raise_exception(const char *kind, const Posting *p, const BalanceKey *key, const char *detail)
+{
+	Datum		v[8];
+	char		n[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	v[0] = CStringGetTextDatum(kind);
+	v[1] = Int64GetDatum(p->posting_id);
+	v[2] = Int64GetDatum(key->item);
+	v[3] = Int64GetDatum(key->location);
+	v[4] = p->lot;
+	if (!p->lot)
+		n[4] = 'n';
+	v[5] = p->serial;
+	if (!p->serial)
+		n[5] = 'n';
+	v[6] = CStringGetTextDatum(key->bucket);
+	v[7] = CStringGetTextDatum(detail);
+	run_plan(AP_EXCEPTION, v, n, SPI_OK_INSERT, 0);
+}
+
+static inline void
+add_effect(HTAB *keys, Effect *effects, int *neffects, int posting, const Posting *p,
+		   int64 location, const char *bucket, bool entering, Numeric delta)
+{
+	BalanceKey	k;
+	KeyEntry   *e;
+	bool		found;
+	Effect	   *eff = &effects[*neffects];
+
+	memset(&k, 0, sizeof(k));
+	k.item = p->item;
+	k.location = location;
+	if (p->lot)
+	{
+		text	   *t = DatumGetTextPP(p->lot);
+
+		k.has_lot = true;
+		memcpy(k.lot, VARDATA_ANY(t), Min(VARSIZE_ANY_EXHDR(t), sizeof(k.lot) - 1));
+	}
+	strlcpy(k.bucket, bucket, sizeof(k.bucket));
+
+	e = hash_search(keys, &k, HASH_ENTER, &found);
+	if (!found)
+	{
+		e->maxeffects = 4;
+		e->neffects = 0;
+		e->effects = palloc(sizeof(int) * e->maxeffects);
+	}
+	else if (e->neffects == e->maxeffects)
+	{
+		e->maxeffects *= 2;
+		e->effects = repalloc(e->effects, sizeof(int) * e->maxeffects);
+	}
+	e->effects[e->neffects++] = *neffects;
+
+	eff->posting = posting;
+	eff->entering = entering;
+	eff->delta = delta;
+	eff->location = location;
+	eff->bucket = pstrdup(bucket);
+	(*neffects)++;
+}
+
+PG_FUNCTION_INFO_V1(ledger_apply);
+/* AFTER INSERT statement trigger on the ledger: apply the new postings to balances. */
+Datum
+ledger_apply(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Tuplestorestate *newrows;
+	TupleDesc	desc;
+	TupleTableSlot *slot;
+	LedgerLayout layout;
+	MemoryContext cxt;
+	MemoryContext old;
+	Posting    *postings;
+	volatile int npostings = 0;
+	int			maxpostings = 1024;
+	Effect	   *effects;
+	int			neffects = 0;
+	HTAB	   *keys;
+	HASHCTL		ctl;
+	KeyEntry  **sorted;
+	int			nkeys;
+	int			i;
+	HASH_SEQ_STATUS seq;
+	KeyEntry   *ke;
+	Relation	changes_rel;
+	TupleDesc	changes_desc;
+	Tuplestorestate *changes;
+	volatile int64 nchanges = 0;
+	Numeric		zero = int64_to_numeric(0);
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || trigdata->tg_newtable == NULL)
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+						errmsg("ledger_apply() must be an AFTER INSERT statement trigger with REFERENCING NEW TABLE")));
+
+	newrows = trigdata->tg_newtable;
+	if (tuplestore_tuple_count(newrows) == 0)
+		PG_RETURN_POINTER(NULL);
+
+	if (!OidIsValid(lot_type_oid))
+		resolve_types();
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "inventory_sync apply", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	memset(&layout, 0, sizeof(layout));
+	layout_for(desc, InvalidOid, &layout);
+
+	/* Read the statement's postings; the transition table is in insertion order. */
+	postings = MemoryContextAllocHuge(cxt, sizeof(Posting) * maxpostings);
+	effects = MemoryContextAllocHuge(cxt, sizeof(Effect) * maxpostings * 2);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(BalanceKey);
+	ctl.entrysize = sizeof(KeyEntry);
+	ctl.hcxt = cxt;
+	keys = hash_create("inventory_sync keys", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	tuplestore_rescan(newrows);
+	while (tuplestore_gettupleslot(newrows, true, false, slot))
+	{
+		Posting    *p;
+		char	   *bucket;
+		char	   *to_bucket;
+		int64		to_location = 0;
+		bool		has_to;
+
+		if (npostings == maxpostings)
+		{
+			maxpostings *= 2;
+			postings = repalloc_huge(postings, sizeof(Posting) * maxpostings);
+			effects = repalloc_huge(effects, sizeof(Effect) * maxpostings * 2);
+		}
+		p = &postings[npostings];
+		slot_getallattrs(slot);
+#define COL(c) slot->tts_values[layout.att[c] - 1]
+#define ISNULL(c) slot->tts_isnull[layout.att[c] - 1]
+		p->posting_id = DatumGetInt64(COL(LC_POSTING_ID));
+		p->kind = kind_from_oid(DatumGetObjectId(COL(LC_KIND)));
+		p->source = PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_SOURCE)));
+		p->event_id = PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_SOURCE_EVENT_ID)));
+		p->source_str = TextDatumGetCString(p->source);
+		p->item = DatumGetInt64(COL(LC_ITEM_GTIN));
+		p->location = DatumGetInt64(COL(LC_LOCATION));
+		p->lot = ISNULL(LC_LOT) ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_LOT)));
+		p->serial = ISNULL(LC_SERIAL) ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_SERIAL)));
+		p->base_quantity = DatumGetNumericCopy(COL(LC_BASE_QUANTITY));
+		p->expected = ISNULL(LC_EXPECTED_QUANTITY) ? NULL : DatumGetNumericCopy(COL(LC_EXPECTED_QUANTITY));
+		p->event_time = DatumGetTimestampTz(COL(LC_EVENT_TIME));
+		p->recorded_at = DatumGetTimestampTz(COL(LC_RECORDED_AT));
+		bucket = TextDatumGetCString(COL(LC_BUCKET));
+		to_bucket = ISNULL(LC_TO_BUCKET) ? bucket : TextDatumGetCString(COL(LC_TO_BUCKET));
+		has_to = !ISNULL(LC_TO_LOCATION);
+		if (has_to)
+			to_location = DatumGetInt64(COL(LC_TO_LOCATION));
+#undef COL
+#undef ISNULL
+
+		p->first_effect = neffects;
+		if (p->kind == PK_COUNT)
+			add_effect(keys, effects, &neffects, npostings, p, p->location, bucket, false, NULL);
+		else
+		{
+			add_effect(keys, effects, &neffects, npostings, p, p->location, bucket, false,
+					   p->base_quantity);
+			if (kind_is_two_key(p->kind))
+				add_effect(keys, effects, &neffects, npostings, p,
+						   has_to ? to_location : p->location, to_bucket, true,
+						   num_neg(p->base_quantity));
+		}
+		p->neffects = neffects - p->first_effect;
+		npostings++;
+		ExecClearTuple(slot);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+
+	/* One global order for every statement: item, location, lot, bucket. */
+	nkeys = hash_get_num_entries(keys);
+	sorted = palloc(sizeof(KeyEntry *) * nkeys);
+	i = 0;
+	hash_seq_init(&seq, keys);
+	while ((ke = hash_seq_search(&seq)) != NULL)
+		sorted[i++] = ke;
+	qsort(sorted, nkeys, sizeof(KeyEntry *), key_cmp);
+
+	changes_rel = table_open(get_relname_relid("balance_change",
+											   get_namespace_oid("inventory_sync", false)),
+							 AccessShareLock);
+	changes_desc = CreateTupleDescCopy(RelationGetDescr(changes_rel));
+	table_close(changes_rel, AccessShareLock);
+	changes = tuplestore_begin_heap(false, false, work_mem);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_sync: SPI_connect failed");
+	is_engine_writing = true;
+	PG_TRY();
+	{
+		for (i = 0; i < nkeys; i++)
+		{
+			KeyEntry   *k = sorted[i];
+			Datum		v[5];
+			char		n[5] = {' ', ' ', ' ', ' ', ' '};
+			int64		balance_id;
+			Numeric		qty;
+			int64		version;
+			bool		has_count_at;
+			TimestampTz last_count_at = 0;
+			bool		isnull;
+			int			j;
+			LocationInfo loc;
+			HeapTuple	row;
+			TupleDesc	rdesc;
+			int64		last_posting = 0;
+
+			/* Lock the key, creating it if it is new (ON CONFLICT: someone may race us). */
+			v[0] = Int64GetDatum(k->key.item);
+			v[1] = Int64GetDatum(k->key.location);
+			v[2] = k->key.has_lot ? postings[effects[k->effects[0]].posting].lot : (Datum) 0;
+			n[2] = k->key.has_lot ? ' ' : 'n';
+			v[3] = CStringGetTextDatum(k->key.bucket);
+			for (;;)
+			{
+				run_plan(k->key.has_lot ? AP_LOCK_LOT : AP_LOCK_NOLOT, v, n, SPI_OK_SELECT, 1);
+				if (SPI_processed > 0)
+					break;
+				run_plan(AP_CREATE, v, n, SPI_OK_INSERT_RETURNING, 1);
+				if (SPI_processed > 0)
+					break;
+			}
+			row = SPI_tuptable->vals[0];
+			rdesc = SPI_tuptable->tupdesc;
+			balance_id = DatumGetInt64(SPI_getbinval(row, rdesc, 1, &isnull));
+			qty = DatumGetNumericCopy(SPI_getbinval(row, rdesc, 2, &isnull));
+			version = DatumGetInt64(SPI_getbinval(row, rdesc, 3, &isnull));
+			{
+				Datum		d = SPI_getbinval(row, rdesc, 4, &isnull);
+
+				has_count_at = !isnull;
+				if (!isnull)
+					last_count_at = DatumGetTimestampTz(d);
+			}
+
+			mc_location(k->key.location, &loc);
+
+			for (j = 0; j < k->neffects; j++)
+			{
+				Effect	   *eff = &effects[k->effects[j]];
+				Posting    *p = &postings[eff->posting];
+				Numeric		before = qty;
+				Datum		cv[14];
+				bool		cn[14];
+
+				if (p->kind == PK_COUNT)
+				{
+					/* delta = count - balance as of the watermark */
+					Numeric		later;
+					Datum		sv[2];
+					int			m;
+
+					sv[0] = Int64GetDatum(balance_id);
+					sv[1] = TimestampTzGetDatum(p->event_time);
+					run_plan(AP_SUM_AFTER, sv, NULL, SPI_OK_SELECT, 1);
+					later = DatumGetNumericCopy(SPI_getbinval(SPI_tuptable->vals[0],
+															  SPI_tuptable->tupdesc, 1, &isnull));
+					/* and this statement's own earlier effects on the key after it */
+					for (m = 0; m < j; m++)
+					{
+						Effect	   *pe = &effects[k->effects[m]];
+
+						if (postings[pe->posting].event_time > p->event_time)
+							later = num_add(later, pe->delta);
+					}
+					eff->delta = num_sub(p->base_quantity, num_sub(qty, later));
+					if (!has_count_at || p->event_time > last_count_at)
+					{
+						has_count_at = true;
+						last_count_at = p->event_time;
+					}
+				}
+				else if (has_count_at && p->event_time < last_count_at)
+				{
+					char	   *detail = psprintf("event \"%s\" of source \"%s\" happened at %s, before the count of %s it arrived after",
+												  text_to_cstring(DatumGetTextPP(p->event_id)), p->source_str,
+												  timestamptz_to_str(p->event_time),
+												  timestamptz_to_str(last_count_at));
+
+					raise_exception("late_event", p, &k->key, detail);
+				}
+
+				if (p->expected != NULL && !eff->entering && num_cmp(p->expected, before) != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_IS_STALE_EXPECTED_QUANTITY),
+							 errmsg("balance of gtin %s at location %s, bucket \"%s\" is %s, not the expected %s",
+									key_text(k->key.item, GS1_KEY_GTIN), key_text(k->key.location, GS1_KEY_GLN),
+									k->key.bucket, num_text(before), num_text(p->expected)),
+							 errdetail("Source \"%s\", event \"%s\".", p->source_str,
+									   text_to_cstring(DatumGetTextPP(p->event_id))),
+							 errhint("Read the balance again and retry with the quantity you find.")));
+
+				qty = num_add(qty, eff->delta);
+				version++;
+				last_posting = p->posting_id;
+
+				if (num_sign(eff->delta) < 0 && num_cmp(qty, zero) < 0)
+				{
+					if (loc.strict)
+						ereport(ERROR,
+								(errcode(ERRCODE_IS_INSUFFICIENT_STOCK),
+								 errmsg("insufficient stock: gtin %s at location %s, bucket \"%s\" has %s, the posting takes %s",
+										key_text(k->key.item, GS1_KEY_GTIN), key_text(k->key.location, GS1_KEY_GLN),
+										k->key.bucket, num_text(before), num_text(num_neg(eff->delta))),
+								 errdetail("Location %s is strict: it refuses postings that drive a balance negative (source \"%s\", event \"%s\").",
+										   key_text(k->key.location, GS1_KEY_GLN), p->source_str,
+										   text_to_cstring(DatumGetTextPP(p->event_id)))));
+					raise_exception("negative_balance", p, &k->key,
+									psprintf("balance went from %s to %s", num_text(before), num_text(qty)));
+				}
+
+				/* the after-state, in balance_change's column order */
+				memset(cn, 0, sizeof(cn));
+				cv[0] = Int64GetDatum(p->posting_id);
+				cv[1] = Int64GetDatum(balance_id);
+				cv[2] = Int64GetDatum(k->key.item);
+				cv[3] = Int64GetDatum(k->key.location);
+				cv[4] = p->lot;
+				cn[4] = !p->lot;
+				cv[5] = CStringGetTextDatum(k->key.bucket);
+				cv[6] = NumericGetDatum(eff->delta);
+				cv[7] = NumericGetDatum(qty);
+				cv[8] = Int64GetDatum(version);
+				cv[9] = ObjectIdGetDatum(InvalidOid);	/* kind: filled below */
+				cv[10] = p->source;
+				cv[11] = p->event_id;
+				cv[12] = TimestampTzGetDatum(p->event_time);
+				cv[13] = TimestampTzGetDatum(p->recorded_at);
+				{
+					Oid			kindtype = TupleDescAttr(changes_desc, 9)->atttypid;
+					HeapTuple	et = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(kindtype),
+													 CStringGetDatum(kind_names[p->kind]));
+
+					if (!HeapTupleIsValid(et))
+						elog(ERROR, "inventory_sync: posting_kind %s not found", kind_names[p->kind]);
+					cv[9] = ObjectIdGetDatum(((Form_pg_enum) GETSTRUCT(et))->oid);
+					ReleaseSysCache(et);
+				}
+				if (changes_desc->natts != 14)
+					elog(ERROR, "inventory_sync: balance_change has %d columns, expected 14", changes_desc->natts);
+				tuplestore_putvalues(changes, changes_desc, cv, cn);
+				nchanges++;
+			}
+
+			v[0] = Int64GetDatum(balance_id);
+			v[1] = NumericGetDatum(qty);
+			v[2] = Int64GetDatum(version);
+			v[3] = Int64GetDatum(last_posting);
+			v[4] = TimestampTzGetDatum(last_count_at);
+			n[0] = n[1] = n[2] = n[3] = ' ';
+			n[4] = has_count_at ? ' ' : 'n';
+			run_plan(AP_UPDATE, v, n, SPI_OK_UPDATE, 0);
+		}
+
+		/* Serials, in (item, serial) order: one place at a time, conflicts become exceptions. */
+		{
+			int		   *sp = palloc(sizeof(int) * npostings);
+			int			ns = 0;
+			int			j;
+
+			for (j = 0; j < npostings; j++)
+				if (postings[j].serial)
+					sp[ns++] = j;
+			for (j = 0; j < ns; j++)
+			{
+				Posting    *p = &postings[sp[j]];
+				Datum		v[6];
+				char		n[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+				bool		isnull;
+				bool		known;
+				int64		at = 0;
+				int			e;
+				bool		has_at;
+
+				v[0] = Int64GetDatum(p->item);
+				v[1] = p->serial;
+				run_plan(AP_SERIAL_LOCK, v, n, SPI_OK_SELECT, 1);
+				known = SPI_processed > 0;
+				has_at = false;
+				if (known)
+				{
+					Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+					has_at = !isnull;
+					if (!isnull)
+						at = DatumGetInt64(d);
+				}
+				/* walk this posting's effects: leaving, then entering */
+				for (e = p->first_effect; e < p->first_effect + p->neffects; e++)
+				{
+					Effect	   *eff = &effects[e];
+					BalanceKey	k;
+					int			s;
+
+					memset(&k, 0, sizeof(k));
+					k.item = p->item;
+					k.location = eff->location;
+					strlcpy(k.bucket, eff->bucket, sizeof(k.bucket));
+					s = num_sign(eff->delta);
+					if (s < 0)
+					{
+						if (!has_at || at != eff->location)
+							raise_exception("serial_conflict", p, &k,
+											has_at ? psprintf("serial leaves location %s but is known to be at %s",
+															  key_text(eff->location, GS1_KEY_GLN), key_text(at, GS1_KEY_GLN))
+											: psprintf("serial leaves location %s but is not known to be on hand",
+													   key_text(eff->location, GS1_KEY_GLN)));
+						has_at = false;
+					}
+					else if (s > 0)
+					{
+						if (has_at && at != eff->location)
+							raise_exception("serial_conflict", p, &k,
+											psprintf("serial arrives at location %s but is known to be at %s",
+													 key_text(eff->location, GS1_KEY_GLN), key_text(at, GS1_KEY_GLN)));
+						has_at = true;
+						at = eff->location;
+					}
+				}
+				v[2] = Int64GetDatum(at);
+				n[2] = has_at ? ' ' : 'n';
+				v[3] = p->lot;
+				n[3] = p->lot ? ' ' : 'n';
+				v[4] = (Datum) 0;
+				n[4] = 'n';
+				e = p->first_effect + p->neffects - 1;
+				v[4] = CStringGetTextDatum(effects[e].bucket);
+				n[4] = has_at ? ' ' : 'n';
+				v[5] = Int64GetDatum(p->posting_id);
+				run_plan(AP_SERIAL_SET, v, n, SPI_OK_INSERT, 0);
+			}
+		}
+
+		/* Lots seen for the first time are registered (expiry is set by register_lot). */
+		{
+			int			j;
+
+			for (j = 0; j < nkeys; j++)
+			{
+				KeyEntry   *k = sorted[j];
+				Datum		v[2];
+
+				if (!k->key.has_lot || (j > 0 && sorted[j - 1]->key.has_lot &&
+										sorted[j - 1]->key.item == k->key.item &&
+										strcmp(sorted[j - 1]->key.lot, k->key.lot) == 0))
+					continue;
+				v[0] = Int64GetDatum(k->key.item);
+				v[1] = postings[effects[k->effects[0]].posting].lot;
+				run_plan(AP_LOT_REGISTER, v, NULL, SPI_OK_INSERT, 0);
+			}
+		}
+
+		/* The after-states, in one INSERT ... SELECT from the collected rows. */
+		{
+			EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
+
+			enr->md.name = CHANGES_ENR;
+			enr->md.reliddesc = InvalidOid;
+			enr->md.tupdesc = changes_desc;
+			enr->md.enrtype = ENR_NAMED_TUPLESTORE;
+			enr->md.enrtuples = nchanges;
+			enr->reldata = changes;
+			if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
+				elog(ERROR, "inventory_sync: could not register the new changes");
+			run_plan(AP_INSERT_CHANGES, NULL, NULL, SPI_OK_INSERT, 0);
+		}
+	}
+	PG_FINALLY();
+	{
+		is_engine_writing = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
+
+	tuplestore_end(changes);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	PG_RETURN_POINTER(NULL);
+}
+
+PG_FUNCTION_INFO_V1(refuse_change);
+/*
+ * Statement trigger refusing UPDATE, DELETE and TRUNCATE: of the ledger for everyone but
+ * a superuser, of engine-maintained tables for everyone but the engine itself.
+ */
+Datum
+refuse_change(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	const char *what;
+	bool		ledger;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+						errmsg("refuse_change() must be called as a trigger")));
+	if (is_engine_writing)
+		PG_RETURN_POINTER(NULL);
+	ledger = trigdata->tg_trigger->tgnargs > 0 && strcmp(trigdata->tg_trigger->tgargs[0], "superuser") == 0;
+	if (ledger && superuser())
+		PG_RETURN_POINTER(NULL);
+
+	what = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" :
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" : "TRUNCATE";
+	ereport(ERROR,
+			(errcode(ERRCODE_IS_IMMUTABLE),
+			 errmsg("%s of %s is not allowed", what, RelationGetRelationName(trigdata->tg_relation)),
+			 ledger ? errdetail("The ledger is append-only.")
+			 : errdetail("%s is maintained by the ledger's posting trigger.", RelationGetRelationName(trigdata->tg_relation)),
+			 ledger ? errhint("Correct a posting with a counter-posting that names it (inventory_sync.correct).")
+			 : errhint("Post to the ledger instead.")));
+	PG_RETURN_POINTER(NULL);
+}
