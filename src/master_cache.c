@@ -55,20 +55,20 @@ static const char *const plan_sql[NUM_PLANS] = {
 	/* PLAN_ITEM: the item itself, or the item a pack GTIN holds */
 	"SELECT i.gtin, 1::numeric, i.base_unit, i.lot_tracked, i.serial_tracked, u.whole_numbers"
 	"  FROM inventory_sync.item i JOIN inventory_sync.unit u ON u.unit = i.base_unit"
-	" WHERE i.gtin = $1::inventory_sync.gtin"
+	" WHERE i.gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin"
 	" UNION ALL "
 	"SELECT i.gtin, p.quantity, i.base_unit, i.lot_tracked, i.serial_tracked, u.whole_numbers"
-	"  FROM inventory_sync.item_pack p JOIN inventory_sync.item i ON i.gtin = p.item_gtin"
+	"  FROM inventory_sync.item_pack p JOIN inventory_sync.item i ON i.gtin OPERATOR(inventory_sync.=) p.item_gtin"
 	"  JOIN inventory_sync.unit u ON u.unit = i.base_unit"
-	" WHERE p.pack_gtin = $1::inventory_sync.gtin",
+	" WHERE p.pack_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin",
 	/* PLAN_LOCATION */
-	"SELECT kind = 'in_transit', strict, enforce_ownership FROM inventory_sync.location WHERE gln = $1::inventory_sync.gln",
+	"SELECT kind = 'in_transit', strict, enforce_ownership FROM inventory_sync.location WHERE gln OPERATOR(inventory_sync.=) $1::inventory_sync.gln",
 	/* PLAN_UNIT: the base unit converts with factor 1, others through item_unit */
 	"SELECT u.whole_numbers,"
 	"       CASE WHEN u.unit = i.base_unit THEN 1::numeric ELSE iu.factor END"
 	"  FROM inventory_sync.unit u"
-	"  JOIN inventory_sync.item i ON i.gtin = $1::inventory_sync.gtin"
-	"  LEFT JOIN inventory_sync.item_unit iu ON iu.item_gtin = i.gtin AND iu.unit = u.unit"
+	"  JOIN inventory_sync.item i ON i.gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin"
+	"  LEFT JOIN inventory_sync.item_unit iu ON iu.item_gtin OPERATOR(inventory_sync.=) i.gtin AND iu.unit = u.unit"
 	" WHERE u.unit = $2",
 	/* PLAN_SOURCE */
 	"SELECT r.oid, s.role::text FROM inventory_sync.source s"
@@ -78,7 +78,7 @@ static const char *const plan_sql[NUM_PLANS] = {
 	/* PLAN_REASON */
 	"SELECT 1 FROM inventory_sync.reason_code WHERE reason = $1",
 	/* PLAN_OWNER: the bucket's own row wins over the location-wide one */
-	"SELECT source FROM inventory_sync.ownership WHERE location = $1::inventory_sync.gln"
+	"SELECT source FROM inventory_sync.ownership WHERE location OPERATOR(inventory_sync.=) $1::inventory_sync.gln"
 	"   AND (bucket = $2 OR bucket IS NULL) ORDER BY bucket NULLS LAST LIMIT 1",
 };
 

@@ -418,7 +418,23 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 	reason = text_col(tup, desc, l, LC_REASON);
 	quantity = DatumGetNumeric(get_col(tup, desc, l, LC_QUANTITY, &isnull));
 
-	/* Replays first: a replay must change nothing, even if master data moved on since. */
+	/* The source, and the right to post as it. */
+	mc_source(source, &src);
+	if (!src.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("unknown source \"%s\"", source),
+				 errdetail("Event \"%s\".", event_id),
+				 errhint("Register it with inventory_sync.add_source().")));
+	if (!OidIsValid(src.role) || !has_privs_of_role(GetUserId(), src.role))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" may not post as source \"%s\"",
+						GetUserNameFromId(GetUserId(), false), source),
+				 errdetail("Source \"%s\" is bound to role \"%s\".", source, src.rolename),
+				 errhint("Post as a member of role \"%s\".", src.rolename)));
+
+	/* Replays next: a replay must change nothing, even if master data moved on since. */
 	existing = find_posted_event(rel, l, get_col(tup, desc, l, LC_SOURCE, &isnull),
 								 get_col(tup, desc, l, LC_SOURCE_EVENT_ID, &isnull));
 	if (existing != NULL)
@@ -445,22 +461,6 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 		/* an exact replay: the original stands, nothing changes */
 		return PointerGetDatum(NULL);
 	}
-
-	/* The source, and the right to post as it. */
-	mc_source(source, &src);
-	if (!src.found)
-		ereport(ERROR,
-				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("unknown source \"%s\"", source),
-				 errdetail("Event \"%s\".", event_id),
-				 errhint("Register it with inventory_sync.add_source().")));
-	if (!OidIsValid(src.role) || !has_privs_of_role(GetUserId(), src.role))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("role \"%s\" may not post as source \"%s\"",
-						GetUserNameFromId(GetUserId(), false), source),
-				 errdetail("Source \"%s\" is bound to role \"%s\".", source, src.rolename),
-				 errhint("Post as a member of role \"%s\".", src.rolename)));
 
 	/* Item, through a pack GTIN if that is what was scanned. */
 	mc_item(gtin, &item);
@@ -775,10 +775,10 @@ static SPIPlanPtr apply_plans[NUM_APPLY_PLANS];
 
 static const char *const apply_sql[NUM_APPLY_PLANS] = {
 	"SELECT balance_id, quantity, version, last_count_at FROM inventory_sync.balance"
-	" WHERE item_gtin = $1::inventory_sync.gtin AND location = $2::inventory_sync.gln"
-	"   AND lot = $3 AND bucket = $4 FOR NO KEY UPDATE",
+	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND location OPERATOR(inventory_sync.=) $2::inventory_sync.gln"
+	"   AND lot OPERATOR(inventory_sync.=) $3 AND bucket = $4 FOR NO KEY UPDATE",
 	"SELECT balance_id, quantity, version, last_count_at FROM inventory_sync.balance"
-	" WHERE item_gtin = $1::inventory_sync.gtin AND location = $2::inventory_sync.gln"
+	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND location OPERATOR(inventory_sync.=) $2::inventory_sync.gln"
 	"   AND lot IS NULL AND bucket = $4 AND $3 IS NULL FOR NO KEY UPDATE",
 	"INSERT INTO inventory_sync.balance (item_gtin, location, lot, bucket)"
 	" VALUES ($1::inventory_sync.gtin, $2::inventory_sync.gln, $3, $4)"
@@ -790,7 +790,7 @@ static const char *const apply_sql[NUM_APPLY_PLANS] = {
 	"INSERT INTO inventory_sync.exception (kind, posting_id, item_gtin, location, lot, serial, bucket, detail)"
 	" VALUES ($1::inventory_sync.exception_kind, $2, $3::inventory_sync.gtin, $4::inventory_sync.gln, $5, $6, $7, $8)",
 	"SELECT location::bigint FROM inventory_sync.serial_unit"
-	" WHERE item_gtin = $1::inventory_sync.gtin AND serial = $2 FOR UPDATE",
+	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND serial OPERATOR(inventory_sync.=) $2 FOR UPDATE",
 	"INSERT INTO inventory_sync.serial_unit AS s (item_gtin, serial, location, lot, bucket, posting_id)"
 	" VALUES ($1::inventory_sync.gtin, $2, $3::inventory_sync.gln, $4, $5, $6)"
 	" ON CONFLICT (item_gtin, serial) DO UPDATE SET location = excluded.location, lot = excluded.lot,"
