@@ -148,7 +148,8 @@ $SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || { echo "make test: in
 RESULTS=$(mktemp /tmp/inventory_sync_results.XXXXXX)
 chmod 666 "$RESULTS"
 # -t: a temporary cluster directory even as root, removed with the cluster.
-pg_virtualenv -t -v 15 "${CLUSTER_OPTS[@]}" bash "$ROOT/test/run.sh" --inside "$RESULTS"
+# 9>&-: the server must not inherit the lock, or a leaked cluster would hold it forever.
+pg_virtualenv -t -v 15 "${CLUSTER_OPTS[@]}" bash "$ROOT/test/run.sh" --inside "$RESULTS" 9>&-
 venv_rc=$?
 
 echo
