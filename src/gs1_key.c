@@ -239,14 +239,14 @@ gs1_report(const Gs1KeyInfo *info, const char *str, int len, const Gs1Scan *sc, 
 
 	if (body)
 		snprintf(lengths_hint, sizeof(lengths_hint),
-				 "A %s body without its check digit has %s digits.",
+				 "A body for type %s, without its check digit, has %s digits.",
 				 info->typname, info->body_lengths_text);
 	else
-		snprintf(lengths_hint, sizeof(lengths_hint), "A %s has %s digits.",
+		snprintf(lengths_hint, sizeof(lengths_hint), "A value of type %s has %s digits.",
 				 info->typname, info->lengths_text);
 
 #define GS1_ERRMSG() \
-	(body ? errmsg("invalid input syntax for a %s body without check digit: \"%s\"", \
+	(body ? errmsg("invalid input syntax for %s_complete: \"%s\"", \
 				   info->typname, quoted) \
 	 : errmsg("invalid input syntax for type %s: \"%s\"", info->typname, quoted))
 
@@ -266,7 +266,7 @@ gs1_report(const Gs1KeyInfo *info, const char *str, int len, const Gs1Scan *sc, 
 					 errdetail("Non-digit character %s at position %d.",
 							   gs1_describe_char(str, len, sc->bad_offset),
 							   pg_mbstrlen_with_len(str, sc->bad_offset) + 1),
-					 errhint("A %s is written with the digits 0 to 9 only.",
+					 errhint("A value of type %s is written with the digits 0 to 9 only.",
 							 info->typname)));
 			break;
 		case GS1_SCAN_BAD_LENGTH:
@@ -397,7 +397,7 @@ gs1_key_check_value(Gs1KeyKind kind, int64 value, bool binary)
 								 value, info->typname)
 				 : errmsg("bigint " INT64_FORMAT " is out of range for type %s",
 						  value, info->typname),
-				 errdetail("A %s is a number of at most %d digits, check digit included.",
+				 errdetail("A value of type %s is a number of at most %d digits, check digit included.",
 						   info->typname, info->width)));
 
 	expected = gs1_value_check_digit(value);
