@@ -255,7 +255,7 @@ num_text(Numeric a)
 static char *
 posting_key_desc(const char *source, const char *event_id, int64 gtin, int64 gln)
 {
-	return psprintf("source \"%s\", event \"%s\", gtin %s, location %s",
+	return psprintf("Source \"%s\", event \"%s\", gtin %s, location %s",
 					source, event_id, key_text(gtin, GS1_KEY_GTIN), key_text(gln, GS1_KEY_GLN));
 }
 
