@@ -186,6 +186,8 @@ for s in inventory_sync plref; do
   [ "$chk" = t ] || die "$s: ledger, balance and balance_change disagree"
 done
 log "check: ledger, balance and balance_change agree for both engines"
+sql -c "SELECT pg_stat_force_next_flush()" >/dev/null 2>&1 || true
+log "info: balance updates (all/HOT): $(sql -c "SELECT n_tup_upd || '/' || n_tup_hot_upd FROM pg_stat_user_tables WHERE relid = 'inventory_sync.balance'::regclass")"
 
 # ---------------------------------------------------------------------------
 # COPY of many receipts, spread over every (item, location) key.
