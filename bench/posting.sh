@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# bench/posting.sh: write-path benchmarks of the posting engine (SPEC section 11).
+#
+# Runs against an existing cluster (PGHOST/PGPORT/PGUSER, as pg_virtualenv sets them;
+# needs a superuser and the extension installed), in a scratch database it creates and
+# drops. Every target is a ratio against a baseline measured in the same run on the
+# same cluster, at synchronous_commit=off (the CPU path, where targets are decided) and
+# again at synchronous_commit=on (reported, target n/a):
+#
+#   single_row_vs_bare   one-row INSERT through the ledger triggers vs the same INSERT into
+#                        a trigger-less copy of the ledger (same indexes)         >= 0.6
+#   single_row_vs_plpgsql  the same INSERT vs the PL/pgSQL reference engine
+#                        (bench/plpgsql_reference.sql)                            >= 1.5
+#   copy_vs_bare         COPY of BENCH_COPY_ROWS receipts vs a bare COPY          >= 0.4
+#
+# Output: progress lines, plain "rate:" lines (rows/s) and, for the collector,
+#   RESULT|<benchmark>|<ours>|<baseline>|<ratio>|<target>
+#
+# Knobs (environment): BENCH_DURATION (s per pgbench run, 10), BENCH_REPEATS (2, best
+# taken), BENCH_CLIENTS (4), BENCH_THREADS (2), BENCH_COPY_ROWS (1000000),
+# BENCH_COPY_REPEATS (1), BENCH_DB (inventory_sync_bench).
+#
+#   flock /tmp/inventory_sync.make-test.lock bash -c 'make -s && make -s install &&
+#     pg_virtualenv -t -v 15 -o shared_buffers=1GB -o max_wal_size=8GB -o wal_level=logical \
+#       bash bench/posting.sh'
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+DB=${BENCH_DB:-inventory_sync_bench}
+DURATION=${BENCH_DURATION:-10}
+REPEATS=${BENCH_REPEATS:-2}
+CLIENTS=${BENCH_CLIENTS:-4}
+THREADS=${BENCH_THREADS:-2}
+COPY_ROWS=${BENCH_COPY_ROWS:-1000000}
+COPY_REPEATS=${BENCH_COPY_REPEATS:-1}
+
+# The pgbench scripts compute GTINs and GLNs with their check digits from an index;
+# the formulas below cover 1000 items (950600100000+i) and 10 locations (950600200000+j).
+ITEMS=1000
+LOCATIONS=10
+
+WORK=$(mktemp -d /tmp/inventory_sync_bench.XXXXXX)
+chmod 777 "$WORK"    # the server writes and reads the COPY files here
+START=$(date +%s)
+
+log() { echo "[posting $(date +%T)] $*"; }
+die() { echo "[posting] FAILED: $*" >&2; exit 1; }
+
+cleanup() {
+  psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+sql() { psql -X -v ON_ERROR_STOP=1 -q -At -d "$DB" "$@"; }
+
+# ---------------------------------------------------------------------------
+# Setup: extension, master data (valid GS1 check digits), the trigger-less copy of
+# the ledger, the PL/pgSQL reference engine.
+# ---------------------------------------------------------------------------
+log "cluster: $(psql -X -At -d postgres -c 'SELECT version()' | cut -d, -f1) on ${PGHOST:-local}:${PGPORT:-5432}"
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null
+psql -X -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
+
+log "setup: extension, $ITEMS items x $LOCATIONS locations, bare ledger copy, PL/pgSQL reference"
+sql <<'SQL'
+CREATE EXTENSION inventory_sync;
+CREATE SCHEMA bench;
+
+-- GS1 mod-10 check digit of a body (weights 3,1,3,... from the right).
+CREATE FUNCTION bench.gs1_check(body text) RETURNS int LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT (10 - sum(substr(body, length(body) - i, 1)::int * CASE WHEN i % 2 = 0 THEN 3 ELSE 1 END)::int % 10) % 10
+    FROM generate_series(0, length(body) - 1) i
+$$;
+DO $$ BEGIN
+  IF bench.gs1_check('0950600013435') <> 2 OR bench.gs1_check('061414100001') <> 2 THEN
+    RAISE EXCEPTION 'gs1_check is wrong';
+  END IF;
+END $$;
+
+CREATE TABLE bench.items AS
+  SELECT i AS idx, lpad(b || bench.gs1_check(b), 14, '0') AS gtin
+    FROM generate_series(0, 999) i, LATERAL (SELECT (950600100000 + i)::text AS b) s;
+CREATE TABLE bench.locations AS
+  SELECT j AS idx, b || bench.gs1_check(b) AS gln
+    FROM generate_series(0, 9) j, LATERAL (SELECT (950600200000 + j)::text AS b) s;
+-- the pgbench scripts compute the same numbers client-side
+DO $$ BEGIN
+  IF EXISTS (SELECT FROM bench.items WHERE gtin::bigint <>
+               (950600100000 + idx) * 10 + (10 - (43 + 3 * (idx / 100) + (idx / 10) % 10 + 3 * (idx % 10)) % 10) % 10)
+     OR EXISTS (SELECT FROM bench.locations WHERE gln::bigint <>
+               (950600200000 + idx) * 10 + (10 - (44 + 3 * idx) % 10) % 10) THEN
+    RAISE EXCEPTION 'pgbench check-digit formula disagrees with gs1_check';
+  END IF;
+END $$;
+
+INSERT INTO inventory_sync.source (source, name, kind, role)
+  VALUES ('bench_wms', 'Benchmark WMS', 'wms', current_user);
+INSERT INTO inventory_sync.item (gtin, name)
+  SELECT gtin::inventory_sync.gtin, 'Bench item ' || idx FROM bench.items;
+INSERT INTO inventory_sync.location (gln, name, kind)
+  SELECT gln::inventory_sync.gln, 'Bench DC ' || idx, 'warehouse' FROM bench.locations;
+-- the WMS is the system of record for every bucket of every location (exercises the check)
+INSERT INTO inventory_sync.ownership (location, bucket, source)
+  SELECT gln::inventory_sync.gln, NULL, 'bench_wms' FROM bench.locations;
+
+-- Baseline: the ledger's definition, indexes and constraints, no triggers.
+CREATE TABLE bench.bare (LIKE inventory_sync.ledger INCLUDING ALL);
+SQL
+sql -f "$HERE/plpgsql_reference.sql" >/dev/null
+
+# The baseline must carry the ledger's indexes and constraints and no trigger.
+idx_ours=$(sql -c "SELECT count(*) FROM pg_index WHERE indrelid = 'inventory_sync.ledger'::regclass")
+idx_bare=$(sql -c "SELECT count(*) FROM pg_index WHERE indrelid = 'bench.bare'::regclass")
+trg_bare=$(sql -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'bench.bare'::regclass")
+con_bare=$(sql -c "SELECT string_agg(contype::text, '' ORDER BY contype) FROM pg_constraint WHERE conrelid = 'bench.bare'::regclass")
+[ "$idx_ours" = "$idx_bare" ] && [ "$trg_bare" = 0 ] || die "bench.bare: $idx_bare indexes (ledger: $idx_ours), $trg_bare triggers"
+log "baseline bench.bare: $idx_bare indexes, constraints [$con_bare] (c=check p=pk u=unique), no triggers"
+
+# ---------------------------------------------------------------------------
+# Single-row posting (pgbench, one INSERT per transaction).
+# ---------------------------------------------------------------------------
+write_script() {   # file table
+  cat > "$1" <<EOF
+\\set i random(0, $((ITEMS - 1)))
+\\set j random(0, $((LOCATIONS - 1)))
+\\set gtin (950600100000 + :i) * 10 + (10 - (43 + 3 * (:i / 100) + (:i / 10) % 10 + 3 * (:i % 10)) % 10) % 10
+\\set gln (950600200000 + :j) * 10 + (10 - (44 + 3 * :j) % 10) % 10
+\\set q random(1, 10)
+\\set n :n + 1
+\\set eid :base + :client_id * 1000000000 + :n
+INSERT INTO $2 (kind, source, source_event_id, gtin, location, bucket, quantity) VALUES ('receipt', 'bench_wms', :eid, :gtin, :gln, 'receiving', :q);
+EOF
+}
+write_script "$WORK/ours.sql" inventory_sync.ledger
+write_script "$WORK/bare.sql" bench.bare
+write_script "$WORK/plpgsql.sql" plref.ledger
+
+declare -A TABLE=([ours]=inventory_sync.ledger [bare]=bench.bare [plpgsql]=plref.ledger)
+declare -A BEST=()
+RUN=0
+
+# Quick check that every variant posts: one row each, and the engines' effects.
+for v in ours bare plpgsql; do
+  sql -c "INSERT INTO ${TABLE[$v]} (kind, source, source_event_id, gtin, location, bucket, quantity)
+          SELECT 'receipt', 'bench_wms', 'smoke-1', it.gtin::inventory_sync.gtin, lo.gln::inventory_sync.gln, 'receiving', 1
+            FROM bench.items it, bench.locations lo WHERE it.idx = 0 AND lo.idx = 0" \
+    || die "smoke insert into ${TABLE[$v]}"
+done
+[ "$(sql -c "SELECT count(*) FROM inventory_sync.balance_change")" = 1 ] || die "no after-state from the C engine"
+[ "$(sql -c "SELECT count(*) FROM plref.balance_change")" = 1 ] || die "no after-state from the PL/pgSQL engine"
+
+run_pgbench() {   # variant sync
+  local v=$1 sync=$2 out=$WORK/pgbench.out before after tps txns
+  RUN=$((RUN + 1))
+  sql -c "CHECKPOINT"
+  before=$(sql -c "SELECT count(*) FROM ${TABLE[$v]}")
+  PGOPTIONS="-c synchronous_commit=$sync" \
+    pgbench -n -M prepared -f "$WORK/$v.sql" -c "$CLIENTS" -j "$THREADS" -T "$DURATION" \
+            -D n=0 -D base=$((RUN * 10000000000000)) "$DB" > "$out" 2>&1 \
+    || { cat "$out"; die "pgbench $v"; }
+  grep -q 'aborted' "$out" && { cat "$out"; die "pgbench $v: clients aborted"; }
+  tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$out")
+  txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+  after=$(sql -c "SELECT count(*) FROM ${TABLE[$v]}")
+  # a replayed event id would be skipped silently by the engines: every transaction must add a row
+  [ $((after - before)) -eq "$txns" ] || die "$v: $txns transactions but $((after - before)) new rows"
+  log "  $v sync=$sync: $tps rows/s ($txns rows in ${DURATION}s)"
+  local key="single.$v.$sync"
+  if [ -z "${BEST[$key]:-}" ] || awk -v a="$tps" -v b="${BEST[$key]}" 'BEGIN { exit !(a > b) }'; then
+    BEST[$key]=$tps
+  fi
+}
+
+for sync in off on; do
+  log "single-row INSERT, synchronous_commit=$sync: $CLIENTS clients, ${DURATION}s x $REPEATS per variant (interleaved)"
+  for ((r = 1; r <= REPEATS; r++)); do
+    for v in bare ours plpgsql; do run_pgbench "$v" "$sync"; done
+  done
+done
+
+# The engines' books must balance: one after-state per posting, balances = ledger.
+for s in inventory_sync plref; do
+  chk=$(sql -c "SELECT (SELECT count(*) FROM $s.ledger) = (SELECT count(*) FROM $s.balance_change)
+                   AND (SELECT sum(base_quantity) FROM $s.ledger) = (SELECT sum(quantity) FROM $s.balance)")
+  [ "$chk" = t ] || die "$s: ledger, balance and balance_change disagree"
+done
+log "check: ledger, balance and balance_change agree for both engines"
+sql -c "SELECT pg_stat_force_next_flush()" >/dev/null 2>&1 || true
+log "info: balance updates (all/HOT): $(sql -c "SELECT n_tup_upd || '/' || n_tup_hot_upd FROM pg_stat_user_tables WHERE relid = 'inventory_sync.balance'::regclass")"
+
+# ---------------------------------------------------------------------------
+# COPY of many receipts, spread over every (item, location) key.
+# ---------------------------------------------------------------------------
+copy_file() {   # tag -> path of a CSV with fresh source event ids
+  local f=$WORK/copy_$1.csv
+  sql -c "COPY (SELECT 'receipt', 'bench_wms', 'copy-$1-' || g, it.gtin, lo.gln, 'receiving', 1 + g % 10
+                  FROM generate_series(1, $COPY_ROWS) g
+                  JOIN bench.items it ON it.idx = g % $ITEMS
+                  JOIN bench.locations lo ON lo.idx = (g / $ITEMS) % $LOCATIONS
+                 ORDER BY g) TO '$f' WITH (FORMAT csv)"
+  echo "$f"
+}
+
+time_copy() {   # table file sync -> rows/s
+  local t0 t1
+  sql -c "CHECKPOINT"
+  t0=$(date +%s%N)
+  PGOPTIONS="-c synchronous_commit=$3" \
+    sql -c "COPY $1 (kind, source, source_event_id, gtin, location, bucket, quantity) FROM '$2' WITH (FORMAT csv)"
+  t1=$(date +%s%N)
+  awk -v n="$COPY_ROWS" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", n / (ns / 1e9) }'
+}
+
+copy_name=$([ "$COPY_ROWS" -eq 1000000 ] && echo 1m || echo "$COPY_ROWS")
+for sync in off on; do
+  log "COPY of $COPY_ROWS receipts, synchronous_commit=$sync ($COPY_REPEATS run(s) each)"
+  for ((r = 1; r <= COPY_REPEATS; r++)); do
+    f=$(copy_file "$sync$r")
+    for v in bare ours; do
+      rate=$(time_copy "${TABLE[$v]}" "$f" "$sync")
+      log "  $v sync=$sync: $rate rows/s"
+      key="copy.$v.$sync"
+      if [ -z "${BEST[$key]:-}" ] || awk -v a="$rate" -v b="${BEST[$key]}" 'BEGIN { exit !(a > b) }'; then
+        BEST[$key]=$rate
+      fi
+    done
+    rm -f "$f"
+  done
+done
+chk=$(sql -c "SELECT (SELECT count(*) FROM inventory_sync.ledger) = (SELECT count(*) FROM inventory_sync.balance_change)
+                 AND (SELECT sum(base_quantity) FROM inventory_sync.ledger) = (SELECT sum(quantity) FROM inventory_sync.balance)")
+[ "$chk" = t ] || die "after COPY: ledger, balance and balance_change disagree"
+
+# ---------------------------------------------------------------------------
+# Results.
+# ---------------------------------------------------------------------------
+result() {   # name ours baseline target
+  awk -v name="$1" -v a="$2" -v b="$3" -v t="$4" \
+    'BEGIN { printf "RESULT|%s|%.1f|%.1f|%.2f|%s\n", name, a, b, a / b, t }'
+}
+
+echo
+log "absolute rates (rows/s), best of runs:"
+for sync in off on; do
+  echo "rate: single-row INSERT sync=$sync: ours ${BEST[single.ours.$sync]}, bare ${BEST[single.bare.$sync]}, plpgsql ${BEST[single.plpgsql.$sync]}"
+  echo "rate: COPY $COPY_ROWS rows sync=$sync: ours ${BEST[copy.ours.$sync]}, bare ${BEST[copy.bare.$sync]}"
+done
+[ "$COPY_ROWS" -eq 1000000 ] || echo "note: COPY measured with $COPY_ROWS rows, not 1,000,000 (BENCH_COPY_ROWS)"
+log "total time: $(( $(date +%s) - START ))s"
+echo
+for sync in off on; do
+  if [ "$sync" = off ]; then t1='>=0.6' t2='>=1.5' t3='>=0.4'; else t1=n/a t2=n/a t3=n/a; fi
+  result "single_row_vs_bare_insert.sync_$sync" "${BEST[single.ours.$sync]}" "${BEST[single.bare.$sync]}" "$t1"
+  result "single_row_vs_plpgsql.sync_$sync" "${BEST[single.ours.$sync]}" "${BEST[single.plpgsql.$sync]}" "$t2"
+  result "copy_${copy_name}_vs_bare_copy.sync_$sync" "${BEST[copy.ours.$sync]}" "${BEST[copy.bare.$sync]}" "$t3"
+done
