@@ -7,7 +7,9 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "catalog/namespace.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -84,11 +86,27 @@ static const char *const plan_sql[NUM_PLANS] = {
 
 static const int plan_nargs[NUM_PLANS] = {1, 1, 2, 1, 1, 1, 2};
 
-/* Any relcache invalidation may be a master-data change: drop everything (lazily). */
+/* The master-data tables, resolved when the cache is (re)built. */
+static const char *const master_tables[] = {
+	"unit", "item", "item_pack", "item_unit", "location", "bucket", "reason_code",
+	"source", "ownership"
+};
+static Oid	master_oids[lengthof(master_tables)];
+
+/* A relcache invalidation of a master-data table (or of everything): drop the cache. */
 static void
 mc_relcache_callback(Datum arg, Oid relid)
 {
-	cache_stale = true;
+	int			i;
+
+	if (!OidIsValid(relid))
+	{
+		cache_stale = true;
+		return;
+	}
+	for (i = 0; i < lengthof(master_oids); i++)
+		if (master_oids[i] == relid)
+			cache_stale = true;
 }
 
 void
@@ -121,6 +139,13 @@ mc_ensure_cache(void)
 	ctl.hcxt = cache_cxt;
 	cache = hash_create("inventory_sync master cache", 256, &ctl,
 						HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	{
+		Oid			nsp = get_namespace_oid("inventory_sync", false);
+		int			i;
+
+		for (i = 0; i < lengthof(master_tables); i++)
+			master_oids[i] = get_relname_relid(master_tables[i], nsp);
+	}
 }
 
 /* Run one of the lookup plans (prepared once per backend) inside our own SPI connection. */

@@ -916,6 +916,31 @@ key_cmp(const void *a, const void *b)
 	return strcmp(x->bucket, y->bucket);
 }
 
+/* Serial units are locked in (item, serial, posting order) order, like balance keys. */
+static Posting *serial_sort_postings;
+
+static int
+serial_cmp(const void *a, const void *b)
+{
+	const Posting *x = &serial_sort_postings[*(const int *) a];
+	const Posting *y = &serial_sort_postings[*(const int *) b];
+	text	   *xs;
+	text	   *ys;
+	int			c;
+
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	xs = DatumGetTextPP(x->serial);
+	ys = DatumGetTextPP(y->serial);
+	c = memcmp(VARDATA_ANY(xs), VARDATA_ANY(ys),
+			   Min(VARSIZE_ANY_EXHDR(xs), VARSIZE_ANY_EXHDR(ys)));
+	if (c == 0)
+		c = (int) VARSIZE_ANY_EXHDR(xs) - (int) VARSIZE_ANY_EXHDR(ys);
+	if (c == 0)
+		c = *(const int *) a - *(const int *) b;
+	return c;
+}
+
 static void
 raise_exception(const char *kind, const Posting *p, const BalanceKey *key, const char *detail)
 {
@@ -994,7 +1019,7 @@ ledger_apply(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	Posting    *postings;
 	volatile int npostings = 0;
-	int			maxpostings = 1024;
+	int			maxpostings;
 	Effect	   *effects;
 	int			neffects = 0;
 	HTAB	   *keys;
@@ -1009,6 +1034,7 @@ ledger_apply(PG_FUNCTION_ARGS)
 	Tuplestorestate *changes;
 	volatile int64 nchanges = 0;
 	Numeric		zero = int64_to_numeric(0);
+	Oid			kind_oids[NUM_KINDS];
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || trigdata->tg_newtable == NULL)
@@ -1030,6 +1056,7 @@ ledger_apply(PG_FUNCTION_ARGS)
 	layout_for(desc, InvalidOid, &layout);
 
 	/* Read the statement's postings; the transition table is in insertion order. */
+	maxpostings = Max(tuplestore_tuple_count(newrows), 1);
 	postings = MemoryContextAllocHuge(cxt, sizeof(Posting) * maxpostings);
 	effects = MemoryContextAllocHuge(cxt, sizeof(Effect) * maxpostings * 2);
 	memset(&ctl, 0, sizeof(ctl));
@@ -1112,6 +1139,19 @@ ledger_apply(PG_FUNCTION_ARGS)
 	changes_desc = CreateTupleDescCopy(RelationGetDescr(changes_rel));
 	table_close(changes_rel, AccessShareLock);
 	changes = tuplestore_begin_heap(false, false, work_mem);
+	if (changes_desc->natts != 14)
+		elog(ERROR, "inventory_sync: balance_change has %d columns, expected 14", changes_desc->natts);
+	for (i = 0; i < NUM_KINDS; i++)
+	{
+		Oid			kindtype = TupleDescAttr(changes_desc, 9)->atttypid;
+		HeapTuple	et = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(kindtype),
+										 CStringGetDatum(kind_names[i]));
+
+		if (!HeapTupleIsValid(et))
+			elog(ERROR, "inventory_sync: posting_kind %s not found", kind_names[i]);
+		kind_oids[i] = ((Form_pg_enum) GETSTRUCT(et))->oid;
+		ReleaseSysCache(et);
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_sync: SPI_connect failed");
@@ -1251,23 +1291,11 @@ ledger_apply(PG_FUNCTION_ARGS)
 				cv[6] = NumericGetDatum(eff->delta);
 				cv[7] = NumericGetDatum(qty);
 				cv[8] = Int64GetDatum(version);
-				cv[9] = ObjectIdGetDatum(InvalidOid);	/* kind: filled below */
+				cv[9] = ObjectIdGetDatum(kind_oids[p->kind]);
 				cv[10] = p->source;
 				cv[11] = p->event_id;
 				cv[12] = TimestampTzGetDatum(p->event_time);
 				cv[13] = TimestampTzGetDatum(p->recorded_at);
-				{
-					Oid			kindtype = TupleDescAttr(changes_desc, 9)->atttypid;
-					HeapTuple	et = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(kindtype),
-													 CStringGetDatum(kind_names[p->kind]));
-
-					if (!HeapTupleIsValid(et))
-						elog(ERROR, "inventory_sync: posting_kind %s not found", kind_names[p->kind]);
-					cv[9] = ObjectIdGetDatum(((Form_pg_enum) GETSTRUCT(et))->oid);
-					ReleaseSysCache(et);
-				}
-				if (changes_desc->natts != 14)
-					elog(ERROR, "inventory_sync: balance_change has %d columns, expected 14", changes_desc->natts);
 				tuplestore_putvalues(changes, changes_desc, cv, cn);
 				nchanges++;
 			}
@@ -1291,6 +1319,8 @@ ledger_apply(PG_FUNCTION_ARGS)
 			for (j = 0; j < npostings; j++)
 				if (postings[j].serial)
 					sp[ns++] = j;
+			serial_sort_postings = postings;
+			qsort(sp, ns, sizeof(int), serial_cmp);
 			for (j = 0; j < ns; j++)
 			{
 				Posting    *p = &postings[sp[j]];
