@@ -41,4 +41,11 @@ extern bool gs1_key_parse(Gs1KeyKind kind, const char *str, int len, int64 *resu
 /* Write the canonical zero-padded digits of value into buf (at least 19 bytes), NUL-ended. */
 extern void gs1_key_format(Gs1KeyKind kind, int64 value, char *buf);
 
+/*
+ * GS1 lot and serial values (gs1_text.c): find the value in len bytes, surrounding blanks
+ * dropped. Returns -1 when it is 1 to 20 characters of set 82, 0 when its length is
+ * wrong, else the 1-based position of the first character outside set 82.
+ */
+extern int	gs1_text_check(const char *s, int len, int *start, int *end);
+
 #endif							/* INVENTORY_SYNC_GS1_H */

@@ -12,6 +12,8 @@
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
+#include "gs1.h"
+
 #define GS1_TEXT_MAX 20
 
 /* GS1 General Specifications, figure 7.11-1: the 82 characters of set 82. */
@@ -43,7 +45,7 @@ shown(const char *s, int len)
  * Returns -1 when it is valid, 0 when its length is wrong, else the 1-based position
  * of the first character outside set 82.
  */
-static int
+int
 gs1_text_check(const char *s, int len, int *start, int *end)
 {
 	int			i;
