@@ -803,17 +803,33 @@ static const char *const apply_sql[NUM_APPLY_PLANS] = {
 static Oid	lot_type_oid = InvalidOid;
 static Oid	serial_type_oid = InvalidOid;
 
+/*
+ * The saved plans take lot_number and serial_number parameters. Their OIDs change when
+ * the extension is dropped and created again in a running backend: look them up on every
+ * statement (two syscache probes) and prepare the plans again when they moved.
+ */
 static void
 resolve_types(void)
 {
 	Oid			nsp = get_namespace_oid("inventory_sync", false);
+	Oid			lot = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+									  CStringGetDatum("lot_number"), ObjectIdGetDatum(nsp));
+	Oid			serial = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+										 CStringGetDatum("serial_number"), ObjectIdGetDatum(nsp));
+	int			i;
 
-	lot_type_oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-								   CStringGetDatum("lot_number"), ObjectIdGetDatum(nsp));
-	serial_type_oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-									  CStringGetDatum("serial_number"), ObjectIdGetDatum(nsp));
-	if (!OidIsValid(lot_type_oid) || !OidIsValid(serial_type_oid))
+	if (!OidIsValid(lot) || !OidIsValid(serial))
 		elog(ERROR, "inventory_sync: types lot_number and serial_number are missing");
+	if (lot == lot_type_oid && serial == serial_type_oid)
+		return;
+	for (i = 0; i < NUM_APPLY_PLANS; i++)
+	{
+		if (apply_plans[i] != NULL)
+			SPI_freeplan(apply_plans[i]);
+		apply_plans[i] = NULL;
+	}
+	lot_type_oid = lot;
+	serial_type_oid = serial;
 }
 
 static SPIPlanPtr
@@ -1045,8 +1061,7 @@ ledger_apply(PG_FUNCTION_ARGS)
 	if (tuplestore_tuple_count(newrows) == 0)
 		PG_RETURN_POINTER(NULL);
 
-	if (!OidIsValid(lot_type_oid))
-		resolve_types();
+	resolve_types();
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "inventory_sync apply", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
