@@ -99,7 +99,7 @@ inside() {
       cp -r test/tap "$scratch/tap"
       [ -d examples ] && cp -r examples "$scratch/examples"
       chown -R postgres: "$scratch"
-      local run=(env PATH="$PATH" TESTDIR="$scratch" PGHOST= PGPORT= PGUSER= PGPASSWORD= PGDATABASE=
+      local run=(env PATH="$PATH" TESTDIR="$scratch" PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" PGHOST= PGPORT= PGUSER= PGPASSWORD= PGDATABASE=
                  prove -I "$PGXS_DIR/src/test/perl" -I "$scratch/tap" --timer $(cd "$scratch" && ls tap/*.pl))
       if [ "$(id -u)" -eq 0 ]; then
         (cd "$scratch" && runuser -u postgres -- "${run[@]}") 2>&1 | tee /tmp/inventory_sync_tap.$$
