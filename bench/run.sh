@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make bench`: runs every bench/*.sh (or BENCH="gtin_input posting") on one throwaway
+# PostgreSQL 15 cluster and prints one table of ratios, each against the baseline the
+# script measured in the same run. Also writes bench/results/latest.md.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PGBIN=/usr/lib/postgresql/15/bin
+export PG_CONFIG=$PGBIN/pg_config PATH=$PGBIN:$PATH
+
+if [ "${1:-}" = "--inside" ]; then
+  out=$2
+  for name in ${BENCH:-$(cd bench && ls *.sh | grep -v '^run\.sh$' | sed 's/\.sh$//')}; do
+    echo "=== bench: $name ==="
+    bash "bench/$name.sh" 2>&1 | tee -a "$out.log"
+  done
+  grep '^RESULT|' "$out.log" > "$out" || true
+  exit 0
+fi
+
+bash test/deps.sh
+exec 9>/tmp/inventory_sync.make-test.lock
+flock 9
+make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+
+results=$(mktemp /tmp/inventory_sync_bench.XXXXXX)
+chmod 666 "$results"
+pg_virtualenv -t -v 15 -o wal_level=logical -o shared_buffers=1GB -o max_wal_size=8GB \
+  -o checkpoint_timeout=30min -o max_connections=200 \
+  -o "output_plugin_libraries='pgoutput, test_decoding, inventory_sync, wal2json'" \
+  bash "$ROOT/bench/run.sh" --inside "$results" 9>&-
+
+mkdir -p bench/results
+{
+  echo "| benchmark | ours | baseline | ratio | target | met |"
+  echo "|---|---|---|---|---|---|"
+  while IFS='|' read -r _ name ours base ratio target; do
+    met=n/a
+    if [[ $target =~ ^\>=([0-9.]+)$ ]]; then
+      met=$(awk -v r="$ratio" -v t="${BASH_REMATCH[1]}" 'BEGIN { print (r >= t) ? "yes" : "no" }')
+    elif [[ $target =~ ^\<=([0-9.]+)$ ]]; then
+      met=$(awk -v r="$ratio" -v t="${BASH_REMATCH[1]}" 'BEGIN { print (r <= t) ? "yes" : "no" }')
+    fi
+    echo "| $name | $ours | $base | $ratio | $target | $met |"
+  done < "$results"
+} > bench/results/latest.md
+echo
+echo "=== benchmark ratios (also in bench/results/latest.md) ==="
+column -t -s '|' < bench/results/latest.md | grep -v -- '---'
+rm -f "$results" "$results.log"
