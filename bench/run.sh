@@ -49,5 +49,5 @@ mkdir -p bench/results
 } > bench/results/latest.md
 echo
 echo "=== benchmark ratios (also in bench/results/latest.md) ==="
-column -t -s '|' < bench/results/latest.md | grep -v -- '---'
+awk -F'|' '!/---/ { printf "%-46s %-10s %-14s %8s %8s %5s\n", $2, $3, $4, $5, $6, $7 }' bench/results/latest.md
 rm -f "$results" "$results.log"

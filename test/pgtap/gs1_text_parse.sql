@@ -1,6 +1,6 @@
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(16);
+SELECT plan(18);
 
 -- set 82: exactly 82 of the 128 ASCII characters are accepted
 SELECT is((SELECT count(*) FROM generate_series(1, 127) c WHERE lot_number_is_valid(chr(c))),
@@ -30,6 +30,22 @@ SELECT is((gs1_parse('(17)770101', '2026-01-01')).expiry, '1977-01-01'::date, '+
 -- a variable-length field not last needs FNC1 in the raw form
 SELECT is(row((gs1_parse('10ABC17261231', '2026-01-01')).lot, (gs1_parse('10ABC17261231', '2026-01-01')).expiry)::text,
           '(ABC17261231,)', 'without FNC1 a variable-length lot swallows what follows it');
+
+-- binary COPY round trip (send/recv), and recv validates
+CREATE TEMP TABLE ls (lot lot_number, serial serial_number);
+INSERT INTO ls VALUES ('L-1', 'S/1'), ('Zz9', 'a''b');
+COPY ls TO '/tmp/inventory_sync_ls.bin' (FORMAT binary);
+CREATE TEMP TABLE ls2 (LIKE ls);
+COPY ls2 FROM '/tmp/inventory_sync_ls.bin' (FORMAT binary);
+SELECT set_eq('SELECT lot::text, serial::text FROM ls2', 'SELECT lot::text, serial::text FROM ls',
+              'binary COPY round trip');
+CREATE TEMP TABLE lt (t text);
+INSERT INTO lt VALUES ('bad lot');
+COPY lt TO '/tmp/inventory_sync_lt.bin' (FORMAT binary);
+CREATE TEMP TABLE lt2 (lot lot_number);
+SELECT throws_ok($$COPY lt2 FROM '/tmp/inventory_sync_lt.bin' (FORMAT binary)$$, '22P02', NULL,
+                 'binary input is validated like text input');
+COPY (SELECT 1) TO PROGRAM 'rm -f /tmp/inventory_sync_ls.bin /tmp/inventory_sync_lt.bin';
 
 SELECT * FROM finish();
 ROLLBACK;
