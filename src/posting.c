@@ -1384,10 +1384,13 @@ ledger_apply(PG_FUNCTION_ARGS)
 					}
 					else if (s > 0)
 					{
-						if (has_at && at != eff->location)
+						if (has_at)
 							raise_exception("serial_conflict", p, &k,
-											psprintf("serial arrives at location %s but is known to be at %s",
-													 key_text(eff->location, GS1_KEY_GLN), key_text(at, GS1_KEY_GLN)));
+											at == eff->location
+											? psprintf("serial arrives at location %s where it already is",
+													   key_text(at, GS1_KEY_GLN))
+											: psprintf("serial arrives at location %s but is known to be at %s",
+													   key_text(eff->location, GS1_KEY_GLN), key_text(at, GS1_KEY_GLN)));
 						has_at = true;
 						at = eff->location;
 					}
