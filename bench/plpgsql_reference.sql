@@ -288,7 +288,7 @@ $fn$;
 -- Step 2: the statement trigger (runs with the owner's rights, like ledger_apply).
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION plref.ledger_apply() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, inventory_sync, pg_temp AS $fn$
 DECLARE
     e           record;
     p           record;

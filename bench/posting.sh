@@ -61,6 +61,8 @@ sql() { psql -X -v ON_ERROR_STOP=1 -q -At -d "$DB" "$@"; }
 log "cluster: $(psql -X -At -d postgres -c 'SELECT version()' | cut -d, -f1) on ${PGHOST:-local}:${PGPORT:-5432}"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null
 psql -X -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
+# the PL/pgSQL reference resolves the GS1 types' operators through the search_path
+psql -X -q -d postgres -c "ALTER DATABASE $DB SET search_path = \"\$user\", public, inventory_sync" >/dev/null
 
 log "setup: extension, $ITEMS items x $LOCATIONS locations, bare ledger copy, PL/pgSQL reference"
 sql <<'SQL'

@@ -53,35 +53,40 @@ typedef enum CachePlan
 
 static SPIPlanPtr plans[NUM_PLANS];
 
+/*
+ * Every operator and function is schema-qualified: the plans are kept for the life of the
+ * backend and also run inside the apply step with the extension owner's rights, so
+ * nothing in them may depend on the caller's search_path.
+ */
 static const char *const plan_sql[NUM_PLANS] = {
 	/* PLAN_ITEM: the item itself, or the item a pack GTIN holds */
 	"SELECT i.gtin, 1::numeric, i.base_unit, i.lot_tracked, i.serial_tracked, u.whole_numbers"
-	"  FROM inventory_sync.item i JOIN inventory_sync.unit u ON u.unit = i.base_unit"
+	"  FROM inventory_sync.item i JOIN inventory_sync.unit u ON u.unit OPERATOR(pg_catalog.=) i.base_unit"
 	" WHERE i.gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin"
 	" UNION ALL "
 	"SELECT i.gtin, p.quantity, i.base_unit, i.lot_tracked, i.serial_tracked, u.whole_numbers"
 	"  FROM inventory_sync.item_pack p JOIN inventory_sync.item i ON i.gtin OPERATOR(inventory_sync.=) p.item_gtin"
-	"  JOIN inventory_sync.unit u ON u.unit = i.base_unit"
+	"  JOIN inventory_sync.unit u ON u.unit OPERATOR(pg_catalog.=) i.base_unit"
 	" WHERE p.pack_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin",
 	/* PLAN_LOCATION */
-	"SELECT kind = 'in_transit', strict, enforce_ownership FROM inventory_sync.location WHERE gln OPERATOR(inventory_sync.=) $1::inventory_sync.gln",
+	"SELECT kind OPERATOR(pg_catalog.=) 'in_transit'::inventory_sync.location_kind, strict, enforce_ownership FROM inventory_sync.location WHERE gln OPERATOR(inventory_sync.=) $1::inventory_sync.gln",
 	/* PLAN_UNIT: the base unit converts with factor 1, others through item_unit */
 	"SELECT u.whole_numbers,"
-	"       CASE WHEN u.unit = i.base_unit THEN 1::numeric ELSE iu.factor END"
+	"       CASE WHEN u.unit OPERATOR(pg_catalog.=) i.base_unit THEN 1::numeric ELSE iu.factor END"
 	"  FROM inventory_sync.unit u"
 	"  JOIN inventory_sync.item i ON i.gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin"
-	"  LEFT JOIN inventory_sync.item_unit iu ON iu.item_gtin OPERATOR(inventory_sync.=) i.gtin AND iu.unit = u.unit"
-	" WHERE u.unit = $2",
+	"  LEFT JOIN inventory_sync.item_unit iu ON iu.item_gtin OPERATOR(inventory_sync.=) i.gtin AND iu.unit OPERATOR(pg_catalog.=) u.unit"
+	" WHERE u.unit OPERATOR(pg_catalog.=) $2",
 	/* PLAN_SOURCE */
 	"SELECT r.oid, s.role::text FROM inventory_sync.source s"
-	"  LEFT JOIN pg_catalog.pg_roles r ON r.rolname = s.role WHERE s.source = $1",
+	"  LEFT JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) s.role WHERE s.source OPERATOR(pg_catalog.=) $1",
 	/* PLAN_BUCKET */
-	"SELECT 1 FROM inventory_sync.bucket WHERE bucket = $1",
+	"SELECT 1 FROM inventory_sync.bucket WHERE bucket OPERATOR(pg_catalog.=) $1",
 	/* PLAN_REASON */
-	"SELECT 1 FROM inventory_sync.reason_code WHERE reason = $1",
+	"SELECT 1 FROM inventory_sync.reason_code WHERE reason OPERATOR(pg_catalog.=) $1",
 	/* PLAN_OWNER: the bucket's own row wins over the location-wide one */
 	"SELECT source FROM inventory_sync.ownership WHERE location OPERATOR(inventory_sync.=) $1::inventory_sync.gln"
-	"   AND (bucket = $2 OR bucket IS NULL) ORDER BY bucket NULLS LAST LIMIT 1",
+	"   AND (bucket OPERATOR(pg_catalog.=) $2 OR bucket IS NULL) ORDER BY bucket NULLS LAST LIMIT 1",
 };
 
 static const int plan_nargs[NUM_PLANS] = {1, 1, 2, 1, 1, 1, 2};

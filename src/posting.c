@@ -24,6 +24,7 @@
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -139,6 +140,7 @@ typedef struct LedgerLayout
 	Oid			relid;
 	int			natts;
 	AttrNumber	att[NUM_LEDGER_COLS];
+	Oid			event_index;	/* unique index on (source, source_event_id), if known */
 } LedgerLayout;
 
 static LedgerLayout before_layout;
@@ -170,6 +172,7 @@ layout_for(TupleDesc desc, Oid relid, LedgerLayout *layout)
 	}
 	layout->relid = relid;
 	layout->natts = desc->natts;
+	layout->event_index = InvalidOid;
 }
 
 /* ------------------------------------------------------------------------
@@ -296,15 +299,20 @@ find_event_index(Relation rel, const LedgerLayout *l)
  * is caught by the unique index itself (23505).
  */
 static HeapTuple
-find_posted_event(Relation rel, const LedgerLayout *l, Datum source, Datum event_id)
+find_posted_event(Relation rel, LedgerLayout *l, Datum source, Datum event_id)
 {
-	Oid			indexoid = find_event_index(rel, l);
+	Oid			indexoid;
 	Relation	index;
 	IndexScanDesc scan;
 	ScanKeyData keys[2];
 	TupleTableSlot *slot;
 	HeapTuple	result = NULL;
 
+	/* an index dropped and created again gets a new OID: look it up once per relation */
+	if (!OidIsValid(l->event_index) ||
+		!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(l->event_index)))
+		l->event_index = find_event_index(rel, l);
+	indexoid = l->event_index;
 	if (!OidIsValid(indexoid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -348,6 +356,17 @@ same_col(HeapTuple a, HeapTuple b, TupleDesc desc, AttrNumber att)
 /* ------------------------------------------------------------------------
  * Step 1: the row trigger.
  * ------------------------------------------------------------------------ */
+/* The posting role's name, looked up once per role (and again after ALTER ROLE). */
+static Oid	actor_id = InvalidOid;
+static NameData actor_name;
+static bool actor_callback_registered = false;
+
+static void
+actor_inval(Datum arg, int cacheid, uint32 hashvalue)
+{
+	actor_id = InvalidOid;
+}
+
 PG_FUNCTION_INFO_V1(ledger_before_insert);
 /* BEFORE INSERT row trigger on the ledger: validate, resolve, detect replays. */
 Datum
@@ -697,7 +716,20 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 	new_cols[2] = l->att[LC_RECORDED_AT];
 	new_values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	new_cols[3] = l->att[LC_ACTOR];
-	new_values[3] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	{
+		if (!actor_callback_registered)
+		{
+			/* a renamed role must not leave its old name on new postings */
+			CacheRegisterSyscacheCallback(AUTHOID, actor_inval, (Datum) 0);
+			actor_callback_registered = true;
+		}
+		if (actor_id != GetUserId())
+		{
+			namestrcpy(&actor_name, GetUserNameFromId(GetUserId(), false));
+			actor_id = GetUserId();
+		}
+		new_values[3] = NameGetDatum(&actor_name);
+	}
 
 	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, 4, new_cols, new_values, new_nulls));
 }
@@ -773,20 +805,21 @@ static SPIPlanPtr apply_plans[NUM_APPLY_PLANS];
 
 #define CHANGES_ENR "inventory_sync_new_changes"
 
+/* Schema-qualified throughout: see master_cache.c (no dependence on search_path). */
 static const char *const apply_sql[NUM_APPLY_PLANS] = {
 	"SELECT balance_id, quantity, version, last_count_at FROM inventory_sync.balance"
 	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND location OPERATOR(inventory_sync.=) $2::inventory_sync.gln"
-	"   AND lot OPERATOR(inventory_sync.=) $3 AND bucket = $4 FOR NO KEY UPDATE",
+	"   AND lot OPERATOR(inventory_sync.=) $3 AND bucket OPERATOR(pg_catalog.=) $4 FOR NO KEY UPDATE",
 	"SELECT balance_id, quantity, version, last_count_at FROM inventory_sync.balance"
 	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND location OPERATOR(inventory_sync.=) $2::inventory_sync.gln"
-	"   AND lot IS NULL AND bucket = $4 AND $3 IS NULL FOR NO KEY UPDATE",
+	"   AND lot IS NULL AND bucket OPERATOR(pg_catalog.=) $4 AND $3 IS NULL FOR NO KEY UPDATE",
 	"INSERT INTO inventory_sync.balance (item_gtin, location, lot, bucket)"
 	" VALUES ($1::inventory_sync.gtin, $2::inventory_sync.gln, $3, $4)"
 	" ON CONFLICT DO NOTHING RETURNING balance_id, quantity, version, last_count_at",
 	"UPDATE inventory_sync.balance SET quantity = $2, version = $3, last_posting_id = $4,"
-	"       last_count_at = $5, updated_at = now() WHERE balance_id = $1",
-	"SELECT coalesce(sum(delta), 0) FROM inventory_sync.balance_change"
-	" WHERE balance_id = $1 AND event_time > $2",
+	"       last_count_at = $5, updated_at = pg_catalog.now() WHERE balance_id OPERATOR(pg_catalog.=) $1",
+	"SELECT coalesce(pg_catalog.sum(delta), 0) FROM inventory_sync.balance_change"
+	" WHERE balance_id OPERATOR(pg_catalog.=) $1 AND event_time OPERATOR(pg_catalog.>) $2",
 	"INSERT INTO inventory_sync.exception (kind, posting_id, item_gtin, location, lot, serial, bucket, detail)"
 	" VALUES ($1::inventory_sync.exception_kind, $2, $3::inventory_sync.gtin, $4::inventory_sync.gln, $5, $6, $7, $8)",
 	"SELECT location::bigint FROM inventory_sync.serial_unit"
@@ -802,6 +835,10 @@ static const char *const apply_sql[NUM_APPLY_PLANS] = {
 
 static Oid	lot_type_oid = InvalidOid;
 static Oid	serial_type_oid = InvalidOid;
+
+/* balance_change's row type and the posting_kind OIDs, valid while the types above are */
+static TupleDesc changes_desc_cache = NULL;
+static Oid	kind_oids[NUM_KINDS];
 
 /*
  * The saved plans take lot_number and serial_number parameters. Their OIDs change when
@@ -827,6 +864,33 @@ resolve_types(void)
 		if (apply_plans[i] != NULL)
 			SPI_freeplan(apply_plans[i]);
 		apply_plans[i] = NULL;
+	}
+	if (changes_desc_cache != NULL)
+		FreeTupleDesc(changes_desc_cache);
+	changes_desc_cache = NULL;
+	lot_type_oid = InvalidOid;
+
+	{
+		Relation	rel = table_open(get_relname_relid("balance_change", nsp), AccessShareLock);
+		MemoryContext old = MemoryContextSwitchTo(CacheMemoryContext);
+		TupleDesc	desc = CreateTupleDescCopy(RelationGetDescr(rel));
+
+		MemoryContextSwitchTo(old);
+		table_close(rel, AccessShareLock);
+		if (desc->natts != 14)
+			elog(ERROR, "inventory_sync: balance_change has %d columns, expected 14", desc->natts);
+		for (i = 0; i < NUM_KINDS; i++)
+		{
+			HeapTuple	et = SearchSysCache2(ENUMTYPOIDNAME,
+											 ObjectIdGetDatum(TupleDescAttr(desc, 9)->atttypid),
+											 CStringGetDatum(kind_names[i]));
+
+			if (!HeapTupleIsValid(et))
+				elog(ERROR, "inventory_sync: posting_kind %s not found", kind_names[i]);
+			kind_oids[i] = ((Form_pg_enum) GETSTRUCT(et))->oid;
+			ReleaseSysCache(et);
+		}
+		changes_desc_cache = desc;
 	}
 	lot_type_oid = lot;
 	serial_type_oid = serial;
@@ -1045,12 +1109,10 @@ ledger_apply(PG_FUNCTION_ARGS)
 	int			i;
 	HASH_SEQ_STATUS seq;
 	KeyEntry   *ke;
-	Relation	changes_rel;
 	TupleDesc	changes_desc;
 	Tuplestorestate *changes;
 	volatile int64 nchanges = 0;
 	Numeric		zero = int64_to_numeric(0);
-	Oid			kind_oids[NUM_KINDS];
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) || trigdata->tg_newtable == NULL)
@@ -1148,25 +1210,8 @@ ledger_apply(PG_FUNCTION_ARGS)
 		sorted[i++] = ke;
 	qsort(sorted, nkeys, sizeof(KeyEntry *), key_cmp);
 
-	changes_rel = table_open(get_relname_relid("balance_change",
-											   get_namespace_oid("inventory_sync", false)),
-							 AccessShareLock);
-	changes_desc = CreateTupleDescCopy(RelationGetDescr(changes_rel));
-	table_close(changes_rel, AccessShareLock);
+	changes_desc = changes_desc_cache;
 	changes = tuplestore_begin_heap(false, false, work_mem);
-	if (changes_desc->natts != 14)
-		elog(ERROR, "inventory_sync: balance_change has %d columns, expected 14", changes_desc->natts);
-	for (i = 0; i < NUM_KINDS; i++)
-	{
-		Oid			kindtype = TupleDescAttr(changes_desc, 9)->atttypid;
-		HeapTuple	et = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(kindtype),
-										 CStringGetDatum(kind_names[i]));
-
-		if (!HeapTupleIsValid(et))
-			elog(ERROR, "inventory_sync: posting_kind %s not found", kind_names[i]);
-		kind_oids[i] = ((Form_pg_enum) GETSTRUCT(et))->oid;
-		ReleaseSysCache(et);
-	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_sync: SPI_connect failed");

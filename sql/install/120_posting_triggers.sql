@@ -9,9 +9,12 @@ COMMENT ON FUNCTION ledger_before_insert() IS
 
 -- The apply step writes balance, balance_change, exception, serial_unit and lot, which
 -- posting roles cannot write themselves: it runs with the extension owner's rights.
+-- It has no SET search_path (that would cost a GUC save and restore per statement): every
+-- name, operator and function in its SQL is schema-qualified, so the caller's
+-- search_path cannot reach into it.
 CREATE FUNCTION ledger_apply() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ledger_apply' LANGUAGE C VOLATILE PARALLEL UNSAFE
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SECURITY DEFINER;
 COMMENT ON FUNCTION ledger_apply() IS
   'Ledger statement trigger: applies the statement''s postings to balances, keys locked in one global order, and records after-states in balance_change';
 
