@@ -798,6 +798,9 @@ typedef enum ApplyPlan
 	AP_SERIAL_SET,
 	AP_LOT_REGISTER,
 	AP_INSERT_CHANGES,
+	AP_ADD_LOT,
+	AP_ADD_NOLOT,
+	AP_CREATE_WITH,
 	NUM_APPLY_PLANS
 } ApplyPlan;
 
@@ -831,6 +834,20 @@ static const char *const apply_sql[NUM_APPLY_PLANS] = {
 	"INSERT INTO inventory_sync.lot (item_gtin, lot) VALUES ($1::inventory_sync.gtin, $2)"
 	" ON CONFLICT DO NOTHING",
 	"INSERT INTO inventory_sync.balance_change SELECT * FROM " CHANGES_ENR,
+	/* keys without counts: lock and apply the statement's total in one statement */
+	"UPDATE inventory_sync.balance SET quantity = quantity OPERATOR(pg_catalog.+) $5,"
+	"       version = version OPERATOR(pg_catalog.+) $6, last_posting_id = $7, updated_at = pg_catalog.now()"
+	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND location OPERATOR(inventory_sync.=) $2::inventory_sync.gln"
+	"   AND lot OPERATOR(inventory_sync.=) $3 AND bucket OPERATOR(pg_catalog.=) $4"
+	" RETURNING balance_id, quantity, version, last_count_at",
+	"UPDATE inventory_sync.balance SET quantity = quantity OPERATOR(pg_catalog.+) $5,"
+	"       version = version OPERATOR(pg_catalog.+) $6, last_posting_id = $7, updated_at = pg_catalog.now()"
+	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND location OPERATOR(inventory_sync.=) $2::inventory_sync.gln"
+	"   AND lot IS NULL AND bucket OPERATOR(pg_catalog.=) $4 AND $3 IS NULL"
+	" RETURNING balance_id, quantity, version, last_count_at",
+	"INSERT INTO inventory_sync.balance (item_gtin, location, lot, bucket, quantity, version, last_posting_id)"
+	" VALUES ($1::inventory_sync.gtin, $2::inventory_sync.gln, $3, $4, $5, $6, $7)"
+	" ON CONFLICT DO NOTHING RETURNING balance_id, quantity, version, last_count_at",
 };
 
 static Oid	lot_type_oid = InvalidOid;
@@ -899,7 +916,7 @@ resolve_types(void)
 static SPIPlanPtr
 apply_plan(ApplyPlan which)
 {
-	static const int nargs[NUM_APPLY_PLANS] = {4, 4, 4, 5, 2, 8, 2, 6, 2, 0};
+	static const int nargs[NUM_APPLY_PLANS] = {4, 4, 4, 5, 2, 8, 2, 6, 2, 0, 7, 7, 7};
 	Oid			types[8];
 
 	if (apply_plans[which] != NULL)
@@ -914,6 +931,17 @@ apply_plan(ApplyPlan which)
 			types[1] = INT8OID;
 			types[2] = lot_type_oid;
 			types[3] = TEXTOID;
+			break;
+		case AP_ADD_LOT:
+		case AP_ADD_NOLOT:
+		case AP_CREATE_WITH:
+			types[0] = INT8OID;
+			types[1] = INT8OID;
+			types[2] = lot_type_oid;
+			types[3] = TEXTOID;
+			types[4] = NUMERICOID;
+			types[5] = INT8OID;
+			types[6] = INT8OID;
 			break;
 		case AP_UPDATE:
 			types[0] = INT8OID;
@@ -1234,6 +1262,7 @@ ledger_apply(PG_FUNCTION_ARGS)
 			HeapTuple	row;
 			TupleDesc	rdesc;
 			int64		last_posting = 0;
+			bool		has_count;
 
 			/* Lock the key, creating it if it is new (ON CONFLICT: someone may race us). */
 			v[0] = Int64GetDatum(k->key.item);
@@ -1241,20 +1270,63 @@ ledger_apply(PG_FUNCTION_ARGS)
 			v[2] = k->key.has_lot ? postings[effects[k->effects[0]].posting].lot : (Datum) 0;
 			n[2] = k->key.has_lot ? ' ' : 'n';
 			v[3] = CStringGetTextDatum(k->key.bucket);
-			for (;;)
+			/*
+			 * Without counts the effects do not depend on the balance: lock the key and add
+			 * the statement's total in one UPDATE (or INSERT for a new key), then derive
+			 * the per-posting after-states from the state before. A count needs the state
+			 * before it is applied: lock first, update at the end.
+			 */
+			has_count = false;
+			for (j = 0; j < k->neffects; j++)
+				if (postings[effects[k->effects[j]].posting].kind == PK_COUNT)
+					has_count = true;
+			if (!has_count)
 			{
-				run_plan(k->key.has_lot ? AP_LOCK_LOT : AP_LOCK_NOLOT, v, n, SPI_OK_SELECT, 1);
-				if (SPI_processed > 0)
-					break;
-				run_plan(AP_CREATE, v, n, SPI_OK_INSERT_RETURNING, 1);
-				if (SPI_processed > 0)
-					break;
+				Datum		av[7];
+				char		an[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+				Numeric		total = zero;
+
+				for (j = 0; j < k->neffects; j++)
+					total = num_add(total, effects[k->effects[j]].delta);
+				memcpy(av, v, sizeof(Datum) * 4);
+				an[2] = n[2];
+				av[4] = NumericGetDatum(total);
+				av[5] = Int64GetDatum(k->neffects);
+				av[6] = Int64GetDatum(postings[effects[k->effects[k->neffects - 1]].posting].posting_id);
+				for (;;)
+				{
+					run_plan(k->key.has_lot ? AP_ADD_LOT : AP_ADD_NOLOT, av, an, SPI_OK_UPDATE_RETURNING, 1);
+					if (SPI_processed > 0)
+						break;
+					run_plan(AP_CREATE_WITH, av, an, SPI_OK_INSERT_RETURNING, 1);
+					if (SPI_processed > 0)
+						break;
+				}
+			}
+			else
+			{
+				for (;;)
+				{
+					run_plan(k->key.has_lot ? AP_LOCK_LOT : AP_LOCK_NOLOT, v, n, SPI_OK_SELECT, 1);
+					if (SPI_processed > 0)
+						break;
+					run_plan(AP_CREATE, v, n, SPI_OK_INSERT_RETURNING, 1);
+					if (SPI_processed > 0)
+						break;
+				}
 			}
 			row = SPI_tuptable->vals[0];
 			rdesc = SPI_tuptable->tupdesc;
 			balance_id = DatumGetInt64(SPI_getbinval(row, rdesc, 1, &isnull));
 			qty = DatumGetNumericCopy(SPI_getbinval(row, rdesc, 2, &isnull));
 			version = DatumGetInt64(SPI_getbinval(row, rdesc, 3, &isnull));
+			if (!has_count)
+			{
+				/* back to the state before this statement */
+				for (j = 0; j < k->neffects; j++)
+					qty = num_sub(qty, effects[k->effects[j]].delta);
+				version -= k->neffects;
+			}
 			{
 				Datum		d = SPI_getbinval(row, rdesc, 4, &isnull);
 
@@ -1360,14 +1432,17 @@ ledger_apply(PG_FUNCTION_ARGS)
 				nchanges++;
 			}
 
-			v[0] = Int64GetDatum(balance_id);
-			v[1] = NumericGetDatum(qty);
-			v[2] = Int64GetDatum(version);
-			v[3] = Int64GetDatum(last_posting);
-			v[4] = TimestampTzGetDatum(last_count_at);
-			n[0] = n[1] = n[2] = n[3] = ' ';
-			n[4] = has_count_at ? ' ' : 'n';
-			run_plan(AP_UPDATE, v, n, SPI_OK_UPDATE, 0);
+			if (has_count)
+			{
+				v[0] = Int64GetDatum(balance_id);
+				v[1] = NumericGetDatum(qty);
+				v[2] = Int64GetDatum(version);
+				v[3] = Int64GetDatum(last_posting);
+				v[4] = TimestampTzGetDatum(last_count_at);
+				n[0] = n[1] = n[2] = n[3] = ' ';
+				n[4] = has_count_at ? ' ' : 'n';
+				run_plan(AP_UPDATE, v, n, SPI_OK_UPDATE, 0);
+			}
 		}
 
 		/* Serials, in (item, serial) order: one place at a time, conflicts become exceptions. */
