@@ -6,8 +6,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-PGBIN=/usr/lib/postgresql/15/bin
-export PG_CONFIG=$PGBIN/pg_config PATH=$PGBIN:$PATH
+source test/install.sh
 
 if [ "${1:-}" = "--inside" ]; then
   out=$2
@@ -19,12 +18,7 @@ if [ "${1:-}" = "--inside" ]; then
   exit 0
 fi
 
-bash test/deps.sh
-exec 9>/tmp/inventory_sync.make-test.lock
-flock 9
-make -s PG_CONFIG="$PG_CONFIG" >/dev/null
-SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-$SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+install_extension "make bench"
 
 results=$(mktemp /tmp/inventory_sync_bench.XXXXXX)
 chmod 666 "$results"

@@ -5,8 +5,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-PGBIN=/usr/lib/postgresql/15/bin
-export PG_CONFIG=$PGBIN/pg_config PATH=$PGBIN:$PATH
+source test/install.sh
 
 if [ "${1:-}" = "--inside" ]; then
   createdb demo
@@ -24,12 +23,7 @@ cat <<'TXT'
 inventory_sync demo: builds and installs the extension, starts a throwaway PostgreSQL 15
 cluster (pg_virtualenv), plays demo/*.sql in order, and removes the cluster.
 TXT
-bash test/deps.sh
-exec 9>/tmp/inventory_sync.make-test.lock
-flock 9
-make -s PG_CONFIG="$PG_CONFIG" >/dev/null
-SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-$SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+install_extension "make demo"
 pg_virtualenv -t -v 15 -o wal_level=logical \
   -o "output_plugin_libraries='pgoutput, test_decoding, inventory_sync'" -o lc_messages=C \
   bash "$ROOT/demo/run.sh" --inside 9>&-

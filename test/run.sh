@@ -13,10 +13,8 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-PGBIN=/usr/lib/postgresql/15/bin
+source test/install.sh
 PGXS_DIR=/usr/lib/postgresql/15/lib/pgxs
-export PG_CONFIG=$PGBIN/pg_config
-export PATH=$PGBIN:$PATH
 SUITES=${SUITES:-regress isolation pgtap tap}
 
 # Server settings every test cluster gets: logical decoding, our output plugin allowed
@@ -135,16 +133,7 @@ if [ "${1:-}" = "--inside" ]; then
   exit 0
 fi
 
-# One `make test` at a time on a machine: it installs into the server's shared directories.
-exec 9>/tmp/inventory_sync.make-test.lock
-flock 9
-
-bash test/deps.sh || { echo "make test: could not install the packages it needs"; exit 1; }
-
-echo "=== build and install ==="
-make -s PG_CONFIG="$PG_CONFIG" || { echo "make test: build failed"; exit 1; }
-SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-$SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || { echo "make test: install failed"; exit 1; }
+install_extension "make test"
 
 RESULTS=$(mktemp /tmp/inventory_sync_results.XXXXXX)
 chmod 666 "$RESULTS"
