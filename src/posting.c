@@ -15,6 +15,7 @@
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -797,7 +798,6 @@ typedef enum ApplyPlan
 	AP_SERIAL_LOCK,
 	AP_SERIAL_SET,
 	AP_LOT_REGISTER,
-	AP_INSERT_CHANGES,
 	AP_ADD_LOT,
 	AP_ADD_NOLOT,
 	AP_CREATE_WITH,
@@ -806,7 +806,6 @@ typedef enum ApplyPlan
 
 static SPIPlanPtr apply_plans[NUM_APPLY_PLANS];
 
-#define CHANGES_ENR "inventory_sync_new_changes"
 
 /* Schema-qualified throughout: see master_cache.c (no dependence on search_path). */
 static const char *const apply_sql[NUM_APPLY_PLANS] = {
@@ -833,7 +832,6 @@ static const char *const apply_sql[NUM_APPLY_PLANS] = {
 	"   bucket = excluded.bucket, posting_id = excluded.posting_id",
 	"INSERT INTO inventory_sync.lot (item_gtin, lot) VALUES ($1::inventory_sync.gtin, $2)"
 	" ON CONFLICT DO NOTHING",
-	"INSERT INTO inventory_sync.balance_change SELECT * FROM " CHANGES_ENR,
 	/* keys without counts: lock and apply the statement's total in one statement */
 	"UPDATE inventory_sync.balance SET quantity = quantity OPERATOR(pg_catalog.+) $5,"
 	"       version = version OPERATOR(pg_catalog.+) $6, last_posting_id = $7, updated_at = pg_catalog.now()"
@@ -855,6 +853,7 @@ static Oid	serial_type_oid = InvalidOid;
 
 /* balance_change's row type and the posting_kind OIDs, valid while the types above are */
 static TupleDesc changes_desc_cache = NULL;
+static Oid	changes_relid = InvalidOid;
 static Oid	kind_oids[NUM_KINDS];
 
 /*
@@ -888,10 +887,14 @@ resolve_types(void)
 	lot_type_oid = InvalidOid;
 
 	{
-		Relation	rel = table_open(get_relname_relid("balance_change", nsp), AccessShareLock);
-		MemoryContext old = MemoryContextSwitchTo(CacheMemoryContext);
-		TupleDesc	desc = CreateTupleDescCopy(RelationGetDescr(rel));
+		Relation	rel;
+		MemoryContext old;
+		TupleDesc	desc;
 
+		changes_relid = get_relname_relid("balance_change", nsp);
+		rel = table_open(changes_relid, AccessShareLock);
+		old = MemoryContextSwitchTo(CacheMemoryContext);
+		desc = CreateTupleDescCopy(RelationGetDescr(rel));
 		MemoryContextSwitchTo(old);
 		table_close(rel, AccessShareLock);
 		if (desc->natts != 14)
@@ -916,7 +919,7 @@ resolve_types(void)
 static SPIPlanPtr
 apply_plan(ApplyPlan which)
 {
-	static const int nargs[NUM_APPLY_PLANS] = {4, 4, 4, 5, 2, 8, 2, 6, 2, 0, 7, 7, 7};
+	static const int nargs[NUM_APPLY_PLANS] = {4, 4, 4, 5, 2, 8, 2, 6, 2, 7, 7, 7};
 	Oid			types[8];
 
 	if (apply_plans[which] != NULL)
@@ -1113,6 +1116,49 @@ add_effect(HTAB *keys, Effect *effects, int *neffects, int posting, const Postin
 	(*neffects)++;
 }
 
+/*
+ * Store the collected balance_change rows: heap insert plus index entries, as the
+ * logical-replication apply worker does, without planning or starting an executor for
+ * an INSERT (that start-up was the largest fixed cost of a single-row posting).
+ * balance_change has no constraints beyond NOT NULL, which the engine fills, and only
+ * the engine writes it, so nothing else needs to fire.
+ */
+static void
+insert_changes(Tuplestorestate *changes)
+{
+	Relation	rel = table_open(changes_relid, RowExclusiveLock);
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleTableSlot *in = MakeSingleTupleTableSlot(changes_desc_cache, &TTSOpsMinimalTuple);
+	TupleTableSlot *out = table_slot_create(rel, NULL);
+	CommandId	cid = GetCurrentCommandId(true);
+
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	tuplestore_rescan(changes);
+	while (tuplestore_gettupleslot(changes, true, false, in))
+	{
+		ExecClearTuple(out);
+		slot_getallattrs(in);
+		memcpy(out->tts_values, in->tts_values, sizeof(Datum) * in->tts_tupleDescriptor->natts);
+		memcpy(out->tts_isnull, in->tts_isnull, sizeof(bool) * in->tts_tupleDescriptor->natts);
+		ExecStoreVirtualTuple(out);
+		table_tuple_insert(rel, out, cid, 0, NULL);
+		if (rri->ri_NumIndices > 0)
+#if PG_VERSION_NUM >= 160000
+			ExecInsertIndexTuples(rri, out, estate, false, false, NULL, NIL, false);
+#else
+			ExecInsertIndexTuples(rri, out, estate, false, false, NULL, NIL);
+#endif
+		ResetPerTupleExprContext(estate);
+	}
+	ExecCloseIndices(rri);
+	ExecDropSingleTupleTableSlot(in);
+	ExecDropSingleTupleTableSlot(out);
+	FreeExecutorState(estate);
+	table_close(rel, NoLock);
+}
+
 PG_FUNCTION_INFO_V1(ledger_apply);
 /* AFTER INSERT statement trigger on the ledger: apply the new postings to balances. */
 Datum
@@ -1139,7 +1185,6 @@ ledger_apply(PG_FUNCTION_ARGS)
 	KeyEntry   *ke;
 	TupleDesc	changes_desc;
 	Tuplestorestate *changes;
-	volatile int64 nchanges = 0;
 	Numeric		zero = int64_to_numeric(0);
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
@@ -1429,7 +1474,6 @@ ledger_apply(PG_FUNCTION_ARGS)
 				cv[12] = TimestampTzGetDatum(p->event_time);
 				cv[13] = TimestampTzGetDatum(p->recorded_at);
 				tuplestore_putvalues(changes, changes_desc, cv, cn);
-				nchanges++;
 			}
 
 			if (has_count)
@@ -1548,20 +1592,8 @@ ledger_apply(PG_FUNCTION_ARGS)
 			}
 		}
 
-		/* The after-states, in one INSERT ... SELECT from the collected rows. */
-		{
-			EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
-
-			enr->md.name = CHANGES_ENR;
-			enr->md.reliddesc = InvalidOid;
-			enr->md.tupdesc = changes_desc;
-			enr->md.enrtype = ENR_NAMED_TUPLESTORE;
-			enr->md.enrtuples = nchanges;
-			enr->reldata = changes;
-			if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
-				elog(ERROR, "inventory_sync: could not register the new changes");
-			run_plan(AP_INSERT_CHANGES, NULL, NULL, SPI_OK_INSERT, 0);
-		}
+		/* The after-states, stored directly with their index entries. */
+		insert_changes(changes);
 	}
 	PG_FINALLY();
 	{
