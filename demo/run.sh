@@ -13,7 +13,7 @@ if [ "${1:-}" = "--inside" ]; then
   for f in demo/[0-9]*.sql; do
     title=$(sed -n '1s/^-- title: *//p' "$f")
     printf '\n\033[1m== %s ==\033[0m\n\n' "${title:-$f}"
-    psql -X -q -d demo -v ON_ERROR_STOP=1 -P border=2 -P footer=off -f "$f"
+    psql -X -q -d demo -v ON_ERROR_STOP=1 -P border=2 -P footer=off < "$f"
   done
   printf '\n\033[1mdemo complete\033[0m: every section above ran on a throwaway cluster, now removed.\n'
   exit 0
