@@ -1629,11 +1629,12 @@ refuse_change(PG_FUNCTION_ARGS)
 	if (ledger && superuser())
 		PG_RETURN_POINTER(NULL);
 
-	what = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" :
-		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" : "TRUNCATE";
+	what = TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? "INSERT into" :
+		TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE of" :
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE from" : "TRUNCATE of";
 	ereport(ERROR,
 			(errcode(ERRCODE_IS_IMMUTABLE),
-			 errmsg("%s of %s is not allowed", what, RelationGetRelationName(trigdata->tg_relation)),
+			 errmsg("%s %s is not allowed", what, RelationGetRelationName(trigdata->tg_relation)),
 			 ledger ? errdetail("The ledger is append-only.")
 			 : errdetail("%s is maintained by the ledger's posting trigger.", RelationGetRelationName(trigdata->tg_relation)),
 			 ledger ? errhint("Correct a posting with a counter-posting that names it (inventory_sync.correct).")
