@@ -689,7 +689,7 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 		if (num_sign(quantity) < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_IS_INVALID_QUANTITY),
-					 errmsg("quantity %s must be positive for a %s posting", num_text(quantity), kind_names[kind]),
+					 errmsg("quantity %s must be positive in a posting of kind %s", num_text(quantity), kind_names[kind]),
 					 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln)),
 					 errhint("The kind gives the direction; only adjustments are signed.")));
 		if (kind_sign(kind) < 0)

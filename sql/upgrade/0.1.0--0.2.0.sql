@@ -1,0 +1,2 @@
+-- Changes in 0.2.0 to objects that already existed in 0.1.0 (written by hand).
+-- Objects new in 0.2.0 follow: they are the install parts marked "-- since 0.2.0".
