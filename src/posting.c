@@ -10,6 +10,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_index.h"
@@ -20,6 +21,8 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "parser/parse_relation.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -789,18 +792,12 @@ typedef struct KeyEntry
 
 typedef enum ApplyPlan
 {
-	AP_LOCK_LOT,
-	AP_LOCK_NOLOT,
 	AP_CREATE,
-	AP_UPDATE,
 	AP_SUM_AFTER,
 	AP_EXCEPTION,
 	AP_SERIAL_LOCK,
 	AP_SERIAL_SET,
 	AP_LOT_REGISTER,
-	AP_ADD_LOT,
-	AP_ADD_NOLOT,
-	AP_CREATE_WITH,
 	NUM_APPLY_PLANS
 } ApplyPlan;
 
@@ -809,17 +806,8 @@ static SPIPlanPtr apply_plans[NUM_APPLY_PLANS];
 
 /* Schema-qualified throughout: see master_cache.c (no dependence on search_path). */
 static const char *const apply_sql[NUM_APPLY_PLANS] = {
-	"SELECT balance_id, quantity, version, last_count_at FROM inventory_sync.balance"
-	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND location OPERATOR(inventory_sync.=) $2::inventory_sync.gln"
-	"   AND lot OPERATOR(inventory_sync.=) $3 AND bucket OPERATOR(pg_catalog.=) $4 FOR NO KEY UPDATE",
-	"SELECT balance_id, quantity, version, last_count_at FROM inventory_sync.balance"
-	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND location OPERATOR(inventory_sync.=) $2::inventory_sync.gln"
-	"   AND lot IS NULL AND bucket OPERATOR(pg_catalog.=) $4 AND $3 IS NULL FOR NO KEY UPDATE",
 	"INSERT INTO inventory_sync.balance (item_gtin, location, lot, bucket)"
-	" VALUES ($1::inventory_sync.gtin, $2::inventory_sync.gln, $3, $4)"
-	" ON CONFLICT DO NOTHING RETURNING balance_id, quantity, version, last_count_at",
-	"UPDATE inventory_sync.balance SET quantity = $2, version = $3, last_posting_id = $4,"
-	"       last_count_at = $5, updated_at = pg_catalog.now() WHERE balance_id OPERATOR(pg_catalog.=) $1",
+	" VALUES ($1::inventory_sync.gtin, $2::inventory_sync.gln, $3, $4) ON CONFLICT DO NOTHING",
 	"SELECT coalesce(pg_catalog.sum(delta), 0) FROM inventory_sync.balance_change"
 	" WHERE balance_id OPERATOR(pg_catalog.=) $1 AND event_time OPERATOR(pg_catalog.>) $2",
 	"INSERT INTO inventory_sync.exception (kind, posting_id, item_gtin, location, lot, serial, bucket, detail)"
@@ -832,20 +820,6 @@ static const char *const apply_sql[NUM_APPLY_PLANS] = {
 	"   bucket = excluded.bucket, posting_id = excluded.posting_id",
 	"INSERT INTO inventory_sync.lot (item_gtin, lot) VALUES ($1::inventory_sync.gtin, $2)"
 	" ON CONFLICT DO NOTHING",
-	/* keys without counts: lock and apply the statement's total in one statement */
-	"UPDATE inventory_sync.balance SET quantity = quantity OPERATOR(pg_catalog.+) $5,"
-	"       version = version OPERATOR(pg_catalog.+) $6, last_posting_id = $7, updated_at = pg_catalog.now()"
-	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND location OPERATOR(inventory_sync.=) $2::inventory_sync.gln"
-	"   AND lot OPERATOR(inventory_sync.=) $3 AND bucket OPERATOR(pg_catalog.=) $4"
-	" RETURNING balance_id, quantity, version, last_count_at",
-	"UPDATE inventory_sync.balance SET quantity = quantity OPERATOR(pg_catalog.+) $5,"
-	"       version = version OPERATOR(pg_catalog.+) $6, last_posting_id = $7, updated_at = pg_catalog.now()"
-	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND location OPERATOR(inventory_sync.=) $2::inventory_sync.gln"
-	"   AND lot IS NULL AND bucket OPERATOR(pg_catalog.=) $4 AND $3 IS NULL"
-	" RETURNING balance_id, quantity, version, last_count_at",
-	"INSERT INTO inventory_sync.balance (item_gtin, location, lot, bucket, quantity, version, last_posting_id)"
-	" VALUES ($1::inventory_sync.gtin, $2::inventory_sync.gln, $3, $4, $5, $6, $7)"
-	" ON CONFLICT DO NOTHING RETURNING balance_id, quantity, version, last_count_at",
 };
 
 static Oid	lot_type_oid = InvalidOid;
@@ -919,7 +893,7 @@ resolve_types(void)
 static SPIPlanPtr
 apply_plan(ApplyPlan which)
 {
-	static const int nargs[NUM_APPLY_PLANS] = {4, 4, 4, 5, 2, 8, 2, 6, 2, 7, 7, 7};
+	static const int nargs[NUM_APPLY_PLANS] = {4, 2, 8, 2, 6, 2};
 	Oid			types[8];
 
 	if (apply_plans[which] != NULL)
@@ -927,31 +901,11 @@ apply_plan(ApplyPlan which)
 
 	switch (which)
 	{
-		case AP_LOCK_LOT:
-		case AP_LOCK_NOLOT:
 		case AP_CREATE:
 			types[0] = INT8OID;
 			types[1] = INT8OID;
 			types[2] = lot_type_oid;
 			types[3] = TEXTOID;
-			break;
-		case AP_ADD_LOT:
-		case AP_ADD_NOLOT:
-		case AP_CREATE_WITH:
-			types[0] = INT8OID;
-			types[1] = INT8OID;
-			types[2] = lot_type_oid;
-			types[3] = TEXTOID;
-			types[4] = NUMERICOID;
-			types[5] = INT8OID;
-			types[6] = INT8OID;
-			break;
-		case AP_UPDATE:
-			types[0] = INT8OID;
-			types[1] = NUMERICOID;
-			types[2] = INT8OID;
-			types[3] = INT8OID;
-			types[4] = TIMESTAMPTZOID;
 			break;
 		case AP_SUM_AFTER:
 			types[0] = INT8OID;
@@ -1114,6 +1068,269 @@ add_effect(HTAB *keys, Effect *effects, int *neffects, int posting, const Postin
 	eff->location = location;
 	eff->bucket = pstrdup(bucket);
 	(*neffects)++;
+}
+
+/*
+ * Direct access to balance rows. The key loop runs once per statement and key; an SPI
+ * UPDATE ... RETURNING per key spent most of its time starting an executor. Instead the
+ * row is found through the unique key index, locked as the executor would lock it, and
+ * updated in place, the way the logical-replication apply worker does it
+ * (execReplication.c): a dirty-snapshot index probe, waiting for a transaction that
+ * is inserting or updating the row, then a tuple lock on its latest version. Under READ
+ * COMMITTED that gives what UPDATE gives (the newest committed state, no lost update);
+ * under REPEATABLE READ or SERIALIZABLE a row changed by a transaction our snapshot
+ * cannot see is a serialization failure, as for UPDATE.
+ */
+typedef struct BalanceAccess
+{
+	Relation	rel;
+	Relation	keyidx;			/* UNIQUE NULLS NOT DISTINCT (item_gtin, location, lot, bucket) */
+	RegProcedure eqproc[4];		/* equality of each key column, from the index's opfamilies */
+	Oid			collation[4];
+	AttrNumber	att_id,
+				att_quantity,
+				att_version,
+				att_last_posting,
+				att_last_count_at,
+				att_updated_at;
+	TupleTableSlot *found;		/* the locked row */
+	TupleTableSlot *newrow;
+	EState	   *estate;			/* only for index entries of a non-HOT update */
+	ResultRelInfo *rri;
+} BalanceAccess;
+
+/* What the key loop needs of a locked balance row. */
+typedef struct BalanceRow
+{
+	ItemPointerData tid;
+	int64		balance_id;
+	Numeric		quantity;
+	int64		version;
+	bool		has_count_at;
+	TimestampTz last_count_at;
+} BalanceRow;
+
+static AttrNumber
+balance_att(Relation rel, const char *name)
+{
+	AttrNumber	a = attnameAttNum(rel, name, false);
+
+	if (a == InvalidAttrNumber)
+		elog(ERROR, "inventory_sync: balance has no column \"%s\"", name);
+	return a;
+}
+
+static void
+balance_open(BalanceAccess *ba, Oid nsp)
+{
+	List	   *indexes;
+	ListCell   *lc;
+	static const char *const keycols[4] = {"item_gtin", "location", "lot", "bucket"};
+	int			i;
+
+	memset(ba, 0, sizeof(*ba));
+	ba->rel = table_open(get_relname_relid("balance", nsp), RowExclusiveLock);
+	indexes = RelationGetIndexList(ba->rel);
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
+		bool		match = idx->rd_index->indisunique && idx->rd_index->indisvalid &&
+			idx->rd_rel->relam == BTREE_AM_OID &&
+			IndexRelationGetNumberOfKeyAttributes(idx) == 4;
+
+		for (i = 0; match && i < 4; i++)
+			match = idx->rd_index->indkey.values[i] == balance_att(ba->rel, keycols[i]);
+		if (match)
+		{
+			ba->keyidx = idx;
+			break;
+		}
+		index_close(idx, RowExclusiveLock);
+	}
+	list_free(indexes);
+	if (ba->keyidx == NULL)
+		elog(ERROR, "inventory_sync: balance has lost its unique index on (item_gtin, location, lot, bucket)");
+	for (i = 0; i < 4; i++)
+	{
+		Oid			optype = ba->keyidx->rd_opcintype[i];
+		Oid			op = get_opfamily_member(ba->keyidx->rd_opfamily[i], optype, optype,
+											 BTEqualStrategyNumber);
+
+		if (!OidIsValid(op))
+			elog(ERROR, "inventory_sync: no equality operator for column %d of the balance key", i + 1);
+		ba->eqproc[i] = get_opcode(op);
+		ba->collation[i] = ba->keyidx->rd_indcollation[i];
+	}
+	ba->att_id = balance_att(ba->rel, "balance_id");
+	ba->att_quantity = balance_att(ba->rel, "quantity");
+	ba->att_version = balance_att(ba->rel, "version");
+	ba->att_last_posting = balance_att(ba->rel, "last_posting_id");
+	ba->att_last_count_at = balance_att(ba->rel, "last_count_at");
+	ba->att_updated_at = balance_att(ba->rel, "updated_at");
+	ba->found = table_slot_create(ba->rel, NULL);
+	ba->newrow = MakeSingleTupleTableSlot(RelationGetDescr(ba->rel), &TTSOpsVirtual);
+}
+
+static void
+balance_close(BalanceAccess *ba)
+{
+	if (ba->rri != NULL)
+	{
+		ExecCloseIndices(ba->rri);
+		FreeExecutorState(ba->estate);
+	}
+	ExecDropSingleTupleTableSlot(ba->found);
+	ExecDropSingleTupleTableSlot(ba->newrow);
+	index_close(ba->keyidx, NoLock);
+	table_close(ba->rel, NoLock);
+}
+
+/*
+ * Find the key's row and lock it (FOR NO KEY UPDATE) in its latest version. false when
+ * the key has no row (nobody has inserted it, or its inserter rolled back).
+ */
+static bool
+balance_find_lock(BalanceAccess *ba, const BalanceKey *key, Datum lot, BalanceRow *row)
+{
+	ScanKeyData sk[4];
+	Datum		vals[4];
+	int			i;
+
+	vals[0] = Int64GetDatum(key->item);
+	vals[1] = Int64GetDatum(key->location);
+	vals[2] = lot;
+	vals[3] = CStringGetTextDatum(key->bucket);
+	for (;;)
+	{
+		SnapshotData dirty;
+		IndexScanDesc scan;
+		TransactionId xwait = InvalidTransactionId;
+		bool		found = false;
+		TM_FailureData tmfd;
+		TM_Result	res;
+		bool		isnull;
+
+		for (i = 0; i < 4; i++)
+		{
+			ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, ba->eqproc[i], vals[i]);
+			sk[i].sk_collation = ba->collation[i];
+			if (i == 2 && !key->has_lot)
+				sk[i].sk_flags |= SK_ISNULL | SK_SEARCHNULL;
+		}
+		InitDirtySnapshot(dirty);
+		scan = index_beginscan(ba->rel, ba->keyidx, &dirty, 4, 0);
+		index_rescan(scan, sk, 4, NULL, 0);
+		if (index_getnext_slot(scan, ForwardScanDirection, ba->found))
+		{
+			found = true;
+			/* someone is inserting it: wait for them to commit or roll back, then look again */
+			xwait = dirty.xmin;
+		}
+		index_endscan(scan);
+		if (!found)
+			return false;
+		if (TransactionIdIsValid(xwait))
+		{
+			XactLockTableWait(xwait, NULL, NULL, XLTW_None);
+			continue;
+		}
+
+		/*
+		 * Lock its latest version. A transaction updating it is waited for in the tuple
+		 * lock's queue, first come first served, exactly as an UPDATE waits.
+		 */
+		PushActiveSnapshot(GetLatestSnapshot());
+		res = table_tuple_lock(ba->rel, &ba->found->tts_tid, GetActiveSnapshot(), ba->found,
+							   GetCurrentCommandId(false), LockTupleNoKeyExclusive, LockWaitBlock,
+							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		PopActiveSnapshot();
+		switch (res)
+		{
+			case TM_Ok:
+				break;
+			case TM_Updated:
+			case TM_Deleted:
+				/* gone while we looked: probe again */
+				continue;
+			default:
+				elog(ERROR, "inventory_sync: unexpected result %d locking a balance row", (int) res);
+		}
+		/* as UPDATE: a row our transaction snapshot cannot see was changed after it */
+		if (IsolationUsesXactSnapshot() &&
+			!table_tuple_satisfies_snapshot(ba->rel, ba->found, GetTransactionSnapshot()))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+		row->tid = ba->found->tts_tid;
+		row->balance_id = DatumGetInt64(slot_getattr(ba->found, ba->att_id, &isnull));
+		row->quantity = DatumGetNumericCopy(slot_getattr(ba->found, ba->att_quantity, &isnull));
+		row->version = DatumGetInt64(slot_getattr(ba->found, ba->att_version, &isnull));
+		{
+			Datum		d = slot_getattr(ba->found, ba->att_last_count_at, &isnull);
+
+			row->has_count_at = !isnull;
+			row->last_count_at = isnull ? 0 : DatumGetTimestampTz(d);
+		}
+		return true;
+	}
+}
+
+/* Write the key's new state into the row locked by balance_find_lock. */
+static void
+balance_write(BalanceAccess *ba, const BalanceRow *row, Numeric quantity, int64 version,
+			  int64 last_posting, bool has_count_at, TimestampTz last_count_at)
+{
+	TupleTableSlot *n = ba->newrow;
+	int			natts = RelationGetDescr(ba->rel)->natts;
+#if PG_VERSION_NUM >= 160000
+	TU_UpdateIndexes update_indexes;
+#else
+	bool		update_indexes;
+#endif
+
+	/* ba->found still holds the locked row: keep its other columns */
+	slot_getallattrs(ba->found);
+	ExecClearTuple(n);
+	memcpy(n->tts_values, ba->found->tts_values, sizeof(Datum) * natts);
+	memcpy(n->tts_isnull, ba->found->tts_isnull, sizeof(bool) * natts);
+	n->tts_values[ba->att_quantity - 1] = NumericGetDatum(quantity);
+	n->tts_values[ba->att_version - 1] = Int64GetDatum(version);
+	n->tts_values[ba->att_last_posting - 1] = Int64GetDatum(last_posting);
+	n->tts_isnull[ba->att_last_posting - 1] = false;
+	n->tts_values[ba->att_last_count_at - 1] = TimestampTzGetDatum(last_count_at);
+	n->tts_isnull[ba->att_last_count_at - 1] = !has_count_at;
+	n->tts_values[ba->att_updated_at - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	n->tts_isnull[ba->att_updated_at - 1] = false;
+	ExecStoreVirtualTuple(n);
+
+	/* a row this trigger created through SPI must be visible to the update */
+	CommandCounterIncrement();
+	simple_table_tuple_update(ba->rel, (ItemPointer) &row->tid, n, GetActiveSnapshot(), &update_indexes);
+#if PG_VERSION_NUM >= 160000
+	if (update_indexes != TU_None)
+#else
+	if (update_indexes)
+#endif
+	{
+		/*
+		 * (update = false: the "unchanged index" hint needs the executor's range
+		 * table, which this EState does not have; it only tunes bottom-up deletion.)
+		 */
+		if (ba->rri == NULL)
+		{
+			ba->estate = CreateExecutorState();
+			ba->rri = makeNode(ResultRelInfo);
+			InitResultRelInfo(ba->rri, ba->rel, 1, NULL, 0);
+			ExecOpenIndices(ba->rri, false);
+		}
+#if PG_VERSION_NUM >= 160000
+		ExecInsertIndexTuples(ba->rri, n, ba->estate, false, false, NULL, NIL,
+							  update_indexes == TU_Summarizing);
+#else
+		ExecInsertIndexTuples(ba->rri, n, ba->estate, false, false, NULL, NIL);
+#endif
+		ResetPerTupleExprContext(ba->estate);
+	}
 }
 
 /*
@@ -1291,6 +1508,9 @@ ledger_apply(PG_FUNCTION_ARGS)
 	is_engine_writing = true;
 	PG_TRY();
 	{
+		BalanceAccess ba;
+
+		balance_open(&ba, get_namespace_oid("inventory_sync", false));
 		for (i = 0; i < nkeys; i++)
 		{
 			KeyEntry   *k = sorted[i];
@@ -1304,81 +1524,27 @@ ledger_apply(PG_FUNCTION_ARGS)
 			bool		isnull;
 			int			j;
 			LocationInfo loc;
-			HeapTuple	row;
-			TupleDesc	rdesc;
 			int64		last_posting = 0;
-			bool		has_count;
+			Datum		lotd;
+			BalanceRow	brow;
 
 			/* Lock the key, creating it if it is new (ON CONFLICT: someone may race us). */
-			v[0] = Int64GetDatum(k->key.item);
-			v[1] = Int64GetDatum(k->key.location);
-			v[2] = k->key.has_lot ? postings[effects[k->effects[0]].posting].lot : (Datum) 0;
-			n[2] = k->key.has_lot ? ' ' : 'n';
-			v[3] = CStringGetTextDatum(k->key.bucket);
-			/*
-			 * Without counts the effects do not depend on the balance: lock the key and add
-			 * the statement's total in one UPDATE (or INSERT for a new key), then derive
-			 * the per-posting after-states from the state before. A count needs the state
-			 * before it is applied: lock first, update at the end.
-			 */
-			has_count = false;
-			for (j = 0; j < k->neffects; j++)
-				if (postings[effects[k->effects[j]].posting].kind == PK_COUNT)
-					has_count = true;
-			if (!has_count)
+			lotd = k->key.has_lot ? postings[effects[k->effects[0]].posting].lot : (Datum) 0;
+			while (!balance_find_lock(&ba, &k->key, lotd, &brow))
 			{
-				Datum		av[7];
-				char		an[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
-				Numeric		total = zero;
-
-				for (j = 0; j < k->neffects; j++)
-					total = num_add(total, effects[k->effects[j]].delta);
-				memcpy(av, v, sizeof(Datum) * 4);
-				an[2] = n[2];
-				av[4] = NumericGetDatum(total);
-				av[5] = Int64GetDatum(k->neffects);
-				av[6] = Int64GetDatum(postings[effects[k->effects[k->neffects - 1]].posting].posting_id);
-				for (;;)
-				{
-					run_plan(k->key.has_lot ? AP_ADD_LOT : AP_ADD_NOLOT, av, an, SPI_OK_UPDATE_RETURNING, 1);
-					if (SPI_processed > 0)
-						break;
-					run_plan(AP_CREATE_WITH, av, an, SPI_OK_INSERT_RETURNING, 1);
-					if (SPI_processed > 0)
-						break;
-				}
+				v[0] = Int64GetDatum(k->key.item);
+				v[1] = Int64GetDatum(k->key.location);
+				v[2] = lotd;
+				n[2] = k->key.has_lot ? ' ' : 'n';
+				v[3] = CStringGetTextDatum(k->key.bucket);
+				run_plan(AP_CREATE, v, n, SPI_OK_INSERT, 0);
+				CommandCounterIncrement();
 			}
-			else
-			{
-				for (;;)
-				{
-					run_plan(k->key.has_lot ? AP_LOCK_LOT : AP_LOCK_NOLOT, v, n, SPI_OK_SELECT, 1);
-					if (SPI_processed > 0)
-						break;
-					run_plan(AP_CREATE, v, n, SPI_OK_INSERT_RETURNING, 1);
-					if (SPI_processed > 0)
-						break;
-				}
-			}
-			row = SPI_tuptable->vals[0];
-			rdesc = SPI_tuptable->tupdesc;
-			balance_id = DatumGetInt64(SPI_getbinval(row, rdesc, 1, &isnull));
-			qty = DatumGetNumericCopy(SPI_getbinval(row, rdesc, 2, &isnull));
-			version = DatumGetInt64(SPI_getbinval(row, rdesc, 3, &isnull));
-			if (!has_count)
-			{
-				/* back to the state before this statement */
-				for (j = 0; j < k->neffects; j++)
-					qty = num_sub(qty, effects[k->effects[j]].delta);
-				version -= k->neffects;
-			}
-			{
-				Datum		d = SPI_getbinval(row, rdesc, 4, &isnull);
-
-				has_count_at = !isnull;
-				if (!isnull)
-					last_count_at = DatumGetTimestampTz(d);
-			}
+			balance_id = brow.balance_id;
+			qty = brow.quantity;
+			version = brow.version;
+			has_count_at = brow.has_count_at;
+			last_count_at = brow.last_count_at;
 
 			mc_location(k->key.location, &loc);
 
@@ -1476,18 +1642,9 @@ ledger_apply(PG_FUNCTION_ARGS)
 				tuplestore_putvalues(changes, changes_desc, cv, cn);
 			}
 
-			if (has_count)
-			{
-				v[0] = Int64GetDatum(balance_id);
-				v[1] = NumericGetDatum(qty);
-				v[2] = Int64GetDatum(version);
-				v[3] = Int64GetDatum(last_posting);
-				v[4] = TimestampTzGetDatum(last_count_at);
-				n[0] = n[1] = n[2] = n[3] = ' ';
-				n[4] = has_count_at ? ' ' : 'n';
-				run_plan(AP_UPDATE, v, n, SPI_OK_UPDATE, 0);
-			}
+			balance_write(&ba, &brow, qty, version, last_posting, has_count_at, last_count_at);
 		}
+		balance_close(&ba);
 
 		/* Serials, in (item, serial) order: one place at a time, conflicts become exceptions. */
 		{
