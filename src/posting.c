@@ -148,6 +148,7 @@ typedef struct LedgerLayout
 } LedgerLayout;
 
 static LedgerLayout before_layout;
+static LedgerLayout apply_layout;
 
 static void
 layout_for(TupleDesc desc, Oid relid, LedgerLayout *layout)
@@ -835,20 +836,79 @@ static Oid	kind_oids[NUM_KINDS];
  * the extension is dropped and created again in a running backend: look them up on every
  * statement (two syscache probes) and prepare the plans again when they moved.
  */
+/*
+ * What the direct access to balance rows needs to know of the table: its key index, the
+ * equality procedures of the key columns and the columns it writes. Loaded with the
+ * types below, again after any invalidation.
+ */
+typedef struct BalanceMeta
+{
+	bool		valid;
+	Oid			relid;
+	Oid			keyidx;			/* UNIQUE NULLS NOT DISTINCT (item_gtin, location, lot, bucket) */
+	RegProcedure eqproc[4];		/* equality of each key column, from the index's opfamilies */
+	Oid			collation[4];
+	AttrNumber	att_id,
+				att_quantity,
+				att_version,
+				att_last_posting,
+				att_last_count_at,
+				att_updated_at;
+} BalanceMeta;
+
+static BalanceMeta balance_meta;
+
+static void balance_meta_load(Oid nsp);
+static AttrNumber balance_att(Relation rel, const char *name);
+
+static bool types_checked = false;	/* reset by any pg_type or relcache invalidation */
+static bool apply_callbacks_registered = false;
+
+static void
+apply_type_inval(Datum arg, int cacheid, uint32 hashvalue)
+{
+	types_checked = false;
+}
+
+static void
+apply_rel_inval(Datum arg, Oid relid)
+{
+	types_checked = false;
+	/* a ledger (or partition) changed shape: find its columns again */
+	before_layout.relid = InvalidOid;
+	apply_layout.relid = InvalidOid;
+}
+
 static void
 resolve_types(void)
 {
-	Oid			nsp = get_namespace_oid("inventory_sync", false);
-	Oid			lot = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-									  CStringGetDatum("lot_number"), ObjectIdGetDatum(nsp));
-	Oid			serial = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-										 CStringGetDatum("serial_number"), ObjectIdGetDatum(nsp));
+	Oid			nsp;
+	Oid			lot;
+	Oid			serial;
 	int			i;
+
+	if (types_checked)
+		return;
+	if (!apply_callbacks_registered)
+	{
+		CacheRegisterSyscacheCallback(TYPEOID, apply_type_inval, (Datum) 0);
+		CacheRegisterRelcacheCallback(apply_rel_inval, (Datum) 0);
+		apply_callbacks_registered = true;
+	}
+	nsp = get_namespace_oid("inventory_sync", false);
+	lot = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+						  CStringGetDatum("lot_number"), ObjectIdGetDatum(nsp));
+	serial = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+							 CStringGetDatum("serial_number"), ObjectIdGetDatum(nsp));
 
 	if (!OidIsValid(lot) || !OidIsValid(serial))
 		elog(ERROR, "inventory_sync: types lot_number and serial_number are missing");
 	if (lot == lot_type_oid && serial == serial_type_oid)
+	{
+		balance_meta_load(nsp);
+		types_checked = true;
 		return;
+	}
 	for (i = 0; i < NUM_APPLY_PLANS; i++)
 	{
 		if (apply_plans[i] != NULL)
@@ -888,6 +948,9 @@ resolve_types(void)
 	}
 	lot_type_oid = lot;
 	serial_type_oid = serial;
+	balance_meta.valid = false;
+	balance_meta_load(nsp);
+	types_checked = true;
 }
 
 static SPIPlanPtr
@@ -1084,15 +1147,7 @@ add_effect(HTAB *keys, Effect *effects, int *neffects, int posting, const Postin
 typedef struct BalanceAccess
 {
 	Relation	rel;
-	Relation	keyidx;			/* UNIQUE NULLS NOT DISTINCT (item_gtin, location, lot, bucket) */
-	RegProcedure eqproc[4];		/* equality of each key column, from the index's opfamilies */
-	Oid			collation[4];
-	AttrNumber	att_id,
-				att_quantity,
-				att_version,
-				att_last_posting,
-				att_last_count_at,
-				att_updated_at;
+	Relation	keyidx;
 	TupleTableSlot *found;		/* the locked row */
 	TupleTableSlot *newrow;
 	EState	   *estate;			/* only for index entries of a non-HOT update */
@@ -1121,52 +1176,73 @@ balance_att(Relation rel, const char *name)
 }
 
 static void
-balance_open(BalanceAccess *ba, Oid nsp)
+balance_meta_load(Oid nsp)
 {
+	Relation	rel;
 	List	   *indexes;
 	ListCell   *lc;
 	static const char *const keycols[4] = {"item_gtin", "location", "lot", "bucket"};
+	AttrNumber	keyatts[4];
 	int			i;
+	BalanceMeta m;
 
-	memset(ba, 0, sizeof(*ba));
-	ba->rel = table_open(get_relname_relid("balance", nsp), RowExclusiveLock);
-	indexes = RelationGetIndexList(ba->rel);
+	memset(&m, 0, sizeof(m));
+	m.relid = get_relname_relid("balance", nsp);
+	if (!OidIsValid(m.relid))
+		elog(ERROR, "inventory_sync: table balance is missing");
+	rel = table_open(m.relid, AccessShareLock);
+	for (i = 0; i < 4; i++)
+		keyatts[i] = balance_att(rel, keycols[i]);
+	indexes = RelationGetIndexList(rel);
 	foreach(lc, indexes)
 	{
-		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
 		bool		match = idx->rd_index->indisunique && idx->rd_index->indisvalid &&
 			idx->rd_rel->relam == BTREE_AM_OID &&
 			IndexRelationGetNumberOfKeyAttributes(idx) == 4;
 
 		for (i = 0; match && i < 4; i++)
-			match = idx->rd_index->indkey.values[i] == balance_att(ba->rel, keycols[i]);
+			match = idx->rd_index->indkey.values[i] == keyatts[i];
 		if (match)
 		{
-			ba->keyidx = idx;
-			break;
+			m.keyidx = RelationGetRelid(idx);
+			for (i = 0; i < 4; i++)
+			{
+				Oid			optype = idx->rd_opcintype[i];
+				Oid			op = get_opfamily_member(idx->rd_opfamily[i], optype, optype,
+													 BTEqualStrategyNumber);
+
+				if (!OidIsValid(op))
+					elog(ERROR, "inventory_sync: no equality operator for column %d of the balance key", i + 1);
+				m.eqproc[i] = get_opcode(op);
+				m.collation[i] = idx->rd_indcollation[i];
+			}
 		}
-		index_close(idx, RowExclusiveLock);
+		index_close(idx, AccessShareLock);
+		if (OidIsValid(m.keyidx))
+			break;
 	}
 	list_free(indexes);
-	if (ba->keyidx == NULL)
+	if (!OidIsValid(m.keyidx))
 		elog(ERROR, "inventory_sync: balance has lost its unique index on (item_gtin, location, lot, bucket)");
-	for (i = 0; i < 4; i++)
-	{
-		Oid			optype = ba->keyidx->rd_opcintype[i];
-		Oid			op = get_opfamily_member(ba->keyidx->rd_opfamily[i], optype, optype,
-											 BTEqualStrategyNumber);
+	m.att_id = balance_att(rel, "balance_id");
+	m.att_quantity = balance_att(rel, "quantity");
+	m.att_version = balance_att(rel, "version");
+	m.att_last_posting = balance_att(rel, "last_posting_id");
+	m.att_last_count_at = balance_att(rel, "last_count_at");
+	m.att_updated_at = balance_att(rel, "updated_at");
+	table_close(rel, AccessShareLock);
+	m.valid = true;
+	balance_meta = m;
+}
 
-		if (!OidIsValid(op))
-			elog(ERROR, "inventory_sync: no equality operator for column %d of the balance key", i + 1);
-		ba->eqproc[i] = get_opcode(op);
-		ba->collation[i] = ba->keyidx->rd_indcollation[i];
-	}
-	ba->att_id = balance_att(ba->rel, "balance_id");
-	ba->att_quantity = balance_att(ba->rel, "quantity");
-	ba->att_version = balance_att(ba->rel, "version");
-	ba->att_last_posting = balance_att(ba->rel, "last_posting_id");
-	ba->att_last_count_at = balance_att(ba->rel, "last_count_at");
-	ba->att_updated_at = balance_att(ba->rel, "updated_at");
+static void
+balance_open(BalanceAccess *ba)
+{
+	Assert(balance_meta.valid);
+	memset(ba, 0, sizeof(*ba));
+	ba->rel = table_open(balance_meta.relid, RowExclusiveLock);
+	ba->keyidx = index_open(balance_meta.keyidx, RowExclusiveLock);
 	ba->found = table_slot_create(ba->rel, NULL);
 	ba->newrow = MakeSingleTupleTableSlot(RelationGetDescr(ba->rel), &TTSOpsVirtual);
 }
@@ -1212,8 +1288,8 @@ balance_find_lock(BalanceAccess *ba, const BalanceKey *key, Datum lot, BalanceRo
 
 		for (i = 0; i < 4; i++)
 		{
-			ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, ba->eqproc[i], vals[i]);
-			sk[i].sk_collation = ba->collation[i];
+			ScanKeyInit(&sk[i], i + 1, BTEqualStrategyNumber, balance_meta.eqproc[i], vals[i]);
+			sk[i].sk_collation = balance_meta.collation[i];
 			if (i == 2 && !key->has_lot)
 				sk[i].sk_flags |= SK_ISNULL | SK_SEARCHNULL;
 		}
@@ -1262,11 +1338,11 @@ balance_find_lock(BalanceAccess *ba, const BalanceKey *key, Datum lot, BalanceRo
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not serialize access due to concurrent update")));
 		row->tid = ba->found->tts_tid;
-		row->balance_id = DatumGetInt64(slot_getattr(ba->found, ba->att_id, &isnull));
-		row->quantity = DatumGetNumericCopy(slot_getattr(ba->found, ba->att_quantity, &isnull));
-		row->version = DatumGetInt64(slot_getattr(ba->found, ba->att_version, &isnull));
+		row->balance_id = DatumGetInt64(slot_getattr(ba->found, balance_meta.att_id, &isnull));
+		row->quantity = DatumGetNumericCopy(slot_getattr(ba->found, balance_meta.att_quantity, &isnull));
+		row->version = DatumGetInt64(slot_getattr(ba->found, balance_meta.att_version, &isnull));
 		{
-			Datum		d = slot_getattr(ba->found, ba->att_last_count_at, &isnull);
+			Datum		d = slot_getattr(ba->found, balance_meta.att_last_count_at, &isnull);
 
 			row->has_count_at = !isnull;
 			row->last_count_at = isnull ? 0 : DatumGetTimestampTz(d);
@@ -1293,14 +1369,14 @@ balance_write(BalanceAccess *ba, const BalanceRow *row, Numeric quantity, int64 
 	ExecClearTuple(n);
 	memcpy(n->tts_values, ba->found->tts_values, sizeof(Datum) * natts);
 	memcpy(n->tts_isnull, ba->found->tts_isnull, sizeof(bool) * natts);
-	n->tts_values[ba->att_quantity - 1] = NumericGetDatum(quantity);
-	n->tts_values[ba->att_version - 1] = Int64GetDatum(version);
-	n->tts_values[ba->att_last_posting - 1] = Int64GetDatum(last_posting);
-	n->tts_isnull[ba->att_last_posting - 1] = false;
-	n->tts_values[ba->att_last_count_at - 1] = TimestampTzGetDatum(last_count_at);
-	n->tts_isnull[ba->att_last_count_at - 1] = !has_count_at;
-	n->tts_values[ba->att_updated_at - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	n->tts_isnull[ba->att_updated_at - 1] = false;
+	n->tts_values[balance_meta.att_quantity - 1] = NumericGetDatum(quantity);
+	n->tts_values[balance_meta.att_version - 1] = Int64GetDatum(version);
+	n->tts_values[balance_meta.att_last_posting - 1] = Int64GetDatum(last_posting);
+	n->tts_isnull[balance_meta.att_last_posting - 1] = false;
+	n->tts_values[balance_meta.att_last_count_at - 1] = TimestampTzGetDatum(last_count_at);
+	n->tts_isnull[balance_meta.att_last_count_at - 1] = !has_count_at;
+	n->tts_values[balance_meta.att_updated_at - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	n->tts_isnull[balance_meta.att_updated_at - 1] = false;
 	ExecStoreVirtualTuple(n);
 
 	/* a row this trigger created through SPI must be visible to the update */
@@ -1419,8 +1495,8 @@ ledger_apply(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(cxt);
 
 	desc = RelationGetDescr(trigdata->tg_relation);
-	memset(&layout, 0, sizeof(layout));
-	layout_for(desc, InvalidOid, &layout);
+	layout_for(desc, RelationGetRelid(trigdata->tg_relation), &apply_layout);
+	layout = apply_layout;
 
 	/* Read the statement's postings; the transition table is in insertion order. */
 	maxpostings = Max(tuplestore_tuple_count(newrows), 1);
@@ -1510,7 +1586,7 @@ ledger_apply(PG_FUNCTION_ARGS)
 	{
 		BalanceAccess ba;
 
-		balance_open(&ba, get_namespace_oid("inventory_sync", false));
+		balance_open(&ba);
 		for (i = 0; i < nkeys; i++)
 		{
 			KeyEntry   *k = sorted[i];

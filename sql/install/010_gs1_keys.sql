@@ -187,26 +187,27 @@ COMMENT ON FUNCTION sscc_extension_digit(sscc) IS 'the extension digit: first of
 -- Comparison wrappers
 -- ---------------------------------------------------------------------------------------
 
--- Comparison and hashing are bigint's own functions: the stored value is a bigint whose
+-- Comparison and hashing are bigint's own functions (called through C wrappers, see
+-- src/fmgr_wrappers.c): the stored value is a bigint whose
 -- order is the order of the zero-padded digits.
 CREATE FUNCTION gtin_eq(gtin, gtin) RETURNS boolean
-  AS 'int8eq' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8eq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gtin_ne(gtin, gtin) RETURNS boolean
-  AS 'int8ne' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8ne' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gtin_lt(gtin, gtin) RETURNS boolean
-  AS 'int8lt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8lt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gtin_le(gtin, gtin) RETURNS boolean
-  AS 'int8le' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8le' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gtin_gt(gtin, gtin) RETURNS boolean
-  AS 'int8gt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8gt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gtin_ge(gtin, gtin) RETURNS boolean
-  AS 'int8ge' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gtin_cmp(gtin, gtin) RETURNS integer
-  AS 'btint8cmp' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_btint8cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gtin_hash(gtin) RETURNS integer
-  AS 'hashint8' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+  AS 'MODULE_PATHNAME', 'is_hashint8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION gtin_hash_extended(gtin, bigint) RETURNS bigint
-  AS 'hashint8extended' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+  AS 'MODULE_PATHNAME', 'is_hashint8extended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION gtin_eq(gtin, gtin) IS 'implementation of = for gtin';
 COMMENT ON FUNCTION gtin_ne(gtin, gtin) IS 'implementation of <> for gtin';
 COMMENT ON FUNCTION gtin_lt(gtin, gtin) IS 'implementation of < for gtin';
@@ -217,26 +218,27 @@ COMMENT ON FUNCTION gtin_cmp(gtin, gtin) IS 'btree comparison for gtin: -1, 0 or
 COMMENT ON FUNCTION gtin_hash(gtin) IS 'hash of a gtin (equal to the hash of its bigint value)';
 COMMENT ON FUNCTION gtin_hash_extended(gtin, bigint) IS 'seeded 64-bit hash of a gtin';
 
--- Comparison and hashing are bigint's own functions: the stored value is a bigint whose
+-- Comparison and hashing are bigint's own functions (called through C wrappers, see
+-- src/fmgr_wrappers.c): the stored value is a bigint whose
 -- order is the order of the zero-padded digits.
 CREATE FUNCTION gln_eq(gln, gln) RETURNS boolean
-  AS 'int8eq' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8eq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gln_ne(gln, gln) RETURNS boolean
-  AS 'int8ne' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8ne' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gln_lt(gln, gln) RETURNS boolean
-  AS 'int8lt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8lt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gln_le(gln, gln) RETURNS boolean
-  AS 'int8le' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8le' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gln_gt(gln, gln) RETURNS boolean
-  AS 'int8gt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8gt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gln_ge(gln, gln) RETURNS boolean
-  AS 'int8ge' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gln_cmp(gln, gln) RETURNS integer
-  AS 'btint8cmp' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_btint8cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION gln_hash(gln) RETURNS integer
-  AS 'hashint8' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+  AS 'MODULE_PATHNAME', 'is_hashint8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION gln_hash_extended(gln, bigint) RETURNS bigint
-  AS 'hashint8extended' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+  AS 'MODULE_PATHNAME', 'is_hashint8extended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION gln_eq(gln, gln) IS 'implementation of = for gln';
 COMMENT ON FUNCTION gln_ne(gln, gln) IS 'implementation of <> for gln';
 COMMENT ON FUNCTION gln_lt(gln, gln) IS 'implementation of < for gln';
@@ -247,26 +249,27 @@ COMMENT ON FUNCTION gln_cmp(gln, gln) IS 'btree comparison for gln: -1, 0 or 1';
 COMMENT ON FUNCTION gln_hash(gln) IS 'hash of a gln (equal to the hash of its bigint value)';
 COMMENT ON FUNCTION gln_hash_extended(gln, bigint) IS 'seeded 64-bit hash of a gln';
 
--- Comparison and hashing are bigint's own functions: the stored value is a bigint whose
+-- Comparison and hashing are bigint's own functions (called through C wrappers, see
+-- src/fmgr_wrappers.c): the stored value is a bigint whose
 -- order is the order of the zero-padded digits.
 CREATE FUNCTION sscc_eq(sscc, sscc) RETURNS boolean
-  AS 'int8eq' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8eq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION sscc_ne(sscc, sscc) RETURNS boolean
-  AS 'int8ne' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8ne' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION sscc_lt(sscc, sscc) RETURNS boolean
-  AS 'int8lt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8lt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION sscc_le(sscc, sscc) RETURNS boolean
-  AS 'int8le' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8le' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION sscc_gt(sscc, sscc) RETURNS boolean
-  AS 'int8gt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8gt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION sscc_ge(sscc, sscc) RETURNS boolean
-  AS 'int8ge' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_int8ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION sscc_cmp(sscc, sscc) RETURNS integer
-  AS 'btint8cmp' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+  AS 'MODULE_PATHNAME', 'is_btint8cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 CREATE FUNCTION sscc_hash(sscc) RETURNS integer
-  AS 'hashint8' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+  AS 'MODULE_PATHNAME', 'is_hashint8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION sscc_hash_extended(sscc, bigint) RETURNS bigint
-  AS 'hashint8extended' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+  AS 'MODULE_PATHNAME', 'is_hashint8extended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sscc_eq(sscc, sscc) IS 'implementation of = for sscc';
 COMMENT ON FUNCTION sscc_ne(sscc, sscc) IS 'implementation of <> for sscc';
 COMMENT ON FUNCTION sscc_lt(sscc, sscc) IS 'implementation of < for sscc';

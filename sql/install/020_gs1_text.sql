@@ -28,15 +28,24 @@ CREATE FUNCTION lot_number(text) RETURNS lot_number AS 'MODULE_PATHNAME', 'lot_n
 COMMENT ON FUNCTION lot_number(text) IS 'validated conversion from text';
 
 -- byte-wise comparison and hashing: bytea's functions work on the same varlena bytes
-CREATE FUNCTION lot_number_eq(lot_number, lot_number) RETURNS boolean AS 'byteaeq' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION lot_number_ne(lot_number, lot_number) RETURNS boolean AS 'byteane' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION lot_number_lt(lot_number, lot_number) RETURNS boolean AS 'bytealt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION lot_number_le(lot_number, lot_number) RETURNS boolean AS 'byteale' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION lot_number_gt(lot_number, lot_number) RETURNS boolean AS 'byteagt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION lot_number_ge(lot_number, lot_number) RETURNS boolean AS 'byteage' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION lot_number_cmp(lot_number, lot_number) RETURNS integer AS 'byteacmp' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION lot_number_hash(lot_number) RETURNS integer AS 'hashvarlena' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION lot_number_hash_extended(lot_number, bigint) RETURNS bigint AS 'hashvarlenaextended' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION lot_number_eq(lot_number, lot_number) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'is_byteaeq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION lot_number_ne(lot_number, lot_number) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'is_byteane' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION lot_number_lt(lot_number, lot_number) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'is_bytealt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION lot_number_le(lot_number, lot_number) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'is_byteale' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION lot_number_gt(lot_number, lot_number) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'is_byteagt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION lot_number_ge(lot_number, lot_number) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'is_byteage' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION lot_number_cmp(lot_number, lot_number) RETURNS integer
+  AS 'MODULE_PATHNAME', 'is_byteacmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION lot_number_hash(lot_number) RETURNS integer
+  AS 'MODULE_PATHNAME', 'is_hashvarlena' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION lot_number_hash_extended(lot_number, bigint) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'is_hashvarlenaextended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION lot_number_eq(lot_number, lot_number) IS 'equal';
 COMMENT ON FUNCTION lot_number_ne(lot_number, lot_number) IS 'not equal';
 COMMENT ON FUNCTION lot_number_lt(lot_number, lot_number) IS 'less than (byte-wise)';
@@ -109,15 +118,24 @@ CREATE FUNCTION serial_number(text) RETURNS serial_number AS 'MODULE_PATHNAME', 
 COMMENT ON FUNCTION serial_number(text) IS 'validated conversion from text';
 
 -- byte-wise comparison and hashing: bytea's functions work on the same varlena bytes
-CREATE FUNCTION serial_number_eq(serial_number, serial_number) RETURNS boolean AS 'byteaeq' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION serial_number_ne(serial_number, serial_number) RETURNS boolean AS 'byteane' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION serial_number_lt(serial_number, serial_number) RETURNS boolean AS 'bytealt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION serial_number_le(serial_number, serial_number) RETURNS boolean AS 'byteale' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION serial_number_gt(serial_number, serial_number) RETURNS boolean AS 'byteagt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION serial_number_ge(serial_number, serial_number) RETURNS boolean AS 'byteage' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION serial_number_cmp(serial_number, serial_number) RETURNS integer AS 'byteacmp' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-CREATE FUNCTION serial_number_hash(serial_number) RETURNS integer AS 'hashvarlena' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION serial_number_hash_extended(serial_number, bigint) RETURNS bigint AS 'hashvarlenaextended' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION serial_number_eq(serial_number, serial_number) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'is_byteaeq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION serial_number_ne(serial_number, serial_number) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'is_byteane' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION serial_number_lt(serial_number, serial_number) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'is_bytealt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION serial_number_le(serial_number, serial_number) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'is_byteale' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION serial_number_gt(serial_number, serial_number) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'is_byteagt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION serial_number_ge(serial_number, serial_number) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'is_byteage' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION serial_number_cmp(serial_number, serial_number) RETURNS integer
+  AS 'MODULE_PATHNAME', 'is_byteacmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION serial_number_hash(serial_number) RETURNS integer
+  AS 'MODULE_PATHNAME', 'is_hashvarlena' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION serial_number_hash_extended(serial_number, bigint) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'is_hashvarlenaextended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION serial_number_eq(serial_number, serial_number) IS 'equal';
 COMMENT ON FUNCTION serial_number_ne(serial_number, serial_number) IS 'not equal';
 COMMENT ON FUNCTION serial_number_lt(serial_number, serial_number) IS 'less than (byte-wise)';
