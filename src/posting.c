@@ -449,7 +449,7 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("unknown source \"%s\"", source),
 				 errdetail("Event \"%s\".", event_id),
-				 errhint("Register it with inventory_sync.add_source().")));
+				 errhint("Register it: INSERT INTO inventory_sync.source (source, name, kind, role) VALUES (...), with role the database role that posts as it.")));
 	if (!OidIsValid(src.role) || !has_privs_of_role(GetUserId(), src.role))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -493,7 +493,7 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("unknown item: gtin %s", key_text(gtin, GS1_KEY_GTIN)),
 				 errdetail("Source \"%s\", event \"%s\".", source, event_id),
-				 errhint("Add the item (inventory_sync.add_item) or its pack GTIN (inventory_sync.add_pack) first.")));
+				 errhint("Add the item to inventory_sync.item, or its pack GTIN to inventory_sync.item_pack, first.")));
 
 	mc_location(gln, &loc);
 	if (!loc.found)
@@ -501,7 +501,7 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("unknown location: gln %s", key_text(gln, GS1_KEY_GLN)),
 				 errdetail("Source \"%s\", event \"%s\".", source, event_id),
-				 errhint("Add the location with inventory_sync.add_location() first.")));
+				 errhint("Add it to inventory_sync.location first.")));
 	if (has_to_location)
 	{
 		mc_location(to_gln, &to_loc);
@@ -517,7 +517,7 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("unknown bucket \"%s\"", bucket),
 				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln)),
-				 errhint("Buckets are listed in inventory_sync.bucket; add one with inventory_sync.add_bucket().")));
+				 errhint("Buckets are listed in inventory_sync.bucket; add one with INSERT INTO inventory_sync.bucket.")));
 	if (to_bucket != NULL && !mc_bucket_exists(to_bucket))
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
@@ -577,8 +577,14 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 						 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
 	}
 
-	/* Ownership: the source must be the system of record where it posts. */
-	if (loc.enforce_ownership && mc_owner(gln, bucket, owner) && strcmp(owner, source) != 0)
+	/*
+	 * Ownership: the source must be the system of record where it posts. A move (a status
+	 * change at one location) is decided by the owner of the bucket the stock enters: the
+	 * lab that owns "released" releases from the plant's "qa_hold"; otherwise stock could
+	 * never pass between buckets that different systems own.
+	 */
+	if (kind != PK_MOVE &&
+		loc.enforce_ownership && mc_owner(gln, bucket, owner) && strcmp(owner, source) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_IS_NOT_SYSTEM_OF_RECORD),
 				 errmsg("source \"%s\" is not the system of record for bucket \"%s\" at location %s",

@@ -7,6 +7,7 @@
 #           isolation isolation tester         test/isolation/specs/*.spec
 #           pgtap     pgTAP through pg_prove   test/pgtap/*.sql
 #           tap       Perl TAP, PostgreSQL::Test::Cluster (their own clusters)  test/tap/*.pl
+#           docs      every ```sql example in README.md and docs/ (test/docs_examples.py)
 #
 # Run one suite: make test SUITES="regress pgtap"
 set -uo pipefail
@@ -15,7 +16,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source test/install.sh
 PGXS_DIR=/usr/lib/postgresql/15/lib/pgxs
-SUITES=${SUITES:-regress isolation pgtap tap}
+SUITES=${SUITES:-regress isolation pgtap tap docs}
 
 # Server settings every test cluster gets: logical decoding, our output plugin allowed
 # (PostgreSQL 15.19+), slots and senders for the feed tests, clients for the stress tests.
@@ -112,6 +113,17 @@ inside() {
         done
       fi
       rm -rf "$scratch" /tmp/inventory_sync_tap.$$
+      ;;
+    docs)
+      local pages
+      pages=$(ls README.md docs/*.md docs/*/*.md 2>/dev/null)
+      python3 test/docs_examples.py $pages 2>&1 | tee /tmp/inventory_sync_docs.$$
+      rc=${PIPESTATUS[0]}
+      ok=$(grep -c '^ok ' /tmp/inventory_sync_docs.$$)
+      bad=$(grep -c '^not ok ' /tmp/inventory_sync_docs.$$)
+      [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+      record docs "$ok" "$bad"
+      rm -f /tmp/inventory_sync_docs.$$
       ;;
     *) echo "unknown suite $suite"; record "$suite" 0 1 ;;
     esac

@@ -3,7 +3,7 @@
 -- GTINs and GLNs carry valid GS1 check digits and are written as strings.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(108);
+SELECT plan(110);
 
 -- Master data ---------------------------------------------------------------
 -- A 09506000134352 each | L 09506000134369 lot-tracked | S 09506000134376 serial-tracked
@@ -105,6 +105,9 @@ SELECT throws_ok($$INSERT INTO ledger (kind, source, source_event_id, gtin, loca
   VALUES ('move', 'erp', 'o3', '09506000134352', '0614141000043', 'released', 'damaged', 1)$$,
   'IS001', 'source "erp" is not the system of record for bucket "damaged" at location 0614141000043',
   'a move needs ownership of the bucket it enters too');
+SELECT lives_ok($$INSERT INTO ledger (kind, source, source_event_id, gtin, location, bucket, to_bucket, quantity)
+  VALUES ('move', 'wms', 'o3b', '09506000134352', '0614141000043', 'released', 'damaged', 1)$$,
+  'the owner of the bucket a move enters decides the status change (it need not own the bucket left)');
 SELECT lives_ok($$INSERT INTO ledger (kind, source, source_event_id, gtin, location, bucket, quantity)
   VALUES ('receipt', 'wms', 'o4', '09506000134352', '0614141000043', 'damaged', 1)$$,
   'a per-bucket owner overrides the location owner');
@@ -324,6 +327,34 @@ UPDATE location SET strict = true WHERE gln = '0614141000050';
 SELECT throws_ok($$INSERT INTO ledger (kind, source, source_event_id, gtin, location, quantity)
   VALUES ('issue', 'wms', 'mc4', '09506000134352', '0614141000050', 100)$$,
   'IS004', NULL, 'a location made strict in the transaction refuses negatives at once');
+
+-- Hints name only objects that exist (they once named add_item(), add_source(), ...).
+CREATE FUNCTION pg_temp.hint_of(stmt text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE h text;
+BEGIN
+  EXECUTE stmt;
+  RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+  RETURN h;
+END $f$;
+SELECT is_empty($$
+  WITH hints AS (
+    SELECT pg_temp.hint_of(format($q$INSERT INTO ledger (kind, source, source_event_id, gtin, location, bucket, quantity, unit, reason)
+                                    VALUES (%L, %L, 'h1', %L, %L, %L, %s, %L, %L)$q$, k, s, g, l, b, q, u, r)) AS hint
+      FROM (VALUES ('receipt', 'wms', '09506000134413', '0614141000012', 'released', 1, NULL, NULL),
+                   ('receipt', 'wms', '09506000134352', '0614141000098', 'released', 1, NULL, NULL),
+                   ('receipt', 'wms', '09506000134352', '0614141000012', 'nosuch', 1, NULL, NULL),
+                   ('receipt', 'nosuch', '09506000134352', '0614141000012', 'released', 1, NULL, NULL),
+                   ('receipt', 'wms', '09506000134352', '0614141000012', 'released', 1, 'XYZ', NULL),
+                   ('adjustment', 'wms', '09506000134352', '0614141000012', 'released', 1, NULL, 'nosuch'),
+                   ('receipt', 'wms', '09506000134352', '0614141000012', 'released', -1, NULL, NULL))
+           AS v(k, s, g, l, b, q, u, r)),
+  named AS (SELECT hint, (regexp_matches(hint, 'inventory_sync\.([a-z_]+)', 'g'))[1] AS obj FROM hints WHERE hint IS NOT NULL)
+  SELECT hint, obj FROM named
+   WHERE NOT EXISTS (SELECT FROM pg_proc p WHERE p.proname = obj AND p.pronamespace = 'inventory_sync'::regnamespace)
+     AND to_regclass('inventory_sync.' || obj) IS NULL
+$$, 'every object a hint names exists');
 
 SELECT is_empty($$SELECT * FROM verify()$$, 'verify(): every balance equals the ledger');
 
