@@ -831,6 +831,8 @@ static const char *const apply_sql[NUM_APPLY_PLANS] = {
 
 static Oid	lot_type_oid = InvalidOid;
 static Oid	serial_type_oid = InvalidOid;
+static Oid	gtin_type_oid = InvalidOid;
+static Oid	gln_type_oid = InvalidOid;
 
 /* balance_change's row type and the posting_kind OIDs, valid while the types above are */
 static TupleDesc changes_desc_cache = NULL;
@@ -868,6 +870,8 @@ static void balance_meta_load(Oid nsp);
 static AttrNumber balance_att(Relation rel, const char *name);
 
 static bool types_checked = false;	/* reset by any pg_type or relcache invalidation */
+static bool channels_checked = false;	/* reset likewise (channel_location has master_data_changed) */
+static bool channels_present = false;
 static bool apply_callbacks_registered = false;
 
 static void
@@ -880,6 +884,7 @@ static void
 apply_rel_inval(Datum arg, Oid relid)
 {
 	types_checked = false;
+	channels_checked = false;
 	/* a ledger (or partition) changed shape: find its columns again */
 	before_layout.relid = InvalidOid;
 	apply_layout.relid = InvalidOid;
@@ -954,6 +959,10 @@ resolve_types(void)
 	}
 	lot_type_oid = lot;
 	serial_type_oid = serial;
+	gtin_type_oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+									CStringGetDatum("gtin"), ObjectIdGetDatum(nsp));
+	gln_type_oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+								   CStringGetDatum("gln"), ObjectIdGetDatum(nsp));
 	balance_meta.valid = false;
 	balance_meta_load(nsp);
 	types_checked = true;
@@ -1458,6 +1467,77 @@ insert_changes(Tuplestorestate *changes)
 	table_close(rel, NoLock);
 }
 
+/*
+ * When channels exist, the statement's keys go to _channel_atp_refresh(), which
+ * republishes the ATP of every channel selling from their locations (channel_atp and
+ * channel_atp_change, what the change feed publishes). Without channels this costs a
+ * flag test: the flag is computed once and reset by the invalidation channel_location's
+ * master_data_changed trigger sends.
+ */
+static void
+publish_channel_atp(KeyEntry **sorted, int nkeys, int64 last_posting)
+{
+	Datum	   *items;
+	Datum	   *locations;
+	Datum		args[3];
+	Oid			argtypes[3];
+	int			i;
+	int			rc;
+	static SPIPlanPtr refresh_plan = NULL;
+	static Oid	refresh_for_lot_type = InvalidOid;
+
+	if (!channels_checked)
+	{
+		Oid			nsp = get_namespace_oid("inventory_sync", false);
+
+		channels_present = false;
+		if (OidIsValid(get_relname_relid("channel_location", nsp)))
+		{
+			rc = SPI_execute("SELECT EXISTS (SELECT FROM inventory_sync.channel_location)", true, 1);
+			if (rc != SPI_OK_SELECT)
+				elog(ERROR, "inventory_sync: could not read channel_location: %s", SPI_result_code_string(rc));
+			{
+				bool		isnull;
+
+				channels_present = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			}
+		}
+		channels_checked = true;
+	}
+	if (!channels_present || nkeys == 0)
+		return;
+
+	items = palloc(sizeof(Datum) * nkeys);
+	locations = palloc(sizeof(Datum) * nkeys);
+	for (i = 0; i < nkeys; i++)
+	{
+		items[i] = Int64GetDatum(sorted[i]->key.item);
+		locations[i] = Int64GetDatum(sorted[i]->key.location);
+	}
+	argtypes[0] = get_array_type(gtin_type_oid);
+	argtypes[1] = get_array_type(gln_type_oid);
+	argtypes[2] = INT8OID;
+	if (refresh_plan == NULL || refresh_for_lot_type != lot_type_oid)
+	{
+		SPIPlanPtr	plan = SPI_prepare("SELECT inventory_sync._channel_atp_refresh($1, $2, $3)", 3, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "inventory_sync: could not prepare the channel ATP refresh: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		if (refresh_plan != NULL)
+			SPI_freeplan(refresh_plan);
+		refresh_plan = plan;
+		refresh_for_lot_type = lot_type_oid;
+	}
+	args[0] = PointerGetDatum(construct_array(items, nkeys, gtin_type_oid, 8, true, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(locations, nkeys, gln_type_oid, 8, true, TYPALIGN_DOUBLE));
+	args[2] = Int64GetDatum(last_posting);
+	rc = SPI_execute_plan(refresh_plan, args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "inventory_sync: channel ATP refresh failed: %s", SPI_result_code_string(rc));
+}
+
 PG_FUNCTION_INFO_V1(ledger_apply);
 /* AFTER INSERT statement trigger on the ledger: apply the new postings to balances. */
 Datum
@@ -1833,6 +1913,9 @@ ledger_apply(PG_FUNCTION_ARGS)
 
 		/* The after-states, stored directly with their index entries. */
 		insert_changes(changes);
+
+		/* Channels selling from these locations republish their ATP (after the keys). */
+		publish_channel_atp(sorted, nkeys, postings[npostings - 1].posting_id);
 	}
 	PG_FINALLY();
 	{

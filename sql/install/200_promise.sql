@@ -1,0 +1,174 @@
+-- since 0.2.0
+-- ---------------------------------------------------------------------------
+-- Promises: channels, safety stock, available-to-promise and two-phase reservations.
+--
+-- Facts are never refused (the ledger records reality); promises are refused when the
+-- stock is not there. Every reservation is held at one location (a reservation
+-- "anywhere in the channel" is placed at the channel location with the most ATP), so the
+-- one invariant is per (item, location):
+--     open reservations <= eligible sellable on-hand - safety stock
+-- and it is kept by serialising promises on one row per (item, location) in
+-- promise_key, locked before ATP is read.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE channel (
+    channel              text PRIMARY KEY CHECK (channel ~ '^[A-Za-z0-9_.:-]{1,64}$'),
+    name                 text NOT NULL,
+    kind                 text NOT NULL DEFAULT 'web'
+                         CHECK (kind IN ('web', 'marketplace', 'store', 'endless_aisle', 'b2b', 'other')),
+    safety_stock         numeric NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
+    min_shelf_life_days  integer NOT NULL DEFAULT 0 CHECK (min_shelf_life_days >= 0),
+    allow_backorder      boolean NOT NULL DEFAULT false,
+    fulfilment_source    text REFERENCES source,
+    reservation_ttl      interval NOT NULL DEFAULT interval '30 minutes' CHECK (reservation_ttl > interval '0'),
+    created_at           timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE channel IS 'Sales channels (web shop, marketplace, endless aisle...): where they sell from and how they promise';
+COMMENT ON COLUMN channel.safety_stock IS 'Units of every item the channel keeps back from promising (channel_safety_stock overrides per item)';
+COMMENT ON COLUMN channel.min_shelf_life_days IS 'Lots expiring sooner than this many days from today are not promised through the channel';
+COMMENT ON COLUMN channel.allow_backorder IS 'May promise against future supply (time-phased ATP); the reservation gets a promised date';
+COMMENT ON COLUMN channel.fulfilment_source IS 'Source the issue postings of fulfil() are posted as when the caller names none';
+COMMENT ON COLUMN channel.reservation_ttl IS 'Default lifetime of a reservation before sweep_expired_reservations() expires it';
+
+CREATE TABLE channel_location (
+    channel  text NOT NULL REFERENCES channel ON DELETE CASCADE,
+    location gln NOT NULL REFERENCES location,
+    priority integer NOT NULL DEFAULT 100,
+    PRIMARY KEY (channel, location)
+);
+COMMENT ON TABLE channel_location IS 'The locations a channel sells from; lower priority is preferred when ATP ties';
+
+CREATE TABLE channel_safety_stock (
+    channel   text NOT NULL REFERENCES channel ON DELETE CASCADE,
+    item_gtin gtin NOT NULL REFERENCES item,
+    quantity  numeric NOT NULL CHECK (quantity >= 0),
+    PRIMARY KEY (channel, item_gtin)
+);
+COMMENT ON TABLE channel_safety_stock IS 'Per-item safety stock of a channel (overrides channel.safety_stock)';
+
+CREATE TABLE safety_stock (
+    item_gtin gtin NOT NULL REFERENCES item,
+    location  gln NOT NULL REFERENCES location,
+    quantity  numeric NOT NULL CHECK (quantity >= 0),
+    PRIMARY KEY (item_gtin, location)
+);
+COMMENT ON TABLE safety_stock IS 'Units of an item a location keeps back from every promise';
+
+-- One row per (item, location) that has ever been promised: the lock promises serialise
+-- on, and the running total of open reservations there.
+CREATE TABLE promise_key (
+    item_gtin gtin NOT NULL,
+    location  gln NOT NULL,
+    reserved  numeric NOT NULL DEFAULT 0,
+    version   bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (item_gtin, location)
+);
+COMMENT ON TABLE promise_key IS 'Open reserved quantity per item and location; promises lock this row (maintained by the reservation functions)';
+
+CREATE TYPE reservation_status AS ENUM ('open', 'fulfilled', 'cancelled', 'expired');
+COMMENT ON TYPE reservation_status IS 'Life of a reservation: open until fulfilled, cancelled or expired (once)';
+
+CREATE TABLE reservation (
+    reservation_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    channel            text NOT NULL REFERENCES channel,
+    order_ref          text NOT NULL CHECK (length(order_ref) BETWEEN 1 AND 200),
+    line_ref           text NOT NULL CHECK (length(line_ref) BETWEEN 1 AND 200),
+    item_gtin          gtin NOT NULL,
+    location           gln NOT NULL,
+    anywhere           boolean NOT NULL,
+    quantity           numeric NOT NULL CHECK (quantity > 0),
+    open_quantity      numeric NOT NULL CHECK (open_quantity >= 0),
+    fulfilled_quantity numeric NOT NULL DEFAULT 0,
+    status             reservation_status NOT NULL DEFAULT 'open',
+    expires_at         timestamptz NOT NULL,
+    due_date           date,
+    promised_date      date,
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    resolved_at        timestamptz,
+    fulfilling         boolean NOT NULL DEFAULT false,
+    UNIQUE (channel, order_ref, line_ref)
+);
+CREATE INDEX reservation_open_expiry ON reservation (expires_at) WHERE status = 'open';
+CREATE INDEX reservation_open_key ON reservation (item_gtin, location) WHERE status = 'open';
+COMMENT ON TABLE reservation IS 'Two-phase promises: reserved (open), then fulfilled, cancelled or expired exactly once';
+COMMENT ON COLUMN reservation.anywhere IS 'Reserved anywhere in the channel (location is where it was placed)';
+COMMENT ON COLUMN reservation.open_quantity IS 'What the reservation still holds back from ATP (0 once resolved)';
+COMMENT ON COLUMN reservation.fulfilling IS 'Set inside fulfil() between locking the reservation and consuming it (never true after a transaction ends)';
+COMMENT ON COLUMN reservation.promised_date IS 'For a backorder: the date time-phased ATP promised';
+
+CREATE TYPE reservation_action AS ENUM ('reserve', 'fulfil', 'cancel', 'expire');
+COMMENT ON TYPE reservation_action IS 'What changed a reservation';
+
+CREATE TABLE reservation_change (
+    change_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    reservation_id bigint NOT NULL,
+    action         reservation_action NOT NULL,
+    channel        text NOT NULL,
+    item_gtin      gtin NOT NULL,
+    location       gln,
+    order_ref      text NOT NULL,
+    line_ref       text NOT NULL,
+    delta          numeric NOT NULL,
+    open_after     numeric NOT NULL,
+    atp_after      numeric NOT NULL,
+    version        bigint NOT NULL,
+    posting_id     bigint,
+    changed_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX reservation_change_reservation ON reservation_change (reservation_id);
+COMMENT ON TABLE reservation_change IS 'After-state of every reservation change (what the change feed publishes): delta, open quantity after, channel ATP after, per-key version';
+
+CREATE TABLE channel_atp (
+    channel    text NOT NULL,
+    item_gtin  gtin NOT NULL,
+    atp        numeric NOT NULL,
+    version    bigint NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (channel, item_gtin)
+);
+COMMENT ON TABLE channel_atp IS 'ATP per channel and item as of its last change, with a version that increases with every change (for feeds and read copies)';
+
+CREATE TABLE channel_atp_change (
+    channel        text NOT NULL,
+    item_gtin      gtin NOT NULL,
+    atp_before     numeric NOT NULL,
+    atp_after      numeric NOT NULL,
+    version        bigint NOT NULL,
+    cause          text NOT NULL CHECK (cause IN ('posting', 'reservation', 'refresh')),
+    posting_id     bigint,
+    reservation_id bigint,
+    changed_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX channel_atp_change_key ON channel_atp_change (channel, item_gtin, version);
+COMMENT ON TABLE channel_atp_change IS 'Every change of a channel''s ATP for an item, with its cause (what the change feed publishes)';
+
+-- Expected receipts: purchase and production orders (transfers in transit are read from
+-- the in-transit balances and the ETA of their transfer_out postings).
+CREATE TABLE supply (
+    supply_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind       text NOT NULL CHECK (kind IN ('purchase_order', 'production_order', 'transfer')),
+    item_gtin  gtin NOT NULL REFERENCES item,
+    location   gln NOT NULL REFERENCES location,
+    quantity   numeric NOT NULL CHECK (quantity > 0),
+    due_date   date NOT NULL,
+    reference  text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX supply_item ON supply (item_gtin, due_date);
+COMMENT ON TABLE supply IS 'Expected receipts (purchase orders, production orders, transfers) by due date: future supply for time-phased ATP';
+
+-- Master-data caches and the engine's channel check see changes at once.
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['channel', 'channel_location', 'channel_safety_stock', 'safety_stock'] LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I
+                        FOR EACH STATEMENT EXECUTE FUNCTION master_data_changed()', t || '_changed', t);
+    END LOOP;
+    -- only the reservation functions write these (as their owner)
+    FOREACH t IN ARRAY ARRAY['promise_key', 'reservation', 'reservation_change', 'channel_atp', 'channel_atp_change'] LOOP
+        EXECUTE format('REVOKE ALL ON %I FROM PUBLIC', t);
+    END LOOP;
+END
+$$;
