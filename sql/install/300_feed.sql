@@ -125,7 +125,7 @@ COMMENT ON FUNCTION location_snapshot(gln, text) IS
   'Hard-reset snapshot of a location: every balance key (item, lot, bucket) with its quantity and version, the WAL position of the snapshot and, for a named slot, where its stream resumes';
 
 CREATE FUNCTION channel_snapshot(channel text, slot_name text DEFAULT NULL)
-RETURNS TABLE (channel text, gtin gtin, atp numeric, version bigint, snapshot_lsn pg_lsn, stream_from pg_lsn)
+RETURNS TABLE (gtin gtin, atp numeric, version bigint, snapshot_lsn pg_lsn, stream_from pg_lsn)
 LANGUAGE plpgsql VOLATILE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync
 AS $$
@@ -138,7 +138,7 @@ BEGIN
     END IF;
     RETURN QUERY
         WITH pos AS MATERIALIZED (SELECT pg_catalog.pg_current_wal_insert_lsn() AS lsn)
-        SELECT a.channel, a.item_gtin, a.atp, a.version, pos.lsn, resume
+        SELECT a.item_gtin, a.atp, a.version, pos.lsn, resume
           FROM inventory_sync.channel_atp a
          CROSS JOIN pos
          WHERE a.channel = $1
