@@ -249,9 +249,10 @@ typedef struct FeedData
 	Datum	   *values;
 	bool	   *nulls;
 
-	/* last timestamps formatted (a transaction's rows often share them) */
+	/* the last two timestamps formatted (a transaction's rows often share them) */
 	TimestampTz ts_value[2];
 	bool		ts_valid[2];
+	int			ts_next;
 	char		ts_text[2][MAXDATELEN + 1];
 } FeedData;
 
@@ -552,14 +553,24 @@ json_timestamptz(StringInfo s, TimestampTz ts)
 	appendStringInfoChar(s, '"');
 }
 
-/* A timestamp, reusing the last text formatted in the same slot when the value repeats. */
+/*
+ * A timestamp through a two-entry cache: a transaction's rows mostly share their event
+ * and recorded times (both default to the transaction's start), so each is formatted once.
+ */
 static inline void
-json_timestamptz_cached(FeedData *data, StringInfo s, int slot, TimestampTz ts)
+json_timestamptz_cached(FeedData *data, StringInfo s, TimestampTz ts)
 {
 	static const int utc = 0;
+	int			slot;
 
-	if (!data->ts_valid[slot] || data->ts_value[slot] != ts)
+	if (data->ts_valid[0] && data->ts_value[0] == ts)
+		slot = 0;
+	else if (data->ts_valid[1] && data->ts_value[1] == ts)
+		slot = 1;
+	else
 	{
+		slot = data->ts_next;
+		data->ts_next = 1 - slot;
 		JsonEncodeDateTime(data->ts_text[slot], TimestampTzGetDatum(ts), TIMESTAMPTZOID, &utc);
 		data->ts_value[slot] = ts;
 		data->ts_valid[slot] = true;
@@ -1012,14 +1023,14 @@ feed_posting(LogicalDecodingContext *ctx, FeedData *data, const FeedRel *fr)
 	if (ISNULL(PC_EVENT_TIME))
 		APPEND_LIT(s, "null");
 	else
-		json_timestamptz_cached(data, s, 0, DatumGetTimestampTz(DATUM(PC_EVENT_TIME)));
+		json_timestamptz_cached(data, s, DatumGetTimestampTz(DATUM(PC_EVENT_TIME)));
 	if (!data->deterministic)
 	{
 		APPEND_LIT(s, ",\"recorded_at\":");
 		if (ISNULL(PC_RECORDED_AT))
 			APPEND_LIT(s, "null");
 		else
-			json_timestamptz_cached(data, s, 1, DatumGetTimestampTz(DATUM(PC_RECORDED_AT)));
+			json_timestamptz_cached(data, s, DatumGetTimestampTz(DATUM(PC_RECORDED_AT)));
 	}
 	feed_event_end(ctx, data);
 }
