@@ -9,9 +9,11 @@ balances) and follows the feed over a logical replication connection:
               from the slot's consistent point: nothing missed, nothing counted twice;
   every run   applies each event whose version is newer than the one it holds for the
               key (delivery is at-least-once: a repeat is skipped by its version),
-              writes its state file at each commit and only then confirms the commit's
-              end LSN to the server (send_feedback), so a crash at any point loses
-              nothing and a restart resumes where the last confirmed commit ended;
+              and, at a commit (at most twice a second) or when idle, writes its state
+              file and only then confirms that commit's end LSN to the server
+              (send_feedback): a crash at any point loses nothing, and a restart resumes
+              after the last confirmed commit (what came after it comes again, and is
+              skipped by version where it was already applied);
   when idle   confirms the server's WAL end, so transactions it filtered out do not
               hold WAL on the server.
 
@@ -150,18 +152,20 @@ def main():
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     until = lsn_to_int(args.until_lsn) if args.until_lsn else None
-    started = last_event = time.monotonic()
+    started = last_event = last_save = time.monotonic()
     in_txn = False
     applied = 0
+    committed = confirmed      # end of the last commit applied, confirmed or not
 
     rcur.start_replication(slot_name=args.slot, decode=True, start_lsn=int_to_lsn(confirmed),
                            options=copy.plugin_options(), status_interval=5)
 
     def confirm(lsn):
-        nonlocal confirmed
+        nonlocal confirmed, last_save
         if lsn > confirmed:
             save_state(args.state, args.slot, copy, lsn)   # first the state, then the promise
             confirmed = lsn
+            last_save = time.monotonic()
         rcur.send_feedback(flush_lsn=confirmed, force=True)
 
     while True:
@@ -173,7 +177,9 @@ def main():
             elif event["type"] == "commit":
                 in_txn = False
                 # the commit's message position is its end LSN: confirmed, it is never resent
-                confirm(msg.data_start)
+                committed = msg.data_start
+                if time.monotonic() - last_save >= 0.5:
+                    confirm(committed)
             elif copy.apply(event):
                 applied += 1
             last_event = time.monotonic()
@@ -182,8 +188,8 @@ def main():
         if not in_txn:
             # Caught up: everything the server has sent is applied. Confirming its WAL end
             # lets it release WAL behind transactions the filters left out.
-            if rcur.wal_end and rcur.wal_end > confirmed:
-                confirm(rcur.wal_end)
+            if max(committed, rcur.wal_end or 0) > confirmed:
+                confirm(max(committed, rcur.wal_end or 0))
             if (stop["now"] or (until is not None and confirmed >= until)
                     or (args.idle_exit is not None and now - last_event >= args.idle_exit)
                     or (args.max_seconds is not None and now - started >= args.max_seconds)):
