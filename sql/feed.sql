@@ -73,6 +73,11 @@ SELECT data FROM pg_logical_slot_peek_changes('feed_story', NULL, NULL, 'determi
 -- echo suppression: a two-way system leaves out the postings it made itself
 SELECT data FROM pg_logical_slot_peek_changes('feed_story', NULL, NULL, 'deterministic', 'on',
                                               'exclude-sources', 'shop,pos', 'events', 'posting');
+-- batch-events: up to N events per message, one per line (pg_recvlogical writes the same
+-- JSON Lines); fewer, larger messages for large transactions. A message never spans two
+-- transactions.
+SELECT data FROM pg_logical_slot_peek_changes('feed_story', NULL, NULL, 'deterministic', 'on',
+                                              'batch-events', '3', 'envelopes', 'on');
 -- by channel: postings at the channel's locations (not Store South) and the channel's ATP
 SELECT data FROM pg_logical_slot_get_changes('feed_story', NULL, NULL, 'deterministic', 'on', 'channels', 'web');
 
@@ -134,6 +139,7 @@ SELECT data FROM pg_logical_slot_peek_changes('feed_story', NULL, NULL, 'locatio
 SELECT data FROM pg_logical_slot_peek_changes('feed_story', NULL, NULL, 'channels', '');
 SELECT data FROM pg_logical_slot_peek_changes('feed_story', NULL, NULL, 'sources', 'wms,,pos');
 SELECT data FROM pg_logical_slot_peek_changes('feed_story', NULL, NULL, 'events', 'posting,count');
+SELECT data FROM pg_logical_slot_peek_changes('feed_story', NULL, NULL, 'batch-events', '0');
 
 -- Hard-reset snapshots: every key with its state and version, as of one snapshot.
 SELECT gtin, gln, lot, bucket, sellable, quantity, version

@@ -238,6 +238,11 @@ typedef struct FeedData
 	int64	   *map_locations;	/* sorted: locations of the channels filter */
 	FeedStringList map_channels;	/* channels selling from the locations filter */
 
+	/* events per message (option batch-events); above 1 they gather in batch */
+	int			batch_events;
+	StringInfoData batch;
+	int			batched;
+
 	/* the transaction being decoded */
 	bool		sent_begin;
 	int64		nevents;		/* events written */
@@ -278,7 +283,10 @@ _PG_output_plugin_init(OutputPluginCallbacks *cb)
 	 */
 }
 
-#define FEED_OPTIONS_HINT "Options: channels, locations, sources, exclude-sources, events, envelopes, deterministic."
+#define FEED_OPTIONS_HINT "Options: channels, locations, sources, exclude-sources, events, envelopes, batch-events, deterministic."
+
+/* Most events gathered into one message (option batch-events). */
+#define FEED_MAX_BATCH 10000
 
 static bool
 feed_option_bool(DefElem *elem)
@@ -400,7 +408,9 @@ feed_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init
 										  ALLOCSET_SMALL_SIZES);
 	for (i = 0; i < NUM_FEED_EVENTS; i++)
 		data->events[i] = true;
+	data->batch_events = 1;
 	initStringInfo(&data->prefix);
+	initStringInfo(&data->batch);
 
 	foreach(lc, ctx->output_plugin_options)
 	{
@@ -423,6 +433,21 @@ feed_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init
 			data->deterministic = feed_option_bool(elem);
 		else if (strcmp(elem->defname, "envelopes") == 0)
 			data->envelopes = feed_option_bool(elem);
+		else if (strcmp(elem->defname, "batch-events") == 0)
+		{
+			const char *v = elem->arg ? strVal(elem->arg) : "";
+			char	   *end;
+			long		n;
+
+			errno = 0;
+			n = strtol(v, &end, 10);
+			if (*v == '\0' || *end != '\0' || errno != 0 || n < 1 || n > FEED_MAX_BATCH)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"batch-events\" of output plugin \"inventory_sync\" needs a whole number from 1 to %d, not \"%s\"",
+								FEED_MAX_BATCH, v)));
+			data->batch_events = (int) n;
+		}
 		else if (strcmp(elem->defname, "channels") == 0)
 			feed_make_list(feed_option_items(elem), &data->channels);
 		else if (strcmp(elem->defname, "sources") == 0)
@@ -896,6 +921,8 @@ feed_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	data->sent_begin = false;
 	data->nevents = 0;
 	data->seq = 0;
+	resetStringInfo(&data->batch);
+	data->batched = 0;
 	resetStringInfo(p);
 	if (!data->deterministic)
 	{
@@ -909,43 +936,98 @@ feed_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	}
 }
 
+/*
+ * Where the next line of output goes. One event per message (the default): straight into
+ * the output buffer, a message of its own. With batch-events above 1, lines gather in the
+ * batch buffer, separated by newlines, and go out batch-events at a time (and the rest at
+ * the commit): fewer, larger messages for large transactions. A message never spans two
+ * transactions, and the buffer holds at most batch-events lines.
+ */
+static StringInfo
+feed_line_start(LogicalDecodingContext *ctx, FeedData *data, bool last_write)
+{
+	if (data->batch_events == 1)
+	{
+		OutputPluginPrepareWrite(ctx, last_write);
+		return ctx->out;
+	}
+	if (data->batch.len > 0)
+		appendStringInfoChar(&data->batch, '\n');
+	return &data->batch;
+}
+
+/* Send the gathered lines as one message. */
+static void
+feed_batch_flush(LogicalDecodingContext *ctx, FeedData *data)
+{
+	if (data->batch.len == 0)
+		return;
+	OutputPluginPrepareWrite(ctx, true);
+	appendBinaryStringInfo(ctx->out, data->batch.data, data->batch.len);
+	OutputPluginWrite(ctx, true);
+	resetStringInfo(&data->batch);
+	data->batched = 0;
+}
+
+static void
+feed_line_end(LogicalDecodingContext *ctx, FeedData *data, bool last_write)
+{
+	if (data->batch_events == 1)
+		OutputPluginWrite(ctx, last_write);
+	else if (++data->batched >= data->batch_events)
+		feed_batch_flush(ctx, data);
+}
+
 /* Before the first event of a transaction: its BEGIN object, when envelopes are on. */
 static void
 feed_emit_begin(LogicalDecodingContext *ctx, FeedData *data)
 {
+	StringInfo	s;
+
 	if (data->sent_begin)
 		return;
 	data->sent_begin = true;
 	if (!data->envelopes)
 		return;
-	OutputPluginPrepareWrite(ctx, false);
-	APPEND_LIT(ctx->out, "{\"type\":\"begin\"");
-	appendBinaryStringInfo(ctx->out, data->prefix.data, data->prefix.len);
-	appendStringInfoChar(ctx->out, '}');
-	OutputPluginWrite(ctx, false);
+	s = feed_line_start(ctx, data, false);
+	APPEND_LIT(s, "{\"type\":\"begin\"");
+	appendBinaryStringInfo(s, data->prefix.data, data->prefix.len);
+	appendStringInfoChar(s, '}');
+	if (data->batch_events == 1)
+		OutputPluginWrite(ctx, false);
 }
 
 static void
 feed_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn)
 {
 	FeedData   *data = ctx->output_plugin_private;
+	StringInfo	s;
 
 	feed_progress(ctx, !data->sent_begin);
-	if (!data->sent_begin || !data->envelopes)
+	if (!data->sent_begin)
 		return;
-	OutputPluginPrepareWrite(ctx, true);
-	APPEND_LIT(ctx->out, "{\"type\":\"commit\"");
-	appendBinaryStringInfo(ctx->out, data->prefix.data, data->prefix.len);
+	if (!data->envelopes)
+	{
+		/* the last lines go out from here: their message's position is the commit's end */
+		feed_batch_flush(ctx, data);
+		return;
+	}
+	s = feed_line_start(ctx, data, true);
+	APPEND_LIT(s, "{\"type\":\"commit\"");
+	appendBinaryStringInfo(s, data->prefix.data, data->prefix.len);
 	if (!data->deterministic)
 	{
 		/* confirming this position means the transaction is never sent again */
-		APPEND_LIT(ctx->out, ",\"end_lsn\":");
-		json_lsn(ctx->out, txn->end_lsn);
+		APPEND_LIT(s, ",\"end_lsn\":");
+		json_lsn(s, txn->end_lsn);
 	}
-	APPEND_LIT(ctx->out, ",\"events\":");
-	json_int8(ctx->out, data->nevents);
-	appendStringInfoChar(ctx->out, '}');
-	OutputPluginWrite(ctx, true);
+	APPEND_LIT(s, ",\"events\":");
+	json_int8(s, data->nevents);
+	appendStringInfoChar(s, '}');
+	if (data->batch_events == 1)
+		OutputPluginWrite(ctx, true);
+	else
+		feed_batch_flush(ctx, data);
 }
 
 /* Opens an event object: type, commit, sequence number in the transaction. */
@@ -955,8 +1037,7 @@ feed_event_start(LogicalDecodingContext *ctx, FeedData *data, FeedEventType type
 	StringInfo	s;
 
 	feed_emit_begin(ctx, data);
-	OutputPluginPrepareWrite(ctx, true);
-	s = ctx->out;
+	s = feed_line_start(ctx, data, true);
 	APPEND_LIT(s, "{\"type\":\"");
 	appendStringInfoString(s, feed_event_names[type]);
 	appendStringInfoChar(s, '"');
@@ -967,10 +1048,10 @@ feed_event_start(LogicalDecodingContext *ctx, FeedData *data, FeedEventType type
 }
 
 static void
-feed_event_end(LogicalDecodingContext *ctx, FeedData *data)
+feed_event_end(LogicalDecodingContext *ctx, FeedData *data, StringInfo s)
 {
-	appendStringInfoChar(ctx->out, '}');
-	OutputPluginWrite(ctx, true);
+	appendStringInfoChar(s, '}');
+	feed_line_end(ctx, data, true);
 	data->nevents++;
 }
 
@@ -1032,7 +1113,7 @@ feed_posting(LogicalDecodingContext *ctx, FeedData *data, const FeedRel *fr)
 		else
 			json_timestamptz_cached(data, s, DatumGetTimestampTz(DATUM(PC_RECORDED_AT)));
 	}
-	feed_event_end(ctx, data);
+	feed_event_end(ctx, data, s);
 }
 
 /* reservation_change: a reservation reserved, fulfilled, cancelled or expired. */
@@ -1086,7 +1167,7 @@ feed_reservation(LogicalDecodingContext *ctx, FeedData *data, const FeedRel *fr)
 		APPEND_LIT(s, ",\"changed_at\":");
 		json_col(data, s, fr, RC_CHANGED_AT);
 	}
-	feed_event_end(ctx, data);
+	feed_event_end(ctx, data, s);
 }
 
 /* channel_atp_change: a channel's ATP for an item changed. */
@@ -1133,7 +1214,7 @@ feed_atp(LogicalDecodingContext *ctx, FeedData *data, const FeedRel *fr)
 		APPEND_LIT(s, ",\"changed_at\":");
 		json_col(data, s, fr, AC_CHANGED_AT);
 	}
-	feed_event_end(ctx, data);
+	feed_event_end(ctx, data, s);
 }
 
 #undef DATUM

@@ -41,12 +41,13 @@ ok($node->safe_psql('postgres', "SELECT '$after1'::pg_lsn > '0/0'"), "run 1 conf
 # Stopped: a second batch arrives meanwhile.
 $node->safe_psql('postgres', posting_sql('b2', $_)) for 1 .. 15;
 
-# Run 2: streaming without an end, reporting progress every second; killed with SIGKILL
-# while a third batch is being posted (the consumer's last position is not confirmed).
+# Run 2: streaming without an end, up to 7 events per message, reporting progress every
+# second; killed with SIGKILL while a third batch is being posted (the consumer's last
+# position is not confirmed).
 my $file2 = $node->basedir . '/run2.jsonl';
 my $recv = IPC::Run::start(
 	[ 'pg_recvlogical', '-d', $connstr, '--slot', 'follower', '--start', '-o', 'envelopes=on',
-	  '-f', $file2, '-F', '0', '-s', '1', '--no-loop' ],
+	  '-o', 'batch-events=7', '-f', $file2, '-F', '0', '-s', '1', '--no-loop' ],
 	'>', \my $o2, '2>', \my $e2);
 for my $i (1 .. 30)
 {
