@@ -2,6 +2,7 @@
 -- refused; promises are, when the stock is not there.
 SET search_path = inventory_sync, public;
 SET client_min_messages = warning;
+\set SHOW_CONTEXT never
 
 INSERT INTO item (gtin, name) VALUES ('09506000200019', 'Espresso beans 1 kg');
 INSERT INTO item (gtin, name, lot_tracked, shelf_life_days) VALUES ('09506000200026', 'Fresh milk 1 l', true, 10);
