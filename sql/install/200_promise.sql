@@ -99,11 +99,13 @@ CREATE TABLE reservation (
     fulfilling         boolean NOT NULL DEFAULT false,
     UNIQUE (channel, order_ref, line_ref)
 );
--- One index over open reservations serves ATP (by item and location; NULL: pooled), the
--- expiry sweep (it reads the open ones) and nothing else: every index is paid for by
--- every promise.
+-- One index over open reservations serves ATP (by item and location; NULL: pooled) and
+-- the expiry sweep (it reads the open ones): every index is paid for by every promise.
+-- Backorders have their own, which promises from stock never enter.
 CREATE INDEX reservation_open ON reservation (item_gtin, location) WHERE status = 'open';
 COMMENT ON INDEX reservation_open IS 'Open reservations by item and location (location NULL: pooled in a dedicated channel)';
+CREATE INDEX reservation_open_backorder ON reservation (item_gtin, location) WHERE status = 'open' AND promised_date IS NOT NULL;
+COMMENT ON INDEX reservation_open_backorder IS 'Open backorders by item and location (a promise from stock never enters it)';
 COMMENT ON TABLE reservation IS 'Two-phase promises: reserved (open), then fulfilled, cancelled or expired exactly once';
 COMMENT ON COLUMN reservation.location IS 'Where the reservation is held; NULL: pooled anywhere in a dedicated channel (no other channel sells from its locations)';
 COMMENT ON COLUMN reservation.anywhere IS 'Reserved anywhere in the channel (location, when set, is where it was placed)';

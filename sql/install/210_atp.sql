@@ -21,15 +21,20 @@
 -- within min_shelf_life_days of today.
 CREATE FUNCTION eligible_on_hand(item gtin, location gln, min_shelf_life_days integer DEFAULT 0)
 RETURNS numeric
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync
 AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
     SELECT coalesce(sum(b.quantity), 0)
       FROM balance b
       JOIN bucket bk ON bk.bucket = b.bucket AND bk.sellable
       LEFT JOIN lot l ON l.item_gtin = b.item_gtin AND l.lot = b.lot
      WHERE b.item_gtin = $1 AND b.location = $2
        AND (l.expiry IS NULL OR l.expiry >= current_date + coalesce($3, 0))
+    );
+END
 $$;
 COMMENT ON FUNCTION eligible_on_hand(gtin, gln, integer) IS
   'Sellable on-hand of an item at a location, without expired lots and lots expiring within the given number of days';
@@ -77,9 +82,12 @@ COMMENT ON FUNCTION expected_supply(gtin, gln) IS
 -- cover: the uncovered part is taken from on-hand (APICS backward consumption).
 CREATE FUNCTION _backorder_shortfall(item gtin, location gln)
 RETURNS numeric
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync
 AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
     SELECT CASE
       WHEN NOT EXISTS (SELECT FROM reservation v
                         WHERE v.item_gtin = $1 AND v.location = $2 AND v.status = 'open'
@@ -94,6 +102,8 @@ AS $$
                                AND v.promised_date IS NOT NULL AND NOT v.fulfilling) x
                      GROUP BY x.d) e)
     END
+    );
+END
 $$;
 COMMENT ON FUNCTION _backorder_shortfall(gtin, gln) IS
   'Internal: what backorders placed at a location take from its on-hand because expected supply by their promised dates falls short';
@@ -101,47 +111,67 @@ COMMENT ON FUNCTION _backorder_shortfall(gtin, gln) IS
 -- ATP at one location, as a channel sees it (shelf-life rule) when one is given.
 CREATE FUNCTION _location_atp(item gtin, location gln, min_shelf_life_days integer)
 RETURNS numeric
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync
 AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
     SELECT greatest(eligible_on_hand($1, $2, $3)
                     - coalesce((SELECT s.quantity FROM safety_stock s WHERE s.item_gtin = $1 AND s.location = $2), 0), 0)
            - coalesce((SELECT k.reserved FROM promise_key k WHERE k.item_gtin = $1 AND k.location = $2), 0)
            - _backorder_shortfall($1, $2)
+    );
+END
 $$;
 COMMENT ON FUNCTION _location_atp(gtin, gln, integer) IS
   'Internal: eligible sellable on-hand minus reservations held there minus safety stock minus backorder shortfall, at one location';
 
 CREATE FUNCTION _channel_safety(channel text, item gtin)
 RETURNS numeric
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync
 AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
     SELECT coalesce((SELECT s.quantity FROM channel_safety_stock s WHERE s.channel = $1 AND s.item_gtin = $2),
                     (SELECT c.safety_stock FROM channel c WHERE c.channel = $1), 0)
+    );
+END
 $$;
 COMMENT ON FUNCTION _channel_safety(text, gtin) IS 'Internal: the safety stock a channel keeps back for an item';
 
 CREATE FUNCTION _channel_pool(channel text, item gtin)
 RETURNS numeric
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync
 AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
     SELECT coalesce(sum(v.open_quantity), 0) FROM reservation v
      WHERE v.channel = $1 AND v.item_gtin = $2 AND v.status = 'open' AND v.location IS NULL
        AND NOT v.fulfilling
+    );
+END
 $$;
 COMMENT ON FUNCTION _channel_pool(text, gtin) IS
   'Internal: open pooled reservations of a channel for an item (anywhere in a dedicated channel)';
 
 CREATE FUNCTION channel_is_dedicated(channel text)
 RETURNS boolean
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync
 AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
     SELECT NOT EXISTS (SELECT FROM channel_location a
                          JOIN channel_location b ON b.location = a.location AND b.channel <> a.channel
                         WHERE a.channel = $1)
+    );
+END
 $$;
 COMMENT ON FUNCTION channel_is_dedicated(text) IS
   'True when no other channel sells from any of the channel''s locations: its anywhere reservations are pooled, and reserving locks one row';
@@ -149,17 +179,67 @@ COMMENT ON FUNCTION channel_is_dedicated(text) IS
 -- The channel's ATP (not clamped: below zero when facts took promised stock).
 CREATE FUNCTION _channel_atp(channel text, item gtin)
 RETURNS numeric
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync
 AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
     SELECT greatest(coalesce((SELECT sum(greatest(_location_atp($2, cl.location, c.min_shelf_life_days), 0))
                                 FROM channel_location cl WHERE cl.channel = c.channel), 0)
                     - _channel_safety($1, $2), 0)
            - _channel_pool($1, $2)
       FROM channel c WHERE c.channel = $1
+    );
+END
 $$;
 COMMENT ON FUNCTION _channel_atp(text, gtin) IS
   'Internal: a channel''s ATP computed from its inputs (what channel_atp holds)';
+
+-- Reading ATP: the published value is exact (every change of an input republishes it in
+-- the same transaction) as long as it was computed today; it is read instead of summing
+-- every open pooled reservation.
+CREATE FUNCTION _channel_atp_now(channel text, item gtin)
+RETURNS numeric
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
+    SELECT coalesce((SELECT a.atp FROM channel_atp a
+                       JOIN channel_atp_state s ON s.channel = a.channel AND s.item_gtin = a.item_gtin
+                      WHERE a.channel = $1 AND a.item_gtin = $2 AND s.computed_on = current_date),
+                    _channel_atp($1, $2))
+    );
+END
+$$;
+COMMENT ON FUNCTION _channel_atp_now(text, gtin) IS
+  'Internal: a channel''s ATP, read from channel_atp when it was computed today, else computed';
+
+-- A channel's pooled reservations as of now: what the published ATP holds back beyond
+-- its stock (computed today), else their sum.
+CREATE FUNCTION _channel_pool_now(channel text, item gtin)
+RETURNS numeric
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
+    SELECT coalesce((SELECT greatest(coalesce((SELECT sum(greatest(_location_atp($2, cl.location, c.min_shelf_life_days), 0))
+                                                 FROM channel_location cl WHERE cl.channel = c.channel), 0)
+                                     - _channel_safety($1, $2), 0) - a.atp
+                       FROM channel c
+                       JOIN channel_atp a ON a.channel = c.channel AND a.item_gtin = $2
+                       JOIN channel_atp_state s ON s.channel = a.channel AND s.item_gtin = a.item_gtin
+                      WHERE c.channel = $1 AND s.computed_on = current_date),
+                    _channel_pool($1, $2))
+    );
+END
+$$;
+COMMENT ON FUNCTION _channel_pool_now(text, gtin) IS
+  'Internal: open pooled reservations of a channel for an item, from its published ATP when computed today';
 
 CREATE FUNCTION atp(item gtin, location gln DEFAULT NULL, channel text DEFAULT NULL)
 RETURNS numeric
@@ -196,30 +276,31 @@ BEGIN
             END IF;
             -- what the channel can promise there: the location's ATP, within the channel's
             RETURN least(inventory_sync._location_atp(item, location, ch.min_shelf_life_days),
-                         inventory_sync._channel_atp(channel, item));
+                         inventory_sync._channel_atp_now(channel, item));
         END IF;
-        RETURN inventory_sync._channel_atp(channel, item);
+        RETURN inventory_sync._channel_atp_now(channel, item);
     END IF;
     IF location IS NOT NULL THEN
         loc_atp := inventory_sync._location_atp(item, location, 0);
         -- a pool of the (dedicated) channel selling from here may need this location's stock
-        SELECT c.channel, c.min_shelf_life_days INTO pooled
+        SELECT c.channel, c.min_shelf_life_days, inventory_sync._channel_pool_now(c.channel, item) AS pool
+          INTO pooled
           FROM inventory_sync.channel_location cl JOIN inventory_sync.channel c ON c.channel = cl.channel
-         WHERE cl.location = location AND inventory_sync._channel_pool(c.channel, item) > 0;
-        IF FOUND THEN
+         WHERE cl.location = location AND inventory_sync.channel_is_dedicated(c.channel);
+        IF FOUND AND pooled.pool > 0 THEN
             loc_atp := least(loc_atp,
                              (SELECT sum(greatest(inventory_sync._location_atp(item, cl.location, pooled.min_shelf_life_days), 0))
                                 FROM inventory_sync.channel_location cl WHERE cl.channel = pooled.channel)
-                             - inventory_sync._channel_pool(pooled.channel, item));
+                             - pooled.pool);
         END IF;
         RETURN loc_atp;
     END IF;
     -- the whole network: every location that holds stock of its own, less every pool
     RETURN coalesce((SELECT sum(greatest(inventory_sync._location_atp(item, l.gln, 0), 0))
                        FROM inventory_sync.location l WHERE l.kind IN ('warehouse', 'store', 'plant')), 0)
-           - coalesce((SELECT sum(v.open_quantity) FROM inventory_sync.reservation v
-                        WHERE v.item_gtin = item AND v.status = 'open' AND v.location IS NULL
-                          AND NOT v.fulfilling), 0);
+           - coalesce((SELECT sum(inventory_sync._channel_pool_now(p.channel, item))
+                         FROM (SELECT c.channel FROM inventory_sync.channel c
+                                WHERE inventory_sync.channel_is_dedicated(c.channel)) p), 0);
 END
 $$;
 COMMENT ON FUNCTION atp(gtin, gln, text) IS

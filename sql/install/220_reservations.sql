@@ -138,9 +138,12 @@ COMMENT ON FUNCTION atp_schedule(gtin, text, date, integer, interval) IS
 CREATE FUNCTION _location_promise_date(item gtin, location gln, min_shelf_life_days integer, quantity numeric,
                                        wanted date, horizon_days integer)
 RETURNS date
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync
 AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
     WITH free AS (
         SELECT greatest(eligible_on_hand($1, $2, $3)
                         - coalesce((SELECT s.quantity FROM safety_stock s WHERE s.item_gtin = $1 AND s.location = $2), 0), 0)
@@ -161,6 +164,8 @@ AS $$
      WHERE c.d <= greatest($5, current_date) + $6
        AND least(coalesce((SELECT p.f FROM pts p WHERE p.d <= c.d ORDER BY p.d DESC LIMIT 1), (SELECT a FROM free)),
                  coalesce((SELECT min(p.f) FROM pts p WHERE p.d > c.d), 'Infinity'::numeric)) >= $4
+    );
+END
 $$;
 COMMENT ON FUNCTION _location_promise_date(gtin, gln, integer, numeric, date, integer) IS
   'Internal: earliest date not before wanted (within the horizon) on which a location can promise a quantity, on-hand plus expected supply minus backorders';
