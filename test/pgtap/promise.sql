@@ -3,6 +3,8 @@
 BEGIN;
 SET search_path = inventory_sync, public;
 SELECT plan(47);
+-- (the tests name reservations by number: numbering starts at 1 whatever ran before)
+SELECT setval('reservation_reservation_id_seq', 1, false);
 
 -- Items: E each, M lot-tracked. Locations: D1, D2 warehouses, S store, X (no channel).
 INSERT INTO item (gtin, name) VALUES ('09506000134352', 'E');
