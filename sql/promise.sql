@@ -2,6 +2,7 @@
 -- refused; promises are, when the stock is not there.
 SET search_path = inventory_sync, public;
 SET client_min_messages = warning;
+\set SHOW_CONTEXT never
 
 INSERT INTO item (gtin, name) VALUES ('09506000200019', 'Espresso beans 1 kg');
 INSERT INTO item (gtin, name, lot_tracked, shelf_life_days) VALUES ('09506000200026', 'Fresh milk 1 l', true, 10);
@@ -103,7 +104,51 @@ SELECT period_start - current_date AS starts_in_days, supply, demand, discrete_a
 SELECT promise_date('09506000200019', 'marketplace', 20) - current_date AS days;
 SELECT reservation_id, quantity, promised_date - current_date AS promised_in_days
   FROM reserve('marketplace', 'M-1', '1', '09506000200019', 20);
+-- Can the marketplace promise 20 more, and when? The purchase order is spoken for up to
+-- 20; 10 more of it plus the 6 on hand make 16 by its due date.
+SELECT promisable, promise_date - current_date AS days, location, available_now
+  FROM promise('09506000200019', 'marketplace', 16, current_date + 20);
+SELECT promisable, promise_date - current_date AS days FROM promise('09506000200019', 'marketplace', 17, current_date + 20);
+-- A backorder larger than the order borrows on-hand (APICS backward consumption): 14 for
+-- the PO's date takes its last 10 and 4 of today's stock, so ATP now falls by 4.
+SELECT atp('09506000200019', channel => 'marketplace') AS mkt_before;
+SELECT quantity, promised_date - current_date AS promised_in_days
+  FROM reserve('marketplace', 'M-3', '1', '09506000200019', 14);
+SELECT atp('09506000200019', channel => 'marketplace') AS mkt_after,
+       atp('09506000200019', channel => 'web') AS web_after;
+SELECT location, reserved, backorder_shortfall, atp FROM atp_detail('09506000200019', 'web');
 -- Beyond any supply in the horizon even a backorder channel refuses.
 SELECT reserve('marketplace', 'M-2', '1', '09506000200019', 500);
 
+-- Stock in transit is expected supply at its destination, dated by the transfer's ETA.
+INSERT INTO location (gln, name, kind) VALUES ('0614141299997', 'Truck to Main Street', 'in_transit');
+INSERT INTO transit_route VALUES ('0614141299997', '0614141200023');
+SELECT count(*) FROM transfer_out('p_wms', 'TO-1', '09506000200019', '0614141200016', '0614141299997', 2,
+                                  (current_date + 3)::timestamptz);
+SELECT due_date - current_date AS in_days, quantity, kind, reference FROM expected_supply('09506000200019', '0614141200023');
+
+-- A channel whose locations no other channel sells from holds an anywhere reservation
+-- as a whole ("pooled", location NULL): it is promised by one conditional update of the
+-- channel's ATP row. The store on Station Road sells its own stock online.
+INSERT INTO channel (channel, name, kind, fulfilment_source) VALUES ('station-online', 'Station Road online', 'store', 'p_pos');
+INSERT INTO channel_location (channel, location) VALUES ('station-online', '0614141200030');
+SELECT count(*) FROM receive('p_pos', 'GR-30', '09506000200019', '0614141200030', 5, 'released');
+SELECT channel_is_dedicated('station-online') AS dedicated, channel_is_dedicated('web') AS web_dedicated;
+SELECT reservation_id, location, anywhere, quantity, status FROM reserve('station-online', 'S-1', '1', '09506000200019', 3);
+SELECT reserve('station-online', 'S-2', '1', '09506000200019', 3);
+SELECT reservation_id, location, quantity FROM reserve('station-online', 'S-2', '1', '09506000200019', 2);
+SELECT atp('09506000200019', channel => 'station-online') AS online, atp('09506000200019', '0614141200030') AS store;
+-- Fulfilled from the store, partly: the rest returns to ATP.
+SELECT status, fulfilled_quantity FROM fulfil((SELECT reservation_id FROM reservation WHERE order_ref = 'S-1'), 1);
+SELECT atp('09506000200019', channel => 'station-online') AS online;
+SELECT action, location, delta, open_after, atp_after, version FROM reservation_change
+ WHERE channel = 'station-online' ORDER BY change_id;
+-- When the marketplace starts selling from the store too, the channel is no longer
+-- dedicated: its open pooled reservation is placed at the store.
+INSERT INTO channel_location (channel, location) VALUES ('marketplace', '0614141200030');
+SELECT order_ref, location, open_quantity FROM reservation WHERE channel = 'station-online' AND status = 'open';
+SELECT atp('09506000200019', channel => 'station-online') AS online,
+       atp('09506000200019', channel => 'marketplace') AS mkt;
+
 SELECT * FROM verify();
+SELECT * FROM verify_promises();

@@ -3,12 +3,17 @@
 -- Promises: channels, safety stock, available-to-promise and two-phase reservations.
 --
 -- Facts are never refused (the ledger records reality); promises are refused when the
--- stock is not there. Every reservation is held at one location (a reservation
--- "anywhere in the channel" is placed at the channel location with the most ATP), so the
--- one invariant is per (item, location):
---     open reservations <= eligible sellable on-hand - safety stock
--- and it is kept by serialising promises on one row per (item, location) in
--- promise_key, locked before ATP is read.
+-- stock is not there, and under any concurrency nothing is promised beyond ATP.
+--
+-- Two invariants carry every promise (docs/reference/promises.md):
+--   per (item, location): reservations held there <= eligible sellable on-hand - safety
+--       stock there (serialised on the location's promise_key row);
+--   per (channel, item): channel_atp.atp = what the channel can still promise, kept exact
+--       in the same transaction as every change of its inputs (serialised on that row).
+-- A reservation "anywhere" in a channel whose locations no other channel sells from is
+-- held by the channel as a whole (reservation.location NULL, a "pooled" reservation): it
+-- only moves that channel's ATP, so reserving it locks that one row (src/promise.c).
+-- Anywhere in a channel that shares a location with another is placed at one location.
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE channel (
@@ -36,7 +41,9 @@ CREATE TABLE channel_location (
     priority integer NOT NULL DEFAULT 100,
     PRIMARY KEY (channel, location)
 );
+CREATE INDEX channel_location_location ON channel_location (location);
 COMMENT ON TABLE channel_location IS 'The locations a channel sells from; lower priority is preferred when ATP ties';
+COMMENT ON INDEX channel_location_location IS 'Which channels sell from a location (a channel is dedicated when none of its locations is another channel''s)';
 
 CREATE TABLE channel_safety_stock (
     channel   text NOT NULL REFERENCES channel ON DELETE CASCADE,
@@ -68,16 +75,20 @@ COMMENT ON TABLE promise_key IS 'Open reserved quantity per item and location; p
 CREATE TYPE reservation_status AS ENUM ('open', 'fulfilled', 'cancelled', 'expired');
 COMMENT ON TYPE reservation_status IS 'Life of a reservation: open until fulfilled, cancelled or expired (once)';
 
+-- Written only by the reservation functions, which check every value (order_ref and
+-- line_ref of 1 to 200 characters, quantities above zero, the channel and item exist):
+-- CHECK constraints and a foreign key would be evaluated again by every promise, and
+-- verify_promises() checks the table's invariants.
 CREATE TABLE reservation (
     reservation_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    channel            text NOT NULL REFERENCES channel,
-    order_ref          text NOT NULL CHECK (length(order_ref) BETWEEN 1 AND 200),
-    line_ref           text NOT NULL CHECK (length(line_ref) BETWEEN 1 AND 200),
+    channel            text NOT NULL,
+    order_ref          text NOT NULL,
+    line_ref           text NOT NULL,
     item_gtin          gtin NOT NULL,
-    location           gln NOT NULL,
+    location           gln,
     anywhere           boolean NOT NULL,
-    quantity           numeric NOT NULL CHECK (quantity > 0),
-    open_quantity      numeric NOT NULL CHECK (open_quantity >= 0),
+    quantity           numeric NOT NULL,
+    open_quantity      numeric NOT NULL,
     fulfilled_quantity numeric NOT NULL DEFAULT 0,
     status             reservation_status NOT NULL DEFAULT 'open',
     expires_at         timestamptz NOT NULL,
@@ -88,10 +99,17 @@ CREATE TABLE reservation (
     fulfilling         boolean NOT NULL DEFAULT false,
     UNIQUE (channel, order_ref, line_ref)
 );
-CREATE INDEX reservation_open_expiry ON reservation (expires_at) WHERE status = 'open';
-CREATE INDEX reservation_open_key ON reservation (item_gtin, location) WHERE status = 'open';
+-- One index over open reservations serves ATP (by item and location; NULL: pooled) and
+-- the expiry sweep (it reads the open ones): every index is paid for by every promise.
+-- Backorders have their own, which promises from stock never enter.
+CREATE INDEX reservation_open ON reservation (item_gtin, location) WHERE status = 'open';
+COMMENT ON INDEX reservation_open IS 'Open reservations by item and location (location NULL: pooled in a dedicated channel)';
+CREATE INDEX reservation_open_backorder ON reservation (item_gtin, location) WHERE status = 'open' AND promised_date IS NOT NULL;
+COMMENT ON INDEX reservation_open_backorder IS 'Open backorders by item and location (a promise from stock never enters it)';
 COMMENT ON TABLE reservation IS 'Two-phase promises: reserved (open), then fulfilled, cancelled or expired exactly once';
-COMMENT ON COLUMN reservation.anywhere IS 'Reserved anywhere in the channel (location is where it was placed)';
+COMMENT ON COLUMN reservation.location IS 'Where the reservation is held; NULL: pooled anywhere in a dedicated channel (no other channel sells from its locations)';
+COMMENT ON COLUMN reservation.anywhere IS 'Reserved anywhere in the channel (location, when set, is where it was placed)';
+COMMENT ON COLUMN reservation.due_date IS 'When the customer wants it (informational for reservations held against stock)';
 COMMENT ON COLUMN reservation.open_quantity IS 'What the reservation still holds back from ATP (0 once resolved)';
 COMMENT ON COLUMN reservation.fulfilling IS 'Set inside fulfil() between locking the reservation and consuming it (never true after a transaction ends)';
 COMMENT ON COLUMN reservation.promised_date IS 'For a backorder: the date time-phased ATP promised';
@@ -115,7 +133,8 @@ CREATE TABLE reservation_change (
     posting_id     bigint,
     changed_at     timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX reservation_change_reservation ON reservation_change (reservation_id);
+CREATE INDEX reservation_change_reservation ON reservation_change USING brin (reservation_id);
+COMMENT ON INDEX reservation_change_reservation IS 'The history of a reservation (ids grow with insertion order)';
 COMMENT ON TABLE reservation_change IS 'After-state of every reservation change (what the change feed publishes): delta, open quantity after, channel ATP after, per-key version';
 
 CREATE TABLE channel_atp (
@@ -126,7 +145,20 @@ CREATE TABLE channel_atp (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (channel, item_gtin)
 );
-COMMENT ON TABLE channel_atp IS 'ATP per channel and item as of its last change, with a version that increases with every change (for feeds and read copies)';
+COMMENT ON TABLE channel_atp IS 'ATP per channel and item, exact as of every committed change of its inputs, with a version that increases with every change (for feeds and read copies)';
+COMMENT ON COLUMN channel_atp.atp IS 'What the channel can still promise: may be below zero when facts took stock that was promised, or safety stock is not covered';
+
+-- When each channel_atp row was last recomputed from its inputs: lots leave ATP by date,
+-- so a value computed on an earlier day is recomputed before a promise relies on it.
+CREATE TABLE channel_atp_state (
+    channel     text NOT NULL,
+    item_gtin   gtin NOT NULL,
+    computed_on date NOT NULL,
+    dedicated   boolean NOT NULL,
+    PRIMARY KEY (channel, item_gtin)
+);
+COMMENT ON TABLE channel_atp_state IS 'The date each channel ATP was last recomputed from stock, lots and reservations, and whether the channel was dedicated then (maintained with channel_atp)';
+COMMENT ON COLUMN channel_atp_state.dedicated IS 'No other channel sells from the channel''s locations: anywhere reservations are pooled';
 
 CREATE TABLE channel_atp_change (
     channel        text NOT NULL,
@@ -156,6 +188,16 @@ CREATE TABLE supply (
 );
 CREATE INDEX supply_item ON supply (item_gtin, due_date);
 COMMENT ON TABLE supply IS 'Expected receipts (purchase orders, production orders, transfers) by due date: future supply for time-phased ATP';
+COMMENT ON COLUMN supply.quantity IS 'Quantity still expected (base units): reduce or delete the row as goods arrive';
+COMMENT ON COLUMN supply.due_date IS 'When it is expected to be received (a date already past counts as today)';
+
+-- Where stock in an in-transit location is going: its balance there, dated by the ETA of
+-- the transfer_out postings that put it there, is expected supply at the destination.
+CREATE TABLE transit_route (
+    in_transit  gln PRIMARY KEY REFERENCES location,
+    destination gln NOT NULL REFERENCES location
+);
+COMMENT ON TABLE transit_route IS 'Destination of each in-transit location: stock in transit there is expected supply at the destination, by ETA';
 
 -- Master-data caches and the engine's channel check see changes at once.
 DO $$
@@ -167,7 +209,8 @@ BEGIN
                         FOR EACH STATEMENT EXECUTE FUNCTION master_data_changed()', t || '_changed', t);
     END LOOP;
     -- only the reservation functions write these (as their owner)
-    FOREACH t IN ARRAY ARRAY['promise_key', 'reservation', 'reservation_change', 'channel_atp', 'channel_atp_change'] LOOP
+    FOREACH t IN ARRAY ARRAY['promise_key', 'reservation', 'reservation_change', 'channel_atp', 'channel_atp_change',
+                             'channel_atp_state'] LOOP
         EXECUTE format('REVOKE ALL ON %I FROM PUBLIC', t);
     END LOOP;
 END

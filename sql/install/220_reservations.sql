@@ -1,8 +1,9 @@
 -- since 0.2.0
 -- ---------------------------------------------------------------------------
--- Reservations: reserve, fulfil, cancel, expire. Locks are always taken in the order
--- reservation row -> promise_key rows (by location) -> channel_atp rows (by channel),
--- so concurrent promises never deadlock.
+-- Reservations: reserve, fulfil, cancel, expire, sweep; time-phased ATP and promise
+-- dates. Locks are always taken in the order reservation row -> promise_key rows (by
+-- location) -> balance rows (the posting engine, by key) -> channel_atp rows (by
+-- channel), so promises and postings never deadlock one another.
 -- ---------------------------------------------------------------------------
 
 -- Time-phased ATP as APICS defines it, on given numbers: discrete ATP per period is the
@@ -51,10 +52,11 @@ $$;
 COMMENT ON FUNCTION atp_phased(numeric, numeric[], numeric[]) IS
   'APICS time-phased ATP on given numbers (on hand, scheduled receipts and customer orders per period): discrete ATP per period with backward consumption, and cumulative ATP';
 
--- The schedule of an item in a channel: on-hand (eligible, minus safety stock) in the
--- first period, expected receipts at the channel's locations (supply, transfers in
--- transit by ETA) by due date, open reservations by due date (promised date for
--- backorders; none: the first period).
+-- The schedule of an item in a channel: on-hand (eligible, minus location and channel
+-- safety stock) in the first period; expected receipts at the channel's locations
+-- (purchase and production orders, stock in transit by ETA) by due date; demand: the
+-- reservations held at the channel's locations and the channel's pooled ones in the
+-- first period, backorders at their promised date.
 CREATE FUNCTION atp_schedule(item gtin, channel text, from_date date DEFAULT current_date,
                              periods integer DEFAULT 8, period_length interval DEFAULT interval '1 week')
 RETURNS TABLE (period_start date, period_end date, supply numeric, demand numeric,
@@ -82,12 +84,12 @@ BEGIN
     IF period_length IS NULL OR period_length < interval '1 day' THEN
         RAISE EXCEPTION 'period_length must be at least one day, not %', period_length USING ERRCODE = '22023';
     END IF;
+    from_date := coalesce(from_date, current_date);
     FOR p IN 1..periods + 1 LOOP
         starts[p] := (from_date + (p - 1) * period_length)::date;
     END LOOP;
     sup := array_fill(0::numeric, ARRAY[periods]);
     dem := array_fill(0::numeric, ARRAY[periods]);
-    -- on hand: eligible at the channel's locations, minus location and channel safety stock
     SELECT coalesce(sum(inventory_sync.eligible_on_hand(item, cl.location, ch.min_shelf_life_days)
                         - coalesce((SELECT s.quantity FROM inventory_sync.safety_stock s
                                      WHERE s.item_gtin = item AND s.location = cl.location), 0)), 0)
@@ -95,28 +97,26 @@ BEGIN
       INTO on_hand
       FROM inventory_sync.channel_location cl WHERE cl.channel = channel;
     FOR r IN SELECT s.due_date AS d, s.quantity AS q
-               FROM inventory_sync.supply s
-               JOIN inventory_sync.channel_location cl ON cl.channel = channel AND cl.location = s.location
-              WHERE s.item_gtin = item
-    LOOP
-        p := greatest(1, (SELECT count(*) FROM unnest(starts[2:periods]) x WHERE x <= r.d)::integer + 1);
-        IF r.d < starts[periods + 1] THEN
-            sup[p] := sup[p] + r.q;
-        END IF;
-    END LOOP;
-    FOR r IN SELECT coalesce(v.promised_date, v.due_date) AS d, v.open_quantity AS q
+               FROM inventory_sync.channel_location cl, inventory_sync.expected_supply(item, cl.location) s
+              WHERE cl.channel = channel
+             UNION ALL
+             SELECT NULL, -v.open_quantity
                FROM inventory_sync.reservation v
-               JOIN inventory_sync.channel_location cl ON cl.channel = channel AND cl.location = v.location
-              WHERE v.item_gtin = item AND v.status = 'open'
+              WHERE v.item_gtin = item AND v.status = 'open' AND NOT v.fulfilling AND v.promised_date IS NULL
+                AND (v.location IN (SELECT cl.location FROM inventory_sync.channel_location cl WHERE cl.channel = channel)
+                     OR (v.location IS NULL AND v.channel = channel))
+             UNION ALL
+             SELECT v.promised_date, -v.open_quantity
+               FROM inventory_sync.reservation v
+              WHERE v.item_gtin = item AND v.status = 'open' AND NOT v.fulfilling AND v.promised_date IS NOT NULL
+                AND v.location IN (SELECT cl.location FROM inventory_sync.channel_location cl WHERE cl.channel = channel)
     LOOP
         p := CASE WHEN r.d IS NULL THEN 1
                   ELSE greatest(1, (SELECT count(*) FROM unnest(starts[2:periods]) x WHERE x <= r.d)::integer + 1) END;
         IF r.d IS NULL OR r.d < starts[periods + 1] THEN
-            dem[p] := dem[p] + r.q;
+            IF r.q >= 0 THEN sup[p] := sup[p] + r.q; ELSE dem[p] := dem[p] - r.q; END IF;
         END IF;
     END LOOP;
-    -- reservations held against on-hand are already out of eligible stock? No: on_hand above
-    -- is before reservations; every open reservation is demand in its period.
     FOR r IN SELECT * FROM inventory_sync.atp_phased(on_hand, sup, dem) LOOP
         period_start := starts[r.period];
         period_end := starts[r.period + 1] - 1;
@@ -131,29 +131,109 @@ $$;
 COMMENT ON FUNCTION atp_schedule(gtin, text, date, integer, interval) IS
   'Time-phased ATP of an item in a channel: per period supply, demand, discrete ATP (with backward consumption) and cumulative ATP';
 
-CREATE FUNCTION promise_date(item gtin, channel text, quantity numeric, wanted date DEFAULT current_date,
-                             horizon_weeks integer DEFAULT 26)
+-- The earliest date, not before wanted, on which one location can promise a quantity:
+-- with f(t) = today's free stock there + expected supply by t - backorders due by t,
+-- the first D with f(t) - quantity >= 0 for every t >= D (a promise for D may not take
+-- what a later backorder was promised; an earlier one keeps its own).
+CREATE FUNCTION _location_promise_date(item gtin, location gln, min_shelf_life_days integer, quantity numeric,
+                                       wanted date, horizon_days integer)
 RETURNS date
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
+    WITH free AS (
+        SELECT greatest(eligible_on_hand($1, $2, $3)
+                        - coalesce((SELECT s.quantity FROM safety_stock s WHERE s.item_gtin = $1 AND s.location = $2), 0), 0)
+               - coalesce((SELECT k.reserved FROM promise_key k WHERE k.item_gtin = $1 AND k.location = $2), 0) AS a),
+    ev AS (
+        SELECT x.d, sum(x.q) AS q
+          FROM (SELECT s.due_date AS d, s.quantity AS q FROM expected_supply($1, $2) s
+                UNION ALL
+                SELECT greatest(v.promised_date, current_date), -v.open_quantity
+                  FROM reservation v
+                 WHERE v.item_gtin = $1 AND v.location = $2 AND v.status = 'open'
+                   AND v.promised_date IS NOT NULL AND NOT v.fulfilling) x
+         GROUP BY x.d),
+    pts AS (SELECT ev.d, (SELECT a FROM free) + sum(ev.q) OVER (ORDER BY ev.d) AS f FROM ev),
+    cand AS (SELECT greatest($5, current_date) AS d
+             UNION SELECT ev.d FROM ev WHERE ev.d > greatest($5, current_date))
+    SELECT min(c.d) FROM cand c
+     WHERE c.d <= greatest($5, current_date) + $6
+       AND least(coalesce((SELECT p.f FROM pts p WHERE p.d <= c.d ORDER BY p.d DESC LIMIT 1), (SELECT a FROM free)),
+                 coalesce((SELECT min(p.f) FROM pts p WHERE p.d > c.d), 'Infinity'::numeric)) >= $4
+    );
+END
+$$;
+COMMENT ON FUNCTION _location_promise_date(gtin, gln, integer, numeric, date, integer) IS
+  'Internal: earliest date not before wanted (within the horizon) on which a location can promise a quantity, on-hand plus expected supply minus backorders';
+
+CREATE FUNCTION promise(item gtin, channel text, quantity numeric, wanted date DEFAULT current_date,
+                        horizon_days integer DEFAULT 182)
+RETURNS TABLE (promisable boolean, promise_date date, location gln, available_now numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync
 AS $$
 #variable_conflict use_variable
 DECLARE
-    r record;
+    ch inventory_sync.channel;
+    best record;
 BEGIN
-    IF quantity IS NULL OR quantity <= 0 THEN
+    IF quantity IS NULL OR quantity <= 0 OR quantity = 'NaN' OR quantity = 'Infinity' THEN
         RAISE EXCEPTION 'quantity % must be positive', quantity USING ERRCODE = 'IS020';
     END IF;
-    FOR r IN SELECT * FROM inventory_sync.atp_schedule(item, channel, current_date, horizon_weeks, interval '1 week') LOOP
-        IF r.period_end >= wanted AND r.cumulative_atp >= quantity THEN
-            RETURN greatest(r.period_start, wanted);
+    SELECT * INTO ch FROM inventory_sync.channel c WHERE c.channel = channel;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown channel "%"', channel USING ERRCODE = '23503',
+              HINT = 'Channels are listed in inventory_sync.channel.';
+    END IF;
+    IF item IS NULL OR NOT EXISTS (SELECT FROM inventory_sync.item i WHERE i.gtin = item) THEN
+        RAISE EXCEPTION 'unknown item: gtin %', item USING ERRCODE = '23503';
+    END IF;
+    IF horizon_days IS NULL OR horizon_days < 0 THEN
+        RAISE EXCEPTION 'horizon_days must be zero or more, not %', horizon_days USING ERRCODE = '22023';
+    END IF;
+    wanted := greatest(coalesce(wanted, current_date), current_date);
+    available_now := inventory_sync._channel_atp(channel, item);
+    -- from stock: anywhere in a dedicated channel, else at one location
+    IF quantity <= available_now THEN
+        IF inventory_sync.channel_is_dedicated(channel) THEN
+            RETURN QUERY SELECT true, wanted, NULL::inventory_sync.gln, available_now;
+            RETURN;
         END IF;
-    END LOOP;
-    RETURN NULL;
+        SELECT cl.location INTO best FROM inventory_sync.channel_location cl
+         WHERE cl.channel = channel
+           AND inventory_sync._location_atp(item, cl.location, ch.min_shelf_life_days) >= quantity
+         ORDER BY cl.priority, cl.location LIMIT 1;
+        IF FOUND THEN
+            RETURN QUERY SELECT true, wanted, best.location, available_now;
+            RETURN;
+        END IF;
+    END IF;
+    -- from expected supply: the earliest date one location can promise it
+    SELECT cl.location, inventory_sync._location_promise_date(item, cl.location, ch.min_shelf_life_days,
+                                                               quantity, wanted, horizon_days) AS d
+      INTO best
+      FROM inventory_sync.channel_location cl WHERE cl.channel = channel
+     ORDER BY 2 NULLS LAST, cl.priority, cl.location LIMIT 1;
+    RETURN QUERY SELECT coalesce(best.d <= wanted, false), best.d, best.location, available_now;
 END
 $$;
+COMMENT ON FUNCTION promise(gtin, text, numeric, date, integer) IS
+  'Can the channel promise this quantity for the wanted date? promisable, the earliest date it can (NULL: not within the horizon), the location that would hold it, and the channel''s ATP now';
+
+CREATE FUNCTION promise_date(item gtin, channel text, quantity numeric, wanted date DEFAULT current_date,
+                             horizon_weeks integer DEFAULT 26)
+RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync
+AS $$
+    SELECT p.promise_date FROM promise($1, $2, $3, $4, $5 * 7) p
+$$;
 COMMENT ON FUNCTION promise_date(gtin, text, numeric, date, integer) IS
-  'The earliest date, not before the wanted one, for which a quantity can be promised in a channel (cumulative time-phased ATP covers it); NULL beyond the horizon';
+  'The earliest date, not before the wanted one, for which a quantity can be promised in a channel; NULL beyond the horizon';
 
 -- ---------------------------------------------------------------------------
 -- reserve
@@ -171,7 +251,8 @@ BEGIN
     -- channel's after-state goes into the reservation change
     FOR c IN SELECT cl.channel FROM inventory_sync.channel_location cl
               WHERE cl.location = r.location OR cl.channel = r.channel
-              GROUP BY cl.channel ORDER BY cl.channel
+             UNION SELECT r.channel
+              ORDER BY 1
     LOOP
         IF c.channel = r.channel THEN
             mine := inventory_sync._channel_atp_publish(c.channel, r.item_gtin, 'reservation', posting_id, r.reservation_id);
@@ -182,16 +263,50 @@ BEGIN
     INSERT INTO inventory_sync.reservation_change (reservation_id, action, channel, item_gtin, location, order_ref,
                                                    line_ref, delta, open_after, atp_after, version, posting_id)
          VALUES (r.reservation_id, action, r.channel, r.item_gtin, r.location, r.order_ref, r.line_ref,
-                 delta, r.open_quantity, coalesce(mine.atp, 0), coalesce(mine.version, 0), posting_id);
+                 delta, r.open_quantity, mine.atp, mine.version, posting_id);
 END
 $$;
 COMMENT ON FUNCTION _reservation_record(reservation, reservation_action, numeric, bigint) IS
-  'Internal: publishes channel ATP and records the after-state of a reservation change';
+  'Internal: republishes the ATP of the channels a reservation change moves and records its after-state';
 
-CREATE FUNCTION reserve(channel text, order_ref text, line_ref text, item gtin, quantity numeric,
-                        location gln DEFAULT NULL, expires_at timestamptz DEFAULT NULL, due_date date DEFAULT NULL)
+-- Reserving again with the same key returns the reservation, if the terms are the same.
+CREATE FUNCTION _reservation_existing(channel text, order_ref text, line_ref text, item gtin, quantity numeric,
+                                      location gln)
 RETURNS reservation
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync
+AS $$
+#variable_conflict use_variable
+DECLARE
+    r inventory_sync.reservation;
+BEGIN
+    SELECT * INTO r FROM inventory_sync.reservation v
+     WHERE v.channel = channel AND v.order_ref = order_ref AND v.line_ref = line_ref;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF r.item_gtin <> item OR r.quantity <> quantity OR (location IS NOT NULL AND r.location IS DISTINCT FROM location) THEN
+        RAISE EXCEPTION 'reservation channel "%", order "%", line "%" exists with different terms', channel, order_ref, line_ref
+              USING ERRCODE = 'IS044',
+                    DETAIL = format('It holds %s of gtin %s %s (status %s); this call asks %s of gtin %s%s.',
+                                    r.quantity, r.item_gtin,
+                                    coalesce('at ' || r.location::text, 'anywhere in the channel'), r.status,
+                                    quantity, item, coalesce(' at ' || location::text, '')),
+                    HINT = 'A reservation key names one promise: use a new line_ref, or cancel the reservation first.';
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION _reservation_existing(text, text, text, gtin, numeric, gln) IS
+  'Internal: the reservation with this key (NULL if none); IS044 when its terms differ';
+
+-- Every case reserve() does not take on its fast path (src/promise.c): a location, a
+-- channel sharing locations, a backorder channel, a published ATP from an earlier day,
+-- a reservation key seen before, bad input.
+CREATE FUNCTION _reserve_general(channel text, order_ref text, line_ref text, item gtin, quantity numeric,
+                                 location gln, expires_at timestamptz, due_date date)
+RETURNS reservation
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync
 AS $$
 #variable_conflict use_variable
@@ -202,20 +317,31 @@ DECLARE
     best gln;
     best_atp numeric := NULL;
     avail numeric;
-    chan_atp numeric := 0;
+    chan_atp numeric;
+    chan_after numeric;
     promised date;
+    pooled boolean;
+    pub record;
     key text := format('channel "%s", order "%s", line "%s"', channel, order_ref, line_ref);
 BEGIN
     IF quantity IS NULL OR quantity <= 0 OR quantity = 'NaN' OR quantity = 'Infinity' THEN
-        RAISE EXCEPTION 'reservation quantity % must be positive', quantity
+        RAISE EXCEPTION 'reservation quantity % must be positive', coalesce(quantity::text, 'NULL')
               USING ERRCODE = 'IS020', DETAIL = 'Reservation ' || key || '.';
+    END IF;
+    IF order_ref IS NULL OR line_ref IS NULL THEN
+        RAISE EXCEPTION 'a reservation needs order_ref and line_ref' USING ERRCODE = '22004',
+              DETAIL = 'Reservation ' || key || '.', HINT = 'They are the caller''s key that makes reserving idempotent.';
+    END IF;
+    IF length(order_ref) NOT BETWEEN 1 AND 200 OR length(line_ref) NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'order_ref and line_ref must have 1 to 200 characters' USING ERRCODE = '22023',
+              DETAIL = 'Reservation ' || key || '.';
     END IF;
     SELECT * INTO ch FROM inventory_sync.channel c WHERE c.channel = channel;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown channel "%"', channel USING ERRCODE = '23503',
-              HINT = 'Channels are listed in inventory_sync.channel.';
+              DETAIL = 'Reservation ' || key || '.', HINT = 'Channels are listed in inventory_sync.channel.';
     END IF;
-    IF NOT EXISTS (SELECT FROM inventory_sync.item i WHERE i.gtin = item) THEN
+    IF item IS NULL OR NOT EXISTS (SELECT FROM inventory_sync.item i WHERE i.gtin = item) THEN
         RAISE EXCEPTION 'unknown item: gtin %', item USING ERRCODE = '23503', DETAIL = 'Reservation ' || key || '.';
     END IF;
     IF location IS NOT NULL THEN
@@ -231,78 +357,140 @@ BEGIN
     expires_at := coalesce(expires_at, now() + ch.reservation_ttl);
     IF expires_at <= now() THEN
         RAISE EXCEPTION 'reservation expiry % is not in the future', expires_at
-              USING ERRCODE = 'IS045', DETAIL = 'Reservation ' || key || '.';
+              USING ERRCODE = 'IS045', DETAIL = 'Reservation ' || key || '.',
+                    HINT = 'Leave expires_at out to get the channel''s reservation_ttl.';
     END IF;
 
     -- the caller's key makes reserving idempotent
-    SELECT * INTO r FROM inventory_sync.reservation v
-     WHERE v.channel = channel AND v.order_ref = order_ref AND v.line_ref = line_ref;
-    IF FOUND THEN
-        IF r.item_gtin <> item OR r.quantity <> quantity OR (location IS NOT NULL AND r.location <> location) THEN
-            RAISE EXCEPTION 'reservation % exists with different terms', key
-                  USING ERRCODE = 'IS044',
-                        DETAIL = format('It holds %s of gtin %s at %s (status %s); this call asks %s of gtin %s.',
-                                        r.quantity, r.item_gtin, r.location, r.status, quantity, item),
-                        HINT = 'A reservation key names one promise: use a new line_ref, or cancel the reservation first.';
-        END IF;
+    r := inventory_sync._reservation_existing(channel, order_ref, line_ref, item, quantity, location);
+    IF r.reservation_id IS NOT NULL THEN
         RETURN r;
     END IF;
+    pooled := location IS NULL AND inventory_sync.channel_is_dedicated(channel);
 
-    -- lock the candidate locations' promise keys in location order, then read ATP
-    INSERT INTO inventory_sync.promise_key (item_gtin, location)
-    SELECT item, cl.location FROM inventory_sync.channel_location cl
-     WHERE cl.channel = channel AND (location IS NULL OR cl.location = location)
+    -- Locks, in the global order: promise keys by location (every location it could be
+    -- held at), then channel ATP rows by channel (this channel and every channel selling
+    -- from one of its locations); ATP is read after them.
+    IF NOT pooled OR ch.allow_backorder THEN
+        INSERT INTO inventory_sync.promise_key (item_gtin, location)
+        SELECT item, cl.location FROM inventory_sync.channel_location cl WHERE cl.channel = channel
+        ON CONFLICT DO NOTHING;
+        PERFORM 1 FROM inventory_sync.promise_key k
+          JOIN inventory_sync.channel_location cl ON cl.channel = channel AND cl.location = k.location
+         WHERE k.item_gtin = item
+         ORDER BY k.location FOR UPDATE OF k;
+    END IF;
+    INSERT INTO inventory_sync.channel_atp (channel, item_gtin, atp, version)
+    SELECT c2.channel, item, 0, 0 FROM inventory_sync.channel_location c1
+      JOIN inventory_sync.channel_location c2 ON c2.location = c1.location
+     WHERE c1.channel = channel
+    UNION SELECT channel, item, 0, 0
     ON CONFLICT DO NOTHING;
-    PERFORM 1 FROM inventory_sync.promise_key k
-      JOIN inventory_sync.channel_location cl ON cl.channel = channel AND cl.location = k.location
-     WHERE k.item_gtin = item
-     ORDER BY k.location FOR UPDATE OF k;
-    FOR loc IN SELECT cl.location, cl.priority FROM inventory_sync.channel_location cl
-                WHERE cl.channel = channel ORDER BY cl.priority, cl.location
-    LOOP
-        avail := inventory_sync._location_atp(item, loc.location, ch.min_shelf_life_days);
-        chan_atp := chan_atp + greatest(avail, 0);
-        IF (location IS NULL OR loc.location = location) AND (best_atp IS NULL OR avail > best_atp) THEN
-            best := loc.location;
-            best_atp := avail;
-        END IF;
-    END LOOP;
-    chan_atp := greatest(chan_atp - inventory_sync._channel_safety(channel, item), 0);
+    PERFORM 1 FROM inventory_sync.channel_atp a
+     WHERE a.item_gtin = item
+       AND a.channel IN (SELECT c2.channel FROM inventory_sync.channel_location c1
+                           JOIN inventory_sync.channel_location c2 ON c2.location = c1.location
+                          WHERE c1.channel = channel
+                         UNION SELECT channel)
+     ORDER BY a.channel FOR UPDATE;
 
-    IF best IS NULL OR quantity > best_atp OR quantity > chan_atp THEN
-        IF ch.allow_backorder THEN
-            promised := inventory_sync.promise_date(item, channel, quantity, coalesce(due_date, current_date));
+    IF pooled THEN
+        -- the published value is brought up to date first (a new day may have expired lots)
+        pub := inventory_sync._channel_atp_publish(channel, item, 'refresh', NULL, NULL);
+        chan_atp := pub.atp;
+        IF quantity <= chan_atp THEN
+            INSERT INTO inventory_sync.reservation (channel, order_ref, line_ref, item_gtin, location, anywhere,
+                                                    quantity, open_quantity, expires_at, due_date)
+                 VALUES (channel, order_ref, line_ref, item, NULL, true, quantity, quantity, expires_at, due_date)
+            ON CONFLICT ON CONSTRAINT reservation_channel_order_ref_line_ref_key DO NOTHING
+            RETURNING * INTO r;
+            IF r.reservation_id IS NULL THEN    -- the same key, committed meanwhile
+                RETURN inventory_sync._reservation_existing(channel, order_ref, line_ref, item, quantity, location);
+            END IF;
+            pub := inventory_sync._channel_atp_add(channel, item, -quantity, r.reservation_id);
+            INSERT INTO inventory_sync.reservation_change (reservation_id, action, channel, item_gtin, location, order_ref,
+                                                           line_ref, delta, open_after, atp_after, version)
+                 VALUES (r.reservation_id, 'reserve', channel, item, NULL, order_ref, line_ref, quantity, quantity,
+                         pub.atp, pub.version);
+            RETURN r;
         END IF;
-        IF promised IS NULL THEN
-            RAISE EXCEPTION 'insufficient ATP: % of gtin % asked, % available%', quantity, item,
-                  greatest(least(coalesce(best_atp, 0), chan_atp), 0),
-                  CASE WHEN location IS NULL THEN format(' in channel "%s"', channel) ELSE format(' at %s', location) END
-                  USING ERRCODE = 'IS040', DETAIL = 'Reservation ' || key || '.',
-                        HINT = CASE WHEN ch.allow_backorder THEN 'No future supply covers it within the horizon either.'
-                                    ELSE 'Reserve less, elsewhere, or let the channel take backorders (channel.allow_backorder).' END;
+    ELSE
+        chan_atp := inventory_sync._channel_atp(channel, item);
+        FOR loc IN SELECT cl.location FROM inventory_sync.channel_location cl
+                    WHERE cl.channel = channel AND (location IS NULL OR cl.location = location)
+                    ORDER BY cl.priority, cl.location
+        LOOP
+            avail := inventory_sync._location_atp(item, loc.location, ch.min_shelf_life_days);
+            IF best_atp IS NULL OR avail > best_atp THEN
+                best := loc.location;
+                best_atp := avail;
+            END IF;
+        END LOOP;
+        IF best IS NOT NULL AND quantity <= best_atp AND quantity <= chan_atp THEN
+            INSERT INTO inventory_sync.reservation (channel, order_ref, line_ref, item_gtin, location, anywhere,
+                                                    quantity, open_quantity, expires_at, due_date)
+                 VALUES (channel, order_ref, line_ref, item, best, location IS NULL, quantity, quantity, expires_at, due_date)
+            ON CONFLICT ON CONSTRAINT reservation_channel_order_ref_line_ref_key DO NOTHING
+            RETURNING * INTO r;
+            IF r.reservation_id IS NULL THEN
+                RETURN inventory_sync._reservation_existing(channel, order_ref, line_ref, item, quantity, location);
+            END IF;
+            UPDATE inventory_sync.promise_key k SET reserved = k.reserved + quantity, version = k.version + 1
+             WHERE k.item_gtin = item AND k.location = best;
+            PERFORM inventory_sync._reservation_record(r, 'reserve', quantity, NULL);
+            RETURN r;
         END IF;
-        -- a backorder: demand against future supply, not against today's stock
-        INSERT INTO inventory_sync.reservation (channel, order_ref, line_ref, item_gtin, location, anywhere,
-                                                quantity, open_quantity, expires_at, due_date, promised_date)
-             VALUES (channel, order_ref, line_ref, item,
-                     coalesce(location, (SELECT cl.location FROM inventory_sync.channel_location cl
-                                          WHERE cl.channel = channel ORDER BY cl.priority, cl.location LIMIT 1)),
-                     location IS NULL, quantity, quantity, greatest(expires_at, promised + 1), due_date, promised)
-          RETURNING * INTO r;
-        PERFORM inventory_sync._reservation_record(r, 'reserve', quantity, NULL);
-        RETURN r;
+        chan_atp := least(coalesce(best_atp, 0), chan_atp);
     END IF;
 
-    UPDATE inventory_sync.promise_key k SET reserved = k.reserved + quantity, version = k.version + 1
-     WHERE k.item_gtin = item AND k.location = best;
+    -- Not from stock: a backorder channel promises against expected supply, at the
+    -- location that can promise it first.
+    IF ch.allow_backorder THEN
+        SELECT cl.location,
+               inventory_sync._location_promise_date(item, cl.location, ch.min_shelf_life_days, quantity,
+                                                     coalesce(due_date, current_date), 182) AS d
+          INTO loc
+          FROM inventory_sync.channel_location cl
+         WHERE cl.channel = channel AND (location IS NULL OR cl.location = location)
+         ORDER BY 2 NULLS LAST, cl.priority, cl.location LIMIT 1;
+        promised := loc.d;
+    END IF;
+    IF promised IS NULL THEN
+        RAISE EXCEPTION 'insufficient ATP: % of gtin % asked, % available%', quantity, item, greatest(chan_atp, 0),
+              CASE WHEN location IS NULL THEN format(' in channel "%s"', channel) ELSE format(' at %s', location) END
+              USING ERRCODE = 'IS040', DETAIL = 'Reservation ' || key || '.',
+                    HINT = CASE WHEN ch.allow_backorder THEN 'No expected supply covers it within 26 weeks either.'
+                                ELSE 'Reserve less, elsewhere, or let the channel take backorders (channel.allow_backorder).' END;
+    END IF;
+    chan_atp := inventory_sync._channel_atp(channel, item);
     INSERT INTO inventory_sync.reservation (channel, order_ref, line_ref, item_gtin, location, anywhere,
-                                            quantity, open_quantity, expires_at, due_date)
-         VALUES (channel, order_ref, line_ref, item, best, location IS NULL, quantity, quantity, expires_at, due_date)
-      RETURNING * INTO r;
+                                            quantity, open_quantity, expires_at, due_date, promised_date)
+         VALUES (channel, order_ref, line_ref, item, loc.location, location IS NULL, quantity, quantity,
+                 greatest(expires_at, (promised + 1)::timestamptz), due_date, promised)
+    ON CONFLICT ON CONSTRAINT reservation_channel_order_ref_line_ref_key DO NOTHING
+    RETURNING * INTO r;
+    IF r.reservation_id IS NULL THEN
+        RETURN inventory_sync._reservation_existing(channel, order_ref, line_ref, item, quantity, location);
+    END IF;
     PERFORM inventory_sync._reservation_record(r, 'reserve', quantity, NULL);
+    -- what it borrows from on-hand must not be what the channel already promised
+    chan_after := inventory_sync._channel_atp(channel, item);
+    IF chan_after < 0 AND chan_after < chan_atp THEN
+        RAISE EXCEPTION 'insufficient ATP: a backorder of % of gtin % for % would take stock channel "%" already promised',
+              quantity, item, promised, channel
+              USING ERRCODE = 'IS040', DETAIL = 'Reservation ' || key || '.',
+                    HINT = 'Ask for a later date (due_date), or less.';
+    END IF;
     RETURN r;
 END
 $$;
+COMMENT ON FUNCTION _reserve_general(text, text, text, gtin, numeric, gln, timestamptz, date) IS
+  'Internal (called by reserve): every reservation the fast path does not take; locks promise keys, then channel ATP rows, then reads ATP';
+
+CREATE FUNCTION reserve(channel text, order_ref text, line_ref text, item gtin, quantity numeric,
+                        location gln DEFAULT NULL, expires_at timestamptz DEFAULT NULL, due_date date DEFAULT NULL)
+RETURNS reservation
+AS 'MODULE_PATHNAME', 'reserve' LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER;
 COMMENT ON FUNCTION reserve(text, text, text, gtin, numeric, gln, timestamptz, date) IS
   'Promises a quantity of an item through a channel (at a location, or anywhere in the channel) until it expires; refused beyond ATP (IS040); idempotent on (channel, order_ref, line_ref)';
 
@@ -339,8 +527,12 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     released numeric := r.open_quantity;
+    action inventory_sync.reservation_action :=
+        CASE status WHEN 'fulfilled' THEN 'fulfil' WHEN 'cancelled' THEN 'cancel' ELSE 'expire' END;
+    was_fulfilling boolean := r.fulfilling;
+    pub record;
 BEGIN
-    IF r.promised_date IS NULL AND NOT r.fulfilling THEN   -- (fulfil released it already)
+    IF r.location IS NOT NULL AND r.promised_date IS NULL AND NOT r.fulfilling THEN   -- (fulfil released it already)
         PERFORM 1 FROM inventory_sync.promise_key k
           WHERE k.item_gtin = r.item_gtin AND k.location = r.location FOR UPDATE;
         UPDATE inventory_sync.promise_key k SET reserved = k.reserved - released, version = k.version + 1
@@ -351,14 +543,25 @@ BEGIN
            resolved_at = now(), fulfilling = false
      WHERE v.reservation_id = r.reservation_id
     RETURNING * INTO r;
-    PERFORM inventory_sync._reservation_record(r, CASE status WHEN 'fulfilled' THEN 'fulfil' WHEN 'cancelled' THEN 'cancel'
-                                                              ELSE 'expire' END::inventory_sync.reservation_action,
-                                               -released, posting_id);
+    IF r.location IS NOT NULL THEN
+        PERFORM inventory_sync._reservation_record(r, action, -released, posting_id);
+        RETURN r;
+    END IF;
+    -- pooled: only its channel's ATP moves
+    IF was_fulfilling THEN   -- it left the pool when fulfilment began; the issue republished
+        pub := inventory_sync._channel_atp_publish(r.channel, r.item_gtin, 'reservation', posting_id, r.reservation_id);
+    ELSE
+        pub := inventory_sync._channel_atp_add(r.channel, r.item_gtin, released, r.reservation_id);
+    END IF;
+    INSERT INTO inventory_sync.reservation_change (reservation_id, action, channel, item_gtin, location, order_ref,
+                                                   line_ref, delta, open_after, atp_after, version, posting_id)
+         VALUES (r.reservation_id, action, r.channel, r.item_gtin, NULL, r.order_ref, r.line_ref,
+                 -released, 0, pub.atp, pub.version, posting_id);
     RETURN r;
 END
 $$;
 COMMENT ON FUNCTION _reservation_close(reservation, reservation_status, numeric, bigint) IS
-  'Internal: resolves a locked reservation and returns its open quantity to ATP';
+  'Internal: resolves a locked open reservation and returns its open quantity to ATP';
 
 CREATE FUNCTION cancel_reservation(reservation_id bigint)
 RETURNS reservation
@@ -396,7 +599,7 @@ DECLARE
 BEGIN
     -- reservations another transaction is resolving right now are skipped, not waited for
     FOR r IN SELECT * FROM inventory_sync.reservation v
-              WHERE v.status = 'open' AND v.expires_at <= as_of
+              WHERE v.status = 'open' AND v.expires_at <= coalesce(as_of, now())
               ORDER BY v.reservation_id FOR UPDATE SKIP LOCKED
     LOOP
         PERFORM inventory_sync._reservation_close(r, 'expired', 0, NULL);
@@ -420,7 +623,7 @@ CREATE TABLE reservation_posting (
 COMMENT ON TABLE reservation_posting IS 'The issue postings that fulfilled a reservation';
 REVOKE ALL ON reservation_posting FROM PUBLIC;
 
-CREATE FUNCTION _reservation_fulfilled(reservation_id bigint, quantity numeric, posting_ids bigint[])
+CREATE FUNCTION _reservation_fulfilled(reservation_id bigint, quantity numeric, posting_ids bigint[], location gln)
 RETURNS reservation
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync
@@ -439,11 +642,16 @@ BEGIN
         RAISE EXCEPTION 'cannot fulfil % of reservation %: it holds %', quantity, reservation_id, r.open_quantity
               USING ERRCODE = 'IS042';
     END IF;
-    -- the postings must be this transaction's issues of the reserved item at its location
+    IF location IS NULL OR NOT (location = r.location OR (r.location IS NULL AND EXISTS (
+            SELECT FROM inventory_sync.channel_location cl WHERE cl.channel = r.channel AND cl.location = location))) THEN
+        RAISE EXCEPTION 'reservation % cannot be fulfilled from location %', reservation_id, location
+              USING ERRCODE = 'IS043';
+    END IF;
+    -- the postings must be this transaction's issues of the reserved item at the location
     SELECT count(*), coalesce(-sum(l.base_quantity), 0) INTO n, posted
       FROM inventory_sync.ledger l
      WHERE l.posting_id = ANY (posting_ids) AND l.kind = 'issue' AND l.recorded_at = now()
-       AND l.item_gtin = r.item_gtin AND l.location = r.location
+       AND l.item_gtin = r.item_gtin AND l.location = location
        AND NOT EXISTS (SELECT FROM inventory_sync.reservation_posting p WHERE p.posting_id = l.posting_id);
     IF n <> coalesce(array_length(posting_ids, 1), 0) OR posted <> quantity THEN
         RAISE EXCEPTION 'postings % do not fulfil % of reservation %', posting_ids, quantity, reservation_id
@@ -454,39 +662,82 @@ BEGIN
     RETURN inventory_sync._reservation_close(r, 'fulfilled', quantity, posting_ids[1]);
 END
 $$;
-COMMENT ON FUNCTION _reservation_fulfilled(bigint, numeric, bigint[]) IS
+COMMENT ON FUNCTION _reservation_fulfilled(bigint, numeric, bigint[], gln) IS
   'Internal (called by fulfil): consumes a reservation with issue postings made in the same transaction';
 
-CREATE FUNCTION _reservation_begin_fulfil(reservation_id bigint)
-RETURNS TABLE (r reservation, min_shelf_life_days integer, fulfilment_source text)
+CREATE FUNCTION _reservation_begin_fulfil(reservation_id bigint, quantity numeric, location gln)
+RETURNS TABLE (r reservation, min_shelf_life_days integer, fulfilment_source text, from_location gln)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync
 AS $$
 #variable_conflict use_variable
 DECLARE
     v inventory_sync.reservation := inventory_sync._reservation_lock_open(reservation_id, 'fulfil');
+    ch inventory_sync.channel;
+    want numeric := coalesce(quantity, v.open_quantity);
+    avail numeric;
+    key text := format('Reservation %s (channel "%s", order "%s", line "%s").', v.reservation_id, v.channel,
+                       v.order_ref, v.line_ref);
 BEGIN
-    -- the promise key before the issue postings touch balances and channel ATP: the lock
-    -- order of every promise (reservation, promise key, balance, channel ATP)
-    PERFORM 1 FROM inventory_sync.promise_key k
-      WHERE k.item_gtin = v.item_gtin AND k.location = v.location FOR UPDATE;
-    -- the reserved quantity leaves the promise key now, so the issue postings that follow
-    -- publish the channel ATP the fulfilment ends with (no transient dip in the feed)
-    IF v.promised_date IS NULL THEN
-        UPDATE inventory_sync.promise_key k SET reserved = k.reserved - v.open_quantity, version = k.version + 1
-         WHERE k.item_gtin = v.item_gtin AND k.location = v.location;
+    SELECT * INTO ch FROM inventory_sync.channel c WHERE c.channel = v.channel;
+    IF v.location IS NULL THEN
+        -- pooled: it ships from one of the channel's locations, the caller's or the one
+        -- with the most ATP; what it takes there must not be promised to anyone else
+        IF location IS NOT NULL AND NOT EXISTS (SELECT FROM inventory_sync.channel_location cl
+                                                 WHERE cl.channel = v.channel AND cl.location = location) THEN
+            RAISE EXCEPTION 'location % is not a location of channel "%"', location, v.channel
+                  USING ERRCODE = 'IS043', DETAIL = key;
+        END IF;
+        IF location IS NULL THEN
+            SELECT cl.location INTO location FROM inventory_sync.channel_location cl
+             WHERE cl.channel = v.channel
+             ORDER BY inventory_sync._location_atp(v.item_gtin, cl.location, ch.min_shelf_life_days) DESC,
+                      cl.priority, cl.location
+             LIMIT 1;
+            IF location IS NULL THEN
+                RAISE EXCEPTION 'channel "%" has no location to fulfil reservation % from', v.channel, reservation_id
+                      USING ERRCODE = 'IS043', DETAIL = key;
+            END IF;
+        END IF;
+        INSERT INTO inventory_sync.promise_key (item_gtin, location) VALUES (v.item_gtin, location)
+        ON CONFLICT DO NOTHING;
+        PERFORM 1 FROM inventory_sync.promise_key k
+          WHERE k.item_gtin = v.item_gtin AND k.location = location FOR UPDATE;
+        avail := inventory_sync._location_atp(v.item_gtin, location, ch.min_shelf_life_days);
+        IF want > avail THEN
+            RAISE EXCEPTION 'insufficient ATP: location % has % of gtin % to fulfil reservation % from, % asked',
+                  location, greatest(avail, 0), v.item_gtin, reservation_id, want
+                  USING ERRCODE = 'IS040', DETAIL = key,
+                        HINT = 'Fulfil from another location of the channel (location =>), or a smaller quantity.';
+        END IF;
+    ELSE
+        IF location IS NOT NULL AND location <> v.location THEN
+            RAISE EXCEPTION 'reservation % is held at %, not at %', reservation_id, v.location, location
+                  USING ERRCODE = 'IS043', DETAIL = key, HINT = 'Leave location out: it ships from where it is held.';
+        END IF;
+        location := v.location;
+        -- the promise key before the issue postings touch balances and channel ATP: the
+        -- lock order of every promise (reservation, promise key, balance, channel ATP)
+        PERFORM 1 FROM inventory_sync.promise_key k
+          WHERE k.item_gtin = v.item_gtin AND k.location = v.location FOR UPDATE;
+        -- the reserved quantity leaves the promise key now, so the issue postings that
+        -- follow publish the channel ATP the fulfilment ends with (no transient dip)
+        IF v.promised_date IS NULL THEN
+            UPDATE inventory_sync.promise_key k SET reserved = k.reserved - v.open_quantity, version = k.version + 1
+             WHERE k.item_gtin = v.item_gtin AND k.location = v.location;
+        END IF;
     END IF;
+    -- a pooled or backordered reservation leaves ATP's demand with this flag
     UPDATE inventory_sync.reservation x SET fulfilling = true WHERE x.reservation_id = v.reservation_id
     RETURNING * INTO v;
-    RETURN QUERY SELECT v, c.min_shelf_life_days, c.fulfilment_source
-                   FROM inventory_sync.channel c WHERE c.channel = v.channel;
+    RETURN QUERY SELECT v, ch.min_shelf_life_days, ch.fulfilment_source, location;
 END
 $$;
-COMMENT ON FUNCTION _reservation_begin_fulfil(bigint) IS
-  'Internal (called by fulfil): locks an open reservation and its promise key; returns the channel''s picking rules';
+COMMENT ON FUNCTION _reservation_begin_fulfil(bigint, numeric, gln) IS
+  'Internal (called by fulfil): locks an open reservation and the promise key it ships from; returns the channel''s picking rules and the location';
 
 CREATE FUNCTION fulfil(reservation_id bigint, quantity numeric DEFAULT NULL, source text DEFAULT NULL,
-                       source_event_id text DEFAULT NULL)
+                       source_event_id text DEFAULT NULL, location gln DEFAULT NULL)
 RETURNS reservation
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync
@@ -504,13 +755,13 @@ DECLARE
     n integer := 0;
     ev text;
 BEGIN
-    SELECT * INTO pk FROM inventory_sync._reservation_begin_fulfil(reservation_id);   -- 23503, IS041
+    IF quantity IS NOT NULL AND (quantity <= 0 OR quantity = 'NaN' OR quantity = 'Infinity') THEN
+        RAISE EXCEPTION 'fulfilment quantity % must be positive', quantity USING ERRCODE = 'IS020',
+              DETAIL = format('Reservation %s.', reservation_id);
+    END IF;
+    SELECT * INTO pk FROM inventory_sync._reservation_begin_fulfil(reservation_id, quantity, location);   -- 23503, IS041, IS040, IS043
     r := pk.r;
     want := coalesce(quantity, r.open_quantity);
-    IF want IS NULL OR want <= 0 THEN
-        RAISE EXCEPTION 'fulfilment quantity % must be positive', want USING ERRCODE = 'IS020',
-              DETAIL = format('Reservation %s (channel "%s", order "%s", line "%s").', reservation_id, r.channel, r.order_ref, r.line_ref);
-    END IF;
     IF want > r.open_quantity THEN
         RAISE EXCEPTION 'cannot fulfil % of reservation %: it holds %', want, reservation_id, r.open_quantity
               USING ERRCODE = 'IS042',
@@ -531,7 +782,7 @@ BEGIN
                     FROM inventory_sync.balance b
                     JOIN inventory_sync.bucket bk ON bk.bucket = b.bucket AND bk.sellable
                     LEFT JOIN inventory_sync.lot l ON l.item_gtin = b.item_gtin AND l.lot = b.lot
-                   WHERE b.item_gtin = r.item_gtin AND b.location = r.location AND b.quantity > 0
+                   WHERE b.item_gtin = r.item_gtin AND b.location = pk.from_location AND b.quantity > 0
                      AND (l.expiry IS NULL OR l.expiry >= current_date + pk.min_shelf_life_days)
                    ORDER BY l.expiry NULLS LAST, b.lot, b.bucket
         LOOP
@@ -539,7 +790,7 @@ BEGIN
             take := least(want, lt.quantity);
             n := n + 1;
             INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, lot, bucket, quantity, reference)
-                 VALUES ('issue', source, ev || ':' || n, r.item_gtin, r.location, lt.lot, lt.bucket, take,
+                 VALUES ('issue', source, ev || ':' || n, r.item_gtin, pk.from_location, lt.lot, lt.bucket, take,
                          format('reservation %s (%s/%s)', reservation_id, r.order_ref, r.line_ref))
               RETURNING posting_id INTO pid;
             IF pid IS NULL THEN
@@ -551,15 +802,15 @@ BEGIN
         END LOOP;
         IF want > 0 THEN
             RAISE EXCEPTION 'cannot pick % more of gtin % at %: no released lot with the shelf life channel "%" needs',
-                  want, r.item_gtin, r.location, r.channel
+                  want, r.item_gtin, pk.from_location, r.channel
                   USING ERRCODE = 'IS040', DETAIL = format('Reservation %s.', reservation_id);
         END IF;
     ELSE
         INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, bucket, quantity, reference)
-        SELECT 'issue', source, ev, r.item_gtin, r.location,
+        SELECT 'issue', source, ev, r.item_gtin, pk.from_location,
                coalesce((SELECT b.bucket FROM inventory_sync.balance b
                            JOIN inventory_sync.bucket bk ON bk.bucket = b.bucket AND bk.sellable
-                          WHERE b.item_gtin = r.item_gtin AND b.location = r.location AND b.lot IS NULL
+                          WHERE b.item_gtin = r.item_gtin AND b.location = pk.from_location AND b.lot IS NULL
                           ORDER BY b.quantity DESC, b.bucket LIMIT 1), 'released'),
                want, format('reservation %s (%s/%s)', reservation_id, r.order_ref, r.line_ref)
         RETURNING posting_id INTO pid;
@@ -569,17 +820,124 @@ BEGIN
         END IF;
         ids := ARRAY[pid];
     END IF;
-    RETURN inventory_sync._reservation_fulfilled(reservation_id, coalesce(quantity, r.open_quantity), ids);
+    RETURN inventory_sync._reservation_fulfilled(reservation_id, coalesce(quantity, r.open_quantity), ids,
+                                                 pk.from_location);
 END
 $$;
-COMMENT ON FUNCTION fulfil(bigint, numeric, text, text) IS
-  'Fulfils a reservation fully or partly: posts the issue (FEFO lots for lot-tracked items) as the caller and consumes the reservation in the same transaction; a remainder returns to ATP';
+COMMENT ON FUNCTION fulfil(bigint, numeric, text, text, gln) IS
+  'Fulfils a reservation fully or partly: posts the issue (FEFO lots for lot-tracked items) as the caller and closes the reservation in the same transaction; a remainder returns to ATP. A pooled reservation ships from the given location of its channel (default: the one with the most ATP)';
 
--- Rights: promising is for writers; reading for readers.
+-- ---------------------------------------------------------------------------
+-- Channel membership changes: pooled reservations are only possible while their channel
+-- is dedicated. The change waits for reservations in flight (the fast path holds a
+-- ROW SHARE lock on channel_location), then places the pools of channels that now share
+-- a location, and republishes every channel's ATP.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION _channel_location_lock()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, inventory_sync
+AS $$
+BEGIN
+    LOCK TABLE inventory_sync.channel_location IN EXCLUSIVE MODE;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION _channel_location_lock() IS
+  'Trigger: a change of channel membership waits for reservations in flight and holds new ones until it commits';
+
+CREATE FUNCTION _channel_location_changed()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, inventory_sync
+AS $$
+DECLARE
+    v inventory_sync.reservation;
+    best record;
+BEGIN
+    FOR v IN SELECT * FROM inventory_sync.reservation r
+              WHERE r.status = 'open' AND r.location IS NULL AND NOT inventory_sync.channel_is_dedicated(r.channel)
+              ORDER BY r.reservation_id FOR UPDATE
+    LOOP
+        INSERT INTO inventory_sync.promise_key (item_gtin, location)
+        SELECT v.item_gtin, cl.location FROM inventory_sync.channel_location cl WHERE cl.channel = v.channel
+        ON CONFLICT DO NOTHING;
+        PERFORM 1 FROM inventory_sync.promise_key k
+          JOIN inventory_sync.channel_location cl ON cl.channel = v.channel AND cl.location = k.location
+         WHERE k.item_gtin = v.item_gtin
+         ORDER BY k.location FOR UPDATE OF k;
+        SELECT cl.location, inventory_sync._location_atp(v.item_gtin, cl.location, c.min_shelf_life_days) AS atp
+          INTO best
+          FROM inventory_sync.channel_location cl JOIN inventory_sync.channel c ON c.channel = cl.channel
+         WHERE cl.channel = v.channel
+         ORDER BY 2 DESC, cl.priority, cl.location LIMIT 1;
+        IF best.location IS NULL OR best.atp < v.open_quantity THEN
+            RAISE EXCEPTION 'channel "%" would share a location, but its reservation % (% of gtin %, anywhere) fits no single location',
+                  v.channel, v.reservation_id, v.open_quantity, v.item_gtin
+                  USING ERRCODE = 'IS046',
+                        DETAIL = format('The most ATP at one of its locations is %s.', coalesce(best.atp, 0)),
+                        HINT = 'Resolve or reduce its open anywhere reservations first, or keep its locations its own.';
+        END IF;
+        UPDATE inventory_sync.reservation r SET location = best.location WHERE r.reservation_id = v.reservation_id;
+        UPDATE inventory_sync.promise_key k SET reserved = k.reserved + v.open_quantity, version = k.version + 1
+         WHERE k.item_gtin = v.item_gtin AND k.location = best.location;
+    END LOOP;
+    PERFORM inventory_sync.refresh_channel_atp();
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION _channel_location_changed() IS
+  'Trigger: after a change of channel membership, places the pooled reservations of channels that now share a location (IS046 if one fits nowhere) and republishes channel ATP';
+
+CREATE TRIGGER channel_location_10_lock BEFORE INSERT OR UPDATE OR DELETE ON channel_location
+    FOR EACH STATEMENT EXECUTE FUNCTION _channel_location_lock();
+CREATE TRIGGER channel_location_20_atp AFTER INSERT OR UPDATE OR DELETE ON channel_location
+    FOR EACH STATEMENT EXECUTE FUNCTION _channel_location_changed();
+
+-- reservation.channel is checked by reserve() and kept by this trigger rather than by a
+-- foreign key: a foreign key would take a KEY SHARE lock on the channel row for every
+-- reservation, and 64 clients sharing one row lock pay for it in multixacts.
+CREATE FUNCTION _channel_in_use()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, inventory_sync
+AS $$
+BEGIN
+    IF (TG_OP = 'DELETE' OR NEW.channel <> OLD.channel)
+       AND EXISTS (SELECT FROM inventory_sync.reservation v WHERE v.channel = OLD.channel) THEN
+        RAISE EXCEPTION 'channel "%" has reservations', OLD.channel
+              USING ERRCODE = '23503',
+                    DETAIL = 'Reservations name their channel for ever (they are the history of its promises).',
+                    HINT = 'Stop selling through it by removing its locations (channel_location) instead.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION _channel_in_use() IS
+  'Trigger: a channel with reservations may not be deleted or renamed (the foreign key reservations do not carry)';
+CREATE TRIGGER channel_in_use AFTER DELETE OR UPDATE OF channel ON channel
+    FOR EACH ROW EXECUTE FUNCTION _channel_in_use();
+
+-- The fast path trusts channel_atp_state to say an item exists.
+CREATE FUNCTION _item_deleted()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, inventory_sync
+AS $$
+BEGIN
+    DELETE FROM inventory_sync.channel_atp_state s WHERE s.item_gtin = OLD.gtin;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION _item_deleted() IS 'Trigger: a deleted item is no longer promised on the fast path';
+CREATE TRIGGER item_promise_state AFTER DELETE ON item FOR EACH ROW EXECUTE FUNCTION _item_deleted();
+
+-- Rights: promising is for writers; reading for readers; channels are for admins.
 GRANT SELECT ON channel, channel_location, channel_safety_stock, safety_stock, promise_key, reservation,
-                reservation_change, channel_atp, channel_atp_change, supply, reservation_posting
+                reservation_change, channel_atp, channel_atp_change, channel_atp_state, supply, transit_route,
+                reservation_posting
    TO inventory_sync_reader;
-GRANT INSERT, UPDATE, DELETE ON channel, channel_location, channel_safety_stock, safety_stock, supply
+GRANT INSERT, UPDATE, DELETE ON channel, channel_location, channel_safety_stock, safety_stock, supply, transit_route
    TO inventory_sync_admin;
 DO $$
 DECLARE
@@ -588,16 +946,20 @@ BEGIN
     FOREACH f IN ARRAY ARRAY[
         'reserve(text, text, text, gtin, numeric, gln, timestamptz, date)',
         'cancel_reservation(bigint)', 'expire_reservation(bigint)', 'sweep_expired_reservations(timestamptz)',
-        'fulfil(bigint, numeric, text, text)', '_reservation_fulfilled(bigint, numeric, bigint[])',
-        '_reservation_begin_fulfil(bigint)', 'refresh_channel_atp(text)']::regprocedure[]
+        'fulfil(bigint, numeric, text, text, gln)', '_reservation_fulfilled(bigint, numeric, bigint[], gln)',
+        '_reservation_begin_fulfil(bigint, numeric, gln)', 'refresh_channel_atp(text, gtin)']::regprocedure[]
     LOOP
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO inventory_sync_writer', f);
     END LOOP;
     FOREACH f IN ARRAY ARRAY[
-        '_channel_atp_publish(text, gtin, text, bigint, bigint)', '_channel_atp_refresh(gtin[], gln[], bigint)',
+        '_channel_atp_publish(text, gtin, text, bigint, bigint)', '_channel_atp_add(text, gtin, numeric, bigint)',
+        '_channel_atp_refresh(gtin[], gln[], bigint)',
         '_reservation_record(reservation, reservation_action, numeric, bigint)',
-        '_reservation_lock_open(bigint, text)', '_reservation_close(reservation, reservation_status, numeric, bigint)']::regprocedure[]
+        '_reserve_general(text, text, text, gtin, numeric, gln, timestamptz, date)',
+        '_reservation_lock_open(bigint, text)', '_reservation_close(reservation, reservation_status, numeric, bigint)',
+        '_promise_input_changed()', '_channel_location_lock()', '_channel_location_changed()',
+        '_channel_in_use()', '_item_deleted()']::regprocedure[]
     LOOP
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
     END LOOP;
@@ -613,7 +975,9 @@ SELECT pg_catalog.pg_extension_config_dump('reservation', '');
 SELECT pg_catalog.pg_extension_config_dump('reservation_change', '');
 SELECT pg_catalog.pg_extension_config_dump('channel_atp', '');
 SELECT pg_catalog.pg_extension_config_dump('channel_atp_change', '');
+SELECT pg_catalog.pg_extension_config_dump('channel_atp_state', '');
 SELECT pg_catalog.pg_extension_config_dump('supply', '');
+SELECT pg_catalog.pg_extension_config_dump('transit_route', '');
 SELECT pg_catalog.pg_extension_config_dump('reservation_posting', '');
 SELECT pg_catalog.pg_extension_config_dump('reservation_reservation_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('reservation_change_change_id_seq', '');

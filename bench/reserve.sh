@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# bench/reserve.sh: promises on one hot item (SPEC section 11, issue 4).
+#
+# Runs against an existing cluster (PGHOST/PGPORT/PGUSER, as pg_virtualenv sets them;
+# needs a superuser and the extension installed), in a scratch database it creates and
+# drops. Every ratio is against a baseline measured in the same run on the same cluster:
+#
+#   reserve_vs_bare_update   64 clients each calling reserve() for 1 unit of ONE item in a
+#                            channel selling from one DC, vs 64 clients running the bare
+#                            conditional UPDATE t SET qty = qty - 1 WHERE id = 1 AND qty >= 1
+#                            on one row. synchronous_commit=off (target >= 0.8) and on (n/a).
+#   reserve_shared_vs_bare_update  the same, in a channel whose DC another channel also sells
+#                            from (every reservation moves two channels' ATP): reported, n/a.
+#   atp_point_read_vs_pk_select    atp(item, channel => ...) per second vs a primary-key
+#                            SELECT of one row, 4 clients: reported, n/a.
+#   channel_atp_read_vs_pk_select  the published channel_atp row vs the same SELECT: n/a.
+#
+# Zero oversell is checked, not assumed: after the timed runs every reservation of the
+# run exists exactly once, published ATP equals stock minus open reservations, and in a
+# final race 64 clients keep reserving 1 unit of an item with BENCH_RACE_STOCK units
+# until it is gone: exactly BENCH_RACE_STOCK reservations must exist, ATP must be 0, and
+# verify() must hold (the run fails otherwise).
+#
+# Output: progress lines and, for the collector,
+#   RESULT|<benchmark>|<ours>|<baseline>|<ratio>|<target>
+#
+# Knobs (environment): BENCH_DURATION (s per pgbench run, 10), BENCH_REPEATS (2, best
+# taken), BENCH_HOT_CLIENTS (64), BENCH_THREADS (2), BENCH_READ_CLIENTS (4),
+# BENCH_RACE_STOCK (2000), BENCH_DB (inventory_sync_bench_reserve).
+set -euo pipefail
+
+DB=${BENCH_DB:-inventory_sync_bench_reserve}
+DURATION=${BENCH_DURATION:-10}
+REPEATS=${BENCH_REPEATS:-2}
+CLIENTS=${BENCH_HOT_CLIENTS:-64}
+THREADS=${BENCH_THREADS:-2}
+READ_CLIENTS=${BENCH_READ_CLIENTS:-4}
+RACE_STOCK=${BENCH_RACE_STOCK:-2000}
+STOCK=1000000000
+
+WORK=$(mktemp -d /tmp/inventory_sync_bench_reserve.XXXXXX)
+chmod 777 "$WORK"
+START=$(date +%s)
+
+log() { echo "[reserve $(date +%T)] $*"; }
+die() { echo "[reserve] FAILED: $*" >&2; exit 1; }
+
+cleanup() {
+  psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+sql() { psql -X -v ON_ERROR_STOP=1 -q -At -d "$DB" "$@"; }
+
+log "cluster: $(psql -X -At -d postgres -c 'SELECT version()' | cut -d, -f1) on ${PGHOST:-local}:${PGPORT:-5432}"
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null
+psql -X -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
+psql -X -q -d postgres -c "ALTER DATABASE $DB SET search_path = inventory_sync, public" >/dev/null
+
+# Items: HOT (one channel, one DC), SHARED (its DC is sold from by two channels), RACE.
+# GTINs and GLNs with valid check digits.
+HOT=09506000134352
+SHARED=09506000134369
+RACE=09506000134376
+DC=0614141000012
+DC2=0614141000029
+log "setup: channel web (DC), channels web2 + mkt sharing DC2, $STOCK units of each item"
+sql <<SQL
+CREATE EXTENSION inventory_sync;
+CREATE SCHEMA bench;
+SET search_path = inventory_sync, public;
+INSERT INTO source (source, name, kind, role) VALUES ('bench_wms', 'Bench WMS', 'wms', current_user),
+                                                     ('bench_oms', 'Bench OMS', 'oms', current_user);
+INSERT INTO item (gtin, name) VALUES ('$HOT', 'Hot item'), ('$SHARED', 'Hot item, shared DC'), ('$RACE', 'Last units');
+INSERT INTO location (gln, name, kind) VALUES ('$DC', 'Web DC', 'warehouse'), ('$DC2', 'Shared DC', 'warehouse');
+INSERT INTO channel (channel, name, reservation_ttl, fulfilment_source) VALUES
+  ('web', 'Web shop', interval '1 day', 'bench_oms'),
+  ('web2', 'Second web shop', interval '1 day', 'bench_oms'),
+  ('mkt', 'Marketplace', interval '1 day', 'bench_oms');
+INSERT INTO channel_location (channel, location) VALUES ('web', '$DC'), ('web2', '$DC2'), ('mkt', '$DC2');
+SELECT FROM receive('bench_wms', 'GR-HOT', '$HOT', '$DC', $STOCK, 'released');
+SELECT FROM receive('bench_wms', 'GR-SHARED', '$SHARED', '$DC2', $STOCK, 'released');
+SELECT FROM receive('bench_wms', 'GR-RACE', '$RACE', '$DC', $RACE_STOCK, 'released');
+
+-- Baseline: one row, the bare conditional UPDATE.
+CREATE TABLE bench.hot (id integer PRIMARY KEY, qty bigint NOT NULL);
+INSERT INTO bench.hot VALUES (1, $STOCK);
+
+-- The race: a refusal (IS040) is an answer, not a failure of the client.
+CREATE FUNCTION bench.try_reserve(order_ref text) RETURNS bigint LANGUAGE plpgsql AS \$\$
+BEGIN
+    RETURN (inventory_sync.reserve('web', order_ref, '1', '$RACE', 1)).reservation_id;
+EXCEPTION WHEN SQLSTATE 'IS040' THEN
+    RETURN NULL;
+END \$\$;
+SQL
+[ "$(sql -c "SELECT atp('$HOT', channel => 'web')")" = "$STOCK" ] || die "web ATP is not the stock"
+
+cat > "$WORK/bare.sql" <<'EOF'
+UPDATE bench.hot SET qty = qty - 1 WHERE id = 1 AND qty >= 1;
+EOF
+cat > "$WORK/reserve.sql" <<EOF
+\\set n :n + 1
+SELECT reservation_id FROM inventory_sync.reserve('web', :run || '-' || :client_id || '-' || :n, '1', '$HOT', 1);
+EOF
+cat > "$WORK/shared.sql" <<EOF
+\\set n :n + 1
+SELECT reservation_id FROM inventory_sync.reserve('web2', :run || '-' || :client_id || '-' || :n, '1', '$SHARED', 1);
+EOF
+cat > "$WORK/atp.sql" <<EOF
+SELECT inventory_sync.atp('$HOT', channel => 'web');
+EOF
+cat > "$WORK/channel_atp.sql" <<EOF
+SELECT atp FROM inventory_sync.channel_atp WHERE channel = 'web' AND item_gtin = '$HOT';
+EOF
+cat > "$WORK/pk.sql" <<'EOF'
+SELECT qty FROM bench.hot WHERE id = 1;
+EOF
+cat > "$WORK/race.sql" <<'EOF'
+\set n :n + 1
+SELECT bench.try_reserve('race-' || :client_id || '-' || :n);
+EOF
+
+declare -A BEST=()
+RUN=0
+run_pgbench() {   # variant sync clients
+  local v=$1 sync=$2 c=$3 out=$WORK/pgbench.out tps txns
+  RUN=$((RUN + 1))
+  sql -c "CHECKPOINT"
+  PGOPTIONS="-c synchronous_commit=$sync" \
+    pgbench -n -M prepared -f "$WORK/$v.sql" -c "$c" -j "$THREADS" -T "$DURATION" \
+            -D n=0 -D run=$RUN "$DB" > "$out" 2>&1 || { cat "$out"; die "pgbench $v"; }
+  grep -q 'aborted' "$out" && { cat "$out"; die "pgbench $v: clients aborted"; }
+  tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$out")
+  txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+  log "  $v sync=$sync clients=$c: $tps/s ($txns in ${DURATION}s)"
+  LAST_TXNS=$txns
+  local key="$v.$sync"
+  if [ -z "${BEST[$key]:-}" ] || awk -v a="$tps" -v b="${BEST[$key]}" 'BEGIN { exit !(a > b) }'; then
+    BEST[$key]=$tps
+  fi
+}
+
+reserved_before=0
+shared_before=0
+for sync in off on; do
+  log "hot item, $CLIENTS clients, synchronous_commit=$sync: ${DURATION}s x $REPEATS per variant (interleaved)"
+  for ((r = 1; r <= REPEATS; r++)); do
+    run_pgbench bare "$sync" "$CLIENTS"
+    run_pgbench reserve "$sync" "$CLIENTS"
+    n=$(sql -c "SELECT count(*) FROM inventory_sync.reservation WHERE item_gtin = '$HOT'")
+    [ $((n - reserved_before)) -eq "$LAST_TXNS" ] || die "reserve: $LAST_TXNS transactions but $((n - reserved_before)) reservations"
+    reserved_before=$n
+    run_pgbench shared "$sync" "$CLIENTS"
+    n=$(sql -c "SELECT count(*) FROM inventory_sync.reservation WHERE item_gtin = '$SHARED'")
+    [ $((n - shared_before)) -eq "$LAST_TXNS" ] || die "shared: $LAST_TXNS transactions but $((n - shared_before)) reservations"
+    shared_before=$n
+  done
+done
+
+# Nothing promised twice, published ATP = stock - open reservations, for every channel.
+chk=$(sql -c "SELECT bool_and(a.atp = $STOCK - coalesce((SELECT sum(r.open_quantity) FROM inventory_sync.reservation r
+                                                          WHERE r.item_gtin = a.item_gtin AND r.status = 'open'), 0))
+                FROM inventory_sync.channel_atp a
+               WHERE a.item_gtin IN ('$HOT', '$SHARED')")
+[ "$chk" = t ] || die "published channel ATP differs from stock minus open reservations"
+log "check: $reserved_before + $shared_before reservations, published ATP = stock - open reservations in every channel"
+
+log "ATP point reads, $READ_CLIENTS clients, ${DURATION}s x $REPEATS"
+for ((r = 1; r <= REPEATS; r++)); do
+  for v in pk atp channel_atp; do run_pgbench "$v" off "$READ_CLIENTS"; done
+done
+
+log "race: $CLIENTS clients reserve 1 unit each until $RACE_STOCK units are gone"
+PGOPTIONS="-c synchronous_commit=off" \
+  pgbench -n -M prepared -f "$WORK/race.sql" -c "$CLIENTS" -j "$THREADS" \
+          -t $(( (RACE_STOCK / CLIENTS) + 20 )) -D n=0 "$DB" > "$WORK/race.out" 2>&1 \
+  || { cat "$WORK/race.out"; die "pgbench race"; }
+race=$(sql -c "SELECT count(*) || '/' || coalesce(sum(quantity), 0) || '/' || atp('$RACE', channel => 'web')
+                      || '/' || (SELECT atp FROM inventory_sync.channel_atp WHERE channel = 'web' AND item_gtin = '$RACE')
+                 FROM inventory_sync.reservation WHERE item_gtin = '$RACE'")
+[ "$race" = "$RACE_STOCK/$RACE_STOCK/0/0" ] || die "race: reservations/units/atp/published = $race, expected $RACE_STOCK/$RACE_STOCK/0/0"
+[ "$(sql -c 'SELECT count(*) FROM inventory_sync.verify()')" = 0 ] || die "verify() reports differences"
+log "check: $RACE_STOCK units, $RACE_STOCK reservations won, ATP 0, no oversell; verify() holds"
+
+result() {   # name ours baseline target
+  awk -v name="$1" -v a="$2" -v b="$3" -v t="$4" \
+    'BEGIN { printf "RESULT|%s|%.1f|%.1f|%.2f|%s\n", name, a, b, a / b, t }'
+}
+echo
+log "total time: $(( $(date +%s) - START ))s"
+for sync in off on; do
+  t='n/a'; [ "$sync" = off ] && t='>=0.8'
+  result "reserve_hot_item_64_vs_bare_update.sync_$sync" "${BEST[reserve.$sync]}" "${BEST[bare.$sync]}" "$t"
+  result "reserve_shared_dc_64_vs_bare_update.sync_$sync" "${BEST[shared.$sync]}" "${BEST[bare.$sync]}" "n/a"
+done
+result "atp_point_read_vs_pk_select" "${BEST[atp.off]}" "${BEST[pk.off]}" "n/a"
+result "channel_atp_read_vs_pk_select" "${BEST[channel_atp.off]}" "${BEST[pk.off]}" "n/a"

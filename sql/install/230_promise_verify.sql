@@ -1,0 +1,78 @@
+-- since 0.2.0
+-- ---------------------------------------------------------------------------
+-- verify_promises(): the promise layer's invariants, recomputed from scratch; zero rows
+-- when every published number agrees with what it is made of (like verify() for the
+-- ledger). The tests run it after every concurrent scenario.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION verify_promises()
+RETURNS TABLE (problem text, channel text, item_gtin gtin, location gln, reservation_id bigint,
+               published numeric, recomputed numeric)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync
+AS $$
+    -- (a) published channel ATP = its inputs now (a value from an earlier day may differ
+    --     by lots that expired since: refresh_channel_atp() brings it up to date)
+    SELECT CASE WHEN s.computed_on = current_date THEN 'published channel ATP differs from its inputs'
+                ELSE 'published channel ATP is from an earlier day and differs' END,
+           a.channel, a.item_gtin, NULL::gln, NULL::bigint, a.atp, _channel_atp(a.channel, a.item_gtin)
+      FROM channel_atp a
+      JOIN channel c ON c.channel = a.channel
+      LEFT JOIN channel_atp_state s ON s.channel = a.channel AND s.item_gtin = a.item_gtin
+     WHERE a.atp <> _channel_atp(a.channel, a.item_gtin)
+    UNION ALL
+    -- (b) the version of a channel's ATP counts its changes, and each change starts where
+    --     the one before ended
+    SELECT 'channel ATP versions and changes disagree', a.channel, a.item_gtin, NULL, NULL,
+           a.version, x.n
+      FROM channel_atp a
+      LEFT JOIN LATERAL (SELECT count(*) AS n, max(c.version) AS top,
+                                count(*) FILTER (WHERE c.atp_before <> c.prev_after) AS broken,
+                                (array_agg(c.atp_after ORDER BY c.version DESC))[1] AS last_after
+                           FROM (SELECT c.*, lag(c.atp_after) OVER (ORDER BY c.version) AS prev_after
+                                   FROM channel_atp_change c
+                                  WHERE c.channel = a.channel AND c.item_gtin = a.item_gtin) c) x ON true
+     WHERE a.version <> x.n OR a.version <> coalesce(x.top, 0) OR x.broken > 0
+        OR (x.n > 0 AND x.last_after <> a.atp)
+    UNION ALL
+    -- (c) a location's promise key holds exactly its open reservations from stock
+    SELECT 'promise key differs from the reservations held there', NULL, k.item_gtin, k.location, NULL,
+           k.reserved, coalesce(r.held, 0)
+      FROM promise_key k
+      LEFT JOIN (SELECT v.item_gtin, v.location, sum(v.open_quantity) AS held
+                   FROM reservation v
+                  WHERE v.status = 'open' AND v.location IS NOT NULL AND v.promised_date IS NULL
+                    AND NOT v.fulfilling
+                  GROUP BY 1, 2) r ON r.item_gtin = k.item_gtin AND r.location = k.location
+     WHERE k.reserved <> coalesce(r.held, 0)
+    UNION ALL
+    SELECT 'reservations held at a location without a promise key', NULL, r.item_gtin, r.location, NULL, NULL, r.held
+      FROM (SELECT v.item_gtin, v.location, sum(v.open_quantity) AS held
+              FROM reservation v
+             WHERE v.status = 'open' AND v.location IS NOT NULL AND v.promised_date IS NULL
+             GROUP BY 1, 2) r
+     WHERE NOT EXISTS (SELECT FROM promise_key k WHERE k.item_gtin = r.item_gtin AND k.location = r.location)
+    UNION ALL
+    -- (d) each reservation: quantities in range, resolved ones hold nothing, pooled ones
+    --     only in a channel no other sells beside, and its changes add up to what it holds
+    SELECT CASE WHEN v.open_quantity < 0 OR v.open_quantity > v.quantity OR v.quantity <= 0
+                     OR v.fulfilled_quantity < 0 OR v.fulfilled_quantity > v.quantity
+                     THEN 'reservation quantities out of range'
+                WHEN v.status <> 'open' AND v.open_quantity <> 0 THEN 'resolved reservation still holds stock'
+                WHEN v.fulfilling THEN 'reservation left marked as being fulfilled'
+                WHEN v.status = 'open' AND v.location IS NULL AND NOT channel_is_dedicated(v.channel)
+                     THEN 'pooled reservation in a channel that shares a location'
+                ELSE 'reservation changes do not add up to its open quantity' END,
+           v.channel, v.item_gtin, v.location, v.reservation_id, v.open_quantity, ch.total
+      FROM reservation v
+      LEFT JOIN LATERAL (SELECT sum(c.delta) AS total FROM reservation_change c
+                          WHERE c.reservation_id = v.reservation_id) ch ON true
+     WHERE v.open_quantity < 0 OR v.open_quantity > v.quantity OR v.quantity <= 0
+        OR v.fulfilled_quantity < 0 OR v.fulfilled_quantity > v.quantity
+        OR (v.status <> 'open' AND v.open_quantity <> 0) OR v.fulfilling
+        OR (v.status = 'open' AND v.location IS NULL AND NOT channel_is_dedicated(v.channel))
+        OR coalesce(ch.total, 0) <> v.open_quantity
+$$;
+COMMENT ON FUNCTION verify_promises() IS
+  'Recomputes the promise layer''s numbers (published channel ATP, its version history, promise keys, reservations and their changes); returns what differs: none when healthy';
+REVOKE EXECUTE ON FUNCTION verify_promises() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION verify_promises() TO inventory_sync_reader;
