@@ -174,8 +174,11 @@ INSERT INTO sim_market VALUES
   ('09506000300016', '0614141300037', NULL, '7'),
   ('09506000300023', '0614141300037', 'OM-A', '3'),
   ('09506000300023', '0614141300037', 'OM-B', '2');
+-- (Each NOTICE's DETAIL, left out here, says how many seconds the ingest has been running.)
 SET client_min_messages = notice;
+\set VERBOSITY terse
 SELECT feed_id, keys_counted FROM ingest_snapshot('r_sim', 'sim_market', 'on_hand', now(), 'SIM-MKT-1', chunk_size => 2);
+\set VERBOSITY default
 SET client_min_messages = warning;
 RESET ROLE;
 

@@ -170,6 +170,10 @@ CREATE FUNCTION _snapshot_load(source text, feed regclass, kind text, as_of time
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync
+-- a feed is validated in a few sorts and hashes of all its rows: give them memory; and a
+-- scan of the feed table starts at its first block, so row_number() is the row's position
+SET work_mem = '128MB'
+SET synchronize_seqscans = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -195,8 +199,6 @@ BEGIN
                     HINT = 'A feed has the columns gtin, gln (or location) and quantity, and optionally lot, bucket, as_of and line.';
     END IF;
     line_expr := CASE WHEN 'line' = ANY (cols) THEN '"line"::bigint'
-                      WHEN (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = feed) = 'r'
-                           THEN 'pg_catalog.row_number() OVER (ORDER BY ctid)'
                       ELSE 'pg_catalog.row_number() OVER ()' END;
 
     IF to_regclass('pg_temp.inventory_sync_snapshot_raw') IS NOT NULL THEN
@@ -225,7 +227,7 @@ BEGIN
         SELECT d.as_of, inventory_sync._snapshot_time(d.as_of) AS t
           FROM (SELECT DISTINCT r.as_of FROM pg_temp.inventory_sync_snapshot_raw r WHERE r.as_of IS NOT NULL) d
     ),
-    typed AS (
+    typed AS MATERIALIZED (
         SELECT r.line, r.gtin, r.gln, r.lot, r.bucket, r.quantity, r.as_of,
                CASE WHEN inventory_sync.gtin_is_valid(r.gtin) THEN inventory_sync.gtin(r.gtin) END AS g,
                CASE WHEN inventory_sync.gln_is_valid(r.gln) THEN inventory_sync.gln(r.gln) END AS l,
@@ -273,11 +275,10 @@ BEGIN
         -- neighbours in it with the same key are the same key twice
         SELECT k.*,
                k.key_known AND (
-                 (lag(k.key_known) OVER w AND (lag(k.item_gtin) OVER w, lag(k.loc_gln) OVER w, lag(k.bkt) OVER w)
-                     = (k.item_gtin, k.loc_gln, k.bkt) AND lag(k.lt) OVER w IS NOT DISTINCT FROM k.lt)
-                 OR
-                 (lead(k.key_known) OVER w AND (lead(k.item_gtin) OVER w, lead(k.loc_gln) OVER w, lead(k.bkt) OVER w)
-                     = (k.item_gtin, k.loc_gln, k.bkt) AND lead(k.lt) OVER w IS NOT DISTINCT FROM k.lt)
+                 lag(ROW(k.key_known, k.item_gtin, k.loc_gln, k.lt, k.bkt)) OVER w
+                     IS NOT DISTINCT FROM ROW(k.key_known, k.item_gtin, k.loc_gln, k.lt, k.bkt)
+                 OR lead(ROW(k.key_known, k.item_gtin, k.loc_gln, k.lt, k.bkt)) OVER w
+                     IS NOT DISTINCT FROM ROW(k.key_known, k.item_gtin, k.loc_gln, k.lt, k.bkt)
                ) AS duplicate
           FROM keyed k
         WINDOW w AS (ORDER BY k.key_known, k.item_gtin, k.loc_gln, k.lt NULLS FIRST, k.bkt COLLATE "C", k.line)
@@ -418,6 +419,7 @@ CREATE FUNCTION ingest_snapshot(source text, feed regclass, kind text, as_of tim
 RETURNS snapshot_ingest
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync
+SET work_mem = '128MB'
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -523,7 +525,8 @@ BEGIN
         SELECT id, r.line, r.gtin, r.gln, r.lot, r.bucket, r.quantity, r.as_of, r.problems
           FROM pg_temp.inventory_sync_snapshot_rows r WHERE cardinality(r.problems) > 0;
     END IF;
-    RAISE NOTICE 'snapshot %: % rows read, % rejected', fid, n_rows, n_bad;
+    RAISE NOTICE 'snapshot %: % rows read, % rejected', fid, n_rows, n_bad
+          USING DETAIL = format('%s s since the ingest started.', round(extract(epoch FROM clock_timestamp() - now_), 1));
 
     -- 2. Keys in scope that the feed does not mention (with stock as of the watermark).
     --    A rejected row may have meant any key at its location: those stay untouched, and
@@ -565,7 +568,8 @@ BEGIN
       JOIN inventory_sync.item i ON i.gtin = c.item_gtin AND NOT i.serial_tracked
      WHERE NOT EXISTS (SELECT FROM pg_temp.inventory_sync_snapshot_rows r
                         WHERE r.key_known AND r.item_gtin = c.item_gtin AND r.location = c.location
-                          AND r.bucket_name = c.bucket AND r.lot_number IS NOT DISTINCT FROM c.lot);
+                          AND r.bucket_name = c.bucket
+                          AND coalesce(r.lot_number::text, '') = coalesce(c.lot::text, ''));
     DELETE FROM pg_temp.inventory_sync_snapshot_absent a WHERE a.ours = 0;
     SELECT count(*) FILTER (WHERE fabsent = 'zero' AND NOT a.protected),
            count(*) FILTER (WHERE fabsent = 'keep' OR a.protected)
@@ -659,26 +663,30 @@ BEGIN
         n_posted := n_posted + c_n;
         first_id := least(first_id, c_first);
         last_id := greatest(last_id, c_last);
-        RAISE NOTICE 'snapshot %: % of % counts posted', fid, n_posted, n_counts;
+        RAISE NOTICE 'snapshot %: % of % counts posted', fid, n_posted, n_counts
+              USING DETAIL = format('%s s since the ingest started.', round(extract(epoch FROM clock_timestamp() - now_), 1));
     END LOOP;
 
-    -- 6. Accuracy: the share of counted keys within tolerance of what we had as of the watermark.
+    -- 6. Accuracy: the share of counted keys within tolerance of what we had as of the
+    --    watermark. Planned with the posting range as constants (EXECUTE): a generic plan
+    --    cannot tell the range is narrow.
+    EXECUTE format($q$
+        SELECT count(*), count(*) FILTER (WHERE abs(v.difference) <= %L::numeric OR abs(v.difference) <= %L::numeric / 100 * abs(v.ours))
+          FROM (%s) v$q$, tol, tol_pct, inventory_sync._snapshot_counted_sql(src, fid, first_id, last_id))
+       INTO c_n, c_first;
     UPDATE inventory_sync.snapshot_ingest i
        SET status = CASE WHEN n_bad > 0 THEN 'partial' ELSE 'applied' END,
            rows_read = n_rows, rows_rejected = n_bad,
            keys_counted = n_counts - n_zero, keys_zeroed = n_zero, keys_unmentioned = n_kept,
-           keys_accurate = a.accurate,
-           accuracy = CASE WHEN a.counted > 0 THEN round(a.accurate::numeric / a.counted, 4) END,
+           keys_accurate = c_first,
+           accuracy = CASE WHEN c_n > 0 THEN round(c_first::numeric / c_n, 4) END,
            first_posting_id = first_id, last_posting_id = last_id,
            finished_at = clock_timestamp()
-      FROM (SELECT count(*) AS counted,
-                   count(*) FILTER (WHERE abs(v.difference) <= tol
-                                       OR abs(v.difference) <= tol_pct / 100 * abs(v.ours)) AS accurate
-              FROM inventory_sync._snapshot_counted(src, fid, first_id, last_id) v) a
      WHERE i.ingest_id = id
     RETURNING i.* INTO run;
     RAISE NOTICE 'snapshot %: % keys counted, % zeroed, % left alone; accuracy %', fid,
-          run.keys_counted, run.keys_zeroed, run.keys_unmentioned, coalesce(run.accuracy::text, 'n/a');
+          run.keys_counted, run.keys_zeroed, run.keys_unmentioned, coalesce(run.accuracy::text, 'n/a')
+          USING DETAIL = format('%s s since the ingest started.', round(extract(epoch FROM clock_timestamp() - now_), 1));
     RETURN run;
 END
 $$;
@@ -687,23 +695,26 @@ COMMENT ON FUNCTION ingest_snapshot(text, regclass, text, timestamptz, text, tex
 
 -- The counts an ingest posted, from the ledger and their after-states: what we had as
 -- of the watermark (ours = the count - its delta), what the feed said, the difference.
-CREATE FUNCTION _snapshot_counted(source text, feed_id text, first_posting_id bigint, last_posting_id bigint)
-RETURNS TABLE (posting_id bigint, item_gtin gtin, location gln, lot lot_number, bucket text,
-               ours numeric, theirs numeric, difference numeric)
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+-- Returned as query text with the range as constants, for EXECUTE: both tables are
+-- range-scanned on posting_id, which only a plan that knows the range chooses.
+CREATE FUNCTION _snapshot_counted_sql(source text, feed_id text, first_posting_id bigint, last_posting_id bigint)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog
 AS $$
+    SELECT format($q$
     SELECT l.posting_id, c.item_gtin, c.location, c.lot, c.bucket,
-           l.base_quantity - c.delta, l.base_quantity, c.delta
+           l.base_quantity - c.delta AS ours, l.base_quantity AS theirs, c.delta AS difference
       FROM inventory_sync.ledger l
       JOIN inventory_sync.balance_change c ON c.posting_id = l.posting_id
-     WHERE l.posting_id BETWEEN $3 AND $4
-       AND c.posting_id BETWEEN $3 AND $4
-       AND l.source = $1 AND l.kind = 'count' AND l.reference = $2
-       AND left(l.source_event_id, length($2) + 1) = $2 || ':'
+     WHERE l.posting_id BETWEEN %1$s AND %2$s
+       AND c.posting_id BETWEEN %1$s AND %2$s
+       AND l.source = %3$L AND l.kind = 'count' AND l.reference = %4$L
+       AND left(l.source_event_id, %5$s) = %6$L$q$,
+           coalesce($3, 0), coalesce($4, -1), $1, $2, length($2) + 1, $2 || ':')
 $$;
-COMMENT ON FUNCTION _snapshot_counted(text, text, bigint, bigint) IS
-  'Internal: the counts of one ingest with ours (as of the watermark), theirs and the difference';
+COMMENT ON FUNCTION _snapshot_counted_sql(text, text, bigint, bigint) IS
+  'Internal: the query of the counts of one ingest (posting_id, key, ours as of the watermark, theirs, difference)';
 
 -- ---------------------------------------------------------------------------
 -- The variance report of an ingest.
@@ -733,22 +744,25 @@ BEGIN
         RAISE EXCEPTION 'tolerance % and tolerance_pct % must be zero or positive', tol, tol_pct
               USING ERRCODE = '22023';
     END IF;
-    RETURN QUERY
+    RETURN QUERY EXECUTE format($q$
     SELECT * FROM (
         SELECT v.item_gtin, v.location, v.lot, v.bucket, v.ours, v.theirs, v.difference,
                v.theirs - coalesce(k.reserved, 0), coalesce(k.reserved, 0),
-               abs(v.difference) <= tol OR abs(v.difference) <= tol_pct / 100 * abs(v.ours),
+               abs(v.difference) <= %L::numeric OR abs(v.difference) <= %L::numeric / 100 * abs(v.ours),
                CASE WHEN k.absent = 'zeroed' THEN 'zeroed' ELSE 'counted' END, v.posting_id
-          FROM inventory_sync._snapshot_counted(run.source, run.feed_id, run.first_posting_id, run.last_posting_id) v
+          FROM (%s) v
           LEFT JOIN inventory_sync.snapshot_key k
-            ON k.ingest_id = run.ingest_id AND k.item_gtin = v.item_gtin AND k.location = v.location
-           AND k.bucket = v.bucket AND k.lot IS NOT DISTINCT FROM v.lot
+            ON k.ingest_id = %s AND k.item_gtin = v.item_gtin AND k.location = v.location
+           AND k.bucket = v.bucket AND coalesce(k.lot::text, '') = coalesce(v.lot::text, '')
         UNION ALL
         SELECT k.item_gtin, k.location, k.lot, k.bucket, k.ours, NULL, NULL, NULL, 0, NULL, 'not_in_feed', NULL
           FROM inventory_sync.snapshot_key k
-         WHERE k.ingest_id = run.ingest_id AND k.absent = 'kept'
+         WHERE k.ingest_id = %s AND k.absent = 'kept'
     ) r
-    ORDER BY r.item_gtin, r.location, r.lot NULLS FIRST, r.bucket COLLATE "C";
+    ORDER BY r.item_gtin, r.location, r.lot NULLS FIRST, r.bucket COLLATE "C"$q$,
+        tol, tol_pct,
+        inventory_sync._snapshot_counted_sql(run.source, run.feed_id, run.first_posting_id, run.last_posting_id),
+        run.ingest_id, run.ingest_id);
 END
 $$;
 COMMENT ON FUNCTION snapshot_variance(bigint, numeric, numeric) IS
@@ -781,7 +795,7 @@ BEGIN
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO inventory_sync_writer', f);
     END LOOP;
     FOREACH f IN ARRAY ARRAY[
-        'snapshot_variance(bigint, numeric, numeric)', '_snapshot_counted(text, text, bigint, bigint)']::regprocedure[]
+        'snapshot_variance(bigint, numeric, numeric)']::regprocedure[]
     LOOP
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO inventory_sync_reader', f);
