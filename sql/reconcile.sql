@@ -97,10 +97,10 @@ INSERT INTO bad_feed VALUES
   ('09506000300016', '0614141300013', NULL, 'released', '99', NULL),     -- line 1's key again
   ('09506000300023', '0614141300013', 'OM-C', 'released', '1', '2999-01-01 00:00+00'), -- future
   ('09506000300023', '0614141300013', 'OM-B', 'released', '29', NULL);    -- fine
-SELECT count(*) AS postings_before FROM ledger;
+SELECT count(*) AS postings_before FROM ledger WHERE source = 'r_wms';
 SELECT ingest_snapshot('r_wms', 'bad_feed', 'on_hand', now() - interval '10 minutes', 'WMS-DCN-2');
 SELECT count(*) AS postings_after, (SELECT count(*) FROM snapshot_ingest WHERE feed_id = 'WMS-DCN-2') AS runs
-  FROM ledger;
+  FROM ledger WHERE source = 'r_wms';
 -- The same rows as a table, without posting anything:
 SELECT line, gtin, quantity, problems FROM check_snapshot('r_wms', 'bad_feed', 'on_hand', now() - interval '10 minutes');
 -- With on_error => 'skip' the good rows are posted and the bad ones kept, as the feed had them.

@@ -51,6 +51,8 @@ CREATE TABLE snapshot_ingest (
     UNIQUE (source, feed_id)
 );
 COMMENT ON TABLE snapshot_ingest IS 'One row per snapshot feed ingested (ingest_snapshot): its options, what it counted, rejected and left alone, and its accuracy rate';
+COMMENT ON COLUMN snapshot_ingest.ingest_id IS 'Number of the run (snapshot_variance(ingest_id), snapshot_rejection.ingest_id)';
+COMMENT ON COLUMN snapshot_ingest.source IS 'The source the feed came from: its counts are posted as this source';
 COMMENT ON COLUMN snapshot_ingest.feed_id IS 'The source''s id of the feed: names one feed forever (ingesting it again returns this row); the counts'' event ids are <feed_id>:<gln>:<gtin>:<bucket>[:<lot>]';
 COMMENT ON COLUMN snapshot_ingest.kind IS 'on_hand: physical stock; available: stock net of the source''s own commitments (our open reservations are added back, see docs/reference/reconciliation.md)';
 COMMENT ON COLUMN snapshot_ingest.as_of IS 'The time the feed states stock for: the counts'' watermark (a row may carry its own as_of)';
@@ -59,6 +61,13 @@ COMMENT ON COLUMN snapshot_ingest.absent IS 'Keys in scope the feed does not men
 COMMENT ON COLUMN snapshot_ingest.on_error IS 'refuse: a feed with a bad row posts nothing (IS080); skip: good rows are posted, bad ones recorded in snapshot_rejection';
 COMMENT ON COLUMN snapshot_ingest.tolerance IS 'A key is accurate when |theirs - ours| <= tolerance (base units) ...';
 COMMENT ON COLUMN snapshot_ingest.tolerance_pct IS '... or <= tolerance_pct percent of |ours|';
+COMMENT ON COLUMN snapshot_ingest.feed IS 'The feed table the run read (as given, e.g. pg_temp_3.wms_feed)';
+COMMENT ON COLUMN snapshot_ingest.rows_read IS 'Rows in the feed';
+COMMENT ON COLUMN snapshot_ingest.rows_rejected IS 'Rows with a problem (on_error = skip: listed in snapshot_rejection)';
+COMMENT ON COLUMN snapshot_ingest.keys_accurate IS 'Counted keys (feed rows and zeroed keys) within tolerance of our balance as of the watermark';
+COMMENT ON COLUMN snapshot_ingest.last_posting_id IS 'Highest posting_id of the counts posted';
+COMMENT ON COLUMN snapshot_ingest.started_at IS 'When the ingest started (clock time)';
+COMMENT ON COLUMN snapshot_ingest.finished_at IS 'When the ingest finished posting (clock time; the transaction commits later)';
 COMMENT ON COLUMN snapshot_ingest.status IS 'running (only inside the ingesting transaction), applied (every row posted) or partial (posted with rejected rows)';
 COMMENT ON COLUMN snapshot_ingest.keys_counted IS 'Feed rows posted as counts';
 COMMENT ON COLUMN snapshot_ingest.keys_zeroed IS 'Keys absent from the feed counted as zero (absent = zero)';
@@ -79,7 +88,15 @@ CREATE TABLE snapshot_rejection (
     problems  text[] NOT NULL
 );
 CREATE INDEX snapshot_rejection_ingest ON snapshot_rejection (ingest_id, line);
+COMMENT ON INDEX snapshot_rejection_ingest IS 'The rejections of one ingest, in line order';
 COMMENT ON TABLE snapshot_rejection IS 'Feed rows rejected by an ingest with on_error = skip, as the feed stated them, with every problem found';
+COMMENT ON COLUMN snapshot_rejection.ingest_id IS 'The run that rejected the row';
+COMMENT ON COLUMN snapshot_rejection.gtin IS 'The row''s gtin, as stated';
+COMMENT ON COLUMN snapshot_rejection.gln IS 'The row''s gln (or location), as stated';
+COMMENT ON COLUMN snapshot_rejection.lot IS 'The row''s lot, as stated';
+COMMENT ON COLUMN snapshot_rejection.bucket IS 'The row''s bucket, as stated (NULL: released)';
+COMMENT ON COLUMN snapshot_rejection.quantity IS 'The row''s quantity, as stated';
+COMMENT ON COLUMN snapshot_rejection.as_of IS 'The row''s own as_of, as stated (NULL: the feed''s)';
 COMMENT ON COLUMN snapshot_rejection.line IS 'The row''s line: the feed''s line column, or its position in the feed table';
 COMMENT ON COLUMN snapshot_rejection.problems IS 'Every reason the row was rejected';
 
@@ -94,7 +111,13 @@ CREATE TABLE snapshot_key (
     reserved  numeric NOT NULL DEFAULT 0
 );
 CREATE INDEX snapshot_key_ingest ON snapshot_key (ingest_id);
+COMMENT ON INDEX snapshot_key_ingest IS 'The key notes of one ingest';
 COMMENT ON TABLE snapshot_key IS 'Keys of an ingest that need more than the ledger to report: keys absent from the feed, and keys an availability feed''s count added open reservations back to';
+COMMENT ON COLUMN snapshot_key.ingest_id IS 'The run the note belongs to';
+COMMENT ON COLUMN snapshot_key.item_gtin IS 'Key: item';
+COMMENT ON COLUMN snapshot_key.location IS 'Key: location';
+COMMENT ON COLUMN snapshot_key.lot IS 'Key: lot (NULL: none)';
+COMMENT ON COLUMN snapshot_key.bucket IS 'Key: bucket';
 COMMENT ON COLUMN snapshot_key.absent IS 'NULL: the key was in the feed; kept: absent and left alone; zeroed: absent and counted as zero';
 COMMENT ON COLUMN snapshot_key.ours IS 'For a kept absent key: our balance as of the feed''s as_of';
 COMMENT ON COLUMN snapshot_key.reserved IS 'Open reservations (as of the row''s as_of) added to an available feed''s quantity to make the on-hand count';
@@ -148,10 +171,11 @@ COMMENT ON POLICY snapshot_key_write ON snapshot_key IS 'Key notes are recorded 
 -- ---------------------------------------------------------------------------
 
 -- A timestamp in text, or NULL when it is not one (never raises). Feeds carry few
--- distinct as_of values, so this runs once per distinct value.
+-- distinct as_of values, so this runs once per distinct value. PARALLEL UNSAFE: its
+-- EXCEPTION block starts a subtransaction, which a parallel worker may not.
 CREATE FUNCTION _snapshot_time(value text)
 RETURNS timestamptz
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog
 AS $$
 BEGIN
@@ -403,6 +427,7 @@ BEGIN
           FROM pg_temp.inventory_sync_snapshot_rows r
          WHERE cardinality(r.problems) > 0
          ORDER BY r.line;
+    DROP TABLE pg_temp.inventory_sync_snapshot_rows, pg_temp.inventory_sync_snapshot_raw;
 END
 $$;
 COMMENT ON FUNCTION check_snapshot(text, regclass, text, timestamptz) IS
@@ -687,6 +712,10 @@ BEGIN
     RAISE NOTICE 'snapshot %: % keys counted, % zeroed, % left alone; accuracy %', fid,
           run.keys_counted, run.keys_zeroed, run.keys_unmentioned, coalesce(run.accuracy::text, 'n/a')
           USING DETAIL = format('%s s since the ingest started.', round(extract(epoch FROM clock_timestamp() - now_), 1));
+    -- the work tables go now, not at commit: the next ingest in this transaction may run
+    -- as another role, which could not drop tables this role owns
+    DROP TABLE pg_temp.inventory_sync_snapshot_counts, pg_temp.inventory_sync_snapshot_absent,
+               pg_temp.inventory_sync_snapshot_rows, pg_temp.inventory_sync_snapshot_raw;
     RETURN run;
 END
 $$;
