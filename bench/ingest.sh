@@ -17,6 +17,10 @@
 #   new_keys       the first feed: every key is new (balances are created)
 #   existing_keys  the next morning's feed of the same keys, 2 % of them different: the
 #                  usual case (counts against existing balances, as of the feed's time)
+# and a second baseline for the usual case, the floor of any ingest through the posting
+# engine: a COPY of the same number of counts (same keys, as of a later time) straight into
+# the ledger, without validation, absent keys or variance:
+#   existing_keys_vs_engine_copy   ours (existing_keys) / that COPY
 #
 # Output: progress lines, the ingest's NOTICEs time-stamped as the client receives them
 # (they arrive while the statement runs: one per chunk of counts), "rate:" lines (rows/s)
@@ -151,7 +155,7 @@ for feed in new_keys existing_keys; do
   rm -f "$f"
 done
 
-# The books: one count per key per feed, balances equal to the second feed, balances = ledger.
+# The books: one count per key per feed, balances equal to the second feed.
 chk=$(sql -c "SELECT (SELECT count(*) FROM inventory_sync.ledger WHERE kind = 'count') = 2 * $ROWS
                  AND (SELECT count(*) FROM inventory_sync.balance) = $ROWS
                  AND (SELECT sum(quantity) FROM inventory_sync.balance)
@@ -160,6 +164,29 @@ chk=$(sql -c "SELECT (SELECT count(*) FROM inventory_sync.ledger WHERE kind = 'c
 log "check: $((2 * ROWS)) counts in the ledger, $ROWS balances equal to the last feed"
 log "variance report of the second feed: $(sql -c "SELECT count(*) FILTER (WHERE difference <> 0) || ' of ' || count(*) || ' keys differ'
                                                      FROM inventory_sync.snapshot_variance((SELECT ingest_id FROM inventory_sync.snapshot_ingest WHERE feed_id = 'BENCH-existing_keys'))")"
+
+# The engine floor: the same number of counts on the same keys (the first feed's
+# quantities, as of 30 minutes ago), COPY'd straight into the ledger.
+f=$WORK/engine.csv
+sql -c "COPY (SELECT 'count', 'bench_wms', 'ENGINE-' || g, (now() - interval '30 minutes')::text, it.gtin, lo.gln,
+                     (1 + (g * 7) % 50)::text, 'count'
+                FROM generate_series(0, $ROWS - 1) g
+                JOIN bench.items it ON it.idx = g % $ITEMS
+                JOIN bench.locations lo ON lo.idx = g / $ITEMS
+               ORDER BY g) TO '$f' WITH (FORMAT csv)"
+sql -c "CHECKPOINT"
+log "engine floor: COPY of $ROWS counts straight into the ledger"
+t0=$(now_ns)
+sql -c "COPY inventory_sync.ledger (kind, source, source_event_id, event_time, gtin, location, quantity, reason)
+          FROM '$f' WITH (FORMAT csv)"
+t1=$(now_ns)
+ENGINE=$((t1 - t0))
+log "  $(secs $ENGINE) s"
+chk=$(sql -c "SELECT (SELECT count(*) FROM inventory_sync.ledger WHERE kind = 'count') = 3 * $ROWS
+                 AND (SELECT sum(quantity) FROM inventory_sync.balance)
+                     = (SELECT sum(quantity) FROM inventory_sync.ledger WHERE source_event_id LIKE 'ENGINE-%')")
+[ "$chk" = t ] || die "after the engine COPY: ledger and balances disagree"
+rm -f "$f"
 log "total time: $(( $(date +%s) - START ))s"
 
 echo
@@ -168,6 +195,7 @@ for feed in new_keys existing_keys; do
   o=$(rate "$ROWS" "${OURS[$feed]}"); b=$(rate "$ROWS" "${BARE[$feed]}")
   echo "rate: feed $feed, $ROWS rows: ours $o rows/s ($(secs ${OURS[$feed]}) s), bare COPY $b rows/s ($(secs ${BARE[$feed]}) s)"
 done
+echo "rate: engine floor, $ROWS counts COPY'd into the ledger: $(rate "$ROWS" "$ENGINE") rows/s ($(secs $ENGINE) s)"
 [ "$ROWS" -eq 1000000 ] || echo "note: measured with $ROWS rows, not 1,000,000 (BENCH_INGEST_ITEMS x BENCH_INGEST_LOCATIONS)"
 echo
 for feed in new_keys existing_keys; do
@@ -175,3 +203,5 @@ for feed in new_keys existing_keys; do
       -v b="$(rate "$ROWS" "${BARE[$feed]}")" \
     'BEGIN { printf "RESULT|%s|%.1f|%.1f|%.3f|-\n", name, a, b, a / b }'
 done
+awk -v name="ingest_${rows_name}_existing_keys_vs_engine_copy_of_counts" -v a="$(rate "$ROWS" "${OURS[existing_keys]}")" \
+    -v b="$(rate "$ROWS" "$ENGINE")" 'BEGIN { printf "RESULT|%s|%.1f|%.1f|%.3f|-\n", name, a, b, a / b }'
