@@ -221,7 +221,7 @@ def used_in(sql, kind, name):
     """Is the object used as SQL in the text (see the module docstring)?"""
     word = re.compile(r"(?i)(?<![A-Za-z0-9_$])%s(?![A-Za-z0-9_$])" % re.escape(name))
     for m in word.finditer(sql):
-        before, after = sql[:m.start()], sql[m.end():]
+        before, after = sql[max(0, m.start() - 60):m.start()], sql[m.end():m.end() + 20]
         qualified = before.lower().endswith("inventory_sync.")
         if not qualified and before.endswith("."):
             continue                                    # a column of an alias or another schema
@@ -229,7 +229,7 @@ def used_in(sql, kind, name):
             if re.match(r"\s*\(", after):
                 return True
         elif kind in ("table", "view"):
-            if qualified or RELATION_BEFORE.search(before[-40:]):
+            if qualified or RELATION_BEFORE.search(before):
                 return True
         else:
             return True
