@@ -31,13 +31,19 @@ covered by the tables and types they belong to). Each must appear
 Exempt, as internal: functions whose name begins with "_", trigger, aggregate and
 planner-support functions; and, when their type is documented, the type's input/output,
 send/receive, comparison, hash and cast functions and the functions behind its operators.
-The missing objects are printed by name.
+
+Two more kinds of things are held to the same rule, read from the sources: every option
+the output plugin parses (src/decoder.c) must be in a reference table and passed, quoted,
+in a runnable block; every SQLSTATE of the extension's own class IS raised in src/ or
+sql/install/ must be in a table of a reference page (docs/reference/errors.md).
+The missing ones are printed by name.
 
 Usage: docs_examples.py [--no-coverage | --coverage-only] FILE.md...
        (PGHOST/PGPORT/PGUSER from the environment)
 Prints one "ok"/"not ok" line per page and one for the coverage (TAP), exits 1 if any
 failed. --no-coverage runs the pages only (for trying one page).
 """
+import glob
 import os
 import re
 import subprocess
@@ -195,7 +201,7 @@ def reference_names(paths):
                 if in_fence or not (line.startswith("#") or line.lstrip().startswith("|")):
                     continue
                 for span in CODE_SPAN.findall(line):
-                    m = re.match(r"\s*(?:inventory_sync\.)?([A-Za-z_][A-Za-z0-9_]*)", span)
+                    m = re.match(r"\s*(?:inventory_sync\.)?([A-Za-z_][A-Za-z0-9_-]*)", span)
                     if m:
                         names.add(m.group(1).lower())
     return names
@@ -236,6 +242,31 @@ def used_in(sql, kind, name):
     return False
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def plugin_options():
+    """The options the output plugin parses, from its source."""
+    try:
+        with open(os.path.join(ROOT, "src", "decoder.c"), encoding="utf-8") as f:
+            return sorted(set(re.findall(r'strcmp\(elem->defname, "([a-z-]+)"\)', f.read())))
+    except OSError:
+        return []
+
+
+def own_sqlstates():
+    """The SQLSTATEs of class IS that the C code or the install script can raise."""
+    codes = set()
+    for pattern in ("src/*.c", "src/*.h", "sql/install/*.sql"):
+        for path in glob.glob(os.path.join(ROOT, pattern)):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            codes.update(re.findall(r"ERRCODE\s*=\s*'(IS\d{3})'", text))
+            codes.update("IS" + "".join(m) for m in
+                         re.findall(r"MAKE_SQLSTATE\('I',\s*'S',\s*'(\d)',\s*'(\d)',\s*'(\d)'\)", text))
+    return sorted(codes)
+
+
 def coverage(paths, env):
     """(ok, detail): every member of the extension documented and shown."""
     refs = [p for p in paths if os.path.basename(os.path.dirname(p)) == "reference"]
@@ -256,11 +287,22 @@ def coverage(paths, env):
             undocumented.append(label)
         if not used_in(sql, kind, name):
             unshown.append(label)
+    options = plugin_options()
+    for opt in options:
+        if opt not in documented:
+            undocumented.append("plugin option %s" % opt)
+        if not re.search(r"'%s'" % re.escape(opt), sql):
+            unshown.append("plugin option %s" % opt)
+    codes = own_sqlstates()
+    for code in codes:
+        if code.lower() not in documented:
+            undocumented.append("SQLSTATE %s" % code)
+    total = len(objs) + len(options) + len(codes)
     n = len(set(undocumented) | set(unshown)) + sum(len(v) for v in orphans.values())
     if not n:
-        return True, "%d objects documented in %d reference pages and shown in runnable examples" % (
-            len(objs), len(refs))
-    lines = ["%d of %d objects not covered" % (n, len(objs))]
+        return True, "%d objects, %d plugin options and %d SQLSTATEs documented in %d reference pages" % (
+            len(objs), len(options), len(codes), len(refs))
+    lines = ["%d of %d objects, plugin options and SQLSTATEs not covered" % (n, total)]
     if undocumented:
         lines.append("not in a heading or table of docs/reference/*.md (as a `code span`):")
         lines += ["    " + u for u in undocumented]
