@@ -73,9 +73,9 @@ INSERT INTO channel (channel, name, kind, safety_stock, min_shelf_life_days, all
 INSERT INTO channel_location (channel, location, priority) VALUES
   ('web', '0614141000012', 1), ('web', '0614141000029', 2), ('web', '0614141000036', 3),
   ('marketplace', '0614141000012', 1);
-SELECT c.channel, c.name, c.safety_stock, c.min_shelf_life_days AS min_shelf_life, c.allow_backorder AS backorders,
-       CASE c.channel WHEN 'web' THEN 'delta: change feed' ELSE 'batch: hard reset' END AS sync,
-       string_agg(demo.loc(cl.location), ', ' ORDER BY cl.priority) AS sells_from
+SELECT c.channel, c.safety_stock, c.min_shelf_life_days AS min_shelf_life, c.allow_backorder AS backorders,
+       CASE c.channel WHEN 'web' THEN 'delta (feed)' ELSE 'hard reset' END AS sync,
+       string_agg(replace(demo.loc(cl.location), 'Store ', ''), ', ' ORDER BY cl.priority) AS sells_from
   FROM channel c JOIN channel_location cl USING (channel)
  GROUP BY c.channel ORDER BY c.channel DESC;
 

@@ -48,5 +48,5 @@ SELECT count(*) FILTER (WHERE s.source IS NOT NULL) AS feeds, sum(keys_counted) 
        sum(keys_accurate) AS accurate, round(100.0 * sum(keys_accurate) / sum(keys_counted), 1) || ' %' AS accuracy_rate
   FROM snapshot_ingest s;
 \echo 'The counts are ordinary postings of their sources, named after the feed:'
-SELECT posting_id, kind, source, source_event_id, demo.loc(location) AS location, bucket, quantity AS counted, reason
+SELECT posting_id, kind, source, source_event_id, quantity AS counted
   FROM ledger WHERE kind = 'count' ORDER BY posting_id;

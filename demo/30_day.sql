@@ -20,8 +20,8 @@ INSERT INTO dock_scan VALUES
      || '3720' || chr(29) || '10OM-2611'),
   (']C100006141410000000029' || '0219506000134397' || '17' || to_char(current_date + 95, 'YYMMDD')
      || '3720' || chr(29) || '10OM-2612');
-SELECT replace(d.raw, chr(29), '<GS>') AS scanned, p.sscc, p.content_gtin, p.count AS cases, p.lot, p.expiry
-  FROM dock_scan d, gs1_parse(d.raw) p;
+SELECT replace(raw, chr(29), '<GS>') AS scanned FROM dock_scan;
+SELECT p.sscc, p.content_gtin, p.count AS cases, p.lot, p.expiry FROM dock_scan d, gs1_parse(d.raw) p;
 
 \echo 'gs1_parse types every field, so the scans post the receipts directly: into "receiving",'
 \echo 'counted in cases, converted to base units; the SSCC is the event id. The expiry from the'
@@ -95,7 +95,7 @@ SELECT posting_id, source, source_event_id, demo.loc(location) AS location, quan
        demo.dur(recorded_at - event_time) AS sent_late_by
   FROM ship('pos_station', 'TILL2-0815-0042', '09506000134352', '0614141000036', 3,
             event_time => now() - interval '40 seconds');
-SELECT kind, source, source_event_id, demo.item(item_gtin) AS item, demo.loc(location) AS location, bucket, detail
+SELECT kind, source, demo.item(item_gtin) AS item, demo.loc(location) AS location, bucket, detail
   FROM open_exceptions;
 \echo 'Only the system of record may post at a location: the WMS cannot fix the store''s stock.'
 SELECT * FROM demo.refused($$SELECT inventory_sync.receive('wms', 'FIX-1', '09506000134352', '0614141000036', 2, 'released')$$,
@@ -110,8 +110,8 @@ SELECT posting_id, kind, demo.loc(location) AS "from", demo.loc(to_location) AS 
   FROM transfer_out('erp', 'STO-88', '19506000134380', '0614141000043', '0614141999989', 60,
                     eta => now() + interval '3 hours', bucket => 'qa_hold', lot => 'Y-0310');
 \echo 'On the road (inventory in transit, by shipment):'
-SELECT demo.item(item_gtin) AS item, demo.loc(from_location) AS "from", demo.loc(in_transit) AS "on the road",
-       lot, bucket, open_quantity, to_char(eta, 'YYYY-MM-DD HH24:MI') AS eta, demo.dur(eta - now()) AS due_in, overdue
+SELECT demo.item(item_gtin) AS item, demo.loc(in_transit) AS "on the road", lot, bucket, open_quantity,
+       to_char(eta, 'YYYY-MM-DD HH24:MI') AS eta, demo.dur(eta - now()) AS due_in, overdue
   FROM kpi_in_transit_shipment ORDER BY eta;
 \echo 'The lab passes Y-0310: one call releases it at the plant and on the truck (Y-0309 stays on hold).'
 SELECT posting_id, source, source_event_id, demo.loc(location) AS location, lot, bucket, to_bucket, quantity

@@ -27,10 +27,10 @@ SELECT line FROM web_received WHERE line::jsonb->>'source_event_id' LIKE 'GR-%' 
 \echo 'Everything the web shop received today, in commit order (item and location names added'
 \echo 'for reading; the events carry GTINs and GLNs). "after" is the balance after a posting, or'
 \echo 'the open quantity after a reservation change; "atp" is the channel''s ATP after it.'
-SELECT n AS "#", e->>'type' AS type,
-       CASE e->>'type' WHEN 'posting' THEN (e->>'source') || ' ' || (e->>'kind')
-                       WHEN 'reservation' THEN (e->>'action') || ' ' || (e->>'order_ref')
-                       ELSE 'by ' || (e->>'cause') END AS what,
+SELECT n AS "#",
+       (e->>'type') || ': ' || CASE e->>'type' WHEN 'posting' THEN (e->>'source') || ' ' || (e->>'kind')
+                                             WHEN 'reservation' THEN (e->>'action') || ' ' || (e->>'order_ref')
+                                             ELSE 'by ' || (e->>'cause') END AS event,
        demo.item((e->>'gtin')::gtin) AS item, coalesce(demo.loc((e->>'gln')::gln), '') AS location,
        coalesce(e->>'lot', '') AS lot, coalesce(e->>'bucket', '') AS bucket, e->>'delta' AS delta,
        coalesce(e->>'quantity_after', '') AS after, coalesce(e->>'atp', '') AS atp, e->>'version' AS version
@@ -57,8 +57,9 @@ SELECT a.item_gtin, s.atp AS snapshot_atp, s.version AS snapshot_version,
         WHERE x.version IS NOT NULL
         ORDER BY x.version DESC LIMIT 1) c ON true
  WHERE a.channel = 'web';
-SELECT demo.item(item_gtin) AS item, snapshot_atp, snapshot_version, atp_events, web_shop_atp, web_shop_version,
-       master_atp, master_version, equal
+SELECT demo.item(item_gtin) AS item, snapshot_atp || ' (v' || snapshot_version || ')' AS snapshot,
+       atp_events AS events, web_shop_atp || ' (v' || web_shop_version || ')' AS web_shop_copy,
+       master_atp || ' (v' || master_version || ')' AS master, equal
   FROM web_copy ORDER BY item_gtin;
 DO $$
 BEGIN
@@ -75,7 +76,7 @@ SELECT demo.item(gtin) AS item, gtin, atp, version, snapshot_lsn FROM channel_sn
 \echo 'The connector''s payload for the marketplace''s bulk inventory call (ATP below 0 sent as 0):'
 \pset format unaligned
 \pset tuples_only on
-SELECT json_agg(json_build_object('sku', gtin::text, 'quantity', greatest(atp, 0)) ORDER BY gtin)
+SELECT jsonb_agg(jsonb_build_object('gtin', gtin::text, 'available', greatest(atp, 0)) ORDER BY gtin)
   FROM channel_snapshot('marketplace');
 \pset format aligned
 \pset tuples_only off

@@ -18,10 +18,10 @@ SELECT count(*) AS open_exceptions FROM open_exceptions;
 \echo 'Data latency per source: recorded time - event time (the day ran in a minute, so these'
 \echo 'are the real delays: the live systems post at once, Station Road''s till was offline for'
 \echo '40 s, the feeds arrive as late as the time their extract was taken).'
-SELECT source, source_kind AS kind, postings, demo.dur(latency_p50) AS latency_p50, demo.dur(latency_p95) AS p95,
-       demo.dur(latency_max) AS max, demo.dur(now() - last_recorded_at) AS last_posting_ago,
+SELECT source, postings, demo.dur(latency_p50) AS latency_p50, demo.dur(latency_p95) AS p95,
+       demo.dur(latency_max) AS max, demo.dur(now() - last_recorded_at) AS last_posting,
        snapshots AS feeds, coalesce(round(last_snapshot_accuracy * 100, 1) || ' %', '') AS feed_accuracy,
-       exceptions AS exceptions_today, open_exceptions AS still_open
+       exceptions, open_exceptions AS still_open
   FROM kpi_source ORDER BY source;
 
 \echo 'Feed lag per replication slot: what the web shop has not yet confirmed (the evening count).'
@@ -38,8 +38,9 @@ SELECT sum(counts) AS counts, sum(accurate) AS accurate,
   FROM kpi_count_accuracy;
 
 \echo 'Inventory in transit tonight:'
-SELECT item_name AS item, in_transit_name AS "on the road", lot, bucket, quantity, open_shipments,
-       first_eta AS eta, demo.dur(first_eta - now()) AS arrives_in, overdue_quantity
+SELECT item_name AS item, in_transit_name AS "on the road", quantity, open_shipments AS shipments,
+       to_char(first_eta, 'YYYY-MM-DD HH24:MI') AS eta, demo.dur(first_eta - now()) AS arrives_in,
+       overdue_quantity AS overdue
   FROM kpi_in_transit;
 
 \echo
