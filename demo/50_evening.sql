@@ -8,14 +8,12 @@ SET client_min_messages = warning;
 \echo 'the exception. (The web shop''s consumer is not running: these events wait in its slot.)'
 SELECT posting_id, kind, source, demo.loc(location) AS location, quantity AS counted, base_quantity AS now_on_hand
   FROM count_stock('pos_station', 'CNT-2026-1', '09506000134352', '0614141000036', 5);
-SELECT demo.loc(location) AS location, quantity, version
-  FROM balance WHERE item_gtin = '09506000134352' AND location = '0614141000036';
 UPDATE exception SET resolved_at = now(), resolution = 'Delivery of 6 bags on 3rd shelf not booked; recounted'
  WHERE kind = 'negative_balance' AND resolved_at IS NULL;
 SELECT count(*) AS open_exceptions FROM open_exceptions;
 
 \echo
-\echo 'Data latency per source: recorded time - event time (the day ran in a minute, so these'
+\echo 'Data latency per source: recorded time - event time (the day runs in seconds, so these'
 \echo 'are the real delays: the live systems post at once, Station Road''s till was offline for'
 \echo '40 s, the feeds arrive as late as the time their extract was taken).'
 SELECT source, postings, demo.dur(latency_p50) AS latency_p50, demo.dur(latency_p95) AS p95,
