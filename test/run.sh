@@ -8,6 +8,8 @@
 #           pgtap     pgTAP through pg_prove   test/pgtap/*.sql
 #           tap       Perl TAP, PostgreSQL::Test::Cluster (their own clusters)  test/tap/*.pl
 #           docs      every ```sql example in README.md and docs/ (test/docs_examples.py)
+#           demo      `make demo`'s day (demo/run.sh --inside) in a fresh database: every step
+#                     succeeds, every expected refusal happens, verify() is empty, no slot is left
 #
 # Run one suite: make test SUITES="regress pgtap"
 set -uo pipefail
@@ -16,7 +18,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source test/install.sh
 PGXS_DIR=/usr/lib/postgresql/15/lib/pgxs
-SUITES=${SUITES:-regress isolation pgtap tap docs}
+SUITES=${SUITES:-regress isolation pgtap tap docs demo}
 
 # Server settings every test cluster gets: logical decoding, our output plugin allowed
 # (PostgreSQL 15.19+), slots and senders for the feed tests, clients for the stress tests.
@@ -124,6 +126,29 @@ inside() {
       [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
       record docs "$ok" "$bad"
       rm -f /tmp/inventory_sync_docs.$$
+      ;;
+    demo)
+      # The demo stops at the first failing statement (ON_ERROR_STOP), at a refusal that did
+      # not happen or came with another SQLSTATE (demo.refused), at a web shop copy of ATP
+      # that differs from the master's, and at any drift (demo.assert_no_drift).
+      local demodb=demo_suite out=/tmp/inventory_sync_demo.$$ problems
+      dropdb --if-exists "$demodb" >/dev/null 2>&1
+      bash demo/run.sh --inside "$demodb" > "$out" 2>&1
+      rc=$?
+      cat "$out"
+      if [ "$rc" -eq 0 ]; then
+        problems=$(psql -X -At -d "$demodb" -c "SELECT (SELECT count(*) FROM inventory_sync.verify())
+                                                   + (SELECT count(*) FROM inventory_sync.verify_promises())" 2>&1)
+        [ "$problems" = 0 ] || { echo "demo: verify() and verify_promises() after the demo: $problems"; rc=1; }
+        grep -q '^demo complete' "$out" || { echo "demo: did not reach its end"; rc=1; }
+      else
+        echo "demo: demo/run.sh --inside failed (exit $rc)"
+      fi
+      psql -X -q -d "$demodb" -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+                                   WHERE database = current_database()" >/dev/null 2>&1
+      dropdb --if-exists "$demodb" >/dev/null 2>&1
+      if [ "$rc" -eq 0 ]; then record demo 1 0; else record demo 0 1; fi
+      rm -f "$out"
       ;;
     *) echo "unknown suite $suite"; record "$suite" 0 1 ;;
     esac
