@@ -161,5 +161,9 @@ SELECT pg_drop_replication_slot('feed_story_text');
 -- The feed agrees with the ledger.
 SELECT count(*) AS verify_problems FROM verify();
 SELECT pg_drop_replication_slot('feed_story');
+-- The server must allow the native plugin next to ours (output_plugin_libraries):
+-- a publication's subscribers decode with pgoutput.
+SELECT slot_name FROM pg_create_logical_replication_slot('feed_story_pgoutput', 'pgoutput');
+SELECT pg_drop_replication_slot('feed_story_pgoutput');
 \c :regress_db
 DROP DATABASE feed_story;

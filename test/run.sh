@@ -24,7 +24,7 @@ SUITES=${SUITES:-regress isolation pgtap tap docs demo}
 # (PostgreSQL 15.19+), slots and senders for the feed tests, clients for the stress tests.
 CLUSTER_OPTS=(
   -o "wal_level=logical"
-  -o "output_plugin_libraries='pgoutput, test_decoding, inventory_sync, wal2json'"
+  -o "output_plugin_libraries=pgoutput, test_decoding, inventory_sync, wal2json"
   -o "max_replication_slots=32"
   -o "max_wal_senders=32"
   -o "max_connections=200"
