@@ -5,6 +5,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/tableam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -1424,6 +1425,8 @@ balance_write(BalanceAccess *ba, const BalanceRow *row, Numeric quantity, int64 
 	}
 }
 
+#define CHANGES_BATCH 1000		/* balance_change rows per heap_multi_insert */
+
 /*
  * Store the collected balance_change rows: heap insert plus index entries, as the
  * logical-replication apply worker does, without planning or starting an executor for
@@ -1438,31 +1441,59 @@ insert_changes(Tuplestorestate *changes)
 	EState	   *estate = CreateExecutorState();
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
 	TupleTableSlot *in = MakeSingleTupleTableSlot(changes_desc_cache, &TTSOpsMinimalTuple);
-	TupleTableSlot *out = table_slot_create(rel, NULL);
+	TupleTableSlot *slots[CHANGES_BATCH];
+	int			nslots = 0;
+	int			n = 0;
 	CommandId	cid = GetCurrentCommandId(true);
+	BulkInsertState bistate = NULL;
 
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
 	tuplestore_rescan(changes);
-	while (tuplestore_gettupleslot(changes, true, false, in))
+	for (;;)
 	{
-		ExecClearTuple(out);
-		slot_getallattrs(in);
-		memcpy(out->tts_values, in->tts_values, sizeof(Datum) * in->tts_tupleDescriptor->natts);
-		memcpy(out->tts_isnull, in->tts_isnull, sizeof(bool) * in->tts_tupleDescriptor->natts);
-		ExecStoreVirtualTuple(out);
-		table_tuple_insert(rel, out, cid, 0, NULL);
-		if (rri->ri_NumIndices > 0)
+		bool		more = tuplestore_gettupleslot(changes, true, false, in);
+
+		if (more)
+		{
+			if (n == nslots)
+				slots[nslots++] = table_slot_create(rel, NULL);
+			ExecCopySlot(slots[n], in);
+			n++;
+		}
+		/* a full batch, or the end: heap_multi_insert, then the index entries */
+		if (n == CHANGES_BATCH || (!more && n > 0))
+		{
+			if (n == 1)
+				table_tuple_insert(rel, slots[0], cid, 0, NULL);
+			else
+			{
+				if (bistate == NULL && n == CHANGES_BATCH)
+					bistate = GetBulkInsertState();
+				table_multi_insert(rel, slots, n, cid, 0, bistate);
+			}
+			for (int i = 0; i < n && rri->ri_NumIndices > 0; i++)
+			{
 #if PG_VERSION_NUM >= 160000
-			ExecInsertIndexTuples(rri, out, estate, false, false, NULL, NIL, false);
+				ExecInsertIndexTuples(rri, slots[i], estate, false, false, NULL, NIL, false);
 #else
-			ExecInsertIndexTuples(rri, out, estate, false, false, NULL, NIL);
+				ExecInsertIndexTuples(rri, slots[i], estate, false, false, NULL, NIL);
 #endif
-		ResetPerTupleExprContext(estate);
+				ResetPerTupleExprContext(estate);
+			}
+			for (int i = 0; i < n; i++)
+				ExecClearTuple(slots[i]);
+			n = 0;
+		}
+		if (!more)
+			break;
 	}
+	if (bistate != NULL)
+		FreeBulkInsertState(bistate);
 	ExecCloseIndices(rri);
 	ExecDropSingleTupleTableSlot(in);
-	ExecDropSingleTupleTableSlot(out);
+	for (int i = 0; i < nslots; i++)
+		ExecDropSingleTupleTableSlot(slots[i]);
 	FreeExecutorState(estate);
 	table_close(rel, NoLock);
 }
