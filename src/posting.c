@@ -801,7 +801,6 @@ typedef struct KeyEntry
 typedef enum ApplyPlan
 {
 	AP_CREATE,
-	AP_SUM_AFTER,
 	AP_EXCEPTION,
 	AP_SERIAL_LOCK,
 	AP_SERIAL_SET,
@@ -816,8 +815,6 @@ static SPIPlanPtr apply_plans[NUM_APPLY_PLANS];
 static const char *const apply_sql[NUM_APPLY_PLANS] = {
 	"INSERT INTO inventory_sync.balance (item_gtin, location, lot, bucket)"
 	" VALUES ($1::inventory_sync.gtin, $2::inventory_sync.gln, $3, $4) ON CONFLICT DO NOTHING",
-	"SELECT coalesce(pg_catalog.sum(delta), 0) FROM inventory_sync.balance_change"
-	" WHERE balance_id OPERATOR(pg_catalog.=) $1 AND event_time OPERATOR(pg_catalog.>) $2",
 	"INSERT INTO inventory_sync.exception (kind, posting_id, item_gtin, location, lot, serial, bucket, detail)"
 	" VALUES ($1::inventory_sync.exception_kind, $2, $3::inventory_sync.gtin, $4::inventory_sync.gln, $5, $6, $7, $8)",
 	"SELECT location::bigint FROM inventory_sync.serial_unit"
@@ -863,6 +860,8 @@ typedef struct BalanceMeta
 				att_last_posting,
 				att_last_count_at,
 				att_updated_at;
+	Oid			changes_idx;	/* balance_change (balance_id, event_time) */
+	AttrNumber	changes_att_delta;
 } BalanceMeta;
 
 static BalanceMeta balance_meta;
@@ -972,7 +971,7 @@ resolve_types(void)
 static SPIPlanPtr
 apply_plan(ApplyPlan which)
 {
-	static const int nargs[NUM_APPLY_PLANS] = {4, 2, 8, 2, 6, 2};
+	static const int nargs[NUM_APPLY_PLANS] = {4, 8, 2, 6, 2};
 	Oid			types[8];
 
 	if (apply_plans[which] != NULL)
@@ -985,10 +984,6 @@ apply_plan(ApplyPlan which)
 			types[1] = INT8OID;
 			types[2] = lot_type_oid;
 			types[3] = TEXTOID;
-			break;
-		case AP_SUM_AFTER:
-			types[0] = INT8OID;
-			types[1] = TIMESTAMPTZOID;
 			break;
 		case AP_EXCEPTION:
 			types[0] = TEXTOID;
@@ -1248,8 +1243,71 @@ balance_meta_load(Oid nsp)
 	m.att_last_count_at = balance_att(rel, "last_count_at");
 	m.att_updated_at = balance_att(rel, "updated_at");
 	table_close(rel, AccessShareLock);
+
+	/* the index a count reads the key's later changes through */
+	rel = table_open(get_relname_relid("balance_change", nsp), AccessShareLock);
+	keyatts[0] = balance_att(rel, "balance_id");
+	keyatts[1] = balance_att(rel, "event_time");
+	m.changes_att_delta = balance_att(rel, "delta");
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+
+		if (idx->rd_index->indisvalid && idx->rd_rel->relam == BTREE_AM_OID &&
+			IndexRelationGetNumberOfKeyAttributes(idx) >= 2 &&
+			idx->rd_index->indkey.values[0] == keyatts[0] &&
+			idx->rd_index->indkey.values[1] == keyatts[1] &&
+			idx->rd_opcintype[0] == INT8OID && idx->rd_opcintype[1] == TIMESTAMPTZOID)
+			m.changes_idx = RelationGetRelid(idx);
+		index_close(idx, AccessShareLock);
+		if (OidIsValid(m.changes_idx))
+			break;
+	}
+	list_free(indexes);
+	table_close(rel, AccessShareLock);
+	if (!OidIsValid(m.changes_idx))
+		elog(ERROR, "inventory_sync: balance_change has lost its index on (balance_id, event_time)");
 	m.valid = true;
 	balance_meta = m;
+}
+
+/*
+ * The sum of a key's changes after a time: what a count as of that time must add back to
+ * the balance. The caller holds the key's balance row locked, so no other transaction can
+ * add changes to it; a snapshot taken now sees every committed one, and this
+ * transaction's earlier statements (the command id is advanced, as SPI would).
+ */
+static Numeric
+sum_after(int64 balance_id, TimestampTz after)
+{
+	Relation	heap = table_open(changes_relid, AccessShareLock);
+	Relation	idx = index_open(balance_meta.changes_idx, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	ScanKeyData sk[2];
+	IndexScanDesc scan;
+	Numeric		sum = int64_to_numeric(0);
+
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(balance_id));
+	ScanKeyInit(&sk[1], 2, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT, TimestampTzGetDatum(after));
+	scan = index_beginscan(heap, idx, GetActiveSnapshot(), 2, 0);
+	index_rescan(scan, sk, 2, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, balance_meta.changes_att_delta, &isnull);
+
+		if (!isnull)
+			sum = num_add(sum, DatumGetNumeric(d));
+	}
+	index_endscan(scan);
+	PopActiveSnapshot();
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, NoLock);
+	table_close(heap, NoLock);
+	return sum;
 }
 
 static void
@@ -1714,7 +1772,6 @@ ledger_apply(PG_FUNCTION_ARGS)
 			int64		version;
 			bool		has_count_at;
 			TimestampTz last_count_at = 0;
-			bool		isnull;
 			int			j;
 			LocationInfo loc;
 			int64		last_posting = 0;
@@ -1753,14 +1810,9 @@ ledger_apply(PG_FUNCTION_ARGS)
 				{
 					/* delta = count - balance as of the watermark */
 					Numeric		later;
-					Datum		sv[2];
 					int			m;
 
-					sv[0] = Int64GetDatum(balance_id);
-					sv[1] = TimestampTzGetDatum(p->event_time);
-					run_plan(AP_SUM_AFTER, sv, NULL, SPI_OK_SELECT, 1);
-					later = DatumGetNumericCopy(SPI_getbinval(SPI_tuptable->vals[0],
-															  SPI_tuptable->tupdesc, 1, &isnull));
+					later = sum_after(balance_id, p->event_time);
 					/* and this statement's own earlier effects on the key after it */
 					for (m = 0; m < j; m++)
 					{
