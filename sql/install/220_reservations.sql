@@ -679,6 +679,13 @@ DECLARE
     key text := format('Reservation %s (channel "%s", order "%s", line "%s").', v.reservation_id, v.channel,
                        v.order_ref, v.line_ref);
 BEGIN
+    -- the quantity asked is checked against the reservation before any stock is looked at
+    IF want > v.open_quantity THEN
+        RAISE EXCEPTION 'cannot fulfil % of reservation %: it holds %', want, reservation_id, v.open_quantity
+              USING ERRCODE = 'IS042',
+                    DETAIL = format('Channel "%s", order "%s", line "%s".', v.channel, v.order_ref, v.line_ref),
+                    HINT = 'Reserve the extra quantity first.';
+    END IF;
     SELECT * INTO ch FROM inventory_sync.channel c WHERE c.channel = v.channel;
     IF v.location IS NULL THEN
         -- pooled: it ships from one of the channel's locations, the caller's or the one
@@ -759,15 +766,10 @@ BEGIN
         RAISE EXCEPTION 'fulfilment quantity % must be positive', quantity USING ERRCODE = 'IS020',
               DETAIL = format('Reservation %s.', reservation_id);
     END IF;
-    SELECT * INTO pk FROM inventory_sync._reservation_begin_fulfil(reservation_id, quantity, location);   -- 23503, IS041, IS040, IS043
+    -- 23503, IS041, then IS042 (more than reserved), then IS043, IS040
+    SELECT * INTO pk FROM inventory_sync._reservation_begin_fulfil(reservation_id, quantity, location);
     r := pk.r;
     want := coalesce(quantity, r.open_quantity);
-    IF want > r.open_quantity THEN
-        RAISE EXCEPTION 'cannot fulfil % of reservation %: it holds %', want, reservation_id, r.open_quantity
-              USING ERRCODE = 'IS042',
-                    DETAIL = format('Channel "%s", order "%s", line "%s".', r.channel, r.order_ref, r.line_ref),
-                    HINT = 'Reserve the extra quantity first.';
-    END IF;
     source := coalesce(source, pk.fulfilment_source);
     IF source IS NULL THEN
         RAISE EXCEPTION 'no source to post the fulfilment of reservation % as', reservation_id

@@ -4,7 +4,7 @@
 -- Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(77);
+SELECT plan(78);
 
 -- Items: E (each), M (lot-tracked). Locations: S1, S2 stores (dedicated to 'shop'),
 -- D a DC shared by 'web' and 'mkt', T a truck to S1.
@@ -71,6 +71,9 @@ SELECT is_empty($$SELECT * FROM verify_promises()$$, 'verify_promises() after po
 -- Fulfil, cancel, expire a pooled reservation ---------------------------------------------
 SELECT throws_ok($$SELECT fulfil((SELECT reservation_id FROM reservation WHERE order_ref = 'o1'), 7, location => '0614141000012')$$,
   'IS040', NULL, 'a location cannot ship more than it holds');
+SELECT throws_ok($$SELECT fulfil((SELECT reservation_id FROM reservation WHERE order_ref = 'o1'), 11, location => '0614141000012')$$,
+  'IS042', NULL,
+  'more than reserved is IS042 before any stock check (the location holds 6 of the 11 asked)');
 SELECT throws_ok($$SELECT fulfil((SELECT reservation_id FROM reservation WHERE order_ref = 'o1'), 1, location => '0614141000036')$$,
   'IS043', NULL, 'nor can a location outside the channel');
 SELECT is((fulfil((SELECT reservation_id FROM reservation WHERE order_ref = 'o1'), 5, location => '0614141000029')).status,
