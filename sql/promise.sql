@@ -45,7 +45,8 @@ SELECT reservation_id, quantity, status FROM reserve('web', 'W-1001', '1', '0950
 SELECT atp('09506000200019', channel => 'web') AS web, atp('09506000200019', channel => 'marketplace') AS mkt;
 -- The same key with other terms is an error.
 SELECT reserve('web', 'W-1001', '1', '09506000200019', 7);
--- An over-promise is refused, naming what was asked and what is there.
+-- An over-promise is refused, naming what was asked and what is there: web shares the DC,
+-- so a line is held at one location, and the best one has 4 of the channel's 5.
 SELECT reserve('web', 'W-1002', '1', '09506000200019', 6);
 -- At the store: 3 available there.
 SELECT reservation_id, location, anywhere FROM reserve('web', 'W-1002', '1', '09506000200019', 3, '0614141200023');

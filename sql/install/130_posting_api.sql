@@ -164,13 +164,15 @@ BEGIN
        AND b.bucket = from_bucket AND b.quantity > 0
      ORDER BY b.location
     RETURNING *;
+    -- only a move into a sellable bucket releases the lot (qa_hold -> blocked rejects it)
     UPDATE inventory_sync.lot l SET released_at = now(), released_by = current_user
      WHERE l.item_gtin OPERATOR(inventory_sync.=) gtin AND l.lot OPERATOR(inventory_sync.=) lot
-       AND l.released_at IS NULL;
+       AND l.released_at IS NULL
+       AND EXISTS (SELECT FROM inventory_sync.bucket bk WHERE bk.bucket = to_bucket AND bk.sellable);
 END
 $$;
 COMMENT ON FUNCTION release_lot(text, text, gtin, lot_number, text, text) IS
-  'Quality release of a tested lot everywhere at once: moves every positive balance of the lot from from_bucket to to_bucket (event ids <prefix>:<gln>) and stamps the lot released';
+  'Quality release of a tested lot everywhere at once: moves every positive balance of the lot from from_bucket to to_bucket (event ids <prefix>:<gln>) and, when to_bucket is sellable, stamps the lot released';
 
 CREATE FUNCTION correct(source text, source_event_id text, posting_id bigint,
                         reason text DEFAULT 'correction')

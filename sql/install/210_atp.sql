@@ -351,7 +351,9 @@ BEGIN
     ON CONFLICT ON CONSTRAINT channel_atp_state_pkey
     DO UPDATE SET computed_on = excluded.computed_on, dedicated = excluded.dedicated
          WHERE (s.computed_on, s.dedicated) IS DISTINCT FROM (excluded.computed_on, excluded.dedicated);
-    IF atp = cur.atp AND cur.version > 0 THEN
+    -- no change, no row and no new version: version counts changes of ATP, and a new
+    -- row starts at ATP 0, version 0 (a first publication of 0 changes nothing)
+    IF atp = cur.atp THEN
         version := cur.version;
         RETURN;
     END IF;

@@ -318,6 +318,8 @@ DECLARE
     best_atp numeric := NULL;
     avail numeric;
     chan_atp numeric;
+    chan_total numeric;
+    one_location boolean := false;
     chan_after numeric;
     promised date;
     pooled boolean;
@@ -440,6 +442,10 @@ BEGIN
             PERFORM inventory_sync._reservation_record(r, 'reserve', quantity, NULL);
             RETURN r;
         END IF;
+        -- anywhere in a shared channel a line is held at one location: when the best
+        -- location has less than the channel, that is what limits the line
+        chan_total := chan_atp;
+        one_location := location IS NULL AND best IS NOT NULL AND best_atp < chan_total;
         chan_atp := least(coalesce(best_atp, 0), chan_atp);
     END IF;
 
@@ -454,6 +460,17 @@ BEGIN
          WHERE cl.channel = channel AND (location IS NULL OR cl.location = location)
          ORDER BY 2 NULLS LAST, cl.priority, cl.location LIMIT 1;
         promised := loc.d;
+    END IF;
+    IF promised IS NULL AND one_location THEN
+        RAISE EXCEPTION 'insufficient ATP: % of gtin % asked, % available at one location of channel "%"',
+              quantity, item, greatest(best_atp, 0), channel
+              USING ERRCODE = 'IS040',
+                    DETAIL = format('Reservation %s. A reservation is held at one location: the most at one is %s, at %s, of %s in the channel.',
+                                    key, greatest(best_atp, 0), best, chan_total),
+                    HINT = format('Split the line into lines of at most %s (each is held at one location), or reserve less.',
+                                  greatest(best_atp, 0))
+                           || CASE WHEN ch.allow_backorder THEN ' No expected supply covers the whole line within 26 weeks either.'
+                                   ELSE '' END;
     END IF;
     IF promised IS NULL THEN
         RAISE EXCEPTION 'insufficient ATP: % of gtin % asked, % available%', quantity, item, greatest(chan_atp, 0),
@@ -679,6 +696,13 @@ DECLARE
     key text := format('Reservation %s (channel "%s", order "%s", line "%s").', v.reservation_id, v.channel,
                        v.order_ref, v.line_ref);
 BEGIN
+    -- the quantity asked is checked against the reservation before any stock is looked at
+    IF want > v.open_quantity THEN
+        RAISE EXCEPTION 'cannot fulfil % of reservation %: it holds %', want, reservation_id, v.open_quantity
+              USING ERRCODE = 'IS042',
+                    DETAIL = format('Channel "%s", order "%s", line "%s".', v.channel, v.order_ref, v.line_ref),
+                    HINT = 'Reserve the extra quantity first.';
+    END IF;
     SELECT * INTO ch FROM inventory_sync.channel c WHERE c.channel = v.channel;
     IF v.location IS NULL THEN
         -- pooled: it ships from one of the channel's locations, the caller's or the one
@@ -759,15 +783,10 @@ BEGIN
         RAISE EXCEPTION 'fulfilment quantity % must be positive', quantity USING ERRCODE = 'IS020',
               DETAIL = format('Reservation %s.', reservation_id);
     END IF;
-    SELECT * INTO pk FROM inventory_sync._reservation_begin_fulfil(reservation_id, quantity, location);   -- 23503, IS041, IS040, IS043
+    -- 23503, IS041, then IS042 (more than reserved), then IS043, IS040
+    SELECT * INTO pk FROM inventory_sync._reservation_begin_fulfil(reservation_id, quantity, location);
     r := pk.r;
     want := coalesce(quantity, r.open_quantity);
-    IF want > r.open_quantity THEN
-        RAISE EXCEPTION 'cannot fulfil % of reservation %: it holds %', want, reservation_id, r.open_quantity
-              USING ERRCODE = 'IS042',
-                    DETAIL = format('Channel "%s", order "%s", line "%s".', r.channel, r.order_ref, r.line_ref),
-                    HINT = 'Reserve the extra quantity first.';
-    END IF;
     source := coalesce(source, pk.fulfilment_source);
     IF source IS NULL THEN
         RAISE EXCEPTION 'no source to post the fulfilment of reservation % as', reservation_id

@@ -95,3 +95,35 @@ CREATE OR REPLACE FUNCTION serial_number_hash(serial_number) RETURNS integer
   AS 'MODULE_PATHNAME', 'is_hashvarlena' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION serial_number_hash_extended(serial_number, bigint) RETURNS bigint
   AS 'MODULE_PATHNAME', 'is_hashvarlenaextended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- release_lot() stamps lot.released_at/released_by only when to_bucket is sellable
+-- (0.1.0 stamped a lot moved from qa_hold to blocked as released). Same text as
+-- sql/install/130_posting_api.sql.
+CREATE OR REPLACE FUNCTION release_lot(source text, source_event_id_prefix text, gtin gtin, lot lot_number,
+                            from_bucket text DEFAULT 'qa_hold', to_bucket text DEFAULT 'released')
+RETURNS SETOF ledger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+#variable_conflict use_variable
+BEGIN
+    -- one statement: every location's stock of the lot moves at once, keys locked in order
+    RETURN QUERY
+    INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, lot, bucket,
+                                       to_bucket, quantity, reason)
+    SELECT 'move', source, source_event_id_prefix || ':' || b.location::text, b.item_gtin, b.location,
+           b.lot, b.bucket, to_bucket, b.quantity, NULL
+      FROM inventory_sync.balance b
+     WHERE b.item_gtin OPERATOR(inventory_sync.=) gtin
+       AND b.lot OPERATOR(inventory_sync.=) lot
+       AND b.bucket = from_bucket AND b.quantity > 0
+     ORDER BY b.location
+    RETURNING *;
+    -- only a move into a sellable bucket releases the lot (qa_hold -> blocked rejects it)
+    UPDATE inventory_sync.lot l SET released_at = now(), released_by = current_user
+     WHERE l.item_gtin OPERATOR(inventory_sync.=) gtin AND l.lot OPERATOR(inventory_sync.=) lot
+       AND l.released_at IS NULL
+       AND EXISTS (SELECT FROM inventory_sync.bucket bk WHERE bk.bucket = to_bucket AND bk.sellable);
+END
+$$;
+COMMENT ON FUNCTION release_lot(text, text, gtin, lot_number, text, text) IS
+  'Quality release of a tested lot everywhere at once: moves every positive balance of the lot from from_bucket to to_bucket (event ids <prefix>:<gln>) and, when to_bucket is sellable, stamps the lot released';

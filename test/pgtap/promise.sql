@@ -26,6 +26,17 @@ RETURNS void LANGUAGE sql AS $$
   INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, bucket, lot, quantity)
   VALUES ('receipt', 'wms', eid, g::inventory_sync.gtin, l::inventory_sync.gln, b, lot, q) $$;
 
+-- a statement's error as 'SQLSTATE\nmessage\ndetail\nhint'
+CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE s text; m text; d text; h text;
+BEGIN
+  EXECUTE q;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+  RETURN concat_ws(E'\n', s, m, d, h);
+END $$;
+
 -- The ATP formula ------------------------------------------------------------
 SELECT pg_temp.rcv('r1', '09506000134352', '0614141000012', 10);
 SELECT pg_temp.rcv('r2', '09506000134352', '0614141000029', 7);
@@ -63,8 +74,11 @@ SELECT is((reserve('web', 'o1', '2', '09506000134352', 2)).location, '0614141000
 SELECT is((reserve('web', 'o1', '1', '09506000134352', 8)).reservation_id, 1::bigint, 'reserving the same key again returns the reservation');
 SELECT is(atp('09506000134352', channel => 'web'), 6::numeric, 'open reservations come off ATP (16 - 10)');
 SELECT throws_ok($$SELECT reserve('web', 'o1', '1', '09506000134352', 9)$$, 'IS044', NULL, 'same key, different terms');
-SELECT throws_ok($$SELECT reserve('web', 'o2', '1', '09506000134352', 6)$$, 'IS040', NULL,
-  'one reservation must fit one location (5 is the most anywhere)');
+SELECT is(pg_temp.err($$SELECT reserve('web', 'o2', '1', '09506000134352', 6)$$),
+  E'IS040\ninsufficient ATP: 6 of gtin 09506000134352 asked, 5 available at one location of channel "web"'
+  || E'\nReservation channel "web", order "o2", line "1". A reservation is held at one location: the most at one is 5, at 0614141000029, of 6 in the channel.'
+  || E'\nSplit the line into lines of at most 5 (each is held at one location), or reserve less.',
+  'one reservation must fit one location (5 is the most anywhere, 6 in the channel): the refusal says so and suggests splitting');
 SELECT throws_ok($$SELECT reserve('web', 'o2', '1', '09506000134352', 4, '0614141000036')$$, 'IS040',
   'insufficient ATP: 4 of gtin 09506000134352 asked, 3 available at 0614141000036', 'at a location: what was asked and what is there');
 SELECT throws_ok($$SELECT reserve('web', 'o2', '1', '09506000134352', -1)$$, 'IS020', NULL, 'negative quantity');

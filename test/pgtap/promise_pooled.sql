@@ -4,7 +4,7 @@
 -- Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(77);
+SELECT plan(83);
 
 -- Items: E (each), M (lot-tracked). Locations: S1, S2 stores (dedicated to 'shop'),
 -- D a DC shared by 'web' and 'mkt', T a truck to S1.
@@ -71,6 +71,9 @@ SELECT is_empty($$SELECT * FROM verify_promises()$$, 'verify_promises() after po
 -- Fulfil, cancel, expire a pooled reservation ---------------------------------------------
 SELECT throws_ok($$SELECT fulfil((SELECT reservation_id FROM reservation WHERE order_ref = 'o1'), 7, location => '0614141000012')$$,
   'IS040', NULL, 'a location cannot ship more than it holds');
+SELECT throws_ok($$SELECT fulfil((SELECT reservation_id FROM reservation WHERE order_ref = 'o1'), 11, location => '0614141000012')$$,
+  'IS042', NULL,
+  'more than reserved is IS042 before any stock check (the location holds 6 of the 11 asked)');
 SELECT throws_ok($$SELECT fulfil((SELECT reservation_id FROM reservation WHERE order_ref = 'o1'), 1, location => '0614141000036')$$,
   'IS043', NULL, 'nor can a location outside the channel');
 SELECT is((fulfil((SELECT reservation_id FROM reservation WHERE order_ref = 'o1'), 5, location => '0614141000029')).status,
@@ -172,6 +175,23 @@ SELECT ok(NOT channel_is_dedicated('shop'), 'shop is no longer dedicated');
 SELECT is_empty($$SELECT * FROM verify_promises()$$, 'verify_promises() after the membership change');
 SELECT throws_ok($$DELETE FROM channel WHERE channel = 'shop'$$, '23503', 'channel "shop" has reservations',
   'a channel with reservations is kept');
+
+-- The first publication of an item: a change row only where ATP changed ------------------
+-- (version counts changes of ATP; channel_atp starts at ATP 0, version 0)
+INSERT INTO item (gtin, name) VALUES ('09506000134406', 'Q');
+SELECT pg_temp.rcv('q1', '09506000134406', '0614141000036', 4, NULL, 'qa_hold');
+SELECT is((SELECT count(*) FROM channel_atp_change WHERE item_gtin = '09506000134406'), 0::bigint,
+  'a receipt into a bucket that is not sellable changes no channel''s ATP: no change row (not 0 -> 0)');
+SELECT is((SELECT coalesce(max(version), 0) FROM channel_atp WHERE item_gtin = '09506000134406'), 0::bigint,
+  'and no version');
+SELECT pg_temp.rcv('q2', '09506000134406', '0614141000036', 3);
+SELECT results_eq($$SELECT channel, atp_before, atp_after, version, cause FROM channel_atp_change
+                     WHERE item_gtin = '09506000134406' ORDER BY channel$$,
+  $$VALUES ('mkt', 0::numeric, 3::numeric, 1::bigint, 'posting'), ('web', 0, 3, 1, 'posting')$$,
+  'the first sellable receipt: one change 0 -> 3, version 1, in each channel selling from the DC');
+SELECT results_eq($$SELECT channel, atp, version FROM channel_atp WHERE item_gtin = '09506000134406' ORDER BY channel$$,
+  $$VALUES ('mkt', 3::numeric, 1::bigint), ('web', 3, 1)$$, 'published ATP 3, version 1');
+SELECT is_empty($$SELECT * FROM verify_promises()$$, 'verify_promises(): versions count the changes');
 
 SELECT is_empty($$SELECT * FROM verify()$$, 'verify(): every balance equals the ledger');
 SELECT * FROM finish();
