@@ -253,9 +253,28 @@ resolve(void)
 }
 
 /*
+ * ExecCloseIndices, but the locks are kept to the end of the transaction, as the table's
+ * are: after the hot row is locked, releasing them one by one only lengthens the wait.
+ */
+static void
+close_indices(ResultRelInfo *rri)
+{
+	int			i;
+
+	for (i = 0; i < rri->ri_NumIndices; i++)
+		if (rri->ri_IndexRelationDescs[i] != NULL)
+			index_close(rri->ri_IndexRelationDescs[i], NoLock);
+}
+
+/*
  * Insert the reservation unless its key exists, as INSERT ... ON CONFLICT DO NOTHING does
  * (speculative insertion: a concurrent insert of the same key is waited for, and wins if
  * it commits). false: the key exists.
+ *
+ * Optimistic: a new key is the common case, so the first attempt inserts without the
+ * pre-check (an index probe per call); the unique index's partial check reports a key
+ * that exists or is being inserted, the tuple is then super-deleted, and every later
+ * attempt pre-checks as ON CONFLICT does (waiting for a concurrent inserter).
  */
 static bool
 reservation_insert(Datum *values, bool *nulls)
@@ -266,6 +285,7 @@ reservation_insert(Datum *values, bool *nulls)
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	List	   *arbiters = list_make1_oid(rc.reservation_key);
 	bool		inserted = false;
+	bool		first = true;
 
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	ExecOpenIndices(rri, true);
@@ -279,8 +299,9 @@ reservation_insert(Datum *values, bool *nulls)
 		memcpy(slot->tts_values, values, sizeof(Datum) * rc.res_natts);
 		memcpy(slot->tts_isnull, nulls, sizeof(bool) * rc.res_natts);
 		ExecStoreVirtualTuple(slot);
-		if (!ExecCheckIndexConstraints(rri, slot, estate, &conflict, arbiters))
+		if (!first && !ExecCheckIndexConstraints(rri, slot, estate, &conflict, arbiters))
 			break;
+		first = false;
 		token = SpeculativeInsertionLockAcquire(GetCurrentTransactionId());
 		table_tuple_insert_speculative(rel, slot, GetCurrentCommandId(true), 0, NULL, token);
 #if PG_VERSION_NUM >= 160000
@@ -297,7 +318,7 @@ reservation_insert(Datum *values, bool *nulls)
 		}
 		/* the same key went in meanwhile: look again (waiting for its inserter) */
 	}
-	ExecCloseIndices(rri);
+	ExecCloseIndices(rri);		/* before the hot row: its locks go now, not at commit */
 	ExecDropSingleTupleTableSlot(slot);
 	FreeExecutorState(estate);
 	table_close(rel, NoLock);
@@ -593,33 +614,57 @@ atp_take(Datum channel, Datum item, Numeric quantity, Numeric *atp_after, int64 
 	return taken;
 }
 
-/* Store one row of an append-only table the engine alone writes: heap tuple and index entries. */
-static void
-store_row(EState *estate, Oid relid, int natts, Datum *values, bool *nulls)
+/*
+ * One row of an append-only table the engine alone writes (heap tuple and index entries),
+ * in two steps: everything that does not depend on the row (opening the table and its
+ * indexes, the slot) before the hot row is locked, the tuple and its index entries after.
+ */
+typedef struct RowStore
 {
-	Relation	rel = table_open(relid, RowExclusiveLock);
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	Relation	rel;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	int			natts;
+} RowStore;
 
-	if (RelationGetDescr(rel)->natts != natts)
-		elog(ERROR, "inventory_sync: %s has %d columns, expected %d", RelationGetRelationName(rel),
-			 RelationGetDescr(rel)->natts, natts);
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	ExecOpenIndices(rri, false);
+static void
+store_open(RowStore *st, Oid relid, int natts)
+{
+	st->rel = table_open(relid, RowExclusiveLock);
+	if (RelationGetDescr(st->rel)->natts != natts)
+		elog(ERROR, "inventory_sync: %s has %d columns, expected %d", RelationGetRelationName(st->rel),
+			 RelationGetDescr(st->rel)->natts, natts);
+	st->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(st->rri, st->rel, 1, NULL, 0);
+	ExecOpenIndices(st->rri, false);
+	st->slot = table_slot_create(st->rel, NULL);
+	st->natts = natts;
+}
+
+static void
+store_put(EState *estate, RowStore *st, Datum *values, bool *nulls)
+{
+	TupleTableSlot *slot = st->slot;
+
 	ExecClearTuple(slot);
-	memcpy(slot->tts_values, values, sizeof(Datum) * natts);
-	memcpy(slot->tts_isnull, nulls, sizeof(bool) * natts);
+	memcpy(slot->tts_values, values, sizeof(Datum) * st->natts);
+	memcpy(slot->tts_isnull, nulls, sizeof(bool) * st->natts);
 	ExecStoreVirtualTuple(slot);
-	table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
-	if (rri->ri_NumIndices > 0)
+	table_tuple_insert(st->rel, slot, GetCurrentCommandId(true), 0, NULL);
+	if (st->rri->ri_NumIndices > 0)
 #if PG_VERSION_NUM >= 160000
-		ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL, false);
+		ExecInsertIndexTuples(st->rri, slot, estate, false, false, NULL, NIL, false);
 #else
-		ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+		ExecInsertIndexTuples(st->rri, slot, estate, false, false, NULL, NIL);
 #endif
-	ExecCloseIndices(rri);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, NoLock);
+}
+
+static void
+store_close(RowStore *st)
+{
+	close_indices(st->rri);
+	ExecDropSingleTupleTableSlot(st->slot);
+	table_close(st->rel, NoLock);
 }
 
 static inline bool
@@ -662,6 +707,9 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **resultvals, bool **resultnulls)
 	Numeric		atp_found;
 	TermsEntry *terms_now;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	RowStore	rc_store;
+	RowStore	cc_store;
+	EState	   *estate;
 
 	/* membership cannot change until this transaction ends (see the file comment) */
 	LockRelationOid(rc.channel_location, RowShareLock);
@@ -698,6 +746,9 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **resultvals, bool **resultnulls)
 	if (!reservation_insert(rv, rn))
 		return false;
 	change_id = nextval_internal(rc.change_seq, false);
+	store_open(&rc_store, rc.reservation_change, RC_NATTS);
+	store_open(&cc_store, rc.channel_atp_change, CC_NATTS);
+	estate = CreateExecutorState();
 
 	/* the one lock: check and take under it */
 	if (!atp_take(channel, item, DatumGetNumeric(quantity), &atp_after, &version, &atp_found))
@@ -725,7 +776,6 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **resultvals, bool **resultnulls)
 	{
 		Datum		cv[RC_NATTS];
 		bool		cn[RC_NATTS];
-		EState	   *estate = CreateExecutorState();
 
 		memset(cn, 0, sizeof(cn));
 		cv[0] = Int64GetDatum(change_id);
@@ -744,7 +794,7 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **resultvals, bool **resultnulls)
 		cv[12] = (Datum) 0;
 		cn[12] = true;			/* posting_id */
 		cv[13] = TimestampTzGetDatum(now);
-		store_row(estate, rc.reservation_change, RC_NATTS, cv, cn);
+		store_put(estate, &rc_store, cv, cn);
 
 		memset(cn, 0, sizeof(cn));
 		cv[0] = channel;
@@ -757,9 +807,11 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **resultvals, bool **resultnulls)
 		cn[6] = true;			/* posting_id */
 		cv[7] = Int64GetDatum(reservation_id);
 		cv[8] = TimestampTzGetDatum(now);
-		store_row(estate, rc.channel_atp_change, CC_NATTS, cv, cn);
-		FreeExecutorState(estate);
+		store_put(estate, &cc_store, cv, cn);
 	}
+	store_close(&rc_store);
+	store_close(&cc_store);
+	FreeExecutorState(estate);
 	*resultvals = rv;
 	*resultnulls = rn;
 	return true;
