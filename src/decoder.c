@@ -247,7 +247,9 @@ typedef struct FeedData
 	bool		sent_begin;
 	int64		nevents;		/* events written */
 	int64		seq;			/* rows of the feed's tables seen, before filtering */
-	StringInfoData prefix;		/* ,"lsn":..,"xid":..,"commit_time":.. (empty if deterministic) */
+	ReorderBufferTXN *txn;
+	StringInfoData prefix;		/* ,"lsn":..,"xid":..,"commit_time":.. (empty if deterministic),
+								 * built with the transaction's first event */
 
 	/* deformed row */
 	int			maxatts;
@@ -558,13 +560,93 @@ json_int8(StringInfo s, int64 v)
 	appendBinaryStringInfo(s, buf, len);
 }
 
+/* Upper-case hex of v without leading zeros ("0" for zero), as %X prints it. */
+static inline int
+json_hex32(char *out, uint32 v)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	char		tmp[8];
+	int			n = 0;
+	int			i;
+
+	do
+	{
+		tmp[n++] = digits[v & 0xF];
+		v >>= 4;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* An LSN as "X/X" (what pg_lsn prints), without going through snprintf. */
 static inline void
 json_lsn(StringInfo s, XLogRecPtr lsn)
 {
-	char		buf[32];
-	int			len = snprintf(buf, sizeof(buf), "\"%X/%X\"", LSN_FORMAT_ARGS(lsn));
+	char		buf[24];
+	int			len = 0;
 
+	buf[len++] = '"';
+	len += json_hex32(buf + len, (uint32) (lsn >> 32));
+	buf[len++] = '/';
+	len += json_hex32(buf + len, (uint32) lsn);
+	buf[len++] = '"';
 	appendBinaryStringInfo(s, buf, len);
+}
+
+/*
+ * A string of len bytes as a JSON string, byte for byte what escape_json() writes for
+ * the same characters, without copying the value into a C string first: runs of
+ * characters that need no escape are appended in one piece.
+ */
+static void
+json_string_len(StringInfo s, const char *p, int len)
+{
+	const char *end = p + len;
+	const char *run = p;
+
+	enlargeStringInfo(s, len + 2);
+	s->data[s->len++] = '"';
+	for (; p < end; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (p > run)
+			appendBinaryStringInfo(s, run, p - run);
+		run = p + 1;
+		switch (c)
+		{
+			case '\b':
+				APPEND_LIT(s, "\\b");
+				break;
+			case '\f':
+				APPEND_LIT(s, "\\f");
+				break;
+			case '\n':
+				APPEND_LIT(s, "\\n");
+				break;
+			case '\r':
+				APPEND_LIT(s, "\\r");
+				break;
+			case '\t':
+				APPEND_LIT(s, "\\t");
+				break;
+			case '"':
+				APPEND_LIT(s, "\\\"");
+				break;
+			case '\\':
+				APPEND_LIT(s, "\\\\");
+				break;
+			default:
+				appendStringInfo(s, "\\u%04x", (int) c);
+				break;
+		}
+	}
+	if (p > run)
+		appendBinaryStringInfo(s, run, p - run);
+	appendStringInfoCharMacro(s, '"');
 }
 
 static inline void
@@ -652,7 +734,11 @@ json_col(FeedData *data, StringInfo s, const FeedRel *fr, int c)
 			appendStringInfoChar(s, '"');
 			break;
 		case CT_STRING:
-			escape_json(s, text_to_cstring(DatumGetTextPP(d)));
+			{
+				text	   *t = DatumGetTextPP(d);
+
+				json_string_len(s, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			}
 			break;
 		case CT_NUMERIC:
 			appendStringInfoChar(s, '"');
@@ -923,6 +1009,18 @@ feed_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	data->seq = 0;
 	resetStringInfo(&data->batch);
 	data->batched = 0;
+	/* built with the first event (feed_prefix_build): a transaction with none needs none */
+	resetStringInfo(p);
+	data->txn = txn;
+}
+
+/* The commit fields every line of the transaction carries. */
+static void
+feed_prefix_build(FeedData *data)
+{
+	StringInfo	p = &data->prefix;
+	ReorderBufferTXN *txn = data->txn;
+
 	resetStringInfo(p);
 	if (!data->deterministic)
 	{
@@ -987,6 +1085,7 @@ feed_emit_begin(LogicalDecodingContext *ctx, FeedData *data)
 	if (data->sent_begin)
 		return;
 	data->sent_begin = true;
+	feed_prefix_build(data);
 	if (!data->envelopes)
 		return;
 	s = feed_line_start(ctx, data, false);
