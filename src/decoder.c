@@ -8,8 +8,9 @@
  * one pass over the row. Three rules shape the code:
  *
  *  - Flat memory. Each change is formatted in a private context reset after it, straight
- *    into the output buffer, and written out as its own message; nothing of a transaction
- *    is kept but a few counters, however many postings it has.
+ *    into the output buffer (or the batch of at most batch-events lines that goes out as
+ *    one message); nothing of a transaction is kept but that batch and a few counters,
+ *    however many postings it has.
  *  - Cheap skipping. A relation is classified once (by schema and table name, through the
  *    root of a partition tree) and remembered by OID until a relcache invalidation; every
  *    other table's change costs one hash lookup. Filters are checked on the raw datums
@@ -41,6 +42,7 @@
 #include "replication/logical.h"
 #include "replication/output_plugin.h"
 #include "replication/reorderbuffer.h"
+#include "replication/walsender.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/hsearch.h"
@@ -290,6 +292,15 @@ _PG_output_plugin_init(OutputPluginCallbacks *cb)
 /* Most events gathered into one message (option batch-events). */
 #define FEED_MAX_BATCH 10000
 
+/*
+ * The default of batch-events. Over the replication protocol every message costs the
+ * walsender a send() and the consumer a wake-up: for a large transaction that is most of
+ * the decoding time, so lines go out FEED_PROTOCOL_BATCH to a message (a few tens of kB).
+ * Through the SQL functions a message is a row, cheap either way, and one event per row
+ * is what a person reading pg_logical_slot_get_changes() expects.
+ */
+#define FEED_PROTOCOL_BATCH 64
+
 static bool
 feed_option_bool(DefElem *elem)
 {
@@ -410,7 +421,7 @@ feed_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init
 										  ALLOCSET_SMALL_SIZES);
 	for (i = 0; i < NUM_FEED_EVENTS; i++)
 		data->events[i] = true;
-	data->batch_events = 1;
+	data->batch_events = am_walsender ? FEED_PROTOCOL_BATCH : 1;
 	initStringInfo(&data->prefix);
 	initStringInfo(&data->batch);
 
@@ -1035,11 +1046,12 @@ feed_prefix_build(FeedData *data)
 }
 
 /*
- * Where the next line of output goes. One event per message (the default): straight into
- * the output buffer, a message of its own. With batch-events above 1, lines gather in the
- * batch buffer, separated by newlines, and go out batch-events at a time (and the rest at
- * the commit): fewer, larger messages for large transactions. A message never spans two
- * transactions, and the buffer holds at most batch-events lines.
+ * Where the next line of output goes. With batch-events=1 (the default through the SQL
+ * functions): straight into the output buffer, a message of its own. Above 1 (the
+ * default over the replication protocol), lines gather in the batch buffer, separated by
+ * newlines, and go out batch-events at a time (and the rest at the commit): fewer, larger
+ * messages for large transactions. A message never spans two transactions, and the
+ * buffer holds at most batch-events lines.
  */
 static StringInfo
 feed_line_start(LogicalDecodingContext *ctx, FeedData *data, bool last_write)
