@@ -55,11 +55,11 @@ class Copy:
         self.mode, self.scope, self.rows = mode, scope, {}
 
     def plugin_options(self):
-        # Only what this copy needs: the plugin filters on the server. Up to 64 events per
-        # message: fewer messages when a large transaction arrives.
+        # Only what this copy needs: the plugin filters on the server. Over the replication
+        # protocol a message carries up to 64 lines of a transaction (batch-events).
         if self.mode == "channel":
-            return {"channels": self.scope, "events": "atp", "envelopes": "on", "batch-events": "64"}
-        return {"locations": self.scope, "events": "posting", "envelopes": "on", "batch-events": "64"}
+            return {"channels": self.scope, "events": "atp", "envelopes": "on"}
+        return {"locations": self.scope, "events": "posting", "envelopes": "on"}
 
     def load_snapshot(self, cur):
         if self.mode == "channel":
@@ -155,7 +155,7 @@ def main():
     until = lsn_to_int(args.until_lsn) if args.until_lsn else None
     started = last_event = last_save = time.monotonic()
     in_txn = False
-    applied = 0
+    applied = messages = lines = 0
     committed = confirmed      # end of the last commit applied, confirmed or not
 
     rcur.start_replication(slot_name=args.slot, decode=True, start_lsn=int_to_lsn(confirmed),
@@ -172,8 +172,10 @@ def main():
     while True:
         msg = rcur.read_message()
         if msg is not None:
-            # one event per message, or several, one per line, with the option batch-events
+            # JSON Lines: a message holds one or more lines (events, begin and commit objects)
+            messages += 1
             for line in msg.payload.splitlines():
+                lines += 1
                 event = json.loads(line)
                 if event["type"] == "begin":
                     in_txn = True
@@ -204,6 +206,7 @@ def main():
     repl.close()
     print(json.dumps({"slot": args.slot, "mode": copy.mode, "scope": copy.scope,
                       "confirmed_lsn": int_to_lsn(confirmed), "applied": applied,
+                      "messages": messages, "lines": lines,
                       "rows": {k: {"value": v, "version": n} for k, (v, n) in sorted(copy.rows.items())}},
                      sort_keys=True))
 

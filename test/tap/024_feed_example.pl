@@ -59,6 +59,10 @@ my $web2 = consumer('channel, resumed', '--slot', 'ex_web', '--channel', 'web', 
 my $dc2 = consumer('location, resumed', '--slot', 'ex_dc', '--location', $dc, '--state', "$dir/dc.json",
 	'--until-lsn', $end);
 ok($web2->{applied} > 0, "the resumed run applied $web2->{applied} ATP changes");
+# Over the replication protocol a message carries several lines by default (batch-events
+# 64): each transaction's begin, events and commit arrive together.
+ok($dc2->{messages} > 0 && $dc2->{lines} > $dc2->{messages},
+	"by default a message carries a transaction's lines ($dc2->{lines} lines in $dc2->{messages} messages)");
 
 my $atp = truth_atp($node, 'postgres');
 my %want_atp = map { my $k = $_; $k =~ s/^web\|//; ($k => $atp->{$_}) } grep { /^web\|/ } keys %$atp;
