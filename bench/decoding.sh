@@ -42,6 +42,8 @@
 # BENCH_DECODE_REPEATS (2, best taken), BENCH_DECODE_WORKLOADS (all three),
 # BENCH_DB (inventory_sync_bench_decoding).
 set -euo pipefail
+BENCH_NAME=decoding
+source "$(dirname "$0")/lib.sh"
 
 DB=${BENCH_DB:-inventory_sync_bench_decoding}
 TXNS=${BENCH_DECODE_TXNS:-200000}
@@ -57,9 +59,6 @@ WORK=$(mktemp -d /tmp/inventory_sync_decoding.XXXXXX)
 chmod 777 "$WORK"
 START=$(date +%s)
 
-log() { echo "[decoding $(date +%T)] $*"; }
-die() { echo "[decoding] FAILED: $*" >&2; exit 1; }
-sql() { psql -X -v ON_ERROR_STOP=1 -q -At -d "$DB" "$@"; }
 
 cleanup() {
   local pids
@@ -210,10 +209,6 @@ sql -c "SELECT pg_drop_replication_slot('bench_check')" >/dev/null
 [ "$n" = 1000 ] || die "the feed carried $n of 1000 postings"
 log "check: the feed carried 1000 of 1000 postings"
 
-result() {   # name ours baseline target
-  awk -v name="$1" -v a="$2" -v b="$3" -v t="$4" \
-    'BEGIN { printf "RESULT|%s|%.1f|%.1f|%.2f|%s\n", name, a, b, (b > 0 ? a / b : 0), t }'
-}
 
 echo
 for w in $WORKLOADS; do

@@ -34,6 +34,8 @@
 #
 #   BENCH=ingest make bench
 set -euo pipefail
+BENCH_NAME=ingest
+source "$(dirname "$0")/lib.sh"
 
 DB=${BENCH_DB:-inventory_sync_bench_ingest}
 ITEMS=${BENCH_INGEST_ITEMS:-10000}
@@ -45,8 +47,6 @@ WORK=$(mktemp -d /tmp/inventory_sync_bench_ingest.XXXXXX)
 chmod 777 "$WORK"    # the server writes the feed file here
 START=$(date +%s)
 
-log() { echo "[ingest $(date +%T)] $*"; }
-die() { echo "[ingest] FAILED: $*" >&2; exit 1; }
 
 cleanup() {
   psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
@@ -54,7 +54,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sql() { psql -X -v ON_ERROR_STOP=1 -q -At -d "$DB" "$@"; }
 now_ns() { date +%s%N; }
 rate() { awk -v n="$1" -v ns="$2" 'BEGIN { printf "%.1f", n / (ns / 1e9) }'; }
 secs() { awk -v ns="$1" 'BEGIN { printf "%.2f", ns / 1e9 }'; }

@@ -24,6 +24,8 @@
 #     pg_virtualenv -t -v 15 -o shared_buffers=1GB -o max_wal_size=8GB -o wal_level=logical \
 #       bash bench/posting.sh'
 set -euo pipefail
+BENCH_NAME=posting
+source "$(dirname "$0")/lib.sh"
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 DB=${BENCH_DB:-inventory_sync_bench}
@@ -43,8 +45,6 @@ WORK=$(mktemp -d /tmp/inventory_sync_bench.XXXXXX)
 chmod 777 "$WORK"    # the server writes and reads the COPY files here
 START=$(date +%s)
 
-log() { echo "[posting $(date +%T)] $*"; }
-die() { echo "[posting] FAILED: $*" >&2; exit 1; }
 
 cleanup() {
   psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
@@ -52,7 +52,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sql() { psql -X -v ON_ERROR_STOP=1 -q -At -d "$DB" "$@"; }
 
 # ---------------------------------------------------------------------------
 # Setup: extension, master data (valid GS1 check digits), the trigger-less copy of
@@ -237,10 +236,6 @@ chk=$(sql -c "SELECT (SELECT count(*) FROM inventory_sync.ledger) = (SELECT coun
 # ---------------------------------------------------------------------------
 # Results.
 # ---------------------------------------------------------------------------
-result() {   # name ours baseline target
-  awk -v name="$1" -v a="$2" -v b="$3" -v t="$4" \
-    'BEGIN { printf "RESULT|%s|%.1f|%.1f|%.2f|%s\n", name, a, b, a / b, t }'
-}
 
 echo
 log "absolute rates (rows/s), best of runs:"

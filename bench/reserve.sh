@@ -30,6 +30,8 @@
 # taken; also the median of the pairs), BENCH_HOT_CLIENTS (64), BENCH_THREADS (2), BENCH_READ_CLIENTS (4),
 # BENCH_RACE_STOCK (2000), BENCH_DB (inventory_sync_bench_reserve).
 set -euo pipefail
+BENCH_NAME=reserve
+source "$(dirname "$0")/lib.sh"
 
 DB=${BENCH_DB:-inventory_sync_bench_reserve}
 DURATION=${BENCH_DURATION:-10}
@@ -44,8 +46,6 @@ WORK=$(mktemp -d /tmp/inventory_sync_bench_reserve.XXXXXX)
 chmod 777 "$WORK"
 START=$(date +%s)
 
-log() { echo "[reserve $(date +%T)] $*"; }
-die() { echo "[reserve] FAILED: $*" >&2; exit 1; }
 
 cleanup() {
   psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
@@ -53,7 +53,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sql() { psql -X -v ON_ERROR_STOP=1 -q -At -d "$DB" "$@"; }
 
 log "cluster: $(psql -X -At -d postgres -c 'SELECT version()' | cut -d, -f1) on ${PGHOST:-local}:${PGPORT:-5432}"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null
@@ -190,10 +189,6 @@ race=$(sql -c "SELECT count(*) || '/' || coalesce(sum(quantity), 0) || '/' || at
 [ "$(sql -c 'SELECT count(*) FROM inventory_sync.verify()')" = 0 ] || die "verify() reports differences"
 log "check: $RACE_STOCK units, $RACE_STOCK reservations won, ATP 0, no oversell; verify() holds"
 
-result() {   # name ours baseline target
-  awk -v name="$1" -v a="$2" -v b="$3" -v t="$4" \
-    'BEGIN { printf "RESULT|%s|%.1f|%.1f|%.2f|%s\n", name, a, b, a / b, t }'
-}
 echo
 log "total time: $(( $(date +%s) - START ))s"
 for sync in off on; do

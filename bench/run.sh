@@ -10,7 +10,7 @@ source test/install.sh
 
 if [ "${1:-}" = "--inside" ]; then
   out=$2
-  for name in ${BENCH:-$(cd bench && ls *.sh | grep -v '^run\.sh$' | sed 's/\.sh$//')}; do
+  for name in ${BENCH:-$(cd bench && ls *.sh | grep -v '^\(run\|lib\)\.sh$' | sed 's/\.sh$//')}; do
     echo "=== bench: $name ==="
     bash "bench/$name.sh" 2>&1 | tee -a "$out.log"
   done
