@@ -101,6 +101,25 @@ SELECT reservation_id, status FROM cancel_reservation(2);
 SELECT data FROM pg_logical_slot_get_changes('feed_story', NULL, NULL, 'deterministic', 'on',
                                              'events', 'reservation, atp');
 
+-- A pooled reservation (anywhere in a channel no other sells beside) moves only its own
+-- channel's ATP, and its reservation change is the record of that move: the reservation
+-- event, then the atp event (cause "reservation") numbered after it. The same for the
+-- cancel that returns it. Asking for atp events alone keeps their numbers.
+INSERT INTO location (gln, name, kind) VALUES ('0614141000043', 'Outlet DC', 'warehouse');
+INSERT INTO channel (channel, name, kind, fulfilment_source) VALUES ('outlet', 'Outlet', 'web', 'shop');
+INSERT INTO channel_location (channel, location) VALUES ('outlet', '0614141000043');
+SELECT posting_id FROM receive('wms', 'GR-O', '09506000134352', '0614141000043', 7, 'released',
+                               event_time => '2026-03-02 12:00+00');
+SELECT reservation_id, location IS NULL AS pooled, open_quantity FROM reserve('outlet', 'O-1', '1', '09506000134352', 3);
+SELECT reservation_id, status FROM cancel_reservation(3);
+SELECT data FROM pg_logical_slot_peek_changes('feed_story', NULL, NULL, 'deterministic', 'on',
+                                              'channels', 'outlet', 'events', 'atp');
+SELECT data FROM pg_logical_slot_get_changes('feed_story', NULL, NULL, 'deterministic', 'on',
+                                             'channels', 'outlet');
+SELECT channel, version, atp_before, atp_after, cause FROM channel_atp_history
+ WHERE channel = 'outlet' ORDER BY version;
+SELECT count(*) AS problems FROM verify_promises();
+
 -- Only committed work reaches the feed: a rolled-back transaction and a rolled-back
 -- subtransaction send nothing; a replayed event changes nothing and sends nothing;
 -- master-data changes send nothing.

@@ -110,7 +110,7 @@ static const FeedColSpec posting_cols[NUM_PC] = {
 enum
 {
 	RC_CHANGE_ID, RC_RESERVATION_ID, RC_ACTION, RC_CHANNEL, RC_ITEM, RC_LOCATION,
-	RC_ORDER_REF, RC_LINE_REF, RC_DELTA, RC_OPEN_AFTER, RC_ATP_AFTER, RC_VERSION,
+	RC_ORDER_REF, RC_LINE_REF, RC_DELTA, RC_OPEN_AFTER, RC_ATP_BEFORE, RC_ATP_AFTER, RC_VERSION,
 	RC_POSTING_ID, RC_CHANGED_AT,
 	NUM_RC
 };
@@ -118,8 +118,8 @@ static const FeedColSpec reservation_cols[NUM_RC] = {
 	{"change_id", CT_INT8}, {"reservation_id", CT_INT8}, {"action", CT_ENUM},
 	{"channel", CT_STRING}, {"item_gtin", CT_GTIN}, {"location", CT_GLN},
 	{"order_ref", CT_STRING}, {"line_ref", CT_STRING}, {"delta", CT_NUMERIC},
-	{"open_after", CT_NUMERIC}, {"atp_after", CT_NUMERIC}, {"version", CT_INT8},
-	{"posting_id", CT_INT8}, {"changed_at", CT_TIMESTAMPTZ}
+	{"open_after", CT_NUMERIC}, {"atp_before", CT_NUMERIC}, {"atp_after", CT_NUMERIC},
+	{"version", CT_INT8}, {"posting_id", CT_INT8}, {"changed_at", CT_TIMESTAMPTZ}
 };
 
 enum
@@ -1281,51 +1281,124 @@ feed_reservation(LogicalDecodingContext *ctx, FeedData *data, const FeedRel *fr)
 	feed_event_end(ctx, data, s);
 }
 
-/* channel_atp_change: a channel's ATP for an item changed. */
+/*
+ * An atp event: a channel's ATP for an item changed. Written from a channel_atp_change
+ * row (feed_atp) or from a reservation_change row that records its channel's move itself
+ * (feed_reservation_atp): the same event either way.
+ */
+typedef struct FeedAtpChange
+{
+	Datum		channel;
+	Datum		item;
+	Datum		atp_before;
+	Datum		atp_after;
+	int64		version;
+	const char *cause;			/* NULL: the cause column's value (below) */
+	const FeedRel *fr;			/* the channel_atp_change row, when from one */
+	bool		has_posting;
+	int64		posting_id;
+	bool		has_reservation;
+	int64		reservation_id;
+	Datum		changed_at;
+} FeedAtpChange;
+
 static void
-feed_atp(LogicalDecodingContext *ctx, FeedData *data, const FeedRel *fr)
+feed_atp_write(LogicalDecodingContext *ctx, FeedData *data, const FeedAtpChange *c)
 {
 	StringInfo	s;
+	char		gtin[24];
+	Datum		delta;
 
-	if (data->channels.n > 0 && (ISNULL(AC_CHANNEL) || !feed_text_in(&data->channels, DATUM(AC_CHANNEL))))
+	if (data->channels.n > 0 && !feed_text_in(&data->channels, c->channel))
 		return;
-	if (data->nlocations > 0 && (ISNULL(AC_CHANNEL) || !feed_channel_at_locations(data, DATUM(AC_CHANNEL))))
+	if (data->nlocations > 0 && !feed_channel_at_locations(data, c->channel))
 		return;
 
 	s = feed_event_start(ctx, data, FE_ATP);
-	APPEND_LIT(s, ",\"source\":null,\"source_event_id\":null,\"gtin\":");
-	json_col(data, s, fr, AC_ITEM);
-	APPEND_LIT(s, ",\"gln\":null,\"lot\":null,\"bucket\":null,\"channel\":");
-	json_col(data, s, fr, AC_CHANNEL);
-	APPEND_LIT(s, ",\"delta\":");
-	if (ISNULL(AC_ATP_BEFORE) || ISNULL(AC_ATP_AFTER))
-		APPEND_LIT(s, "null");
-	else
+	APPEND_LIT(s, ",\"source\":null,\"source_event_id\":null,\"gtin\":\"");
+	gs1_key_format(GS1_KEY_GTIN, DatumGetInt64(c->item), gtin);
+	appendStringInfoString(s, gtin);
+	APPEND_LIT(s, "\",\"gln\":null,\"lot\":null,\"bucket\":null,\"channel\":");
 	{
-		Datum		delta = DirectFunctionCall2(numeric_sub, DATUM(AC_ATP_AFTER), DATUM(AC_ATP_BEFORE));
+		text	   *t = DatumGetTextPP(c->channel);
 
-		appendStringInfoChar(s, '"');
-		appendStringInfoString(s, DatumGetCString(DirectFunctionCall1(numeric_out, delta)));
-		appendStringInfoChar(s, '"');
+		json_string_len(s, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 	}
-	APPEND_LIT(s, ",\"quantity_after\":null,\"atp\":");
-	json_col(data, s, fr, AC_ATP_AFTER);
-	APPEND_LIT(s, ",\"version\":");
-	json_col(data, s, fr, AC_VERSION);
-	APPEND_LIT(s, ",\"atp_before\":");
-	json_col(data, s, fr, AC_ATP_BEFORE);
-	APPEND_LIT(s, ",\"cause\":");
-	json_col(data, s, fr, AC_CAUSE);
+	delta = DirectFunctionCall2(numeric_sub, c->atp_after, c->atp_before);
+	APPEND_LIT(s, ",\"delta\":\"");
+	appendStringInfoString(s, DatumGetCString(DirectFunctionCall1(numeric_out, delta)));
+	APPEND_LIT(s, "\",\"quantity_after\":null,\"atp\":\"");
+	appendStringInfoString(s, DatumGetCString(DirectFunctionCall1(numeric_out, c->atp_after)));
+	APPEND_LIT(s, "\",\"version\":");
+	json_int8(s, c->version);
+	APPEND_LIT(s, ",\"atp_before\":\"");
+	appendStringInfoString(s, DatumGetCString(DirectFunctionCall1(numeric_out, c->atp_before)));
+	APPEND_LIT(s, "\",\"cause\":");
+	if (c->cause != NULL)
+		escape_json(s, c->cause);
+	else
+		json_col(data, s, c->fr, AC_CAUSE);
 	APPEND_LIT(s, ",\"posting_id\":");
-	json_col(data, s, fr, AC_POSTING_ID);
+	if (c->has_posting)
+		json_int8(s, c->posting_id);
+	else
+		APPEND_LIT(s, "null");
 	APPEND_LIT(s, ",\"reservation_id\":");
-	json_col(data, s, fr, AC_RESERVATION_ID);
+	if (c->has_reservation)
+		json_int8(s, c->reservation_id);
+	else
+		APPEND_LIT(s, "null");
 	if (!data->deterministic)
 	{
 		APPEND_LIT(s, ",\"changed_at\":");
-		json_col(data, s, fr, AC_CHANGED_AT);
+		json_timestamptz(s, DatumGetTimestampTz(c->changed_at));
 	}
 	feed_event_end(ctx, data, s);
+}
+
+/* channel_atp_change: a channel's ATP for an item changed (every column is NOT NULL but the ids). */
+static void
+feed_atp(LogicalDecodingContext *ctx, FeedData *data, const FeedRel *fr)
+{
+	FeedAtpChange c;
+
+	c.channel = DATUM(AC_CHANNEL);
+	c.item = DATUM(AC_ITEM);
+	c.atp_before = DATUM(AC_ATP_BEFORE);
+	c.atp_after = DATUM(AC_ATP_AFTER);
+	c.version = DatumGetInt64(DATUM(AC_VERSION));
+	c.cause = NULL;
+	c.fr = fr;
+	c.has_posting = !ISNULL(AC_POSTING_ID);
+	c.posting_id = c.has_posting ? DatumGetInt64(DATUM(AC_POSTING_ID)) : 0;
+	c.has_reservation = !ISNULL(AC_RESERVATION_ID);
+	c.reservation_id = c.has_reservation ? DatumGetInt64(DATUM(AC_RESERVATION_ID)) : 0;
+	c.changed_at = DATUM(AC_CHANGED_AT);
+	feed_atp_write(ctx, data, &c);
+}
+
+/*
+ * A reservation_change row with atp_before records its channel's ATP move itself
+ * (channel_atp_change has no row for it): the atp event that row would have been.
+ */
+static void
+feed_reservation_atp(LogicalDecodingContext *ctx, FeedData *data, const FeedRel *fr)
+{
+	FeedAtpChange c;
+
+	c.channel = DATUM(RC_CHANNEL);
+	c.item = DATUM(RC_ITEM);
+	c.atp_before = DATUM(RC_ATP_BEFORE);
+	c.atp_after = DATUM(RC_ATP_AFTER);
+	c.version = DatumGetInt64(DATUM(RC_VERSION));
+	c.cause = "reservation";
+	c.fr = NULL;
+	c.has_posting = false;
+	c.posting_id = 0;
+	c.has_reservation = true;
+	c.reservation_id = DatumGetInt64(DATUM(RC_RESERVATION_ID));
+	c.changed_at = DATUM(RC_CHANGED_AT);
+	feed_atp_write(ctx, data, &c);
 }
 
 #undef DATUM
@@ -1338,6 +1411,7 @@ feed_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation relatio
 	FeedData   *data = ctx->output_plugin_private;
 	FeedRel    *fr;
 	HeapTuple	tuple;
+	bool		atp_too;
 	MemoryContext old;
 
 	feed_progress(ctx, false);
@@ -1353,14 +1427,17 @@ feed_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation relatio
 		MemoryContextReset(data->cxt);
 		return;
 	}
-	data->seq++;
-	if (data->events[fr->type])
-	{
 #if PG_VERSION_NUM >= 170000
-		tuple = change->data.tp.newtuple;
+	tuple = change->data.tp.newtuple;
 #else
-		tuple = &change->data.tp.newtuple->tuple;
+	tuple = &change->data.tp.newtuple->tuple;
 #endif
+	data->seq++;
+	/* a reservation change that records its channel's ATP move: two events, two numbers */
+	atp_too = fr->type == FE_RESERVATION &&
+		!heap_attisnull(tuple, fr->col[RC_ATP_BEFORE] + 1, RelationGetDescr(relation));
+	if (data->events[fr->type] || (atp_too && data->events[FE_ATP]))
+	{
 		if (data->maxatts < fr->natts)
 		{
 			if (data->values != NULL)
@@ -1379,7 +1456,14 @@ feed_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation relatio
 				feed_posting(ctx, data, fr);
 				break;
 			case FE_RESERVATION:
-				feed_reservation(ctx, data, fr);
+				if (data->events[FE_RESERVATION])
+					feed_reservation(ctx, data, fr);
+				if (atp_too)
+				{
+					data->seq++;
+					if (data->events[FE_ATP])
+						feed_reservation_atp(ctx, data, fr);
+				}
 				break;
 			case FE_ATP:
 				feed_atp(ctx, data, fr);
@@ -1388,6 +1472,8 @@ feed_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation relatio
 				break;
 		}
 	}
+	else if (atp_too)
+		data->seq++;
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(data->cxt);
 }

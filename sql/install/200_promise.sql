@@ -124,6 +124,14 @@ COMMENT ON TYPE reservation_action IS 'What changed a reservation';
 -- have none but a BRIN: change_id is unique by construction (GENERATED ALWAYS, written
 -- only by the engine), the feed reads them from the WAL, and verify_promises() and the
 -- history queries read them whole or by range.
+--
+-- A change of channel ATP is recorded once. When a reservation change moves its own
+-- channel's ATP by itself (a pooled reservation reserved, cancelled or expired), its
+-- reservation_change row carries the move (atp_before, atp_after, version) and
+-- channel_atp_change has no row for it: one row fewer under the hot row's lock. Every
+-- other change (postings, refreshes, the channels a reservation at a location moves) is
+-- a channel_atp_change row. channel_atp_history shows both as one history, and the feed
+-- publishes both as atp events.
 CREATE TABLE reservation_change (
     change_id      bigint GENERATED ALWAYS AS IDENTITY,
     reservation_id bigint NOT NULL,
@@ -135,6 +143,7 @@ CREATE TABLE reservation_change (
     line_ref       text NOT NULL,
     delta          numeric NOT NULL,
     open_after     numeric NOT NULL,
+    atp_before     numeric,
     atp_after      numeric NOT NULL,
     version        bigint NOT NULL,
     posting_id     bigint,
@@ -143,6 +152,7 @@ CREATE TABLE reservation_change (
 CREATE INDEX reservation_change_reservation ON reservation_change USING brin (reservation_id, change_id);
 COMMENT ON INDEX reservation_change_reservation IS 'The history of a reservation, and changes by id (both grow with insertion order; a BRIN costs the promise path almost nothing)';
 COMMENT ON TABLE reservation_change IS 'After-state of every reservation change (what the change feed publishes): delta, open quantity after, channel ATP after, per-key version';
+COMMENT ON COLUMN reservation_change.atp_before IS 'The channel''s ATP before, when this change moved it by itself and is the record of that move (version is then the move''s version, and channel_atp_change has no row for it); NULL when channel_atp_change records the channel''s ATP change, or it did not change';
 
 CREATE TABLE channel_atp (
     channel    text NOT NULL,
@@ -178,7 +188,18 @@ CREATE TABLE channel_atp_change (
     reservation_id bigint,
     changed_at     timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE channel_atp_change IS 'Every change of a channel''s ATP for an item, with its cause (what the change feed publishes)';
+COMMENT ON TABLE channel_atp_change IS 'Changes of a channel''s ATP for an item, with their cause (what the change feed publishes), except the moves a pooled reservation''s own change records in reservation_change: channel_atp_history shows all';
+
+CREATE VIEW channel_atp_history AS
+SELECT c.channel, c.item_gtin, c.atp_before, c.atp_after, c.version, c.cause, c.posting_id, c.reservation_id,
+       c.changed_at
+  FROM channel_atp_change c
+UNION ALL
+SELECT r.channel, r.item_gtin, r.atp_before, r.atp_after, r.version, 'reservation', NULL, r.reservation_id,
+       r.changed_at
+  FROM reservation_change r
+ WHERE r.atp_before IS NOT NULL;
+COMMENT ON VIEW channel_atp_history IS 'Every change of a channel''s ATP for an item, one row per version: channel_atp_change and the reservation changes that record their channel''s move themselves';
 
 -- Expected receipts: purchase and production orders (transfers in transit are read from
 -- the in-transit balances and the ETA of their transfer_out postings).

@@ -328,7 +328,8 @@ COMMENT ON FUNCTION atp_detail(gtin, text) IS
   'How a channel''s ATP for an item is made up, location by location (pooled reservations and channel safety stock come off the sum)';
 
 -- ---------------------------------------------------------------------------
--- Channel ATP as published state: channel_atp + channel_atp_change. Every writer locks
+-- Channel ATP as published state: channel_atp + its history (channel_atp_change, and
+-- reservation_change rows with atp_before: see channel_atp_history). Every writer locks
 -- channel_atp rows in (channel, item) order, after any promise_key and balance rows.
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION _channel_atp_publish(channel text, item gtin, cause text, posting_id bigint, reservation_id bigint,
@@ -368,9 +369,12 @@ $$;
 COMMENT ON FUNCTION _channel_atp_publish(text, gtin, text, bigint, bigint) IS
   'Internal: recomputes a channel''s ATP for an item under its row lock and, when it changed, bumps its version and records the change';
 
--- A pooled reservation moves only its channel's ATP, by exactly its quantity.
+-- A pooled reservation moves only its channel's ATP, by exactly its quantity. The caller's
+-- reservation_change row records the move (atp_before, atp_after, version): no
+-- channel_atp_change row. atp_before is NULL when the channel had no published row yet:
+-- then _channel_atp_publish recorded the change in channel_atp_change.
 CREATE FUNCTION _channel_atp_add(channel text, item gtin, delta numeric, reservation_id bigint,
-                                 OUT atp numeric, OUT version bigint)
+                                 OUT atp numeric, OUT version bigint, OUT atp_before numeric)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync
 AS $$
@@ -384,13 +388,11 @@ BEGIN
           FROM inventory_sync._channel_atp_publish(channel, item, 'reservation', NULL, reservation_id) p;
         RETURN;
     END IF;
-    INSERT INTO inventory_sync.channel_atp_change (channel, item_gtin, atp_before, atp_after, version, cause,
-                                                   posting_id, reservation_id)
-         VALUES (channel, item, atp - delta, atp, version, 'reservation', NULL, reservation_id);
+    atp_before := atp - delta;
 END
 $$;
 COMMENT ON FUNCTION _channel_atp_add(text, gtin, numeric, bigint) IS
-  'Internal: moves a channel''s published ATP by a pooled reservation''s change and records it';
+  'Internal: moves a channel''s published ATP by a pooled reservation''s change; the caller''s reservation_change row records the move when atp_before is not NULL';
 
 -- Locations whose stock changes the expected supply elsewhere: an in-transit location
 -- counts for the destination it is routed to.

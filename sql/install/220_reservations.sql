@@ -411,9 +411,9 @@ BEGIN
             END IF;
             pub := inventory_sync._channel_atp_add(channel, item, -quantity, r.reservation_id);
             INSERT INTO inventory_sync.reservation_change (reservation_id, action, channel, item_gtin, location, order_ref,
-                                                           line_ref, delta, open_after, atp_after, version)
+                                                           line_ref, delta, open_after, atp_before, atp_after, version)
                  VALUES (r.reservation_id, 'reserve', channel, item, NULL, order_ref, line_ref, quantity, quantity,
-                         pub.atp, pub.version);
+                         pub.atp_before, pub.atp, pub.version);
             RETURN r;
         END IF;
     ELSE
@@ -566,14 +566,15 @@ BEGIN
     END IF;
     -- pooled: only its channel's ATP moves
     IF was_fulfilling THEN   -- it left the pool when fulfilment began; the issue republished
-        pub := inventory_sync._channel_atp_publish(r.channel, r.item_gtin, 'reservation', posting_id, r.reservation_id);
+        SELECT p.atp, p.version, NULL::numeric AS atp_before INTO pub
+          FROM inventory_sync._channel_atp_publish(r.channel, r.item_gtin, 'reservation', posting_id, r.reservation_id) p;
     ELSE
         pub := inventory_sync._channel_atp_add(r.channel, r.item_gtin, released, r.reservation_id);
     END IF;
     INSERT INTO inventory_sync.reservation_change (reservation_id, action, channel, item_gtin, location, order_ref,
-                                                   line_ref, delta, open_after, atp_after, version, posting_id)
+                                                   line_ref, delta, open_after, atp_before, atp_after, version, posting_id)
          VALUES (r.reservation_id, action, r.channel, r.item_gtin, NULL, r.order_ref, r.line_ref,
-                 -released, 0, pub.atp, pub.version, posting_id);
+                 -released, 0, pub.atp_before, pub.atp, pub.version, posting_id);
     RETURN r;
 END
 $$;
@@ -953,8 +954,8 @@ CREATE TRIGGER item_promise_state AFTER DELETE ON item FOR EACH ROW EXECUTE FUNC
 
 -- Rights: promising is for writers; reading for readers; channels are for admins.
 GRANT SELECT ON channel, channel_location, channel_safety_stock, safety_stock, promise_key, reservation,
-                reservation_change, channel_atp, channel_atp_change, channel_atp_state, supply, transit_route,
-                reservation_posting
+                reservation_change, channel_atp, channel_atp_change, channel_atp_history, channel_atp_state, supply,
+                transit_route, reservation_posting
    TO inventory_sync_reader;
 GRANT INSERT, UPDATE, DELETE ON channel, channel_location, channel_safety_stock, safety_stock, supply, transit_route
    TO inventory_sync_admin;

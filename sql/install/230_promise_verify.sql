@@ -21,17 +21,19 @@ AS $$
      WHERE a.atp <> _channel_atp(a.channel, a.item_gtin)
     UNION ALL
     -- (b) the version of a channel's ATP counts its changes, and each change starts where
-    --     the one before ended
+    --     the one before ended (its history: channel_atp_change and the reservation
+    --     changes that record their channel's move themselves)
     SELECT 'channel ATP versions and changes disagree', a.channel, a.item_gtin, NULL, NULL,
-           a.version, x.n
+           a.version, coalesce(x.n, 0)
       FROM channel_atp a
-      LEFT JOIN LATERAL (SELECT count(*) AS n, max(c.version) AS top,
-                                count(*) FILTER (WHERE c.atp_before <> c.prev_after) AS broken,
-                                (array_agg(c.atp_after ORDER BY c.version DESC))[1] AS last_after
-                           FROM (SELECT c.*, lag(c.atp_after) OVER (ORDER BY c.version) AS prev_after
-                                   FROM channel_atp_change c
-                                  WHERE c.channel = a.channel AND c.item_gtin = a.item_gtin) c) x ON true
-     WHERE a.version <> x.n OR a.version <> coalesce(x.top, 0) OR x.broken > 0
+      LEFT JOIN (SELECT c.channel, c.item_gtin, count(*) AS n, max(c.version) AS top,
+                        count(*) FILTER (WHERE c.atp_before <> c.prev_after) AS broken,
+                        (array_agg(c.atp_after ORDER BY c.version DESC))[1] AS last_after
+                   FROM (SELECT c.*, lag(c.atp_after) OVER (PARTITION BY c.channel, c.item_gtin ORDER BY c.version)
+                                     AS prev_after
+                           FROM channel_atp_history c) c
+                  GROUP BY c.channel, c.item_gtin) x ON x.channel = a.channel AND x.item_gtin = a.item_gtin
+     WHERE a.version <> coalesce(x.n, 0) OR a.version <> coalesce(x.top, 0) OR x.broken > 0
         OR (x.n > 0 AND x.last_after <> a.atp)
     UNION ALL
     -- (c) a location's promise key holds exactly its open reservations from stock

@@ -4,7 +4,7 @@
 -- Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(83);
+SELECT plan(86);
 
 -- Items: E (each), M (lot-tracked). Locations: S1, S2 stores (dedicated to 'shop'),
 -- D a DC shared by 'web' and 'mkt', T a truck to S1.
@@ -64,8 +64,17 @@ SELECT results_eq($$SELECT action::text, location IS NULL, delta, open_after, at
   $$VALUES ('reserve', true, 10::numeric, 10::numeric, 2::numeric), ('reserve', true, 2, 2, 0)$$,
   'each reservation change carries the channel''s ATP after it; location NULL: anywhere');
 SELECT results_eq($$SELECT version FROM reservation_change ORDER BY change_id$$,
-  $$SELECT version FROM channel_atp_change WHERE channel = 'shop' AND cause = 'reservation' ORDER BY version$$,
+  $$SELECT version FROM channel_atp_history WHERE channel = 'shop' AND cause = 'reservation' ORDER BY version$$,
   'and the version of the channel ATP change it made');
+SELECT results_eq($$SELECT atp_before, atp_after, version FROM reservation_change ORDER BY change_id$$,
+  $$SELECT atp_before, atp_after, version FROM channel_atp_history WHERE channel = 'shop' AND version > 2 ORDER BY version$$,
+  'a pooled reservation records its channel''s ATP move itself (atp_before, atp_after, version)');
+SELECT is((SELECT count(*) FROM channel_atp_change WHERE cause = 'reservation'), 0::bigint,
+  'and channel_atp_change has no second row for it');
+SELECT results_eq($$SELECT version, atp_before, atp_after FROM channel_atp_history WHERE channel = 'shop'
+                     AND item_gtin = '09506000134352' ORDER BY version$$,
+  $$VALUES (1::bigint, 0::numeric, 6::numeric), (2, 6, 12), (3, 12, 2), (4, 2, 0)$$,
+  'the channel''s ATP history is whole: the receipt''s publication, then each reservation''s move');
 SELECT is_empty($$SELECT * FROM verify_promises()$$, 'verify_promises() after pooled reservations');
 
 -- Fulfil, cancel, expire a pooled reservation ---------------------------------------------

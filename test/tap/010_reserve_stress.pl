@@ -82,7 +82,7 @@ sub books
 SELECT (SELECT count(*) FROM inventory_sync.reservation WHERE channel = '$channel' AND item_gtin = '$gtin')
        || '/' || (SELECT coalesce(sum(quantity), 0) FROM inventory_sync.reservation WHERE channel = '$channel' AND item_gtin = '$gtin')
        || '/' || inventory_sync.atp('$gtin', channel => '$channel')
-       || '/' || (SELECT min(atp_after) FROM inventory_sync.channel_atp_change WHERE item_gtin = '$gtin')
+       || '/' || (SELECT min(atp_after) FROM inventory_sync.channel_atp_history WHERE item_gtin = '$gtin')
        || '/' || (SELECT min(atp_after) FROM inventory_sync.reservation_change WHERE item_gtin = '$gtin')});
 }
 
@@ -110,7 +110,7 @@ ok($units >= 23, 'at most 2 left: once a client asking 3 or less is refused, les
 is($other, 0, 'no client failed any other way');
 is($node->safe_psql('postgres', q{SET search_path = inventory_sync, public;
 SELECT inventory_sync.atp('09506000134376', channel => 'shop') = 25 - sum(quantity)
-       AND (SELECT min(atp_after) FROM inventory_sync.channel_atp_change WHERE item_gtin = '09506000134376') >= 0
+       AND (SELECT min(atp_after) FROM inventory_sync.channel_atp_history WHERE item_gtin = '09506000134376') >= 0
   FROM inventory_sync.reservation WHERE item_gtin = '09506000134376'}), 't',
 	'ATP is the 25 less what was promised, never below 0 at any change');
 
