@@ -26,7 +26,7 @@
 # Output: progress lines and, for the collector,
 #   RESULT|<benchmark>|<ours>|<baseline>|<ratio>|<target>
 #
-# Knobs (environment): BENCH_DURATION (s per pgbench run, 10), BENCH_REPEATS (3, best
+# Knobs (environment): BENCH_DURATION (s per pgbench run, 10), BENCH_REPEATS (5, best
 # taken; also the median of the pairs), BENCH_HOT_CLIENTS (64), BENCH_THREADS (2), BENCH_READ_CLIENTS (4),
 # BENCH_RACE_STOCK (2000), BENCH_DB (inventory_sync_bench_reserve).
 set -euo pipefail
@@ -35,7 +35,7 @@ source "$(dirname "$0")/lib.sh"
 
 DB=${BENCH_DB:-inventory_sync_bench_reserve}
 DURATION=${BENCH_DURATION:-10}
-REPEATS=${BENCH_REPEATS:-3}
+REPEATS=${BENCH_REPEATS:-5}
 CLIENTS=${BENCH_HOT_CLIENTS:-64}
 THREADS=${BENCH_THREADS:-2}
 READ_CLIENTS=${BENCH_READ_CLIENTS:-4}
