@@ -11,7 +11,8 @@
  * UPDATE returned) is one row, stored directly, heap tuple plus index entries, as the
  * posting engine stores balance_change, without planning or starting an executor per
  * row. That row is also the record of the channel's ATP move (reservation_change.
- * atp_before): a second row in channel_atp_change cost a twentieth of the hot-item rate.
+ * atp_before): a second row in channel_atp_change cost about a tenth of the hot-item
+ * rate (paired runs, 64 clients: 0.80 -> 0.87 of a bare conditional UPDATE).
  *
  * Correctness rests on one invariant: channel_atp.atp of a dedicated channel is its ATP
  * (sum of its locations' ATP - its safety stock - its pooled reservations), recomputed
@@ -50,7 +51,9 @@
 #include "utils/snapmgr.h"
 #include "access/genam.h"
 #include "access/relscan.h"
+#include "catalog/index.h"
 #include "catalog/pg_am.h"
+#include "optimizer/optimizer.h"
 #include "utils/relcache.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
@@ -265,6 +268,135 @@ close_indices(ResultRelInfo *rri)
 			index_close(rri->ri_IndexRelationDescs[i], NoLock);
 }
 
+/* ------------------------------------------------------------------------
+ * The reservation table's index descriptions, built once per backend.
+ *
+ * ExecOpenIndices builds them on every call: each index's predicate copied out of the
+ * relcache, planned and compiled, and the unique indexes' operators looked up for the
+ * speculative insertion (together about 3% of a reservation's CPU). They only change
+ * when the table's indexes do, which sends a relcache invalidation for the table or the
+ * index: the callback marks them stale and the next reservation builds them again.
+ * Only plain btree indexes without expressions are kept (btree keeps nothing of its own
+ * in the IndexInfo); a table with any other index is opened the executor's way.
+ * ------------------------------------------------------------------------ */
+typedef struct ResIndexes
+{
+	MemoryContext cxt;			/* holds this struct and everything below */
+	Oid			relid;			/* reservation */
+	int			n;
+	Oid		   *oids;			/* RelationGetIndexList order */
+	IndexInfo **info;			/* predicates compiled, speculative support built */
+	bool		cacheable;		/* false: ExecOpenIndices on every call */
+} ResIndexes;
+
+static ResIndexes *res_indexes = NULL;
+static bool res_indexes_stale = false;
+static bool res_indexes_callback = false;
+
+static void
+res_indexes_invalidate(Datum arg, Oid relid)
+{
+	int			i;
+
+	if (res_indexes == NULL || res_indexes_stale)
+		return;
+	if (!OidIsValid(relid) || relid == res_indexes->relid)
+	{
+		res_indexes_stale = true;
+		return;
+	}
+	for (i = 0; i < res_indexes->n; i++)
+		if (relid == res_indexes->oids[i])
+		{
+			res_indexes_stale = true;
+			return;
+		}
+}
+
+/* the descriptions for rel as it is now (rel is open and locked) */
+static ResIndexes *
+res_indexes_get(Relation rel)
+{
+	List	   *list;
+	ListCell   *lc;
+	MemoryContext cxt;
+	MemoryContext old;
+	ResIndexes *ri;
+	int			i = 0;
+
+	if (!res_indexes_callback)
+	{
+		CacheRegisterRelcacheCallback(res_indexes_invalidate, (Datum) 0);
+		res_indexes_callback = true;
+	}
+	if (res_indexes != NULL && !res_indexes_stale && res_indexes->relid == RelationGetRelid(rel))
+		return res_indexes;
+	if (res_indexes != NULL)
+		MemoryContextDelete(res_indexes->cxt);
+	res_indexes = NULL;
+	res_indexes_stale = false;
+
+	/* built under the caller's context (an error frees it), kept only once complete */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "inventory_sync reservation indexes", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	ri = palloc0(sizeof(ResIndexes));
+	ri->cxt = cxt;
+	ri->relid = RelationGetRelid(rel);
+	ri->cacheable = true;
+	list = RelationGetIndexList(rel);
+	ri->n = list_length(list);
+	ri->oids = palloc0(sizeof(Oid) * Max(ri->n, 1));
+	ri->info = palloc0(sizeof(IndexInfo *) * Max(ri->n, 1));
+	foreach(lc, list)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
+		IndexInfo  *ii = BuildIndexInfo(idx);
+
+		if (idx->rd_rel->relam != BTREE_AM_OID || ii->ii_Expressions != NIL)
+			ri->cacheable = false;
+		else
+		{
+			if (ii->ii_Unique)
+				BuildSpeculativeIndexInfo(idx, ii);
+			if (ii->ii_Predicate != NIL)
+				ii->ii_PredicateState = ExecInitQual((List *) expression_planner((Expr *) ii->ii_Predicate), NULL);
+		}
+		ri->oids[i] = RelationGetRelid(idx);
+		ri->info[i++] = ii;
+		index_close(idx, NoLock);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(cxt, CacheMemoryContext);
+	res_indexes = ri;
+	return ri;
+}
+
+/*
+ * ExecOpenIndices(rri, true) from the kept descriptions. An invalidation taken while the
+ * indexes are locked here leaves this call with the descriptions it started with, as
+ * ExecOpenIndices' own would be.
+ */
+static void
+res_open_indices(ResultRelInfo *rri, Relation rel)
+{
+	ResIndexes *ri = res_indexes_get(rel);
+	int			i;
+
+	if (!ri->cacheable)
+	{
+		ExecOpenIndices(rri, true);
+		return;
+	}
+	rri->ri_NumIndices = ri->n;
+	rri->ri_IndexRelationDescs = palloc(sizeof(Relation) * Max(ri->n, 1));
+	rri->ri_IndexRelationInfo = palloc(sizeof(IndexInfo *) * Max(ri->n, 1));
+	for (i = 0; i < ri->n; i++)
+	{
+		rri->ri_IndexRelationDescs[i] = index_open(ri->oids[i], RowExclusiveLock);
+		rri->ri_IndexRelationInfo[i] = ri->info[i];
+	}
+}
+
 /*
  * Insert the reservation unless its key exists, as INSERT ... ON CONFLICT DO NOTHING does
  * (speculative insertion: a concurrent insert of the same key is waited for, and wins if
@@ -287,7 +419,7 @@ reservation_insert(Datum *values, bool *nulls)
 	bool		first = true;
 
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	ExecOpenIndices(rri, true);
+	res_open_indices(rri, rel);
 	for (;;)
 	{
 		ItemPointerData conflict;

@@ -4,7 +4,7 @@
 -- Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(86);
+SELECT plan(91);
 
 -- Items: E (each), M (lot-tracked). Locations: S1, S2 stores (dedicated to 'shop'),
 -- D a DC shared by 'web' and 'mkt', T a truck to S1.
@@ -201,6 +201,24 @@ SELECT results_eq($$SELECT channel, atp_before, atp_after, version, cause FROM c
 SELECT results_eq($$SELECT channel, atp, version FROM channel_atp WHERE item_gtin = '09506000134406' ORDER BY channel$$,
   $$VALUES ('mkt', 3::numeric, 1::bigint), ('web', 3, 1)$$, 'published ATP 3, version 1');
 SELECT is_empty($$SELECT * FROM verify_promises()$$, 'verify_promises(): versions count the changes');
+
+-- The fast path keeps the reservation table's index descriptions for the session: an
+-- index added or dropped later must be seen by the next reservation ----------------------
+INSERT INTO location (gln, name, kind) VALUES ('0614141000050', 'IX', 'store');
+INSERT INTO channel (channel, name, fulfilment_source) VALUES ('ixc', 'Index test', 'oms');
+INSERT INTO channel_location VALUES ('ixc', '0614141000050', 1);
+SELECT pg_temp.rcv('ix-r', '09506000134352', '0614141000050', 20);
+SELECT is((reserve('ixc', 'ix1', '1', '09506000134352', 1)).status::text, 'open', 'a pooled reservation (descriptions kept)');
+CREATE UNIQUE INDEX reservation_test_partial ON reservation (item_gtin) WHERE order_ref LIKE 'ix%';
+SELECT throws_ok($$SELECT reserve('ixc', 'ix2', '1', '09506000134352', 1)$$, '23505', NULL,
+  'a (partial, unique) index added afterwards is maintained by the next reservation');
+DROP INDEX reservation_test_partial;
+CREATE UNIQUE INDEX reservation_test_expr ON reservation (lower(order_ref));
+SELECT throws_ok($$SELECT reserve('ixc', 'IX1', '1', '09506000134352', 1)$$, '23505', NULL,
+  'an expression index too (maintained the executor''s way)');
+DROP INDEX reservation_test_expr;
+SELECT is((reserve('ixc', 'ix4', '1', '09506000134352', 1)).status::text, 'open', 'and a dropped index is forgotten');
+SELECT is((SELECT count(*) FROM reservation WHERE channel = 'ixc'), 2::bigint, 'the refused ones left nothing');
 
 SELECT is_empty($$SELECT * FROM verify()$$, 'verify(): every balance equals the ledger');
 SELECT * FROM finish();
