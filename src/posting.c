@@ -1274,9 +1274,10 @@ balance_meta_load(Oid nsp)
 
 /*
  * The sum of a key's changes after a time: what a count as of that time must add back to
- * the balance. The caller holds the key's balance row locked, so no other transaction can
- * add changes to it; a snapshot taken now sees every committed one, and this
- * transaction's earlier statements (the command id is advanced, as SPI would).
+ * the balance. Every change of the key also updates its balance row: a snapshot taken
+ * after the row was read sees every change committed before, and this transaction's
+ * earlier statements (the command id is advanced, as SPI would); one committed after the
+ * row was read makes the caller's update fail, and it reads both again, locked.
  */
 static Numeric
 sum_after(int64 balance_id, TimestampTz after)
@@ -1336,11 +1337,13 @@ balance_close(BalanceAccess *ba)
 }
 
 /*
- * Find the key's row and lock it (FOR NO KEY UPDATE) in its latest version. false when
- * the key has no row (nobody has inserted it, or its inserter rolled back).
+ * Find the key's row. lock: lock it (FOR NO KEY UPDATE) in its latest version. Otherwise
+ * read its latest committed version (or this transaction's own) without locking it: the
+ * caller then updates it only if nobody did meanwhile (balance_write with locked false).
+ * false when the key has no row (nobody has inserted it, or its inserter rolled back).
  */
 static bool
-balance_find_lock(BalanceAccess *ba, const BalanceKey *key, Datum lot, BalanceRow *row)
+balance_find(BalanceAccess *ba, const BalanceKey *key, Datum lot, bool lock, BalanceRow *row)
 {
 	ScanKeyData sk[4];
 	Datum		vals[4];
@@ -1384,7 +1387,17 @@ balance_find_lock(BalanceAccess *ba, const BalanceKey *key, Datum lot, BalanceRo
 			XactLockTableWait(xwait, NULL, NULL, XLTW_None);
 			continue;
 		}
-
+		if (!lock)
+		{
+			/*
+			 * The version the probe returned: the latest committed one, or one that an
+			 * open transaction is replacing (whose update the write then waits for and
+			 * reports: the caller reads again, locked).
+			 */
+			res = TM_Ok;
+		}
+		else
+		{
 		/*
 		 * Lock its latest version. A transaction updating it is waited for in the tuple
 		 * lock's queue, first come first served, exactly as an UPDATE waits.
@@ -1394,6 +1407,7 @@ balance_find_lock(BalanceAccess *ba, const BalanceKey *key, Datum lot, BalanceRo
 							   GetCurrentCommandId(false), LockTupleNoKeyExclusive, LockWaitBlock,
 							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 		PopActiveSnapshot();
+		}
 		switch (res)
 		{
 			case TM_Ok:
@@ -1425,9 +1439,13 @@ balance_find_lock(BalanceAccess *ba, const BalanceKey *key, Datum lot, BalanceRo
 	}
 }
 
-/* Write the key's new state into the row locked by balance_find_lock. */
-static void
-balance_write(BalanceAccess *ba, const BalanceRow *row, Numeric quantity, int64 version,
+/*
+ * Write the key's new state into the row balance_find found. locked: it locked the row.
+ * Otherwise the update waits for a transaction updating the row, as UPDATE does, and
+ * false reports that the row changed since it was read (nothing was written).
+ */
+static bool
+balance_write(BalanceAccess *ba, const BalanceRow *row, bool locked, Numeric quantity, int64 version,
 			  int64 last_posting, bool has_count_at, TimestampTz last_count_at)
 {
 	TupleTableSlot *n = ba->newrow;
@@ -1455,7 +1473,21 @@ balance_write(BalanceAccess *ba, const BalanceRow *row, Numeric quantity, int64 
 
 	/* a row this trigger created through SPI must be visible to the update */
 	CommandCounterIncrement();
-	simple_table_tuple_update(ba->rel, (ItemPointer) &row->tid, n, GetActiveSnapshot(), &update_indexes);
+	if (locked)
+		simple_table_tuple_update(ba->rel, (ItemPointer) &row->tid, n, GetActiveSnapshot(), &update_indexes);
+	else
+	{
+		TM_FailureData tmfd;
+		LockTupleMode lockmode;
+		TM_Result	res;
+
+		res = table_tuple_update(ba->rel, (ItemPointer) &row->tid, n, GetCurrentCommandId(true),
+								 GetActiveSnapshot(), InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
+		if (res == TM_Updated || res == TM_Deleted)
+			return false;
+		if (res != TM_Ok)
+			elog(ERROR, "inventory_sync: unexpected result %d updating a balance row", (int) res);
+	}
 #if PG_VERSION_NUM >= 160000
 	if (update_indexes != TU_None)
 #else
@@ -1481,6 +1513,7 @@ balance_write(BalanceAccess *ba, const BalanceRow *row, Numeric quantity, int64 
 #endif
 		ResetPerTupleExprContext(ba->estate);
 	}
+	return true;
 }
 
 #define CHANGES_BATCH 1000		/* balance_change rows per heap_multi_insert */
@@ -1777,117 +1810,163 @@ ledger_apply(PG_FUNCTION_ARGS)
 			int64		last_posting = 0;
 			Datum		lotd;
 			BalanceRow	brow;
+			bool		locked = false;
+			Datum	   *cv = palloc(sizeof(Datum) * 14 * k->neffects);
+			bool	   *cn = palloc(sizeof(bool) * 14 * k->neffects);
 
-			/* Lock the key, creating it if it is new (ON CONFLICT: someone may race us). */
 			lotd = k->key.has_lot ? postings[effects[k->effects[0]].posting].lot : (Datum) 0;
-			while (!balance_find_lock(&ba, &k->key, lotd, &brow))
-			{
-				v[0] = Int64GetDatum(k->key.item);
-				v[1] = Int64GetDatum(k->key.location);
-				v[2] = lotd;
-				n[2] = k->key.has_lot ? ' ' : 'n';
-				v[3] = CStringGetTextDatum(k->key.bucket);
-				run_plan(AP_CREATE, v, n, SPI_OK_INSERT, 0);
-				CommandCounterIncrement();
-			}
-			balance_id = brow.balance_id;
-			qty = brow.quantity;
-			version = brow.version;
-			has_count_at = brow.has_count_at;
-			last_count_at = brow.last_count_at;
-
 			mc_location(k->key.location, &loc);
 
-			for (j = 0; j < k->neffects; j++)
+			/*
+			 * Read the key's row, work out its new state, write it. Optimistic first: the
+			 * row is read unlocked and updated only if nobody changed it meanwhile (one
+			 * WAL record fewer than locking it first). Anything but the plain case (a
+			 * concurrent change, a late event, a stale expected quantity, a balance going
+			 * negative) is decided again on the locked row, where it is final.
+			 */
+			for (;;)
 			{
-				Effect	   *eff = &effects[k->effects[j]];
-				Posting    *p = &postings[eff->posting];
-				Numeric		before = qty;
-				Datum		cv[14];
-				bool		cn[14];
+				bool		unusual = false;
 
-				if (p->kind == PK_COUNT)
+				/* the key's row, created if it is new (ON CONFLICT: someone may race us) */
+				while (!balance_find(&ba, &k->key, lotd, locked, &brow))
 				{
-					/* delta = count - balance as of the watermark */
-					Numeric		later;
-					int			m;
-
-					later = sum_after(balance_id, p->event_time);
-					/* and this statement's own earlier effects on the key after it */
-					for (m = 0; m < j; m++)
-					{
-						Effect	   *pe = &effects[k->effects[m]];
-
-						if (postings[pe->posting].event_time > p->event_time)
-							later = num_add(later, pe->delta);
-					}
-					eff->delta = num_sub(p->base_quantity, num_sub(qty, later));
-					if (!has_count_at || p->event_time > last_count_at)
-					{
-						has_count_at = true;
-						last_count_at = p->event_time;
-					}
+					v[0] = Int64GetDatum(k->key.item);
+					v[1] = Int64GetDatum(k->key.location);
+					v[2] = lotd;
+					n[2] = k->key.has_lot ? ' ' : 'n';
+					v[3] = CStringGetTextDatum(k->key.bucket);
+					run_plan(AP_CREATE, v, n, SPI_OK_INSERT, 0);
+					CommandCounterIncrement();
 				}
-				else if (has_count_at && p->event_time < last_count_at)
+				balance_id = brow.balance_id;
+				qty = brow.quantity;
+				version = brow.version;
+				has_count_at = brow.has_count_at;
+				last_count_at = brow.last_count_at;
+				last_posting = 0;
+
+				for (j = 0; j < k->neffects; j++)
 				{
-					char	   *detail = psprintf("event \"%s\" of source \"%s\" happened at %s, before the count of %s it arrived after",
-												  text_to_cstring(DatumGetTextPP(p->event_id)), p->source_str,
-												  timestamptz_to_str(p->event_time),
-												  timestamptz_to_str(last_count_at));
+					Effect	   *eff = &effects[k->effects[j]];
+					Posting    *p = &postings[eff->posting];
+					Numeric		before = qty;
+					Datum	   *rv = cv + 14 * j;
+					bool	   *rn = cn + 14 * j;
 
-					raise_exception("late_event", p, &k->key, detail);
-				}
+					if (p->kind == PK_COUNT)
+					{
+						/* delta = count - balance as of the watermark */
+						Numeric		later;
+						int			m;
 
-				if (p->expected != NULL && !eff->entering && num_cmp(p->expected, before) != 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_IS_STALE_EXPECTED_QUANTITY),
-							 errmsg("balance of gtin %s at location %s, bucket \"%s\" is %s, not the expected %s",
-									key_text(k->key.item, GS1_KEY_GTIN), key_text(k->key.location, GS1_KEY_GLN),
-									k->key.bucket, num_text(before), num_text(p->expected)),
-							 errdetail("Source \"%s\", event \"%s\".", p->source_str,
-									   text_to_cstring(DatumGetTextPP(p->event_id))),
-							 errhint("Read the balance again and retry with the quantity you find.")));
+						later = sum_after(balance_id, p->event_time);
+						/* and this statement's own earlier effects on the key after it */
+						for (m = 0; m < j; m++)
+						{
+							Effect	   *pe = &effects[k->effects[m]];
 
-				qty = num_add(qty, eff->delta);
-				version++;
-				last_posting = p->posting_id;
+							if (postings[pe->posting].event_time > p->event_time)
+								later = num_add(later, pe->delta);
+						}
+						eff->delta = num_sub(p->base_quantity, num_sub(qty, later));
+						if (!has_count_at || p->event_time > last_count_at)
+						{
+							has_count_at = true;
+							last_count_at = p->event_time;
+						}
+					}
+					else if (has_count_at && p->event_time < last_count_at)
+					{
+						char	   *detail;
 
-				if (num_sign(eff->delta) < 0 && num_cmp(qty, zero) < 0)
-				{
-					if (loc.strict)
+						if (!locked)
+						{
+							unusual = true;
+							break;
+						}
+						detail = psprintf("event \"%s\" of source \"%s\" happened at %s, before the count of %s it arrived after",
+										  text_to_cstring(DatumGetTextPP(p->event_id)), p->source_str,
+										  timestamptz_to_str(p->event_time),
+										  timestamptz_to_str(last_count_at));
+						raise_exception("late_event", p, &k->key, detail);
+					}
+
+					if (p->expected != NULL && !eff->entering && num_cmp(p->expected, before) != 0)
+					{
+						if (!locked)
+						{
+							unusual = true;
+							break;
+						}
 						ereport(ERROR,
-								(errcode(ERRCODE_IS_INSUFFICIENT_STOCK),
-								 errmsg("insufficient stock: gtin %s at location %s, bucket \"%s\" has %s, the posting takes %s",
+								(errcode(ERRCODE_IS_STALE_EXPECTED_QUANTITY),
+								 errmsg("balance of gtin %s at location %s, bucket \"%s\" is %s, not the expected %s",
 										key_text(k->key.item, GS1_KEY_GTIN), key_text(k->key.location, GS1_KEY_GLN),
-										k->key.bucket, num_text(before), num_text(num_neg(eff->delta))),
-								 errdetail("Location %s is strict: it refuses postings that drive a balance negative (source \"%s\", event \"%s\").",
-										   key_text(k->key.location, GS1_KEY_GLN), p->source_str,
-										   text_to_cstring(DatumGetTextPP(p->event_id)))));
-					raise_exception("negative_balance", p, &k->key,
-									psprintf("balance went from %s to %s", num_text(before), num_text(qty)));
+										k->key.bucket, num_text(before), num_text(p->expected)),
+								 errdetail("Source \"%s\", event \"%s\".", p->source_str,
+										   text_to_cstring(DatumGetTextPP(p->event_id))),
+								 errhint("Read the balance again and retry with the quantity you find.")));
+					}
+
+					qty = num_add(qty, eff->delta);
+					version++;
+					last_posting = p->posting_id;
+
+					if (num_sign(eff->delta) < 0 && num_cmp(qty, zero) < 0)
+					{
+						if (!locked)
+						{
+							unusual = true;
+							break;
+						}
+						if (loc.strict)
+							ereport(ERROR,
+									(errcode(ERRCODE_IS_INSUFFICIENT_STOCK),
+									 errmsg("insufficient stock: gtin %s at location %s, bucket \"%s\" has %s, the posting takes %s",
+											key_text(k->key.item, GS1_KEY_GTIN), key_text(k->key.location, GS1_KEY_GLN),
+											k->key.bucket, num_text(before), num_text(num_neg(eff->delta))),
+									 errdetail("Location %s is strict: it refuses postings that drive a balance negative (source \"%s\", event \"%s\").",
+											   key_text(k->key.location, GS1_KEY_GLN), p->source_str,
+											   text_to_cstring(DatumGetTextPP(p->event_id)))));
+						raise_exception("negative_balance", p, &k->key,
+										psprintf("balance went from %s to %s", num_text(before), num_text(qty)));
+					}
+
+					/* the after-state, in balance_change's column order */
+					memset(rn, 0, sizeof(bool) * 14);
+					rv[0] = Int64GetDatum(p->posting_id);
+					rv[1] = Int64GetDatum(balance_id);
+					rv[2] = Int64GetDatum(k->key.item);
+					rv[3] = Int64GetDatum(k->key.location);
+					rv[4] = p->lot;
+					rn[4] = !p->lot;
+					rv[5] = CStringGetTextDatum(k->key.bucket);
+					rv[6] = NumericGetDatum(eff->delta);
+					rv[7] = NumericGetDatum(qty);
+					rv[8] = Int64GetDatum(version);
+					rv[9] = ObjectIdGetDatum(kind_oids[p->kind]);
+					rv[10] = p->source;
+					rv[11] = p->event_id;
+					rv[12] = TimestampTzGetDatum(p->event_time);
+					rv[13] = TimestampTzGetDatum(p->recorded_at);
 				}
-
-				/* the after-state, in balance_change's column order */
-				memset(cn, 0, sizeof(cn));
-				cv[0] = Int64GetDatum(p->posting_id);
-				cv[1] = Int64GetDatum(balance_id);
-				cv[2] = Int64GetDatum(k->key.item);
-				cv[3] = Int64GetDatum(k->key.location);
-				cv[4] = p->lot;
-				cn[4] = !p->lot;
-				cv[5] = CStringGetTextDatum(k->key.bucket);
-				cv[6] = NumericGetDatum(eff->delta);
-				cv[7] = NumericGetDatum(qty);
-				cv[8] = Int64GetDatum(version);
-				cv[9] = ObjectIdGetDatum(kind_oids[p->kind]);
-				cv[10] = p->source;
-				cv[11] = p->event_id;
-				cv[12] = TimestampTzGetDatum(p->event_time);
-				cv[13] = TimestampTzGetDatum(p->recorded_at);
-				tuplestore_putvalues(changes, changes_desc, cv, cn);
+				if (unusual)
+				{
+					locked = true;
+					continue;
+				}
+				if (balance_write(&ba, &brow, locked, qty, version, last_posting, has_count_at, last_count_at))
+					break;
+				/* changed since it was read: as UPDATE, an error where the snapshot is the transaction's */
+				if (IsolationUsesXactSnapshot())
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							 errmsg("could not serialize access due to concurrent update")));
+				locked = true;
 			}
-
-			balance_write(&ba, &brow, qty, version, last_posting, has_count_at, last_count_at);
+			for (j = 0; j < k->neffects; j++)
+				tuplestore_putvalues(changes, changes_desc, cv + 14 * j, cn + 14 * j);
 		}
 		balance_close(&ba);
 
