@@ -1398,15 +1398,15 @@ balance_find(BalanceAccess *ba, const BalanceKey *key, Datum lot, bool lock, Bal
 		}
 		else
 		{
-		/*
-		 * Lock its latest version. A transaction updating it is waited for in the tuple
-		 * lock's queue, first come first served, exactly as an UPDATE waits.
-		 */
-		PushActiveSnapshot(GetLatestSnapshot());
-		res = table_tuple_lock(ba->rel, &ba->found->tts_tid, GetActiveSnapshot(), ba->found,
-							   GetCurrentCommandId(false), LockTupleNoKeyExclusive, LockWaitBlock,
-							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
-		PopActiveSnapshot();
+			/*
+			 * Lock its latest version. A transaction updating it is waited for in the
+			 * tuple lock's queue, first come first served, exactly as an UPDATE waits.
+			 */
+			PushActiveSnapshot(GetLatestSnapshot());
+			res = table_tuple_lock(ba->rel, &ba->found->tts_tid, GetActiveSnapshot(), ba->found,
+								   GetCurrentCommandId(false), LockTupleNoKeyExclusive, LockWaitBlock,
+								   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+			PopActiveSnapshot();
 		}
 		switch (res)
 		{

@@ -7,9 +7,10 @@
  *      against master data, resolves pack GTINs and units to base units, checks the
  *      source binding and ownership, and detects replays of (source, source_event_id).
  *   2. ledger_apply (statement trigger with the statement's new rows): applies every
- *      effect to its balance key, keys locked one at a time in one global sort order so
- *      that concurrent batches never deadlock, and records each effect's after-state in
- *      balance_change.
+ *      effect to its balance key, keys updated one at a time in one global sort order so
+ *      that concurrent batches never deadlock (each row read unlocked and updated as
+ *      UPDATE does; read again locked when it changed meanwhile or the effect is not
+ *      plain), and records each effect's after-state in balance_change.
  */
 #ifndef INVENTORY_SYNC_POSTING_H
 #define INVENTORY_SYNC_POSTING_H
