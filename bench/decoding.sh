@@ -245,9 +245,10 @@ log "total time: $(( $(date +%s) - START ))s"
 echo
 for w in small_txns txn_1m; do
   [[ " $WORKLOADS " == *" $w "* ]] || continue
-  med=$(printf '%s\n' ${PAIRED[$w]} | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+  # shellcheck disable=SC2086
+  med=$(median ${PAIRED[$w]})
   log "$w: wal2json time / ours, pair by pair:${PAIRED[$w]} (median $med)"
-  echo "RESULT|decoding_${w}_vs_wal2json|$med|1|$(awk -v m="$med" 'BEGIN { printf "%.2f", m }')|>=2"
+  result_ratio "decoding_${w}_vs_wal2json" "$med" '>=2'
   result "decoding_${w}_vs_wal2json.best_of" "${RATE[$w.ours]}" "${RATE[$w.wal2json]}" n/a
   result "decoding_${w}_single_vs_wal2json" "${RATE[$w.ours_single]}" "${RATE[$w.wal2json]}" n/a
   result "decoding_${w}_vs_wal2json_all_tables" "${RATE[$w.ours]}" "${RATE[$w.wal2json_all]}" n/a

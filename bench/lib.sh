@@ -10,3 +10,14 @@ result() {   # name ours baseline target
   awk -v name="$1" -v a="$2" -v b="$3" -v t="$4" \
     'BEGIN { printf "RESULT|%s|%.1f|%.1f|%.2f|%s\n", name, a, b, (b > 0 ? a / b : 0), t }'
 }
+
+# The median of whitespace-separated numbers (one run of ratios, pair by pair).
+median() {   # numbers...
+  printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# A collector line for a ratio measured directly (a median of paired ratios): the ratio
+# stands in "ours", the baseline is 1.
+result_ratio() {   # name ratio target
+  awk -v name="$1" -v r="$2" -v t="$3" 'BEGIN { printf "RESULT|%s|%s|1|%.2f|%s\n", name, r, r, t }'
+}

@@ -169,19 +169,11 @@ for sync in off on; do
   [ "$sync" = on ] && pairs=$REPEATS_ON
   log "hot item, $CLIENTS clients, synchronous_commit=$sync: $pairs pairs of ${DURATION}s runs (bare and reserve, order alternating)"
   for ((r = 1; r <= pairs; r++)); do
-    if ((r % 2)); then
-      run_pgbench bare "$sync" "$CLIENTS"
-      bare_tps=$LAST_TPS
-      run_pgbench reserve "$sync" "$CLIENTS"
-      check_reserve
-      reserve_tps=$LAST_TPS
-    else
-      run_pgbench reserve "$sync" "$CLIENTS"
-      check_reserve
-      reserve_tps=$LAST_TPS
-      run_pgbench bare "$sync" "$CLIENTS"
-      bare_tps=$LAST_TPS
-    fi
+    if ((r % 2)); then order="bare reserve"; else order="reserve bare"; fi
+    for v in $order; do
+      run_pgbench "$v" "$sync" "$CLIENTS"
+      if [ "$v" = reserve ]; then check_reserve; reserve_tps=$LAST_TPS; else bare_tps=$LAST_TPS; fi
+    done
     PAIRED[$sync]="${PAIRED[$sync]:-} $(awk -v a="$reserve_tps" -v b="$bare_tps" 'BEGIN { printf "%.4f", a / b }')"
   done
 done
@@ -222,12 +214,12 @@ log "check: $RACE_STOCK units, $RACE_STOCK reservations won, ATP 0, no oversell;
 
 echo
 log "total time: $(( $(date +%s) - START ))s"
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 for sync in off on; do
   t='n/a'; [ "$sync" = off ] && t='>=0.8'
-  med=$(printf '%s\n' ${PAIRED[$sync]} | median)
+  # shellcheck disable=SC2086
+  med=$(median ${PAIRED[$sync]})
   log "reserve/bare pair by pair, synchronous_commit=$sync:${PAIRED[$sync]} (median $med)"
-  echo "RESULT|reserve_hot_item_64_vs_bare_update.sync_$sync|$med|1|$(awk -v m="$med" 'BEGIN { printf "%.2f", m }')|$t"
+  result_ratio "reserve_hot_item_64_vs_bare_update.sync_$sync" "$med" "$t"
   result "reserve_hot_item_64_vs_bare_update.sync_$sync.best_of" "${BEST[reserve.$sync]}" "${BEST[bare.$sync]}" "n/a"
   result "reserve_shared_dc_64_vs_bare_update.sync_$sync" "${BEST[shared.$sync]}" "${BEST[bare.$sync]}" "n/a"
 done
