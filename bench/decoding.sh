@@ -5,7 +5,7 @@
 #
 # Runs against an existing cluster (PGHOST/PGPORT/PGUSER, as pg_virtualenv sets them;
 # needs a superuser, wal_level=logical, inventory_sync and wal2json in
-# output_plugin_libraries, 2 x BENCH_DECODE_REPEATS + 3 x BENCH_DECODE_OTHER_REPEATS free
+# output_plugin_libraries, 2 x BENCH_DECODE_REPEATS + 4 x BENCH_DECODE_OTHER_REPEATS free
 # replication slots), in a scratch database it creates and drops.
 #
 # Each workload is posted once, after one slot per plugin and run was created in front of
@@ -17,6 +17,9 @@
 #   plugins     ours           inventory_sync, default options (over the replication protocol:
 #                              up to 64 events of a transaction per message)
 #               ours_single    inventory_sync, batch-events=1 (one event per message)
+#               ours_silent    inventory_sync, events=atp: the bench has no channels, so every
+#                              event is filtered out and nothing is sent: the floor of reading
+#                              and decoding this WAL, which every plugin pays
 #               wal2json       wal2json format-version 2, add-tables=inventory_sync.balance_change
 #                              (only the table the events come from: its fairest setting)
 #               wal2json_all   wal2json format-version 2, every table (its default)
@@ -43,6 +46,9 @@
 #     decoding_*_vs_wal2json.best_of      events/s, best run against best run (reported)
 #     decoding_*_single_vs_wal2json       the same with batch-events=1 (reported, n/a)
 #     decoding_*_vs_wal2json_all_tables, decoding_*_vs_test_decoding   (reported, n/a)
+#     decoding_small_txns_floor_*         microseconds per transaction: the silent floor,
+#                                         ours and wal2json (medians of their runs), the
+#                                         floor's share of ours (reported, n/a)
 #     decoding_memory_txn_1m_vs_txn_200k  ours' peak memory, 1M-posting transaction vs
 #                                         200k-posting one: flat means <= 1.25
 #     decoding_memory_txn_1m_vs_test_decoding  ours vs test_decoding at 1M (reported)
@@ -63,7 +69,7 @@ REPEATS=${BENCH_DECODE_REPEATS:-5}
 OTHER_REPEATS=${BENCH_DECODE_OTHER_REPEATS:-1}
 ITEMS=1000
 LOCATIONS=10
-PLUGINS=(ours ours_single wal2json wal2json_all test_decoding)
+PLUGINS=(ours ours_single ours_silent wal2json wal2json_all test_decoding)
 WORKLOADS=${BENCH_DECODE_WORKLOADS:-small_txns txn_200k txn_1m}
 
 WORK=$(mktemp -d /tmp/inventory_sync_decoding.XXXXXX)
@@ -83,7 +89,7 @@ trap cleanup EXIT
 
 plugin_of() {
   case $1 in
-    ours|ours_single) echo inventory_sync ;;
+    ours|ours_single|ours_silent) echo inventory_sync ;;
     wal2json|wal2json_all) echo wal2json ;;
     test_decoding) echo test_decoding ;;
   esac
@@ -91,6 +97,7 @@ plugin_of() {
 plugin_opts() {
   case $1 in
     ours_single) echo "-o batch-events=1" ;;
+    ours_silent) echo "-o events=atp" ;;
     wal2json) echo "-o format-version=2 -o add-tables=inventory_sync.balance_change" ;;
     wal2json_all) echo "-o format-version=2" ;;
     *) echo "" ;;
@@ -99,7 +106,7 @@ plugin_opts() {
 
 log "cluster: $(psql -X -At -d postgres -c 'SELECT version()' | cut -d, -f1) on ${PGHOST:-local}:${PGPORT:-5432}"
 [ "$(psql -X -At -d postgres -c 'SHOW wal_level')" = logical ] || die "wal_level must be logical"
-slots=$((2 * REPEATS + 3 * OTHER_REPEATS))
+slots=$((2 * REPEATS + 4 * OTHER_REPEATS))
 [ "$(psql -X -At -d postgres -c "SELECT current_setting('max_replication_slots')::int - count(*) FROM pg_replication_slots")" -ge "$slots" ] \
   || die "needs $slots free replication slots (max_replication_slots; bench/run.sh sets 20)"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null
@@ -158,7 +165,9 @@ decode_slot() {   # slot variant endpos
   local slot=$1 variant=$2 endpos=$3 pid="" peak=0 t0 t1 recv k v
   t0=$(date +%s%N)
   # shellcheck disable=SC2046
-  pg_recvlogical -d "$DB" --slot "$slot" --start --no-loop --endpos "$endpos" -f /dev/null \
+  local out=/dev/null
+  [ "$variant" = ours_silent ] && out=$WORK/silent.out   # checked empty below
+  pg_recvlogical -d "$DB" --slot "$slot" --start --no-loop --endpos "$endpos" -f "$out" \
     $(plugin_opts "$variant") 2> "$WORK/recv.err" &
   recv=$!
   while kill -0 "$recv" 2>/dev/null; do
@@ -173,6 +182,10 @@ decode_slot() {   # slot variant endpos
     sleep 0.02
   done
   wait "$recv" || { cat "$WORK/recv.err" >&2; die "pg_recvlogical $slot"; }
+  if [ "$out" != /dev/null ] && [ -s "$out" ]; then
+    head -c 300 "$out" >&2
+    die "$variant was to send nothing (the bench has no channels, so no atp events)"
+  fi
   t1=$(date +%s%N)
   awk -v ns=$((t1 - t0)) -v p="$peak" 'BEGIN { printf "%.3f %d\n", ns / 1e9, p }'
 }
@@ -180,12 +193,13 @@ decode_slot() {   # slot variant endpos
 repeats_of() {   # plugin -> how many runs it gets
   case $1 in ours|wal2json) echo "$REPEATS" ;; *) echo "$OTHER_REPEATS" ;; esac
 }
-declare -A RATE=() MEM=() EVENTS=() PAIRED=() SECS=()
+declare -A RATE=() MEM=() EVENTS=() PAIRED=() SECS=() ALLSECS=()
 decode_run() {   # workload plugin repeat endpos events
   local w=$1 p=$2 r=$3 out secs peak rate key="$1.$2"
   out=$(decode_slot "bench_${w}_${p}_$r" "$p" "$4")
   read -r secs peak <<< "$out"
   SECS[$p]=$secs
+  ALLSECS[$key]="${ALLSECS[$key]:-} $secs"
   rate=$(awk -v n="$5" -v s="$secs" 'BEGIN { printf "%.1f", n / s }')
   log "  $p run $r: ${secs}s, $rate events/s, walsender peak RssAnon ${peak} kB"
   if [ -z "${RATE[$key]:-}" ] || awk -v a="$rate" -v b="${RATE[$key]}" 'BEGIN { exit !(a > b) }'; then
@@ -218,7 +232,7 @@ for w in $WORKLOADS; do
     for p in $order; do decode_run "$w" "$p" "$r" "$endpos" "$events"; done
     PAIRED[$w]="${PAIRED[$w]:-} $(awk -v a="${SECS[wal2json]}" -v b="${SECS[ours]}" 'BEGIN { printf "%.4f", a / b }')"
   done
-  for p in ours_single wal2json_all test_decoding; do
+  for p in ours_single ours_silent wal2json_all test_decoding; do
     for ((r = 1; r <= OTHER_REPEATS; r++)); do decode_run "$w" "$p" "$r" "$endpos" "$events"; done
   done
 done
@@ -237,7 +251,7 @@ log "check: the feed carried 1000 of 1000 postings"
 
 echo
 for w in $WORKLOADS; do
-  echo "rate: $w (${EVENTS[$w]} events): ours ${RATE[$w.ours]}, ours batch-events=1 ${RATE[$w.ours_single]}, wal2json ${RATE[$w.wal2json]}, wal2json all tables ${RATE[$w.wal2json_all]}, test_decoding ${RATE[$w.test_decoding]} events/s"
+  echo "rate: $w (${EVENTS[$w]} events): ours ${RATE[$w.ours]}, ours batch-events=1 ${RATE[$w.ours_single]}, ours sending nothing ${RATE[$w.ours_silent]}, wal2json ${RATE[$w.wal2json]}, wal2json all tables ${RATE[$w.wal2json_all]}, test_decoding ${RATE[$w.test_decoding]} events/s"
   echo "memory: $w: walsender peak RssAnon kB: ours ${MEM[$w.ours]}, wal2json ${MEM[$w.wal2json]}, wal2json all tables ${MEM[$w.wal2json_all]}, test_decoding ${MEM[$w.test_decoding]}"
 done
 [ "$BIG" -eq 1000000 ] || echo "note: txn_1m measured with $BIG postings, not 1,000,000 (BENCH_DECODE_BIG)"
@@ -254,6 +268,22 @@ for w in small_txns txn_1m; do
   result "decoding_${w}_vs_wal2json_all_tables" "${RATE[$w.ours]}" "${RATE[$w.wal2json_all]}" n/a
   result "decoding_${w}_vs_test_decoding" "${RATE[$w.ours]}" "${RATE[$w.test_decoding]}" n/a
 done
+if [[ " $WORKLOADS " == *" small_txns "* ]]; then
+  # Where a one-posting transaction's time goes: the floor every plugin pays (reading and
+  # decoding the WAL; ours with every event filtered out, sending nothing), and above it
+  # what each plugin's messages cost (ours: one per transaction; wal2json: begin, the
+  # row, commit). Medians of each plugin's runs, microseconds per transaction.
+  us() {   # plugin -> median seconds of its runs, as microseconds per transaction
+    # shellcheck disable=SC2086
+    awk -v s="$(median ${ALLSECS[small_txns.$1]})" -v n="${EVENTS[small_txns]}" 'BEGIN { printf "%.2f", s * 1e6 / n }'
+  }
+  floor=$(us ours_silent) ours_us=$(us ours) w2j_us=$(us wal2json)
+  log "small_txns, per transaction: floor ${floor} us (decoding the WAL, nothing sent); ours ${ours_us} us" \
+      "(floor + $(awk -v a="$ours_us" -v f="$floor" 'BEGIN { printf "%.2f", a - f }')), wal2json ${w2j_us} us" \
+      "(floor + $(awk -v a="$w2j_us" -v f="$floor" 'BEGIN { printf "%.2f", a - f }'))"
+  result decoding_small_txns_floor_us_vs_ours_us "$floor" "$ours_us" n/a
+  result decoding_small_txns_floor_us_vs_wal2json_us "$floor" "$w2j_us" n/a
+fi
 [[ " $WORKLOADS " == *" txn_1m "* && " $WORKLOADS " == *" txn_200k "* ]] || exit 0
 result "decoding_memory_txn_1m_vs_txn_200k" "${MEM[txn_1m.ours]}" "${MEM[txn_200k.ours]}" '<=1.25'
 result "decoding_memory_txn_1m_vs_test_decoding" "${MEM[txn_1m.ours]}" "${MEM[txn_1m.test_decoding]}" n/a
