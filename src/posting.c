@@ -1519,74 +1519,95 @@ balance_write(BalanceAccess *ba, const BalanceRow *row, bool locked, Numeric qua
 #define CHANGES_BATCH 1000		/* balance_change rows per heap_multi_insert */
 
 /*
- * Store the collected balance_change rows: heap insert plus index entries, as the
- * logical-replication apply worker does, without planning or starting an executor for
- * an INSERT (that start-up was the largest fixed cost of a single-row posting).
+ * The statement's balance_change rows, stored as the key loop produces them: heap
+ * inserts CHANGES_BATCH at a time plus their index entries, as the logical-replication
+ * apply worker does, without planning or starting an executor for an INSERT (that
+ * start-up was the largest fixed cost of a single-row posting). Streaming them keeps a
+ * million-row COPY from spilling its after-states to a temporary file first.
  * balance_change has no constraints beyond NOT NULL, which the engine fills, and only
- * the engine writes it, so nothing else needs to fire.
+ * the engine writes it, so nothing else needs to fire. The values a row points to
+ * (numerics, texts) must live until the row's batch is written: the apply context.
  */
-static void
-insert_changes(Tuplestorestate *changes)
+typedef struct ChangeWriter
 {
-	Relation	rel = table_open(changes_relid, RowExclusiveLock);
-	EState	   *estate = CreateExecutorState();
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	TupleTableSlot *in = MakeSingleTupleTableSlot(changes_desc_cache, &TTSOpsMinimalTuple);
+	Relation	rel;			/* NULL until the first row */
+	EState	   *estate;
+	ResultRelInfo *rri;
 	TupleTableSlot *slots[CHANGES_BATCH];
-	int			nslots = 0;
-	int			n = 0;
+	int			nslots;			/* slots made so far */
+	int			n;				/* rows waiting in slots[0 .. n-1] */
+	BulkInsertState bistate;	/* from the first full batch on */
+} ChangeWriter;
+
+static void
+changes_flush(ChangeWriter *w)
+{
 	CommandId	cid = GetCurrentCommandId(true);
-	BulkInsertState bistate = NULL;
 
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	ExecOpenIndices(rri, false);
-	tuplestore_rescan(changes);
-	for (;;)
+	if (w->n == 0)
+		return;
+	if (w->n == 1)
+		table_tuple_insert(w->rel, w->slots[0], cid, 0, NULL);
+	else
 	{
-		bool		more = tuplestore_gettupleslot(changes, true, false, in);
-
-		if (more)
-		{
-			if (n == nslots)
-				slots[nslots++] = table_slot_create(rel, NULL);
-			ExecCopySlot(slots[n], in);
-			n++;
-		}
-		/* a full batch, or the end: heap_multi_insert, then the index entries */
-		if (n == CHANGES_BATCH || (!more && n > 0))
-		{
-			if (n == 1)
-				table_tuple_insert(rel, slots[0], cid, 0, NULL);
-			else
-			{
-				if (bistate == NULL && n == CHANGES_BATCH)
-					bistate = GetBulkInsertState();
-				table_multi_insert(rel, slots, n, cid, 0, bistate);
-			}
-			for (int i = 0; i < n && rri->ri_NumIndices > 0; i++)
-			{
-#if PG_VERSION_NUM >= 160000
-				ExecInsertIndexTuples(rri, slots[i], estate, false, false, NULL, NIL, false);
-#else
-				ExecInsertIndexTuples(rri, slots[i], estate, false, false, NULL, NIL);
-#endif
-				ResetPerTupleExprContext(estate);
-			}
-			for (int i = 0; i < n; i++)
-				ExecClearTuple(slots[i]);
-			n = 0;
-		}
-		if (!more)
-			break;
+		if (w->bistate == NULL && w->n == CHANGES_BATCH)
+			w->bistate = GetBulkInsertState();
+		table_multi_insert(w->rel, w->slots, w->n, cid, 0, w->bistate);
 	}
-	if (bistate != NULL)
-		FreeBulkInsertState(bistate);
-	ExecCloseIndices(rri);
-	ExecDropSingleTupleTableSlot(in);
-	for (int i = 0; i < nslots; i++)
-		ExecDropSingleTupleTableSlot(slots[i]);
-	FreeExecutorState(estate);
-	table_close(rel, NoLock);
+	for (int i = 0; i < w->n && w->rri->ri_NumIndices > 0; i++)
+	{
+#if PG_VERSION_NUM >= 160000
+		ExecInsertIndexTuples(w->rri, w->slots[i], w->estate, false, false, NULL, NIL, false);
+#else
+		ExecInsertIndexTuples(w->rri, w->slots[i], w->estate, false, false, NULL, NIL);
+#endif
+		ResetPerTupleExprContext(w->estate);
+	}
+	for (int i = 0; i < w->n; i++)
+		ExecClearTuple(w->slots[i]);
+	w->n = 0;
+}
+
+/* One after-state, in balance_change's column order (14 columns: resolve_types checks). */
+static void
+changes_add(ChangeWriter *w, const Datum *values, const bool *nulls)
+{
+	TupleTableSlot *slot;
+
+	if (w->rel == NULL)
+	{
+		w->rel = table_open(changes_relid, RowExclusiveLock);
+		w->estate = CreateExecutorState();
+		w->rri = makeNode(ResultRelInfo);
+		InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
+		ExecOpenIndices(w->rri, false);
+	}
+	if (w->n == w->nslots)
+		w->slots[w->nslots++] = table_slot_create(w->rel, NULL);
+	slot = w->slots[w->n++];
+	ExecClearTuple(slot);
+	memcpy(slot->tts_values, values, sizeof(Datum) * 14);
+	memcpy(slot->tts_isnull, nulls, sizeof(bool) * 14);
+	ExecStoreVirtualTuple(slot);
+	if (w->n == CHANGES_BATCH)
+		changes_flush(w);
+}
+
+/* Writes what is left and closes; nothing to do when no row came. */
+static void
+changes_finish(ChangeWriter *w)
+{
+	if (w->rel == NULL)
+		return;
+	changes_flush(w);
+	if (w->bistate != NULL)
+		FreeBulkInsertState(w->bistate);
+	ExecCloseIndices(w->rri);
+	for (int i = 0; i < w->nslots; i++)
+		ExecDropSingleTupleTableSlot(w->slots[i]);
+	FreeExecutorState(w->estate);
+	table_close(w->rel, NoLock);
+	w->rel = NULL;
 }
 
 /*
@@ -1684,8 +1705,7 @@ ledger_apply(PG_FUNCTION_ARGS)
 	int			i;
 	HASH_SEQ_STATUS seq;
 	KeyEntry   *ke;
-	TupleDesc	changes_desc;
-	Tuplestorestate *changes;
+	ChangeWriter changes;
 	Numeric		zero = int64_to_numeric(0);
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
@@ -1784,8 +1804,7 @@ ledger_apply(PG_FUNCTION_ARGS)
 		sorted[i++] = ke;
 	qsort(sorted, nkeys, sizeof(KeyEntry *), key_cmp);
 
-	changes_desc = changes_desc_cache;
-	changes = tuplestore_begin_heap(false, false, work_mem);
+	memset(&changes, 0, sizeof(changes));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_sync: SPI_connect failed");
@@ -1966,7 +1985,7 @@ ledger_apply(PG_FUNCTION_ARGS)
 				locked = true;
 			}
 			for (j = 0; j < k->neffects; j++)
-				tuplestore_putvalues(changes, changes_desc, cv + 14 * j, cn + 14 * j);
+				changes_add(&changes, cv + 14 * j, cn + 14 * j);
 		}
 		balance_close(&ba);
 
@@ -2073,8 +2092,8 @@ ledger_apply(PG_FUNCTION_ARGS)
 			}
 		}
 
-		/* The after-states, stored directly with their index entries. */
-		insert_changes(changes);
+		/* The last after-states (the key loop wrote them as it went). */
+		changes_finish(&changes);
 
 		/* Channels selling from these locations republish their ATP (after the keys). */
 		publish_channel_atp(sorted, nkeys, postings[npostings - 1].posting_id);
@@ -2086,7 +2105,6 @@ ledger_apply(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	SPI_finish();
 
-	tuplestore_end(changes);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 	PG_RETURN_POINTER(NULL);

@@ -1,7 +1,7 @@
 -- Every rule of the posting triggers, and its SQLSTATE.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(30);
+SELECT plan(34);
 
 INSERT INTO item (gtin, name) VALUES ('09506000134352', 'Beans');
 INSERT INTO item (gtin, name, base_unit) VALUES ('09506000134369', 'Flour', 'KGM');
@@ -73,6 +73,39 @@ GRANT SELECT, UPDATE, DELETE ON ledger TO pgtap_auditor;
 SET ROLE pgtap_auditor;
 SELECT throws_ok($$UPDATE inventory_sync.ledger SET quantity = 1$$, 'IS030', NULL, 'UPDATE of the ledger refused');
 RESET ROLE;
+
+-- One statement of 2,500 postings, a third of them moves (two effects each): the engine
+-- writes their 3,333 after-states in batches of 1,000 as it goes; none may be lost,
+-- doubled or out of step at a batch boundary.
+INSERT INTO ledger (kind, source, source_event_id, gtin, location, bucket, quantity)
+  SELECT 'receipt', 'wms', 'big-stock-' || b, '09506000134369', '0614141000012', b, 100000
+    FROM unnest(ARRAY['receiving', 'qa_hold', 'released']) b;
+INSERT INTO ledger (kind, source, source_event_id, gtin, location, bucket, to_bucket, quantity)
+  SELECT CASE WHEN g % 3 = 0 THEN 'move' ELSE 'receipt' END::posting_kind, 'wms', 'big-' || g,
+         '09506000134369', '0614141000012',
+         (ARRAY['receiving', 'qa_hold', 'released'])[1 + CASE WHEN g % 3 = 0 THEN (g / 3) % 3 ELSE g % 3 END],
+         CASE WHEN g % 3 = 0 THEN (ARRAY['qa_hold', 'released', 'receiving'])[1 + (g / 3) % 3] END,
+         1 + g % 7
+    FROM generate_series(1, 2500) g;
+SELECT is((SELECT count(*) FROM balance_change c JOIN ledger l USING (posting_id)
+            WHERE l.source_event_id LIKE 'big-%' AND l.source_event_id NOT LIKE 'big-stock-%'),
+          3333::bigint, 'a 2,500-posting statement: one after-state per effect (3,333)');
+SELECT is((SELECT count(*) FROM (
+             SELECT version - lag(version) OVER w AS step,
+                    quantity_after - delta - lag(quantity_after) OVER w AS gap
+               FROM balance_change c WHERE item_gtin = '09506000134369'
+             WINDOW w AS (PARTITION BY balance_id ORDER BY version)) s
+            WHERE step <> 1 OR gap <> 0),
+          0::bigint, 'each key''s after-states: versions step by one, quantities chain');
+SELECT is((SELECT count(*) FROM balance b
+            WHERE item_gtin = '09506000134369'
+              AND (b.quantity, b.version) IS DISTINCT FROM
+                  (SELECT (sum(delta), max(version)) FROM balance_change c WHERE c.balance_id = b.balance_id)),
+          0::bigint, 'every balance is the sum of its after-states'' deltas, at its last version');
+SELECT is((SELECT sum(c.delta) FROM balance_change c JOIN ledger l USING (posting_id)
+            WHERE l.source_event_id LIKE 'big-%'),
+          (SELECT 300000 + sum(1 + g % 7) FROM generate_series(1, 2500) g WHERE g % 3 <> 0)::numeric,
+          'moves keep the item''s total, receipts add to it');
 
 SELECT is((SELECT count(*) FROM verify()), 0::bigint, 'verify() holds');
 SELECT * FROM finish();
