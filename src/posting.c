@@ -1525,8 +1525,8 @@ balance_write(BalanceAccess *ba, const BalanceRow *row, bool locked, Numeric qua
  * start-up was the largest fixed cost of a single-row posting). Streaming them keeps a
  * million-row COPY from spilling its after-states to a temporary file first.
  * balance_change has no constraints beyond NOT NULL, which the engine fills, and only
- * the engine writes it, so nothing else needs to fire. The values a row points to
- * (numerics, texts) must live until the row's batch is written: the apply context.
+ * the engine writes it, so nothing else needs to fire. Each row is copied into its slot
+ * as it comes, so the caller's values may be freed right after.
  */
 typedef struct ChangeWriter
 {
@@ -1589,6 +1589,8 @@ changes_add(ChangeWriter *w, const Datum *values, const bool *nulls)
 	memcpy(slot->tts_values, values, sizeof(Datum) * 14);
 	memcpy(slot->tts_isnull, nulls, sizeof(bool) * 14);
 	ExecStoreVirtualTuple(slot);
+	/* copied now (table_multi_insert would form the tuple anyway): the caller's arrays may go */
+	ExecMaterializeSlot(slot);
 	if (w->n == CHANGES_BATCH)
 		changes_flush(w);
 }
@@ -1832,6 +1834,7 @@ ledger_apply(PG_FUNCTION_ARGS)
 			bool		locked = false;
 			Datum	   *cv = palloc(sizeof(Datum) * 14 * k->neffects);
 			bool	   *cn = palloc(sizeof(bool) * 14 * k->neffects);
+			Datum		bucketd = CStringGetTextDatum(k->key.bucket);
 
 			lotd = k->key.has_lot ? postings[effects[k->effects[0]].posting].lot : (Datum) 0;
 			mc_location(k->key.location, &loc);
@@ -1960,7 +1963,7 @@ ledger_apply(PG_FUNCTION_ARGS)
 					rv[3] = Int64GetDatum(k->key.location);
 					rv[4] = p->lot;
 					rn[4] = !p->lot;
-					rv[5] = CStringGetTextDatum(k->key.bucket);
+					rv[5] = bucketd;
 					rv[6] = NumericGetDatum(eff->delta);
 					rv[7] = NumericGetDatum(qty);
 					rv[8] = Int64GetDatum(version);
@@ -1986,6 +1989,10 @@ ledger_apply(PG_FUNCTION_ARGS)
 			}
 			for (j = 0; j < k->neffects; j++)
 				changes_add(&changes, cv + 14 * j, cn + 14 * j);
+			/* the rows are copied into their slots: a key's arrays go with it */
+			pfree(cv);
+			pfree(cn);
+			pfree(DatumGetPointer(bucketd));
 		}
 		balance_close(&ba);
 
