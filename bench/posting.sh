@@ -11,18 +11,22 @@
 #                        a trigger-less copy of the ledger (same indexes)         >= 0.6
 #   single_row_vs_plpgsql  the same INSERT vs the PL/pgSQL reference engine
 #                        (bench/plpgsql_reference.sql)                            >= 1.5
+#                        (both in rounds of the three variants side by side, the order
+#                        rotating from round to round: the ratios are the medians of the
+#                        rounds' ratios, best-of ratios printed beside them as .best_of)
 #   copy_vs_bare         COPY of BENCH_COPY_ROWS receipts vs a bare COPY          >= 0.4
 #                        (pairs of both COPYs side by side, the order alternating from
 #                        pair to pair, each from the same file into a table that grows
 #                        by the same rows: the ratio is the median of the pairs' ratios,
-#                        the best-of ratio printed beside it as .best_of; one COPY of a
-#                        million rows alone varies by about 10% from run to run)
+#                        the best-of ratio printed beside it as .best_of; every COPY
+#                        starts from vacuumed, checkpointed tables; one COPY of a
+#                        million rows of ours varied by up to 60% between runs)
 #
 # Output: progress lines, plain "rate:" lines (rows/s) and, for the collector,
 #   RESULT|<benchmark>|<ours>|<baseline>|<ratio>|<target>
 #
-# Knobs (environment): BENCH_DURATION (s per pgbench run, 10), BENCH_REPEATS (2, best
-# taken), BENCH_CLIENTS (4), BENCH_THREADS (2), BENCH_COPY_ROWS (1000000),
+# Knobs (environment): BENCH_DURATION (s per pgbench run, 10), BENCH_REPEATS (rounds at
+# synchronous_commit=off, 5), BENCH_REPEATS_ON (rounds at on, 2), BENCH_CLIENTS (4), BENCH_THREADS (2), BENCH_COPY_ROWS (1000000),
 # BENCH_COPY_REPEATS (pairs at synchronous_commit=off, 3), BENCH_COPY_REPEATS_ON (pairs
 # at on, 1), BENCH_DB (inventory_sync_bench).
 #
@@ -36,7 +40,8 @@ source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 DB=${BENCH_DB:-inventory_sync_bench}
 DURATION=${BENCH_DURATION:-10}
-REPEATS=${BENCH_REPEATS:-2}
+REPEATS=${BENCH_REPEATS:-5}
+REPEATS_ON=${BENCH_REPEATS_ON:-2}
 CLIENTS=${BENCH_CLIENTS:-4}
 THREADS=${BENCH_THREADS:-2}
 COPY_ROWS=${BENCH_COPY_ROWS:-1000000}
@@ -174,16 +179,24 @@ run_pgbench() {   # variant sync
   # a replayed event id would be skipped silently by the engines: every transaction must add a row
   [ $((after - before)) -eq "$txns" ] || die "$v: $txns transactions but $((after - before)) new rows"
   log "  $v sync=$sync: $tps rows/s ($txns rows in ${DURATION}s)"
+  LAST_TPS[$v]=$tps
   local key="single.$v.$sync"
   if [ -z "${BEST[$key]:-}" ] || awk -v a="$tps" -v b="${BEST[$key]}" 'BEGIN { exit !(a > b) }'; then
     BEST[$key]=$tps
   fi
 }
 
+declare -A LAST_TPS=() SINGLE_PAIRED=()
+ORDERS=("bare ours plpgsql" "ours plpgsql bare" "plpgsql bare ours")
 for sync in off on; do
-  log "single-row INSERT, synchronous_commit=$sync: $CLIENTS clients, ${DURATION}s x $REPEATS per variant (interleaved)"
-  for ((r = 1; r <= REPEATS; r++)); do
-    for v in bare ours plpgsql; do run_pgbench "$v" "$sync"; done
+  rounds=$REPEATS
+  [ "$sync" = on ] && rounds=$REPEATS_ON
+  log "single-row INSERT, synchronous_commit=$sync: $CLIENTS clients, $rounds rounds of ${DURATION}s per variant (order rotating)"
+  for ((r = 1; r <= rounds; r++)); do
+    for v in ${ORDERS[$(( (r - 1) % 3 ))]}; do run_pgbench "$v" "$sync"; done
+    for b in bare plpgsql; do
+      SINGLE_PAIRED[$b.$sync]="${SINGLE_PAIRED[$b.$sync]:-} $(awk -v a="${LAST_TPS[ours]}" -v b="${LAST_TPS[$b]}" 'BEGIN { printf "%.4f", a / b }')"
+    done
   done
 done
 
@@ -264,8 +277,17 @@ log "total time: $(( $(date +%s) - START ))s"
 echo
 for sync in off on; do
   if [ "$sync" = off ]; then t1='>=0.6' t2='>=1.5' t3='>=0.4'; else t1=n/a t2=n/a t3=n/a; fi
-  result "single_row_vs_bare_insert.sync_$sync" "${BEST[single.ours.$sync]}" "${BEST[single.bare.$sync]}" "$t1"
-  result "single_row_vs_plpgsql.sync_$sync" "${BEST[single.ours.$sync]}" "${BEST[single.plpgsql.$sync]}" "$t2"
+  for b in bare plpgsql; do
+    # shellcheck disable=SC2086
+    med=$(median ${SINGLE_PAIRED[$b.$sync]})
+    log "single-row sync=$sync: ours / $b, round by round:${SINGLE_PAIRED[$b.$sync]} (median $med)"
+  done
+  # shellcheck disable=SC2086
+  result_ratio "single_row_vs_bare_insert.sync_$sync" "$(median ${SINGLE_PAIRED[bare.$sync]})" "$t1"
+  result "single_row_vs_bare_insert.sync_$sync.best_of" "${BEST[single.ours.$sync]}" "${BEST[single.bare.$sync]}" n/a
+  # shellcheck disable=SC2086
+  result_ratio "single_row_vs_plpgsql.sync_$sync" "$(median ${SINGLE_PAIRED[plpgsql.$sync]})" "$t2"
+  result "single_row_vs_plpgsql.sync_$sync.best_of" "${BEST[single.ours.$sync]}" "${BEST[single.plpgsql.$sync]}" n/a
   # shellcheck disable=SC2086
   med=$(median ${COPY_PAIRED[$sync]})
   log "COPY sync=$sync: ours / bare, pair by pair:${COPY_PAIRED[$sync]} (median $med)"
