@@ -230,7 +230,7 @@ for w in $WORKLOADS; do
   for ((r = 1; r <= REPEATS; r++)); do
     if ((r % 2)); then order="ours wal2json"; else order="wal2json ours"; fi
     for p in $order; do decode_run "$w" "$p" "$r" "$endpos" "$events"; done
-    PAIRED[$w]="${PAIRED[$w]:-} $(awk -v a="${SECS[wal2json]}" -v b="${SECS[ours]}" 'BEGIN { printf "%.4f", a / b }')"
+    PAIRED[$w]="${PAIRED[$w]:-} $(ratio "${SECS[wal2json]}" "${SECS[ours]}")"
   done
   for p in ours_single ours_silent wal2json_all test_decoding; do
     for ((r = 1; r <= OTHER_REPEATS; r++)); do decode_run "$w" "$p" "$r" "$endpos" "$events"; done
@@ -259,10 +259,7 @@ log "total time: $(( $(date +%s) - START ))s"
 echo
 for w in small_txns txn_1m; do
   [[ " $WORKLOADS " == *" $w "* ]] || continue
-  # shellcheck disable=SC2086
-  med=$(median ${PAIRED[$w]})
-  log "$w: wal2json time / ours, pair by pair:${PAIRED[$w]} (median $med)"
-  result_ratio "decoding_${w}_vs_wal2json" "$med" '>=2'
+  result_paired "decoding_${w}_vs_wal2json" '>=2' "${PAIRED[$w]}" "$w: wal2json time / ours, pair by pair"
   result "decoding_${w}_vs_wal2json.best_of" "${RATE[$w.ours]}" "${RATE[$w.wal2json]}" n/a
   result "decoding_${w}_single_vs_wal2json" "${RATE[$w.ours_single]}" "${RATE[$w.wal2json]}" n/a
   result "decoding_${w}_vs_wal2json_all_tables" "${RATE[$w.ours]}" "${RATE[$w.wal2json_all]}" n/a

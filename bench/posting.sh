@@ -195,7 +195,7 @@ for sync in off on; do
   for ((r = 1; r <= rounds; r++)); do
     for v in ${ORDERS[$(( (r - 1) % 3 ))]}; do run_pgbench "$v" "$sync"; done
     for b in bare plpgsql; do
-      SINGLE_PAIRED[$b.$sync]="${SINGLE_PAIRED[$b.$sync]:-} $(awk -v a="${LAST_TPS[ours]}" -v b="${LAST_TPS[$b]}" 'BEGIN { printf "%.4f", a / b }')"
+      SINGLE_PAIRED[$b.$sync]="${SINGLE_PAIRED[$b.$sync]:-} $(ratio "${LAST_TPS[ours]}" "${LAST_TPS[$b]}")"
     done
   done
 done
@@ -254,7 +254,7 @@ for sync in off on; do
         BEST[$key]=$rate
       fi
     done
-    COPY_PAIRED[$sync]="${COPY_PAIRED[$sync]:-} $(awk -v a="${PAIR_RATE[ours]}" -v b="${PAIR_RATE[bare]}" 'BEGIN { printf "%.4f", a / b }')"
+    COPY_PAIRED[$sync]="${COPY_PAIRED[$sync]:-} $(ratio "${PAIR_RATE[ours]}" "${PAIR_RATE[bare]}")"
     rm -f "$f"
   done
 done
@@ -278,19 +278,10 @@ echo
 for sync in off on; do
   if [ "$sync" = off ]; then t1='>=0.6' t2='>=1.5' t3='>=0.4'; else t1=n/a t2=n/a t3=n/a; fi
   for b in bare plpgsql; do
-    # shellcheck disable=SC2086
-    med=$(median ${SINGLE_PAIRED[$b.$sync]})
-    log "single-row sync=$sync: ours / $b, round by round:${SINGLE_PAIRED[$b.$sync]} (median $med)"
+    if [ "$b" = bare ]; then name=single_row_vs_bare_insert t=$t1; else name=single_row_vs_plpgsql t=$t2; fi
+    result_paired "$name.sync_$sync" "$t" "${SINGLE_PAIRED[$b.$sync]}" "single-row sync=$sync: ours / $b, round by round"
+    result "$name.sync_$sync.best_of" "${BEST[single.ours.$sync]}" "${BEST[single.$b.$sync]}" n/a
   done
-  # shellcheck disable=SC2086
-  result_ratio "single_row_vs_bare_insert.sync_$sync" "$(median ${SINGLE_PAIRED[bare.$sync]})" "$t1"
-  result "single_row_vs_bare_insert.sync_$sync.best_of" "${BEST[single.ours.$sync]}" "${BEST[single.bare.$sync]}" n/a
-  # shellcheck disable=SC2086
-  result_ratio "single_row_vs_plpgsql.sync_$sync" "$(median ${SINGLE_PAIRED[plpgsql.$sync]})" "$t2"
-  result "single_row_vs_plpgsql.sync_$sync.best_of" "${BEST[single.ours.$sync]}" "${BEST[single.plpgsql.$sync]}" n/a
-  # shellcheck disable=SC2086
-  med=$(median ${COPY_PAIRED[$sync]})
-  log "COPY sync=$sync: ours / bare, pair by pair:${COPY_PAIRED[$sync]} (median $med)"
-  result_ratio "copy_${copy_name}_vs_bare_copy.sync_$sync" "$med" "$t3"
+  result_paired "copy_${copy_name}_vs_bare_copy.sync_$sync" "$t3" "${COPY_PAIRED[$sync]}" "COPY sync=$sync: ours / bare, pair by pair"
   result "copy_${copy_name}_vs_bare_copy.sync_$sync.best_of" "${BEST[copy.ours.$sync]}" "${BEST[copy.bare.$sync]}" n/a
 done

@@ -174,7 +174,7 @@ for sync in off on; do
       run_pgbench "$v" "$sync" "$CLIENTS"
       if [ "$v" = reserve ]; then check_reserve; reserve_tps=$LAST_TPS; else bare_tps=$LAST_TPS; fi
     done
-    PAIRED[$sync]="${PAIRED[$sync]:-} $(awk -v a="$reserve_tps" -v b="$bare_tps" 'BEGIN { printf "%.4f", a / b }')"
+    PAIRED[$sync]="${PAIRED[$sync]:-} $(ratio "$reserve_tps" "$bare_tps")"
   done
 done
 for sync in off on; do
@@ -216,10 +216,8 @@ echo
 log "total time: $(( $(date +%s) - START ))s"
 for sync in off on; do
   t='n/a'; [ "$sync" = off ] && t='>=0.8'
-  # shellcheck disable=SC2086
-  med=$(median ${PAIRED[$sync]})
-  log "reserve/bare pair by pair, synchronous_commit=$sync:${PAIRED[$sync]} (median $med)"
-  result_ratio "reserve_hot_item_64_vs_bare_update.sync_$sync" "$med" "$t"
+  result_paired "reserve_hot_item_64_vs_bare_update.sync_$sync" "$t" "${PAIRED[$sync]}" \
+    "reserve/bare pair by pair, synchronous_commit=$sync"
   result "reserve_hot_item_64_vs_bare_update.sync_$sync.best_of" "${BEST[reserve.$sync]}" "${BEST[bare.$sync]}" "n/a"
   result "reserve_shared_dc_64_vs_bare_update.sync_$sync" "${BEST[shared.$sync]}" "${BEST[bare.$sync]}" "n/a"
 done

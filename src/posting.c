@@ -832,8 +832,7 @@ static Oid	serial_type_oid = InvalidOid;
 static Oid	gtin_type_oid = InvalidOid;
 static Oid	gln_type_oid = InvalidOid;
 
-/* balance_change's row type and the posting_kind OIDs, valid while the types above are */
-static TupleDesc changes_desc_cache = NULL;
+/* balance_change and the posting_kind OIDs, valid while the types above are */
 static Oid	changes_relid = InvalidOid;
 static Oid	kind_oids[NUM_KINDS];
 
@@ -926,28 +925,23 @@ resolve_types(void)
 			SPI_freeplan(apply_plans[i]);
 		apply_plans[i] = NULL;
 	}
-	if (changes_desc_cache != NULL)
-		FreeTupleDesc(changes_desc_cache);
-	changes_desc_cache = NULL;
 	lot_type_oid = InvalidOid;
 
 	{
 		Relation	rel;
-		MemoryContext old;
 		TupleDesc	desc;
+		Oid			kind_type;
 
 		changes_relid = get_relname_relid("balance_change", nsp);
 		rel = table_open(changes_relid, AccessShareLock);
-		old = MemoryContextSwitchTo(CacheMemoryContext);
-		desc = CreateTupleDescCopy(RelationGetDescr(rel));
-		MemoryContextSwitchTo(old);
-		table_close(rel, AccessShareLock);
+		desc = RelationGetDescr(rel);
 		if (desc->natts != 14)
 			elog(ERROR, "inventory_sync: balance_change has %d columns, expected 14", desc->natts);
+		kind_type = TupleDescAttr(desc, 9)->atttypid;
+		table_close(rel, AccessShareLock);
 		for (i = 0; i < NUM_KINDS; i++)
 		{
-			HeapTuple	et = SearchSysCache2(ENUMTYPOIDNAME,
-											 ObjectIdGetDatum(TupleDescAttr(desc, 9)->atttypid),
+			HeapTuple	et = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(kind_type),
 											 CStringGetDatum(kind_names[i]));
 
 			if (!HeapTupleIsValid(et))
@@ -955,7 +949,6 @@ resolve_types(void)
 			kind_oids[i] = ((Form_pg_enum) GETSTRUCT(et))->oid;
 			ReleaseSysCache(et);
 		}
-		changes_desc_cache = desc;
 	}
 	lot_type_oid = lot;
 	serial_type_oid = serial;
