@@ -9,12 +9,13 @@ COMMENT ON FUNCTION ledger_before_insert() IS
 
 -- The apply step writes balance, balance_change, exception, serial_unit and lot, which
 -- posting roles cannot write themselves: it runs with the extension owner's rights.
--- It has no SET search_path (that would cost a GUC save and restore per statement): every
--- name, operator and function in its SQL is schema-qualified, so the caller's
--- search_path cannot reach into it.
+-- Every name, operator and function in its own SQL is schema-qualified; the fixed
+-- search_path (pg_temp last) also covers what it calls and what fires under it (triggers,
+-- the channel-ATP refresh), so nothing the caller creates runs with these rights. The
+-- path is set once per statement, not per row.
 CREATE FUNCTION ledger_apply() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ledger_apply' LANGUAGE C VOLATILE PARALLEL UNSAFE
-    SECURITY DEFINER;
+    SECURITY DEFINER SET search_path = pg_catalog, inventory_sync, pg_temp;
 COMMENT ON FUNCTION ledger_apply() IS
   'Ledger statement trigger: applies the statement''s postings to balances, keys locked in one global order, and records after-states in balance_change';
 

@@ -22,7 +22,7 @@
 CREATE FUNCTION eligible_on_hand(item gtin, location gln, min_shelf_life_days integer DEFAULT 0)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
@@ -46,7 +46,7 @@ COMMENT ON FUNCTION eligible_on_hand(gtin, gln, integer) IS
 CREATE FUNCTION expected_supply(item gtin, location gln)
 RETURNS TABLE (due_date date, quantity numeric, kind text, reference text)
 LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
     SELECT greatest(s.due_date, current_date), s.quantity, s.kind, s.reference
       FROM supply s
@@ -83,7 +83,7 @@ COMMENT ON FUNCTION expected_supply(gtin, gln) IS
 CREATE FUNCTION _backorder_shortfall(item gtin, location gln)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
@@ -112,7 +112,7 @@ COMMENT ON FUNCTION _backorder_shortfall(gtin, gln) IS
 CREATE FUNCTION _location_atp(item gtin, location gln, min_shelf_life_days integer)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
@@ -130,7 +130,7 @@ COMMENT ON FUNCTION _location_atp(gtin, gln, integer) IS
 CREATE FUNCTION _channel_safety(channel text, item gtin)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
@@ -145,7 +145,7 @@ COMMENT ON FUNCTION _channel_safety(text, gtin) IS 'Internal: the safety stock a
 CREATE FUNCTION _channel_pool(channel text, item gtin)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
@@ -162,7 +162,7 @@ COMMENT ON FUNCTION _channel_pool(text, gtin) IS
 CREATE FUNCTION channel_is_dedicated(channel text)
 RETURNS boolean
 LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
@@ -180,7 +180,7 @@ COMMENT ON FUNCTION channel_is_dedicated(text) IS
 CREATE FUNCTION _channel_atp(channel text, item gtin)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
@@ -202,7 +202,7 @@ COMMENT ON FUNCTION _channel_atp(text, gtin) IS
 CREATE FUNCTION _channel_atp_now(channel text, item gtin)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
@@ -222,7 +222,7 @@ COMMENT ON FUNCTION _channel_atp_now(text, gtin) IS
 CREATE FUNCTION _channel_pool_now(channel text, item gtin)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
@@ -244,7 +244,7 @@ COMMENT ON FUNCTION _channel_pool_now(text, gtin) IS
 CREATE FUNCTION atp(item gtin, location gln DEFAULT NULL, channel text DEFAULT NULL)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -310,7 +310,7 @@ CREATE FUNCTION atp_detail(item gtin, channel text)
 RETURNS TABLE (location gln, on_hand numeric, eligible numeric, reserved numeric, safety_stock numeric,
                backorder_shortfall numeric, atp numeric)
 LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
     SELECT cl.location,
            (SELECT coalesce(sum(b.quantity), 0) FROM balance b JOIN bucket bk ON bk.bucket = b.bucket AND bk.sellable
@@ -335,7 +335,7 @@ COMMENT ON FUNCTION atp_detail(gtin, text) IS
 CREATE FUNCTION _channel_atp_publish(channel text, item gtin, cause text, posting_id bigint, reservation_id bigint,
                                      OUT atp numeric, OUT version bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -376,7 +376,7 @@ COMMENT ON FUNCTION _channel_atp_publish(text, gtin, text, bigint, bigint) IS
 CREATE FUNCTION _channel_atp_add(channel text, item gtin, delta numeric, reservation_id bigint,
                                  OUT atp numeric, OUT version bigint, OUT atp_before numeric)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 BEGIN
@@ -399,7 +399,7 @@ COMMENT ON FUNCTION _channel_atp_add(text, gtin, numeric, bigint) IS
 CREATE FUNCTION _channel_atp_refresh(items gtin[], locations gln[], posting_id bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 DECLARE
     k record;
@@ -421,7 +421,7 @@ COMMENT ON FUNCTION _channel_atp_refresh(gtin[], gln[], bigint) IS
 CREATE FUNCTION refresh_channel_atp(channel text DEFAULT NULL, item gtin DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -464,7 +464,7 @@ COMMENT ON FUNCTION refresh_channel_atp(text, gtin) IS
 CREATE FUNCTION _promise_input_changed()
 RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 DECLARE
     rows jsonb[] := '{}';

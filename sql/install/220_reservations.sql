@@ -13,7 +13,7 @@
 CREATE FUNCTION atp_phased(on_hand numeric, scheduled_receipts numeric[], customer_orders numeric[])
 RETURNS TABLE (period integer, supply numeric, demand numeric, discrete_atp numeric, cumulative_atp numeric)
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -62,7 +62,7 @@ CREATE FUNCTION atp_schedule(item gtin, channel text, from_date date DEFAULT cur
 RETURNS TABLE (period_start date, period_end date, supply numeric, demand numeric,
                discrete_atp numeric, cumulative_atp numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -139,7 +139,7 @@ CREATE FUNCTION _location_promise_date(item gtin, location gln, min_shelf_life_d
                                        wanted date, horizon_days integer)
 RETURNS date
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
@@ -174,7 +174,7 @@ CREATE FUNCTION promise(item gtin, channel text, quantity numeric, wanted date D
                         horizon_days integer DEFAULT 182)
 RETURNS TABLE (promisable boolean, promise_date date, location gln, available_now numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -228,7 +228,7 @@ CREATE FUNCTION promise_date(item gtin, channel text, quantity numeric, wanted d
                              horizon_weeks integer DEFAULT 26)
 RETURNS date
 LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
     SELECT p.promise_date FROM promise($1, $2, $3, $4, $5 * 7) p
 $$;
@@ -241,7 +241,7 @@ COMMENT ON FUNCTION promise_date(gtin, text, numeric, date, integer) IS
 CREATE FUNCTION _reservation_record(r reservation, action reservation_action, delta numeric, posting_id bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 DECLARE
     c record;
@@ -274,7 +274,7 @@ CREATE FUNCTION _reservation_existing(channel text, order_ref text, line_ref tex
                                       location gln)
 RETURNS reservation
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -307,7 +307,7 @@ CREATE FUNCTION _reserve_general(channel text, order_ref text, line_ref text, it
                                  location gln, expires_at timestamptz, due_date date)
 RETURNS reservation
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -507,7 +507,8 @@ COMMENT ON FUNCTION _reserve_general(text, text, text, gtin, numeric, gln, times
 CREATE FUNCTION reserve(channel text, order_ref text, line_ref text, item gtin, quantity numeric,
                         location gln DEFAULT NULL, expires_at timestamptz DEFAULT NULL, due_date date DEFAULT NULL)
 RETURNS reservation
-AS 'MODULE_PATHNAME', 'reserve' LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER;
+AS 'MODULE_PATHNAME', 'reserve' LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, inventory_sync, pg_temp;
 COMMENT ON FUNCTION reserve(text, text, text, gtin, numeric, gln, timestamptz, date) IS
   'Promises a quantity of an item through a channel (at a location, or anywhere in the channel) until it expires; refused beyond ATP (IS040); idempotent on (channel, order_ref, line_ref)';
 
@@ -515,7 +516,7 @@ COMMENT ON FUNCTION reserve(text, text, text, gtin, numeric, gln, timestamptz, d
 CREATE FUNCTION _reservation_lock_open(reservation_id bigint, verb text)
 RETURNS reservation
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -539,7 +540,7 @@ COMMENT ON FUNCTION _reservation_lock_open(bigint, text) IS 'Internal: locks a r
 CREATE FUNCTION _reservation_close(r reservation, status reservation_status, fulfilled numeric, posting_id bigint)
 RETURNS reservation
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -584,7 +585,7 @@ COMMENT ON FUNCTION _reservation_close(reservation, reservation_status, numeric,
 CREATE FUNCTION cancel_reservation(reservation_id bigint)
 RETURNS reservation
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     RETURN inventory_sync._reservation_close(inventory_sync._reservation_lock_open(reservation_id, 'cancel'),
@@ -596,7 +597,7 @@ COMMENT ON FUNCTION cancel_reservation(bigint) IS 'Cancels an open reservation: 
 CREATE FUNCTION expire_reservation(reservation_id bigint)
 RETURNS reservation
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     RETURN inventory_sync._reservation_close(inventory_sync._reservation_lock_open(reservation_id, 'expire'),
@@ -608,7 +609,7 @@ COMMENT ON FUNCTION expire_reservation(bigint) IS 'Expires one open reservation 
 CREATE FUNCTION sweep_expired_reservations(as_of timestamptz DEFAULT now())
 RETURNS integer
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -644,7 +645,7 @@ REVOKE ALL ON reservation_posting FROM PUBLIC;
 CREATE FUNCTION _reservation_fulfilled(reservation_id bigint, quantity numeric, posting_ids bigint[], location gln)
 RETURNS reservation
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -686,7 +687,7 @@ COMMENT ON FUNCTION _reservation_fulfilled(bigint, numeric, bigint[], gln) IS
 CREATE FUNCTION _reservation_begin_fulfil(reservation_id bigint, quantity numeric, location gln)
 RETURNS TABLE (r reservation, min_shelf_life_days integer, fulfilment_source text, from_location gln)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -765,7 +766,7 @@ CREATE FUNCTION fulfil(reservation_id bigint, quantity numeric DEFAULT NULL, sou
                        source_event_id text DEFAULT NULL, location gln DEFAULT NULL)
 RETURNS reservation
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -856,7 +857,7 @@ COMMENT ON FUNCTION fulfil(bigint, numeric, text, text, gln) IS
 CREATE FUNCTION _channel_location_lock()
 RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     LOCK TABLE inventory_sync.channel_location IN EXCLUSIVE MODE;
@@ -869,7 +870,7 @@ COMMENT ON FUNCTION _channel_location_lock() IS
 CREATE FUNCTION _channel_location_changed()
 RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 DECLARE
     v inventory_sync.reservation;
@@ -920,7 +921,7 @@ CREATE TRIGGER channel_location_20_atp AFTER INSERT OR UPDATE OR DELETE ON chann
 CREATE FUNCTION _channel_in_use()
 RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     IF (TG_OP = 'DELETE' OR NEW.channel <> OLD.channel)
@@ -942,7 +943,7 @@ CREATE TRIGGER channel_in_use AFTER DELETE OR UPDATE OF channel ON channel
 CREATE FUNCTION _item_deleted()
 RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     DELETE FROM inventory_sync.channel_atp_state s WHERE s.item_gtin = OLD.gtin;

@@ -8,7 +8,7 @@ CREATE FUNCTION verify_promises()
 RETURNS TABLE (problem text, channel text, item_gtin gtin, location gln, reservation_id bigint,
                published numeric, recomputed numeric)
 LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
     -- (a) published channel ATP = its inputs now (a value from an earlier day may differ
     --     by lots that expired since: refresh_channel_atp() brings it up to date)

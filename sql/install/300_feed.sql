@@ -27,7 +27,7 @@ ALTER TABLE channel_location SET (user_catalog_table = true);
 CREATE FUNCTION create_publication(publication text DEFAULT 'inventory_sync')
 RETURNS text
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 DECLARE
     -- The seeded units and buckets are left out: CREATE EXTENSION on the subscriber seeds
@@ -70,7 +70,7 @@ REVOKE ALL ON FUNCTION create_publication(text) FROM PUBLIC;
 CREATE FUNCTION _feed_slot_position(slot_name text)
 RETURNS pg_lsn
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 DECLARE
     s record;
@@ -101,7 +101,7 @@ CREATE FUNCTION location_snapshot(location gln, slot_name text DEFAULT NULL)
 RETURNS TABLE (gtin gtin, gln gln, lot lot_number, bucket text, sellable boolean,
                quantity numeric, version bigint, snapshot_lsn pg_lsn, stream_from pg_lsn)
 LANGUAGE plpgsql VOLATILE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 DECLARE
     resume pg_lsn := inventory_sync._feed_slot_position(slot_name);
@@ -127,7 +127,7 @@ COMMENT ON FUNCTION location_snapshot(gln, text) IS
 CREATE FUNCTION channel_snapshot(channel text, slot_name text DEFAULT NULL)
 RETURNS TABLE (gtin gtin, atp numeric, version bigint, snapshot_lsn pg_lsn, stream_from pg_lsn)
 LANGUAGE plpgsql VOLATILE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 DECLARE
     resume pg_lsn := inventory_sync._feed_slot_position(slot_name);

@@ -130,7 +130,7 @@ COMMENT ON COLUMN snapshot_key.reserved IS 'Open reservations (as of the row''s 
 CREATE FUNCTION _may_post_as(source text)
 RETURNS boolean
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
     SELECT EXISTS (SELECT FROM inventory_sync.source s
                      JOIN pg_catalog.pg_roles r ON r.rolname = s.role
@@ -176,7 +176,7 @@ COMMENT ON POLICY snapshot_key_write ON snapshot_key IS 'Key notes are recorded 
 CREATE FUNCTION _snapshot_time(value text)
 RETURNS timestamptz
 LANGUAGE plpgsql STABLE STRICT PARALLEL UNSAFE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN value::timestamptz;
@@ -193,7 +193,7 @@ COMMENT ON FUNCTION _snapshot_time(text) IS 'Internal: text to timestamptz, NULL
 CREATE FUNCTION _snapshot_load(source text, feed regclass, kind text, as_of timestamptz, now_ timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 -- a feed is validated in a few sorts and hashes of all its rows: give them memory; and a
 -- scan of the feed table starts at its first block, so row_number() is the row's position
 SET work_mem = '128MB'
@@ -377,7 +377,7 @@ COMMENT ON FUNCTION _snapshot_load(text, regclass, text, timestamptz, timestampt
 CREATE FUNCTION _snapshot_check_args(source text, kind text, as_of timestamptz, now_ timestamptz)
 RETURNS void
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     IF source IS NULL OR NOT EXISTS (SELECT FROM inventory_sync.source s WHERE s.source = _snapshot_check_args.source) THEN
@@ -411,7 +411,7 @@ CREATE FUNCTION check_snapshot(source text, feed regclass, kind text DEFAULT 'on
 RETURNS TABLE (line bigint, gtin text, gln text, lot text, bucket text, quantity text, row_as_of text,
                problems text[])
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -443,7 +443,7 @@ CREATE FUNCTION ingest_snapshot(source text, feed regclass, kind text, as_of tim
                                 chunk_size integer DEFAULT 100000)
 RETURNS snapshot_ingest
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 SET work_mem = '128MB'
 AS $$
 #variable_conflict use_column
@@ -729,7 +729,7 @@ COMMENT ON FUNCTION ingest_snapshot(text, regclass, text, timestamptz, text, tex
 CREATE FUNCTION _snapshot_counted_sql(source text, feed_id text, first_posting_id bigint, last_posting_id bigint)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format($q$
     SELECT l.posting_id, c.item_gtin, c.location, c.lot, c.bucket,
@@ -754,7 +754,7 @@ RETURNS TABLE (item_gtin gtin, location gln, lot lot_number, bucket text, ours n
                difference numeric, stated numeric, reserved numeric, within_tolerance boolean, status text,
                posting_id bigint)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE

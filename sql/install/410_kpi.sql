@@ -24,7 +24,7 @@ RETURNS TABLE (source text, source_kind text, postings bigint, latency_p50 inter
                last_event_time timestamptz, snapshots bigint, rows_rejected bigint, last_snapshot_accuracy numeric,
                exceptions bigint, open_exceptions bigint, time_window interval)
 LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
     SELECT s.source, s.kind, w.postings, w.p50, w.p95, w.max, w.ahead, last.recorded_at, last.event_time,
            snap.n, snap.rejected, snap.accuracy, exc.raised, exc.open, $1
@@ -88,7 +88,7 @@ RETURNS TABLE (source text, location gln, counts bigint, accurate bigint, accura
                absolute_variance numeric, net_variance numeric, last_count_recorded_at timestamptz,
                time_window interval)
 LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync
+SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
     SELECT c.source, c.location, count(*), count(*) FILTER (WHERE abs(c.delta) <= $2),
            round((count(*) FILTER (WHERE abs(c.delta) <= $2))::numeric / count(*), 4),

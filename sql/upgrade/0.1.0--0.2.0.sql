@@ -127,3 +127,9 @@ END
 $$;
 COMMENT ON FUNCTION release_lot(text, text, gtin, lot_number, text, text) IS
   'Quality release of a tested lot everywhere at once: moves every positive balance of the lot from from_bucket to to_bucket (event ids <prefix>:<gln>) and, when to_bucket is sellable, stamps the lot released';
+
+-- The posting engine's apply step runs with the extension owner's rights: its search_path
+-- is fixed, pg_temp last, so no object a caller creates (a temporary table or view named
+-- like one of ours) is found before ours by anything it runs. Same as
+-- sql/install/120_posting_triggers.sql.
+ALTER FUNCTION ledger_apply() SET search_path = pg_catalog, inventory_sync, pg_temp;
