@@ -39,6 +39,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "caller.h"
 #include "gs1.h"
 #include "master_cache.h"
 #include "posting.h"
@@ -451,11 +452,11 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 				 errmsg("unknown source \"%s\"", source),
 				 errdetail("Event \"%s\".", event_id),
 				 errhint("Register it: INSERT INTO inventory_sync.source (source, name, kind, role) VALUES (...), with role the database role that posts as it.")));
-	if (!OidIsValid(src.role) || !has_privs_of_role(GetUserId(), src.role))
+	if (!OidIsValid(src.role) || !has_privs_of_role(posting_role(), src.role))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("role \"%s\" may not post as source \"%s\"",
-						GetUserNameFromId(GetUserId(), false), source),
+						GetUserNameFromId(posting_role(), false), source),
 				 errdetail("Source \"%s\" is bound to role \"%s\".", source, src.rolename),
 				 errhint("Post as a member of role \"%s\".", src.rolename)));
 
@@ -729,16 +730,18 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 	new_values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	new_cols[3] = l->att[LC_ACTOR];
 	{
+		Oid			actor = posting_role();
+
 		if (!actor_callback_registered)
 		{
 			/* a renamed role must not leave its old name on new postings */
 			CacheRegisterSyscacheCallback(AUTHOID, actor_inval, (Datum) 0);
 			actor_callback_registered = true;
 		}
-		if (actor_id != GetUserId())
+		if (actor_id != actor)
 		{
-			namestrcpy(&actor_name, GetUserNameFromId(GetUserId(), false));
-			actor_id = GetUserId();
+			namestrcpy(&actor_name, GetUserNameFromId(actor, false));
+			actor_id = actor;
 		}
 		new_values[3] = NameGetDatum(&actor_name);
 	}

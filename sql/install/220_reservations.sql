@@ -762,10 +762,12 @@ $$;
 COMMENT ON FUNCTION _reservation_begin_fulfil(bigint, numeric, gln) IS
   'Internal (called by fulfil): locks an open reservation and the promise key it ships from; returns the channel''s picking rules and the location';
 
-CREATE FUNCTION fulfil(reservation_id bigint, quantity numeric DEFAULT NULL, source text DEFAULT NULL,
-                       source_event_id text DEFAULT NULL, location gln DEFAULT NULL)
+-- fulfil() is the C entry point below: the implementation runs with the owner's rights
+-- (its internal steps are callable by no API role) while its postings are made, checked
+-- and recorded as the caller's (src/caller.c).
+CREATE FUNCTION _fulfil(reservation_id bigint, quantity numeric, source text, source_event_id text, location gln)
 RETURNS reservation
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
@@ -845,6 +847,13 @@ BEGIN
                                                  pk.from_location);
 END
 $$;
+COMMENT ON FUNCTION _fulfil(bigint, numeric, text, text, gln) IS
+  'Internal (called by fulfil, with the owner''s rights): the fulfilment itself';
+
+CREATE FUNCTION fulfil(reservation_id bigint, quantity numeric DEFAULT NULL, source text DEFAULT NULL,
+                       source_event_id text DEFAULT NULL, location gln DEFAULT NULL)
+RETURNS reservation
+AS 'MODULE_PATHNAME', 'api_entry' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION fulfil(bigint, numeric, text, text, gln) IS
   'Fulfils a reservation fully or partly: posts the issue (FEFO lots for lot-tracked items) as the caller and closes the reservation in the same transaction; a remainder returns to ATP. A pooled reservation ships from the given location of its channel (default: the one with the most ATP)';
 
@@ -953,40 +962,13 @@ $$;
 COMMENT ON FUNCTION _item_deleted() IS 'Trigger: a deleted item is no longer promised on the fast path';
 CREATE TRIGGER item_promise_state AFTER DELETE ON item FOR EACH ROW EXECUTE FUNCTION _item_deleted();
 
--- Rights: promising is for writers; reading for readers; channels are for admins.
+-- Rights: reading is for readers; channels are for admins (functions: 900_privileges.sql).
 GRANT SELECT ON channel, channel_location, channel_safety_stock, safety_stock, promise_key, reservation,
                 reservation_change, channel_atp, channel_atp_change, channel_atp_history, channel_atp_state, supply,
                 transit_route, reservation_posting
    TO inventory_sync_reader;
 GRANT INSERT, UPDATE, DELETE ON channel, channel_location, channel_safety_stock, safety_stock, supply, transit_route
    TO inventory_sync_admin;
-DO $$
-DECLARE
-    f regprocedure;
-BEGIN
-    FOREACH f IN ARRAY ARRAY[
-        'reserve(text, text, text, gtin, numeric, gln, timestamptz, date)',
-        'cancel_reservation(bigint)', 'expire_reservation(bigint)', 'sweep_expired_reservations(timestamptz)',
-        'fulfil(bigint, numeric, text, text, gln)', '_reservation_fulfilled(bigint, numeric, bigint[], gln)',
-        '_reservation_begin_fulfil(bigint, numeric, gln)', 'refresh_channel_atp(text, gtin)']::regprocedure[]
-    LOOP
-        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO inventory_sync_writer', f);
-    END LOOP;
-    FOREACH f IN ARRAY ARRAY[
-        '_channel_atp_publish(text, gtin, text, bigint, bigint)', '_channel_atp_add(text, gtin, numeric, bigint)',
-        '_channel_atp_refresh(gtin[], gln[], bigint)',
-        '_reservation_record(reservation, reservation_action, numeric, bigint)',
-        '_reserve_general(text, text, text, gtin, numeric, gln, timestamptz, date)',
-        '_reservation_lock_open(bigint, text)', '_reservation_close(reservation, reservation_status, numeric, bigint)',
-        '_promise_input_changed()', '_channel_location_lock()', '_channel_location_changed()',
-        '_channel_in_use()', '_item_deleted()']::regprocedure[]
-    LOOP
-        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
-    END LOOP;
-END
-$$;
-
 SELECT pg_catalog.pg_extension_config_dump('channel', '');
 SELECT pg_catalog.pg_extension_config_dump('channel_location', '');
 SELECT pg_catalog.pg_extension_config_dump('channel_safety_stock', '');
