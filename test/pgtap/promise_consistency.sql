@@ -165,9 +165,9 @@ CREATE FUNCTION pg_temp.scenario(n integer) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   g inventory_sync.gtin := gtin_complete('9506000' || lpad(n::text, 5, '0'));
   locs inventory_sync.gln[] := '{}';
-  nloc integer := pg_temp.rnd(1, 4);
+  nloc integer;
   chans text[] := ARRAY['c1'];
-  tracked boolean := random() < 0.4;
+  tracked boolean;
   lots text[] := ARRAY['A', 'B', 'C', 'D'];
   c text;
   l inventory_sync.gln;
@@ -194,6 +194,8 @@ DECLARE
   bad_v text[] := '{}';
 BEGIN
   PERFORM setseed(n / 10000.0);
+  nloc := pg_temp.rnd(1, 4);
+  tracked := random() < 0.4;
   BEGIN
     -- master data
     INSERT INTO inventory_sync.item (gtin, name, lot_tracked) VALUES (g, 'generated ' || n, tracked);
@@ -254,8 +256,8 @@ BEGIN
       c := chans[pg_temp.rnd(1, array_length(chans, 1))];
       BEGIN
         PERFORM inventory_sync.reserve(c, 'r' || k, '1', g, pg_temp.rnd(1, 20),
-                  CASE WHEN random() < 0.3 THEN (SELECT cl.location FROM inventory_sync.channel_location cl
-                                                  WHERE cl.channel = c ORDER BY random() LIMIT 1) END,
+                  CASE WHEN random() < 0.3 THEN (SELECT (array_agg(cl.location ORDER BY cl.location))[pg_temp.rnd(1, count(*)::integer)]
+                                                   FROM inventory_sync.channel_location cl WHERE cl.channel = c) END,
                   due_date => CASE WHEN random() < 0.5 THEN current_date + pg_temp.rnd(0, 40) END);
       EXCEPTION WHEN SQLSTATE 'IS040' THEN NULL;
       END;
@@ -365,9 +367,9 @@ BEGIN
                                ('oversell', checks[4], bad_o), ('verify', checks[5], bad_v);
 END $$;
 
-SELECT pg_temp.scenario(n) FROM generate_series(1, 80) n;
+SELECT pg_temp.scenario(n) FROM generate_series(1, 60) n;
 
-SELECT diag(kind || ': ' || sum(checks) || ' checks in 80 scenarios, ' || sum(coalesce(array_length(problems, 1), 0)) || ' problems')
+SELECT diag(kind || ': ' || sum(checks) || ' checks in 60 scenarios, ' || sum(coalesce(array_length(problems, 1), 0)) || ' problems')
   FROM generated GROUP BY kind ORDER BY kind;
 SELECT is((SELECT array_agg(x) FROM (SELECT unnest(problems) x FROM generated WHERE kind = 'promise' LIMIT 10) t), NULL,
   'promise() is promisable exactly when reserve() succeeds for that date, with its date and location');
