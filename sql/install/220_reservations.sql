@@ -72,8 +72,9 @@ COMMENT ON FUNCTION atp_phased(numeric, numeric[], numeric[]) IS
 --   so the line ATP of L on D is
 --     least(A_L(D), U(D), A_L(D) + min over t < D of (max(U(t), 0) - max(A_L(t), 0))).
 --   "Now" is from stock (a reservation without promised date); with D = now the line ATP
---   is least(A_L(now), U(now)), the rule reserve() applies to stock. Every term only grows
---   with D, so once a line fits it fits on every later date.
+--   is least(A_L(now), U(now)), the rule reserve() applies to stock. The line ATP only
+--   grows with D (A_L and U do, and a later date borrows less), so once a line fits it
+--   fits on every later date.
 -- ---------------------------------------------------------------------------
 
 -- One location's A_L by date: a row for now (dated yesterday: before any expected
