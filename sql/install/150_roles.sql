@@ -53,7 +53,6 @@ GRANT EXECUTE ON FUNCTION verify() TO inventory_sync_reader;
 
 GRANT inventory_sync_reader TO inventory_sync_writer;
 GRANT INSERT ON ledger TO inventory_sync_writer;
-GRANT UPDATE (released_at, released_by) ON lot TO inventory_sync_writer;
 
 GRANT inventory_sync_writer TO inventory_sync_admin;
 GRANT INSERT, UPDATE, DELETE ON unit, item, item_pack, item_unit, location, bucket, reason_code,
