@@ -253,7 +253,17 @@ INSERT INTO hostile_case (q, expect, what) VALUES
   (pg_temp.fact('V-30', 'bucket', 'E''released\x01'''), '23503', 'bucket with a control character'),
   (pg_temp.fact(E'V-31\x01\t\x1f', NULL, NULL), 'ok', 'control characters in an event id are only text'),
   (pg_temp.fact('V-32', 'kind', '''bogus'''), '22P02', 'kind not a posting kind'),
-  (pg_temp.fact('V-33', 'gtin', '''09506000134353'''), '22P02', 'gtin with a wrong check digit');
+  (pg_temp.fact('V-33', 'gtin', '''09506000134353'''), '22P02', 'gtin with a wrong check digit'),
+  -- the same through the functions
+  ($$SELECT inventory_sync.receive('wms', 'V-34', '09506000134352', '0614141000012', 'NaN')$$, 'IS020', 'receive(): quantity NaN'),
+  ($$SELECT inventory_sync.adjust('wms', 'V-35', '09506000134352', '0614141000012', '-Infinity', 'shrink')$$, 'IS020', 'adjust(): quantity -Infinity'),
+  ($$SELECT inventory_sync.count_stock('wms', 'V-36', '09506000134352', '0614141000012', 1, as_of => 'infinity')$$, 'IS023', 'count_stock(): as of infinity'),
+  ($$SELECT inventory_sync.ship('wms', 'V-37', '09506000134352', '0614141000012', 0)$$, 'IS020', 'ship(): zero'),
+  ($$SELECT inventory_sync.release_lot('wms', repeat('p', 300), '09506000134369', 'L1')$$, '23514', 'release_lot(): an event id prefix of 300 characters'),
+  ($$SELECT inventory_sync.release_lot('wms', 'V-39', '09506000134369', 'L1', 'qa_hold', '')$$, '23503', 'release_lot(): to_bucket empty'),
+  ($$SELECT inventory_sync.release_lot('wms', 'V-40', '09506000134369', 'L1', 'qa_hold', 'qa_hold')$$, 'IS023', 'release_lot(): into the bucket it leaves'),
+  ($$SELECT inventory_sync.correct('wms', 'V-41', -1)$$, 'IS023', 'correct(): a posting that does not exist'),
+  ($$SELECT inventory_sync.correct('wms', 'V-42', (SELECT min(posting_id) FROM inventory_sync.ledger), '')$$, '23503', 'correct(): reason empty');
 
 -- Accepted cases run and are rolled back: only their outcome counts.
 CREATE FUNCTION pg_temp.outcome(q text) RETURNS text LANGUAGE plpgsql AS $$
