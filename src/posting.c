@@ -907,6 +907,7 @@ static Oid	lot_type_oid = InvalidOid;
 static Oid	serial_type_oid = InvalidOid;
 static Oid	gtin_type_oid = InvalidOid;
 static Oid	gln_type_oid = InvalidOid;
+static Oid	extension_nsp = InvalidOid;	/* schema inventory_sync */
 
 /* balance_change and the posting_kind OIDs, valid while the types above are */
 static Oid	changes_relid = InvalidOid;
@@ -982,6 +983,7 @@ resolve_types(void)
 		apply_callbacks_registered = true;
 	}
 	nsp = get_namespace_oid("inventory_sync", false);
+	extension_nsp = nsp;
 	lot = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 						  CStringGetDatum("lot_number"), ObjectIdGetDatum(nsp));
 	serial = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
@@ -1865,6 +1867,18 @@ ledger_apply(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(NULL);
 
 	resolve_types();
+
+	/*
+	 * The engine runs with its owner's rights: it applies the postings of the ledger, which
+	 * the row trigger has validated, and of no other table a caller might attach it to.
+	 */
+	if (RelationGetNamespace(trigdata->tg_relation) != extension_nsp ||
+		strcmp(RelationGetRelationName(trigdata->tg_relation), "ledger") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("ledger_apply() applies the postings of inventory_sync.ledger only, not of \"%s\"",
+						RelationGetRelationName(trigdata->tg_relation)),
+				 errhint("Post by inserting into inventory_sync.ledger.")));
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "inventory_sync apply", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);

@@ -277,7 +277,7 @@ BEGIN
     END;
 END $$;
 
-SELECT plan((SELECT count(*)::int FROM hostile_case) + 12);
+SELECT plan((SELECT count(*)::int FROM hostile_case) + 14);
 
 SELECT set_eq($$SELECT attname::text FROM pg_attribute
                 WHERE attrelid = 'inventory_sync.ledger'::regclass AND attnum > 0 AND NOT attisdropped$$,
@@ -327,7 +327,23 @@ SELECT is(pg_temp.error_fields($$INSERT INTO inventory_sync.ledger (source, sour
           ARRAY['23502', 'source', 'ledger', 'inventory_sync', 'Event "E5".'],
           'a NULL source: the event id alone in the detail');
 
+-- The engine runs with its owner's rights: attached to a table of the writer's own, it
+-- would write balances and lot releases for rows no rule has seen.
+SELECT throws_ok($q$DO $x$
+BEGIN
+    CREATE TEMP TABLE my_ledger (LIKE inventory_sync.ledger);
+    CREATE TRIGGER my_apply AFTER INSERT ON my_ledger REFERENCING NEW TABLE AS n
+        FOR EACH STATEMENT EXECUTE FUNCTION inventory_sync.ledger_apply();
+    INSERT INTO my_ledger (posting_id, kind, source, source_event_id, event_time, recorded_at, gtin, item_gtin,
+                           location, lot, bucket, to_bucket, quantity, base_quantity, reason, actor)
+    VALUES (999999, 'move', 'nobody', 'X-1', now(), now(), '09506000134369', '09506000134369',
+            '0614141000012', 'L1', 'qa_hold', 'released', 1000000, -1000000, 'lot_release', 'someone');
+END
+$x$$q$, '42501', NULL, 'the posting engine refuses to apply rows of any table but the ledger');
+
 RESET ROLE;
+SELECT results_eq($$SELECT released_at, released_by FROM lot WHERE lot = 'L1'$$,
+                  $$VALUES (NULL::timestamptz, NULL::name)$$, 'no case stamped a lot released');
 
 -- A row that bypassed the row trigger (disabled by the table's owner) is refused by the
 -- apply step, not read.
