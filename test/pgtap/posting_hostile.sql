@@ -98,8 +98,10 @@ SELECT pg_temp.fact('M-' || col || how, col, how, 2), CASE WHEN how = 'DEFAULT' 
  WHERE col IN ('kind', 'source', 'source_event_id', 'gtin', 'location', 'quantity', 'bucket', 'event_time')
  ORDER BY col, how;
 
--- COPY: the test writes each file as superuser (a valid row, then the bad one); the
--- writer loads it. 'null': the column is there and empty; 'omit': not in the file.
+-- COPY: the test writes each file as superuser (a valid row, then the bad one) into the
+-- cluster's data directory (the test clusters are thrown away); the writer, a member of
+-- pg_read_server_files, loads it. 'null': the column is there and empty; 'omit': not in
+-- the file.
 DO $$
 DECLARE
     cols text[] := ARRAY['kind', 'source', 'source_event_id', 'gtin', 'location', 'quantity', 'bucket', 'event_time'];
