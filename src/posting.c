@@ -1808,19 +1808,55 @@ posting_releases_lot(TupleTableSlot *slot, const LedgerLayout *l, PostingKind ki
 		memcmp(VARDATA_ANY(reason), LOT_RELEASE_REASON, strlen(LOT_RELEASE_REASON)) == 0;
 }
 
+/* Lots are stamped in (item, lot) order: two statements releasing the same lots never deadlock. */
+static Posting *release_sort_postings;
+
+static int
+release_cmp(const void *a, const void *b)
+{
+	const Posting *x = &release_sort_postings[*(const int *) a];
+	const Posting *y = &release_sort_postings[*(const int *) b];
+	text	   *xl;
+	text	   *yl;
+	int			c;
+
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	xl = DatumGetTextPP(x->lot);
+	yl = DatumGetTextPP(y->lot);
+	c = memcmp(VARDATA_ANY(xl), VARDATA_ANY(yl), Min(VARSIZE_ANY_EXHDR(xl), VARSIZE_ANY_EXHDR(yl)));
+	if (c == 0)
+		c = (int) VARSIZE_ANY_EXHDR(xl) - (int) VARSIZE_ANY_EXHDR(yl);
+	if (c == 0)
+		c = *(const int *) a - *(const int *) b;
+	return c;
+}
+
 /* Stamp each released lot once: when, and the role that posted its release. */
 static void
-stamp_released_lots(const Posting *postings, int npostings, const Effect *effects)
+stamp_released_lots(Posting *postings, int npostings, const Effect *effects)
 {
+	int		   *order = NULL;
+	int			n = 0;
 	int			i;
 
 	for (i = 0; i < npostings; i++)
 	{
-		const Posting *p = &postings[i];
+		if (!postings[i].releases_lot)
+			continue;
+		if (order == NULL)
+			order = palloc(sizeof(int) * npostings);
+		order[n++] = i;
+	}
+	if (n == 0)
+		return;
+	release_sort_postings = postings;
+	qsort(order, n, sizeof(int), release_cmp);
+	for (i = 0; i < n; i++)
+	{
+		const Posting *p = &postings[order[i]];
 		Datum		v[4];
 
-		if (!p->releases_lot)
-			continue;
 		v[0] = Int64GetDatum(p->item);
 		v[1] = p->lot;
 		/* a move's second effect is the bucket the stock enters */
@@ -1828,6 +1864,7 @@ stamp_released_lots(const Posting *postings, int npostings, const Effect *effect
 		v[3] = p->actor;
 		run_plan(AP_LOT_RELEASE, v, NULL, SPI_OK_UPDATE, 0);
 	}
+	pfree(order);
 }
 
 PG_FUNCTION_INFO_V1(ledger_apply);
