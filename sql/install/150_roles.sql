@@ -25,7 +25,6 @@ GRANT SELECT ON ALL TABLES IN SCHEMA inventory_sync TO inventory_sync_reader;
 
 GRANT inventory_sync_reader TO inventory_sync_writer;
 GRANT INSERT ON ledger TO inventory_sync_writer;
-GRANT UPDATE (released_at, released_by) ON lot TO inventory_sync_writer;
 
 GRANT inventory_sync_writer TO inventory_sync_admin;
 GRANT INSERT, UPDATE, DELETE ON unit, item, item_pack, item_unit, location, bucket, reason_code,
