@@ -28,5 +28,8 @@ GRANT INSERT ON ledger TO inventory_sync_writer;
 
 GRANT inventory_sync_writer TO inventory_sync_admin;
 GRANT INSERT, UPDATE, DELETE ON unit, item, item_pack, item_unit, location, bucket, reason_code,
-      source, ownership, lot TO inventory_sync_admin;
+      source, ownership TO inventory_sync_admin;
+-- A lot's dates are master data; its release record is written only by the posting engine.
+GRANT INSERT (item_gtin, lot, production_date, expiry), UPDATE (production_date, expiry), DELETE
+   ON lot TO inventory_sync_admin;
 GRANT UPDATE (resolved_at, resolution) ON exception TO inventory_sync_admin;

@@ -230,3 +230,9 @@ END
 $$;
 COMMENT ON FUNCTION correct(text, text, bigint, text) IS
   'Counter-posting that reverses a posting and names it in corrects (counts are corrected by another count)';
+
+-- Admins keep a lot's dates but no longer write its release record (only the posting
+-- engine does). Same as sql/install/150_roles.sql.
+REVOKE INSERT, UPDATE ON lot FROM inventory_sync_admin;
+GRANT INSERT (item_gtin, lot, production_date, expiry), UPDATE (production_date, expiry)
+   ON lot TO inventory_sync_admin;

@@ -5,7 +5,7 @@
 -- transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(18);
+SELECT plan(20);
 
 -- Yoghurt, lot-tracked, made at a plant whose MES owns everything but the lab's buckets.
 INSERT INTO item (gtin, name, lot_tracked) VALUES ('09506000134383', 'Yoghurt', true);
@@ -44,6 +44,15 @@ RESET ROLE;
 SET ROLE is_stamp_mes;
 SELECT throws_ok($$UPDATE inventory_sync.lot SET released_at = now() WHERE lot = 'GOOD'$$,
                  '42501', NULL, 'nor can any other writer');
+RESET ROLE;
+CREATE ROLE is_stamp_admin NOLOGIN IN ROLE inventory_sync_admin;
+SET ROLE is_stamp_admin;
+SELECT throws_ok($$UPDATE inventory_sync.lot SET released_at = now(), released_by = 'qa' WHERE lot = 'GOOD'$$,
+                 '42501', NULL, 'nor an admin, who maintains a lot''s dates');
+SELECT lives_ok($$UPDATE inventory_sync.lot SET expiry = current_date + 30 WHERE lot = 'GOOD'$$,
+                'the dates, which an admin may change');
+RESET ROLE;
+SET ROLE is_stamp_mes;
 -- The MES is not the system of record of released: its release is refused, nothing stamped.
 SELECT throws_ok($$SELECT inventory_sync.release_lot('mes', 'QR-MES', '09506000134383', 'GOOD')$$,
                  'IS001', NULL, 'a release by a source that does not own the released bucket is refused');
