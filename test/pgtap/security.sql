@@ -7,7 +7,7 @@
 -- Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(25);
+SELECT plan(27);
 
 -- A web shop over two stores, a marketplace sharing the DC with it.
 INSERT INTO item (gtin, name) VALUES ('09506000134352', 'E');
@@ -117,6 +117,13 @@ SELECT throws_ok($$SELECT inventory_sync._channel_atp_add('web', '09506000134352
   'nor a channel ATP move');
 SELECT throws_ok($$SELECT inventory_sync._location_atp('09506000134352', '0614141000036', 0)$$, '42501', NULL,
   'nor a read helper');
+CREATE TEMP TABLE my_channel_location (LIKE inventory_sync.channel_location);
+SELECT throws_ok($$CREATE TRIGGER t AFTER INSERT ON my_channel_location
+                   FOR EACH STATEMENT EXECUTE FUNCTION inventory_sync._channel_location_changed()$$, '42501', NULL,
+  'an owner-rights trigger function cannot be attached to a table of the caller''s');
+SELECT throws_ok($$CREATE TRIGGER t AFTER INSERT ON my_channel_location
+                   REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION inventory_sync.ledger_apply()$$,
+  '42501', NULL, 'nor the posting engine''s apply step');
 RESET ROLE;
 SELECT is((SELECT count(*) FROM reservation WHERE fulfilling), 0::bigint, 'no reservation was left mid-fulfilment');
 
