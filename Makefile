@@ -29,7 +29,10 @@ DATA          = $(wildcard sql/frozen/$(EXTENSION)--*.sql)
 REGRESS      = $(shell grep -v '^\s*\#' sql/SCHEDULE 2>/dev/null)
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
-PG_CONFIG ?= $(shell command -v /usr/lib/postgresql/15/bin/pg_config || command -v pg_config)
+# The PostgreSQL to build against: PG_CONFIG, else Debian's for PG_MAJOR (default 15), else
+# the first pg_config on PATH. (`make test PG=17` tests another major: see test/majors.sh.)
+PG_MAJOR  ?= 15
+PG_CONFIG ?= $(shell command -v /usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config || command -v pg_config)
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-sign-compare -Wno-cast-function-type
@@ -51,9 +54,10 @@ $(UPGRADE): sql/upgrade/$(PREVVERSION)--$(EXTVERSION).sql $(INSTALL_PARTS) $(EXT
 $(OBJS): $(wildcard src/*.h)
 
 .PHONY: test demo bench deps
-# The one command that tests everything (see test/run.sh).
+# The one command that tests everything (see test/run.sh). PG selects the PostgreSQL
+# majors: unset or 15 = the host's own server; 17, 18, "15 17", all = test/majors.sh.
 test:
-	@bash test/run.sh
+	@PG="$(PG)" bash test/run.sh
 
 # A throwaway cluster playing what the product can do.
 demo:

@@ -22,7 +22,7 @@ install_extension "make bench"
 
 results=$(mktemp /tmp/inventory_sync_bench.XXXXXX)
 chmod 666 "$results"
-pg_virtualenv -t -v 15 -o wal_level=logical -o shared_buffers=1GB -o max_wal_size=8GB \
+pg_virtualenv -t -v "$PG_MAJOR" -o wal_level=logical -o shared_buffers=1GB -o max_wal_size=8GB \
   -o checkpoint_timeout=30min -o max_connections=200 -o max_replication_slots=20 \
   -o "output_plugin_libraries=pgoutput, test_decoding, inventory_sync, wal2json" \
   bash "$ROOT/bench/run.sh" --inside "$results" 9>&-

@@ -36,12 +36,12 @@ if [ "${1:-}" = "--inside" ]; then
 fi
 
 cat <<'TXT'
-inventory_sync demo: builds and installs the extension, starts a throwaway PostgreSQL 15
+inventory_sync demo: builds and installs the extension, starts a throwaway PostgreSQL
 cluster (pg_virtualenv), plays one omnichannel day (demo/*.sql), and removes the cluster.
 TXT
 install_extension "make demo"
 # pg_virtualenv quotes each -o value itself: no quotes inside the list.
-pg_virtualenv -t -v 15 -o wal_level=logical \
+pg_virtualenv -t -v "$PG_MAJOR" -o wal_level=logical \
   -o "output_plugin_libraries=pgoutput, test_decoding, inventory_sync" -o lc_messages=C \
   bash "$ROOT/demo/run.sh" --inside demo 9>&-
 echo "The throwaway cluster is gone; nothing is left running."

@@ -14,6 +14,7 @@
  * other path sets the remembered caller.
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "catalog/namespace.h"
 #include "fmgr.h"

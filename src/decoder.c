@@ -26,6 +26,7 @@
  * cached until channel_location's relcache invalidation is replayed.
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include <ctype.h>
 

@@ -12,6 +12,7 @@
  * the built-in unchanged, so results (hash values included) are identical.
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "fmgr.h"
 #include "utils/fmgrprotos.h"

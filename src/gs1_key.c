@@ -11,6 +11,7 @@
  * with no allocation.  Everything that explains a failure is on a separate cold path.
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "fmgr.h"
 #include "libpq/pqformat.h"

@@ -10,6 +10,7 @@
  *              identifier (]C1 GS1-128, ]d2 DataMatrix, ]Q3 QR, ]e0 DataBar).
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "access/htup_details.h"
 #include "datatype/timestamp.h"
@@ -85,7 +86,7 @@ shown(const char *s, int len)
 	return len > 60 ? psprintf("%.60s...", s) : pnstrdup(s, len);
 }
 
-static void pg_attribute_noreturn()
+pg_noreturn static void
 parse_error(ParseState *st, const char *detail, const char *hint)
 {
 	ereport(ERROR,
@@ -232,7 +233,7 @@ take_field(ParseState *st, const AiDef *def, const char *v, int len)
 	st->values[def->kind] = d;
 }
 
-static void pg_attribute_noreturn()
+pg_noreturn static void
 unknown_ai(ParseState *st, const char *at, int len)
 {
 	int			n = 0;

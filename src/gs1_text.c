@@ -7,6 +7,7 @@
  * comparison and hash functions), so ordering is the same in every collation.
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "fmgr.h"
 #include "libpq/pqformat.h"

@@ -6,6 +6,7 @@
  * holds what PostgreSQL requires once per shared library.
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "fmgr.h"
 

@@ -3,6 +3,7 @@
  *		Backend-local cache of master data for the posting trigger (see master_cache.h).
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "commands/trigger.h"
 #include "executor/spi.h"

@@ -3,6 +3,7 @@
  *		The ledger's posting triggers (see posting.h for the two steps).
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -333,7 +334,7 @@ find_posted_event(Relation rel, LedgerLayout *l, Datum source, Datum event_id)
 	keys[0].sk_collation = DEFAULT_COLLATION_OID;
 	keys[1].sk_collation = DEFAULT_COLLATION_OID;
 	slot = table_slot_create(rel, NULL);
-	scan = index_beginscan(rel, index, GetActiveSnapshot(), 2, 0);
+	scan = compat_index_beginscan(rel, index, GetActiveSnapshot(), 2, 0);
 	index_rescan(scan, keys, 2, NULL, 0);
 	if (index_getnext_slot(scan, ForwardScanDirection, slot))
 		result = ExecCopySlotHeapTuple(slot);
@@ -1373,7 +1374,7 @@ sum_after(int64 balance_id, TimestampTz after)
 	UpdateActiveSnapshotCommandId();
 	ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(balance_id));
 	ScanKeyInit(&sk[1], 2, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT, TimestampTzGetDatum(after));
-	scan = index_beginscan(heap, idx, GetActiveSnapshot(), 2, 0);
+	scan = compat_index_beginscan(heap, idx, GetActiveSnapshot(), 2, 0);
 	index_rescan(scan, sk, 2, NULL, 0);
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
@@ -1451,7 +1452,7 @@ balance_find(BalanceAccess *ba, const BalanceKey *key, Datum lot, bool lock, Bal
 				sk[i].sk_flags |= SK_ISNULL | SK_SEARCHNULL;
 		}
 		InitDirtySnapshot(dirty);
-		scan = index_beginscan(ba->rel, ba->keyidx, &dirty, 4, 0);
+		scan = compat_index_beginscan(ba->rel, ba->keyidx, &dirty, 4, 0);
 		index_rescan(scan, sk, 4, NULL, 0);
 		if (index_getnext_slot(scan, ForwardScanDirection, ba->found))
 		{

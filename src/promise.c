@@ -25,6 +25,7 @@
  * that every change of membership waits for (its statement trigger takes EXCLUSIVE).
  */
 #include "postgres.h"
+#include "pg_compat.h"
 
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -177,7 +178,7 @@ resolve(void)
 	rc.att_atp = att_of(rel, "atp");
 	rc.att_version = att_of(rel, "version");
 	rc.att_updated_at = att_of(rel, "updated_at");
-	rc.channel_atp_key = RelationGetPrimaryKeyIndex(rel);
+	rc.channel_atp_key = compat_RelationGetPrimaryKeyIndex(rel);
 	if (!OidIsValid(rc.channel_atp_key))
 		elog(ERROR, "inventory_sync: channel_atp has lost its primary key");
 	{
@@ -430,7 +431,7 @@ reservation_insert(Datum *values, bool *nulls)
 		memcpy(slot->tts_values, values, sizeof(Datum) * rc.res_natts);
 		memcpy(slot->tts_isnull, nulls, sizeof(bool) * rc.res_natts);
 		ExecStoreVirtualTuple(slot);
-		if (!first && !ExecCheckIndexConstraints(rri, slot, estate, &conflict, arbiters))
+		if (!first && !compat_ExecCheckIndexConstraints(rri, slot, estate, &conflict, arbiters))
 			break;
 		first = false;
 		token = SpeculativeInsertionLockAcquire(GetCurrentTransactionId());
@@ -652,7 +653,7 @@ atp_take(Datum channel, Datum item, Numeric quantity, Numeric *atp_after, int64 
 			/* the latest committed version (and this transaction's own) */
 			CommandCounterIncrement();
 			snap = RegisterSnapshot(GetLatestSnapshot());
-			scan = index_beginscan(rel, idx, snap, 2, 0);
+			scan = compat_index_beginscan(rel, idx, snap, 2, 0);
 			index_rescan(scan, sk, 2, NULL, 0);
 			have = index_getnext_slot(scan, ForwardScanDirection, found);
 			index_endscan(scan);

@@ -2,8 +2,18 @@
 # and install of the extension, holding the machine-wide lock (the install replaces files
 # in the server's shared directories; one command at a time may use them). The lock stays
 # held on fd 9 until the caller exits; start servers with 9>&- so they never inherit it.
-PGBIN=/usr/lib/postgresql/15/bin
-export PG_CONFIG=$PGBIN/pg_config
+#
+# The PostgreSQL major is PG_MAJOR (default 15, Debian 12's), or that of PG_CONFIG when only
+# PG_CONFIG is given; PGBIN, PG_CONFIG and PATH follow it.
+if [ -z "${PG_MAJOR:-}" ] && [ -n "${PG_CONFIG:-}" ] && [ -x "$PG_CONFIG" ]; then
+  PG_MAJOR=$("$PG_CONFIG" --version | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p')
+  PGBIN=$("$PG_CONFIG" --bindir)
+else
+  PG_MAJOR=${PG_MAJOR:-15}
+  PGBIN=/usr/lib/postgresql/$PG_MAJOR/bin
+  PG_CONFIG=$PGBIN/pg_config
+fi
+export PG_MAJOR PG_CONFIG
 export PATH=$PGBIN:$PATH
 
 install_extension() {

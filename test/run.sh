@@ -3,6 +3,11 @@
 # cluster (pg_virtualenv) configured for logical decoding, runs every suite, prints a summary
 # and exits non-zero if anything failed. Leaves nothing running; works from any clone path.
 #
+# Other majors: `make test PG=17` (or PG=18, PG="15 17", PG=all) hands over to test/majors.sh,
+# which runs this script once per major (17 and 18 in a cached Debian chroot that has them)
+# and adds one summary line per major. PG_MAJOR=N runs this script against the major N
+# installed here (test/install.sh); test/majors.sh sets it inside its chroots.
+#
 #   suites: regress   pg_regress stories       sql/*.sql -> expected/*.out (sql/SCHEDULE)
 #           isolation isolation tester         test/isolation/specs/*.spec
 #           pgtap     pgTAP through pg_prove   test/pgtap/*.sql
@@ -19,8 +24,10 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+if [ -n "${PG:-}" ] && [ "${1:-}" != "--inside" ] && [ "$PG" != "${PG_MAJOR:-15}" ]; then
+  exec bash test/majors.sh $PG
+fi
 source test/install.sh
-PGXS_DIR=/usr/lib/postgresql/15/lib/pgxs
 SUITES=${SUITES:-regress isolation pgtap tap docs security demo}
 
 # Server settings every test cluster gets: logical decoding, our output plugin allowed
@@ -39,6 +46,7 @@ inside() {
   # Runs under pg_virtualenv: PGHOST/PGPORT/PGUSER/PGPASSWORD point at the throwaway cluster.
   local results=$1 failed_any=0
   : > "$results"
+  PGXS_DIR=$("$PG_CONFIG" --pkglibdir)/pgxs   # pg_regress, pg_isolation_regress, Perl test modules
 
   record() { echo "$1 $2 $3" >> "$results"; }   # suite passed failed
 
@@ -197,7 +205,7 @@ RESULTS=$(mktemp /tmp/inventory_sync_results.XXXXXX)
 chmod 666 "$RESULTS"
 # -t: a temporary cluster directory even as root, removed with the cluster.
 # 9>&-: the server must not inherit the lock, or a leaked cluster would hold it forever.
-pg_virtualenv -t -v 15 "${CLUSTER_OPTS[@]}" bash "$ROOT/test/run.sh" --inside "$RESULTS" 9>&-
+pg_virtualenv -t -v "$PG_MAJOR" "${CLUSTER_OPTS[@]}" bash "$ROOT/test/run.sh" --inside "$RESULTS" 9>&-
 venv_rc=$?
 
 echo
