@@ -1428,11 +1428,7 @@ feed_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation relatio
 		MemoryContextReset(data->cxt);
 		return;
 	}
-#if PG_VERSION_NUM >= 170000
-	tuple = change->data.tp.newtuple;
-#else
-	tuple = &change->data.tp.newtuple->tuple;
-#endif
+	tuple = compat_change_newtuple(change);
 	data->seq++;
 	/* a reservation change that records its channel's ATP move: two events, two numbers */
 	atp_too = fr->type == FE_RESERVATION &&

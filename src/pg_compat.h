@@ -22,6 +22,45 @@
 #endif
 
 /*
+ * 16: table_tuple_update reports which indexes need new entries as a TU_UpdateIndexes
+ * (TU_None, TU_All, TU_Summarizing: only the summarizing ones, e.g. BRIN) instead of a
+ * bool, and ExecInsertIndexTuples takes onlySummarizing to match. Before 16 the result is
+ * a bool (false = TU_None) and onlySummarizing is dropped unevaluated.
+ */
+#if PG_VERSION_NUM < 160000
+typedef bool TU_UpdateIndexes;
+#define TU_None false
+#define compat_ExecInsertIndexTuples(rri, slot, estate, update, noDupErr, specConflict, arbiters, onlySummarizing) \
+	ExecInsertIndexTuples((rri), (slot), (estate), (update), (noDupErr), (specConflict), (arbiters))
+#else
+#define compat_ExecInsertIndexTuples(rri, slot, estate, update, noDupErr, specConflict, arbiters, onlySummarizing) \
+	ExecInsertIndexTuples((rri), (slot), (estate), (update), (noDupErr), (specConflict), (arbiters), (onlySummarizing))
+#endif
+
+/*
+ * 17: an index AM may keep state between the inserts of one statement (BRIN keeps its
+ * revmap pages pinned) until index_insert_cleanup, which ExecCloseIndices calls; code
+ * that closes the indices itself calls it too (before 17 there is nothing to clean up).
+ */
+#if PG_VERSION_NUM >= 170000
+#define compat_index_insert_cleanup(index, info) index_insert_cleanup((index), (info))
+#else
+#define compat_index_insert_cleanup(index, info) ((void) 0)
+#endif
+
+/* 17: a decoded change carries its tuples as HeapTuples (ReorderBufferTupleBuf is gone) */
+#if PG_VERSION_NUM >= 170000
+#define compat_change_newtuple(change) ((change)->data.tp.newtuple)
+#else
+#define compat_change_newtuple(change) (&(change)->data.tp.newtuple->tuple)
+#endif
+
+/*
+ * 16: the decoding machinery reports a plugin's progress itself; before, the plugin calls
+ * OutputPluginUpdateProgress (decoder.c's feed_progress does, on 15 only).
+ */
+
+/*
  * 18: pg_attribute_noreturn() (after the declarator) gave way to pg_noreturn (before it);
  * the code writes "pg_noreturn static void f(...)".
  */

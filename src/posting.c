@@ -1531,11 +1531,7 @@ balance_write(BalanceAccess *ba, const BalanceRow *row, bool locked, Numeric qua
 {
 	TupleTableSlot *n = ba->newrow;
 	int			natts = RelationGetDescr(ba->rel)->natts;
-#if PG_VERSION_NUM >= 160000
 	TU_UpdateIndexes update_indexes;
-#else
-	bool		update_indexes;
-#endif
 
 	/* ba->found still holds the locked row: keep its other columns */
 	slot_getallattrs(ba->found);
@@ -1569,11 +1565,7 @@ balance_write(BalanceAccess *ba, const BalanceRow *row, bool locked, Numeric qua
 		if (res != TM_Ok)
 			elog(ERROR, "inventory_sync: unexpected result %d updating a balance row", (int) res);
 	}
-#if PG_VERSION_NUM >= 160000
 	if (update_indexes != TU_None)
-#else
-	if (update_indexes)
-#endif
 	{
 		/*
 		 * (update = false: the "unchanged index" hint needs the executor's range
@@ -1586,12 +1578,8 @@ balance_write(BalanceAccess *ba, const BalanceRow *row, bool locked, Numeric qua
 			InitResultRelInfo(ba->rri, ba->rel, 1, NULL, 0);
 			ExecOpenIndices(ba->rri, false);
 		}
-#if PG_VERSION_NUM >= 160000
-		ExecInsertIndexTuples(ba->rri, n, ba->estate, false, false, NULL, NIL,
-							  update_indexes == TU_Summarizing);
-#else
-		ExecInsertIndexTuples(ba->rri, n, ba->estate, false, false, NULL, NIL);
-#endif
+		compat_ExecInsertIndexTuples(ba->rri, n, ba->estate, false, false, NULL, NIL,
+									 update_indexes == TU_Summarizing);
 		ResetPerTupleExprContext(ba->estate);
 	}
 	return true;
@@ -1637,11 +1625,7 @@ changes_flush(ChangeWriter *w)
 	}
 	for (int i = 0; i < w->n && w->rri->ri_NumIndices > 0; i++)
 	{
-#if PG_VERSION_NUM >= 160000
-		ExecInsertIndexTuples(w->rri, w->slots[i], w->estate, false, false, NULL, NIL, false);
-#else
-		ExecInsertIndexTuples(w->rri, w->slots[i], w->estate, false, false, NULL, NIL);
-#endif
+		compat_ExecInsertIndexTuples(w->rri, w->slots[i], w->estate, false, false, NULL, NIL, false);
 		ResetPerTupleExprContext(w->estate);
 	}
 	for (int i = 0; i < w->n; i++)

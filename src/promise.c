@@ -266,7 +266,10 @@ close_indices(ResultRelInfo *rri)
 
 	for (i = 0; i < rri->ri_NumIndices; i++)
 		if (rri->ri_IndexRelationDescs[i] != NULL)
+		{
+			compat_index_insert_cleanup(rri->ri_IndexRelationDescs[i], rri->ri_IndexRelationInfo[i]);
 			index_close(rri->ri_IndexRelationDescs[i], NoLock);
+		}
 }
 
 /* ------------------------------------------------------------------------
@@ -436,11 +439,7 @@ reservation_insert(Datum *values, bool *nulls)
 		first = false;
 		token = SpeculativeInsertionLockAcquire(GetCurrentTransactionId());
 		table_tuple_insert_speculative(rel, slot, GetCurrentCommandId(true), 0, NULL, token);
-#if PG_VERSION_NUM >= 160000
-		ExecInsertIndexTuples(rri, slot, estate, false, true, &spec_conflict, arbiters, false);
-#else
-		ExecInsertIndexTuples(rri, slot, estate, false, true, &spec_conflict, arbiters);
-#endif
+		compat_ExecInsertIndexTuples(rri, slot, estate, false, true, &spec_conflict, arbiters, false);
 		table_tuple_complete_speculative(rel, slot, token, !spec_conflict);
 		SpeculativeInsertionLockRelease(GetCurrentTransactionId());
 		if (!spec_conflict)
@@ -642,11 +641,7 @@ atp_take(Datum channel, Datum item, Numeric quantity, Numeric *atp_after, int64 
 		Numeric		atp;
 		int64		version;
 		bool		have = false;
-#if PG_VERSION_NUM >= 160000
 		TU_UpdateIndexes update_indexes;
-#else
-		bool		update_indexes;
-#endif
 
 		if (!locked)
 		{
@@ -687,23 +682,15 @@ atp_take(Datum channel, Datum item, Numeric quantity, Numeric *atp_after, int64 
 								 InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
 		if (res == TM_Ok)
 		{
-#if PG_VERSION_NUM >= 160000
 			if (update_indexes != TU_None)
-#else
-			if (update_indexes)
-#endif
 			{
 				EState	   *estate = CreateExecutorState();
 				ResultRelInfo *rri = makeNode(ResultRelInfo);
 
 				InitResultRelInfo(rri, rel, 1, NULL, 0);
 				ExecOpenIndices(rri, false);
-#if PG_VERSION_NUM >= 160000
-				ExecInsertIndexTuples(rri, newrow, estate, false, false, NULL, NIL,
-									  update_indexes == TU_Summarizing);
-#else
-				ExecInsertIndexTuples(rri, newrow, estate, false, false, NULL, NIL);
-#endif
+				compat_ExecInsertIndexTuples(rri, newrow, estate, false, false, NULL, NIL,
+											 update_indexes == TU_Summarizing);
 				ExecCloseIndices(rri);
 				FreeExecutorState(estate);
 			}
@@ -784,11 +771,7 @@ store_put(EState *estate, RowStore *st, Datum *values, bool *nulls)
 	ExecStoreVirtualTuple(slot);
 	table_tuple_insert(st->rel, slot, GetCurrentCommandId(true), 0, NULL);
 	if (st->rri->ri_NumIndices > 0)
-#if PG_VERSION_NUM >= 160000
-		ExecInsertIndexTuples(st->rri, slot, estate, false, false, NULL, NIL, false);
-#else
-		ExecInsertIndexTuples(st->rri, slot, estate, false, false, NULL, NIL);
-#endif
+		compat_ExecInsertIndexTuples(st->rri, slot, estate, false, false, NULL, NIL, false);
 }
 
 static void

@@ -152,6 +152,7 @@ UNION ALL
 SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite type' WHEN 'd' THEN 'domain'
                       ELSE 'type' END, t.typname, NULL
   FROM members m JOIN pg_type t ON t.oid = m.objid WHERE m.classid = 'pg_type'::regclass
+   AND NOT EXISTS (SELECT FROM pg_type e WHERE e.typarray = t.oid)  -- array types (members from 17 on)
 UNION ALL
 SELECT DISTINCT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, p.proname,
        (SELECT ts.typ::regtype::text FROM type_support ts WHERE ts.fn = p.oid LIMIT 1)

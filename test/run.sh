@@ -120,7 +120,7 @@ inside() {
       fi
       count_prove tap /tmp/inventory_sync_tap.$$ "$(echo "$tfiles" | wc -w)"
       if ! grep -q '^Result: PASS' /tmp/inventory_sync_tap.$$; then
-        for log in "$scratch"/tmp_check/log/*; do
+        for log in "$scratch"/tmp_check/log/* "$scratch"/log/*; do   # (log/: PostgreSQL 17 and later)
           [ -f "$log" ] || continue
           echo "--- $(basename "$log") (tail) ---"; tail -n 40 "$log"
         done
