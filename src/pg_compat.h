@@ -1,7 +1,10 @@
 /*
  * pg_compat.h: the differences between the PostgreSQL majors inventory_sync builds against
- * (15, 17 and 18), in one place. Each block names the major that changed the API; the
- * code uses the newest spelling, and this header supplies it on the older majors.
+ * (15, 17 and 18), in one place. Each block names the major that changed the API. Where
+ * a name or a type changed, the code uses the newest and this header supplies it to the
+ * older majors; where a function's arguments changed, the code calls a compat_ macro
+ * with the arguments it needs, spelled here for the major being built. Every source file
+ * includes this header right after postgres.h.
  */
 #ifndef INVENTORY_SYNC_PG_COMPAT_H
 #define INVENTORY_SYNC_PG_COMPAT_H

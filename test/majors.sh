@@ -79,6 +79,15 @@ mount_chroot() {
   fi
 }
 
+# The first port from $1 on that nothing listens on.
+free_port() {
+  local p
+  for ((p = $1; p < $1 + 20; p++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+  echo "$1"
+}
+
 in_chroot() {
   local dir=$1; shift
   chroot "$dir" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
@@ -151,7 +160,9 @@ run_major() {
   provision "$suite" "$dir" || return 1
   copy_tree "$dir/build/inventory_sync"
   mount_chroot "$dir"
-  in_chroot "$dir" env PG_MAJOR="$major" SUITES="${SUITES:-}" \
+  # The chroot shares the host's network but not its cluster list: its throwaway cluster
+  # gets a port of its own, away from the host's (5432 and up).
+  in_chroot "$dir" env PG_MAJOR="$major" SUITES="${SUITES:-}" PGPORT="$(free_port $((5400 + major * 20)))" \
     bash -c 'cd /build/inventory_sync && [ -n "$SUITES" ] || unset SUITES; exec bash test/run.sh'
   rc=$?
   release_chroot

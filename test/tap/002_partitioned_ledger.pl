@@ -43,6 +43,7 @@ CREATE TABLE ledger (LIKE ledger_$year INCLUDING DEFAULTS INCLUDING IDENTITY INC
     PARTITION BY RANGE (recorded_at);
 SELECT setval(pg_get_serial_sequence('inventory_sync.ledger', 'posting_id'),
               (SELECT max(posting_id) FROM ledger_$year));
+ALTER EXTENSION inventory_sync DROP SEQUENCE ledger_posting_id_seq;
 ALTER TABLE ledger_$year ALTER COLUMN posting_id DROP IDENTITY;
 ALTER TABLE ledger ATTACH PARTITION ledger_$year FOR VALUES FROM ('$year-01-01') TO ('$next-01-01');
 CREATE TABLE ledger_$next PARTITION OF ledger FOR VALUES FROM ('$next-01-01') TO ('$after-01-01');
