@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: runs every bench/*.sh (or BENCH="gtin_input posting") on one throwaway
-# PostgreSQL 15 cluster and prints one table of ratios, each against the baseline the
+# PostgreSQL cluster (15, or PG_MAJOR) and prints one table of ratios, each against the baseline the
 # script measured in the same run. Also writes bench/results/latest.md.
 set -euo pipefail
 

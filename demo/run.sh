@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `make demo`: installs what is missing, builds, installs, starts a throwaway PostgreSQL 15
-# cluster (pg_virtualenv) and plays an omnichannel day: demo/lib.sql (presentation helpers),
-# then demo/[0-9]*.sql in order, each printed under the title on its first line. Leaves
-# nothing running.
+# `make demo`: installs what is missing, builds, installs, starts a throwaway PostgreSQL
+# cluster (pg_virtualenv; 15, or PG_MAJOR=N for Debian's postgresql-N) and plays an
+# omnichannel day: demo/lib.sql (presentation helpers), then demo/[0-9]*.sql in order,
+# each printed under the title on its first line. Leaves nothing running.
 #
 #   demo/run.sh                     the whole thing (what `make demo` runs)
 #   demo/run.sh --inside [DBNAME]   play the day on a running server (PGHOST, PGPORT, PGUSER...
