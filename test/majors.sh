@@ -102,7 +102,7 @@ provision() {
   [ -f "$dir/.inventory_sync-chroot" ] && return 0
   command -v debootstrap >/dev/null || {
     echo "majors: installing debootstrap"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null || return 1
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null || return 1
   }
   echo "majors: creating the $suite chroot in $dir (once; later runs reuse it)"
   if [ ! -x "$dir.new/usr/bin/apt-get" ] || [ ! -f "$dir.new/.debootstrap-done" ]; then
