@@ -8,6 +8,8 @@
 #           pgtap     pgTAP through pg_prove   test/pgtap/*.sql
 #           tap       Perl TAP, PostgreSQL::Test::Cluster (their own clusters)  test/tap/*.pl
 #           docs      every ```sql example in README.md and docs/ (test/docs_examples.py)
+#           hostile   non-superuser login roles over TCP attack every function, the ledger, the
+#                     plugin options and the search_path (test/hostile/hostile.py)
 #           demo      `make demo`'s day (demo/run.sh --inside) in a fresh database: every step
 #                     succeeds, every expected refusal happens, verify() is empty, no slot is left
 #
@@ -18,7 +20,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source test/install.sh
 PGXS_DIR=/usr/lib/postgresql/15/lib/pgxs
-SUITES=${SUITES:-regress isolation pgtap tap docs demo}
+SUITES=${SUITES:-regress isolation pgtap tap docs hostile demo}
 
 # Server settings every test cluster gets: logical decoding, our output plugin allowed
 # (PostgreSQL 15.19+), slots and senders for the feed tests, clients for the stress tests.
@@ -126,6 +128,16 @@ inside() {
       [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
       record docs "$ok" "$bad"
       rm -f /tmp/inventory_sync_docs.$$
+      ;;
+    hostile)
+      # TAP lines; a known-open case is "not ok ... # TODO" and does not count as failed
+      /usr/bin/python3 test/hostile/hostile.py 2>&1 | tee /tmp/inventory_sync_hostile.$$
+      rc=${PIPESTATUS[0]}
+      ok=$(grep -c '^ok ' /tmp/inventory_sync_hostile.$$)
+      bad=$(grep '^not ok ' /tmp/inventory_sync_hostile.$$ | grep -vc ' # TODO ')
+      [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+      record hostile "$ok" "$bad"
+      rm -f /tmp/inventory_sync_hostile.$$
       ;;
     demo)
       # The demo stops at the first failing statement (ON_ERROR_STOP), at a refusal that did
