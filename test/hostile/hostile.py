@@ -38,6 +38,7 @@ A failure prints the function, the arguments and the error. Known-open cases (KN
 are run last, each on a fresh connection, and reported as TODO.
 """
 import io
+import json
 import os
 import random
 import re
@@ -704,10 +705,43 @@ DECODER_OPTIONS = ["deterministic", "envelopes", "batch-events", "channels", "so
                    "locations", "events"]
 
 
-def fuzz_decoder(runner, obs, rng):
-    a = runner.conn("admin")
-    with a.cursor() as cur:
+def create_slot(runner):
+    """Created before the attacks, so that the feed carries everything they got accepted."""
+    with runner.conn("admin").cursor() as cur:
         cur.execute("SELECT pg_create_logical_replication_slot('hostile_slot', 'inventory_sync')")
+
+
+def feed_is_json(runner):
+    """Every event the attacks got into the feed is one valid JSON object per line, whatever
+    they carried (control characters, 10 kB texts, infinite times, 1e300 quantities)."""
+    for opts in (["envelopes", "true"], ["envelopes", "false", "batch-events", "64"],
+                 ["channels", "web,market,outlet", "events", "posting,reservation,atp"]):
+        lines = 0
+        bad = []
+        label = "feed of the whole run with options %s" % opts
+        try:
+            ok, res, err, st = runner.run("admin", label, "SELECT data FROM pg_logical_slot_peek_changes("
+                                          "'hostile_slot', NULL, NULL, VARIADIC %s::text[])", (opts,),
+                                          writes=False, fetch=True)
+        except Dead as d:
+            die(runner, "%s: %s" % (label, d))
+            continue
+        for (data,) in res or []:
+            for line in data.split("\n"):
+                if not line:
+                    continue
+                lines += 1
+                try:
+                    if not isinstance(json.loads(line), dict):
+                        raise ValueError("not an object")
+                except ValueError as e:
+                    bad.append("%s: %s" % (e, short(line, 200)))
+        tap(ok and lines > 0 and not bad, "admin: %s: %d lines, each a JSON object" % (label, lines),
+            ([err] if err else []) + bad[:10])
+
+
+def fuzz_decoder(runner, obs, rng):
+    feed_is_json(runner)
     w = runner.conn("writer")
     with w.cursor() as cur:
         S = values.SANE
@@ -733,7 +767,7 @@ def fuzz_decoder(runner, obs, rng):
     # the feed of a slot still decodes with options that are all fine
     ok, res, err, st = runner.run("admin", "peek all events", peek, (["envelopes", "true"],), writes=False, fetch=True)
     tap(ok and res and res[0][0] > 0, "admin: the slot still decodes its changes", [err] if err else [])
-    with a.cursor() as cur:
+    with runner.conn("admin").cursor() as cur:
         cur.execute("SELECT pg_drop_replication_slot('hostile_slot')")
 
 
@@ -1105,6 +1139,7 @@ def main():
     if os.environ.get("HOSTILE_SETUP_ONLY"):   # for trying cases by hand: the database stays
         return 0
 
+    create_slot(runner)
     fuzz_functions(runner, obs, rng)
     fuzz_ledger(runner, obs, rng)
     fuzz_binary(runner)
