@@ -18,9 +18,13 @@ and then, deterministically (fixed seed):
      arguments omitted, sane values, and per argument the boundary and garbage values of
      its type (test/hostile/values.py), plus random combinations;
   2. INSERTs (one row and several) and COPYs rows into the ledger as the writer with NULL,
-     omitted and garbage values in every column;
-  3. fuzzes the output plugin's options through pg_logical_slot_peek_changes as the admin;
-  4. tries to shadow the product's relations (temporary views and tables whose rows run a
+     omitted and garbage values in every column, and sends the identifier types' binary
+     input functions every length and value (COPY ... FORMAT binary);
+  3. feeds snapshot tables of every shape (garbage text, odd column types, jsonb, empty,
+     duplicates, a view) to check_snapshot and ingest_snapshot with every mode;
+  4. reads the whole run back from a logical slot created before it (every line must be a
+     JSON object) and fuzzes the output plugin's options, as the admin;
+  5. tries to shadow the product's relations (temporary views and tables whose rows run a
      function that tries ALTER ROLE ... SUPERUSER and records current_user) and its
      operators and functions (a schema of the writer's first in search_path), then
      exercises every API function: the writer must never become a superuser and the
@@ -30,7 +34,15 @@ After every refused call: the backend is alive (a dead backend fails the suite a
 naming the case), the SQLSTATE is not an internal one (XX..., 58..., or an error of the
 product's own SQL such as 42601 or P0002 raised inside it), and nothing was half-written
 (counts of the ledger, balance changes, reservations and change logs before and after).
-Every CHECKPOINT_EVERY cases and at the end, verify() and verify_promises() return no rows.
+Every CHECKPOINT_EVERY cases and at the end, verify() and verify_promises() return no rows;
+at the end every view of the schema still reads for every role.
+
+Internal functions (a name starting with "_", trigger functions) that a role may still
+execute are called in one transaction that is rolled back, and what calling one alone
+leaves behind is printed as a note: they are for no API role to call.
+
+For trying things by hand: HOSTILE_ONLY=<regex of function names>, HOSTILE_ROLES="writer",
+HOSTILE_KEEP_GOING=1 (reconnect after a dead backend and go on), HOSTILE_SETUP_ONLY=1.
 
 Output: TAP ("ok N - ..." / "not ok N - ..."; one test per role and function, per ledger
 column and mode, per plugin option, per shadowing round, per checkpoint) and a summary.
@@ -698,6 +710,126 @@ def fuzz_binary(runner):
     runner.checkpoint()
 
 
+FEEDS = [
+    # name, columns, rows (each a tuple of SQL literals)
+    ("feed_text", "gtin text, gln text, lot text, bucket text, quantity text, as_of text, line text", None),
+    ("feed_typed", "gtin inventory_sync.gtin, gln inventory_sync.gln, lot inventory_sync.lot_number, bucket text,"
+                   " quantity numeric, as_of timestamptz, line bigint", [
+        ("'09506000134352'", "'0614141000012'", "NULL", "'released'", "'1e300'", "'-infinity'", "1"),
+        ("'09506000134352'", "'0614141000012'", "NULL", "'released'", "'NaN'", "'infinity'", "1"),
+        ("'09506000134369'", "'0614141000012'", "'LOT-A'", "'released'", "'-1'", "'4713-01-01 BC'", "-9223372036854775808"),
+        ("'09506000134369'", "'0614141000012'", "'LOT-A'", "'released'", "'1e-30'", "NULL", "9223372036854775807"),
+        ("NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL")]),
+    ("feed_odd_types", "gtin bigint, location integer, quantity double precision, bucket integer, as_of date,"
+                       " line numeric", [
+        ("9506000134352", "614141000012 % 2147483647", "'NaN'", "1", "'infinity'", "1e30"),
+        ("-1", "-1", "'Infinity'", "NULL", "'5874897-12-31'", "-1.5"),
+        ("9223372036854775807", "2147483647", "'-Infinity'", "-1", "'4713-01-01 BC'", "NULL")]),
+    ("feed_json", "gtin jsonb, gln jsonb, quantity jsonb, lot jsonb", [
+        ("'\"09506000134352\"'", "'\"0614141000012\"'", "'1'", "'null'"),
+        ("'{}'", "'[]'", "'\"1e400\"'", "'{\"a\": 1}'")]),
+    ("feed_empty", "gtin text, gln text, quantity text", []),
+    ("feed_location", "gtin text, location text, quantity text, \"gtin\"\"; DROP TABLE x; --\" text", [
+        ("'09506000134352'", "'0614141000012'", "'7'", "'x'")]),
+    ("feed_upper", "\"GTIN\" text, \"GLN\" text, \"QUANTITY\" text", [("'09506000134352'", "'0614141000012'", "'1'")]),
+    ("feed_dupes", "gtin text, gln text, quantity text, line integer", None),
+]
+
+
+def feed_rows(name):
+    """Rows of the generated feeds: garbage in every column of the text feed; the same
+    key many times (and duplicate line numbers) in the duplicates feed."""
+    S = values.SANE
+    q = lambda v: "NULL" if v is None else "'" + v.replace("'", "''") + "'"
+    rows = []
+    if name == "feed_text":
+        base = [S["item"], S["dc"], None, "released", "5", None, "1"]
+        pools = [values.KEY_GARBAGE, values.KEY_GARBAGE, values.LOT_GARBAGE, values.TEXT[:12],
+                 values.NUMERIC + ["", " 1 ", "1,5", "0x10", "1e99999"],
+                 values.TIMESTAMPTZ + ["now", "today", "allballs", "x", "2026-13-45"],
+                 ["-1", "x", "9" * 30, "1", "1", ""]]
+        n = 0
+        for i, p in enumerate(pools):
+            for v in p:
+                if "\x00" in v:
+                    continue
+                n += 1
+                r = list(base)
+                r[i] = v
+                if i != 6:
+                    r[6] = str(n)
+                rows.append(tuple(q(x) for x in r))
+    elif name == "feed_dupes":
+        for i in range(400):
+            rows.append((q(S["item"]), q(S["dc"] if i % 2 else S["store1"]), q(str(i % 7)), str(i % 10)))
+    return rows
+
+
+def fuzz_feeds(runner, rng):
+    """Snapshot feeds of every shape, as the writer: check_snapshot and ingest_snapshot with
+    every kind, absent, scope and on_error."""
+    w = runner.conn("writer")
+    with w.cursor() as cur:
+        cur.execute(EVIL_SQL)
+        for name, cols, rows in FEEDS:
+            cur.execute("DROP TABLE IF EXISTS evil.%s" % name)
+            cur.execute("CREATE TABLE evil.%s (%s)" % (name, cols))
+            for r in (rows if rows is not None else feed_rows(name)):
+                cur.execute("INSERT INTO evil.%s VALUES (%s)" % (name, ", ".join(r)))
+        cur.execute("CREATE OR REPLACE VIEW evil.feed_view AS SELECT * FROM evil.feed_text WHERE evil.hook('feed view')")
+        cur.execute("GRANT SELECT ON ALL TABLES IN SCHEMA evil TO PUBLIC")
+    names = [f[0] for f in FEEDS] + ["feed_view"]
+    n = 0
+    for name in names:
+        problems = []
+        for kind in ("on_hand", "available"):
+            for key, src in (("writer", "wms"), ("admin", "erp")):
+                n += 1
+                label = "check_snapshot(%s, evil.%s, %s)" % (src, name, kind)
+                try:
+                    ok, _, err, st = runner.run(key, label, "SELECT count(*) FROM inventory_sync.check_snapshot(%s,"
+                                                " %s::regclass, %s, now() - interval '1 hour')",
+                                                (src, "evil." + name, kind), writes=False)
+                except Dead as d:
+                    die(runner, "%s: %s" % (label, d))
+                    continue
+                if not ok and is_problem(err):
+                    problems.append("%s -> %s" % (label, err))
+            for absent in ("keep", "zero"):
+                for scope in ("feed", "owned"):
+                    for on_error in ("refuse", "skip"):
+                        n += 1
+                        chunk = rng.choice(["1", "7", "100000"])
+                        label = "ingest_snapshot(wms, evil.%s, %s, absent %s, scope %s, on_error %s, chunk %s)" % (
+                            name, kind, absent, scope, on_error, chunk)
+                        try:
+                            ok, _, err, st = runner.run(
+                                "writer", label,
+                                "SELECT count(*) FROM inventory_sync.ingest_snapshot('wms', %s::regclass, %s,"
+                                " now() - interval '1 hour', %s, %s, %s, %s, chunk_size => %s::integer)",
+                                ("evil." + name, kind, "HFEED-%d" % n, absent, scope, on_error, chunk), writes=True)
+                        except Dead as d:
+                            die(runner, "%s: %s" % (label, d))
+                            continue
+                        if not ok and is_problem(err):
+                            problems.append("%s -> %s" % (label, err))
+        tap(not problems, "writer: snapshot feed evil.%s through check_snapshot and ingest_snapshot"
+            " (every kind, absent, scope, on_error)" % name, problems[:15])
+        runner.checkpoint()
+    # the variance report of every run the feeds made
+    problems = []
+    obs = runner.obs
+    obs.cur.execute("SELECT ingest_id FROM inventory_sync.snapshot_ingest ORDER BY 1")
+    for (iid,) in obs.cur.fetchall():
+        for tol in (None, "0", "-1", "NaN", "1e300"):
+            ok, _, err, st = runner.run("reader", "snapshot_variance(%s, %s)" % (iid, tol),
+                                        "SELECT count(*) FROM inventory_sync.snapshot_variance(%s, %s::numeric, %s::numeric)",
+                                        (iid, tol, tol), writes=False)
+            if not ok and is_problem(err):
+                problems.append("snapshot_variance(%s, %s) -> %s" % (iid, tol, err))
+    tap(not problems, "reader: snapshot_variance of every ingest run, with odd tolerances", problems[:15])
+
+
 # ---------------------------------------------------------------------------------------
 # 3. the output plugin's options, as the admin (a REPLICATION role)
 
@@ -1143,6 +1275,7 @@ def main():
     fuzz_functions(runner, obs, rng)
     fuzz_ledger(runner, obs, rng)
     fuzz_binary(runner)
+    fuzz_feeds(runner, rng)
     fuzz_decoder(runner, obs, rng)
     shadowing(runner, runner.obs)
     readable_after(runner, runner.obs)

@@ -131,7 +131,7 @@ def pool(name, typ):
         elif name in ("absent",):
             extra = ["keep", "zero"]
         elif name in ("scope",):
-            extra = ["feed", "source", "location"]
+            extra = ["feed", "owned"]
         elif name in ("on_error",):
             extra = ["refuse", "skip"]
         elif name in ("bucket", "from_bucket", "to_bucket"):
