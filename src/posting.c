@@ -39,6 +39,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "caller.h"
 #include "gs1.h"
 #include "master_cache.h"
 #include "posting.h"
@@ -342,6 +343,78 @@ find_posted_event(Relation rel, LedgerLayout *l, Datum source, Datum event_id)
 	return result;
 }
 
+/*
+ * The columns every fact needs and the row trigger reads. PostgreSQL checks NOT NULL only
+ * after the BEFORE ROW triggers have run, so the trigger checks these itself, first,
+ * and reports them as PostgreSQL would (source and event id first: they name the fact).
+ */
+static const LedgerCol required_cols[] = {
+	LC_SOURCE, LC_SOURCE_EVENT_ID, LC_KIND, LC_GTIN, LC_LOCATION, LC_BUCKET, LC_QUANTITY
+};
+
+static void
+report_null_column(Relation rel, HeapTuple tup, const LedgerLayout *l, LedgerCol c)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	char	   *source = text_col(tup, desc, l, LC_SOURCE);
+	char	   *event_id = text_col(tup, desc, l, LC_SOURCE_EVENT_ID);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_NOT_NULL_VIOLATION),
+			 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+					ledger_col_names[c], RelationGetRelationName(rel)),
+			 event_id && source ? errdetail("Event \"%s\" of source \"%s\".", event_id, source) :
+			 event_id ? errdetail("Event \"%s\".", event_id) :
+			 source ? errdetail("Source \"%s\".", source) : 0,
+			 errhint("Every posting needs kind, source, source_event_id, gtin, location, bucket and quantity."),
+			 errtablecol(rel, l->att[c])));
+}
+
+/* Refuse a fact without a required column: a bitmap test per column, nothing allocated. */
+static inline void
+check_required_cols(Relation rel, HeapTuple tup, const LedgerLayout *l)
+{
+	int			i;
+
+	for (i = 0; i < lengthof(required_cols); i++)
+		if (heap_attisnull(tup, l->att[required_cols[i]], RelationGetDescr(rel)))
+			report_null_column(rel, tup, l, required_cols[i]);
+}
+
+/*
+ * NaN and infinity are valid numerics and timestamps, but no quantity or time of a fact:
+ * an infinite event_time would also make every later posting of its key late (a count)
+ * and latency unmeasurable.
+ */
+static void
+check_finite(HeapTuple tup, TupleDesc desc, const LedgerLayout *l, Numeric quantity,
+			 const char *source, const char *event_id, int64 gtin, int64 gln)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (numeric_is_nan(quantity) || numeric_is_inf(quantity))
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_INVALID_QUANTITY),
+				 errmsg("quantity %s is not a number of units", num_text(quantity)),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+	d = get_col(tup, desc, l, LC_EXPECTED_QUANTITY, &isnull);
+	if (!isnull && (numeric_is_nan(DatumGetNumeric(d)) || numeric_is_inf(DatumGetNumeric(d))))
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_INVALID_QUANTITY),
+				 errmsg("expected_quantity %s is not a number of units", num_text(DatumGetNumeric(d))),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln)),
+				 errhint("State the balance the posting expects to find, or leave expected_quantity empty.")));
+	d = get_col(tup, desc, l, LC_EVENT_TIME, &isnull);
+	if (!isnull && TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(d)))
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_INVALID_POSTING),
+				 errmsg("event_time %s is not a point in time",
+						TIMESTAMP_IS_NOBEGIN(DatumGetTimestampTz(d)) ? "-infinity" : "infinity"),
+				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln)),
+				 errhint("State when the event happened at the source.")));
+}
+
 /* Same datum in two tuples (both NULL counts as same)? */
 static bool
 same_col(HeapTuple a, HeapTuple b, TupleDesc desc, AttrNumber att)
@@ -420,6 +493,7 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 	desc = RelationGetDescr(rel);
 	tup = trigdata->tg_trigtuple;
 	layout_for(desc, RelationGetRelid(rel), l);
+	check_required_cols(rel, tup, l);
 
 	kind = kind_from_oid(DatumGetObjectId(get_col(tup, desc, l, LC_KIND, &isnull)));
 	source = text_col(tup, desc, l, LC_SOURCE);
@@ -451,11 +525,11 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 				 errmsg("unknown source \"%s\"", source),
 				 errdetail("Event \"%s\".", event_id),
 				 errhint("Register it: INSERT INTO inventory_sync.source (source, name, kind, role) VALUES (...), with role the database role that posts as it.")));
-	if (!OidIsValid(src.role) || !has_privs_of_role(GetUserId(), src.role))
+	if (!OidIsValid(src.role) || !has_privs_of_role(posting_role(), src.role))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("role \"%s\" may not post as source \"%s\"",
-						GetUserNameFromId(GetUserId(), false), source),
+						GetUserNameFromId(posting_role(), false), source),
 				 errdetail("Source \"%s\" is bound to role \"%s\".", source, src.rolename),
 				 errhint("Post as a member of role \"%s\".", src.rolename)));
 
@@ -630,11 +704,7 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
 
 	/* Quantity: to base units, with the kind's sign. */
-	if (numeric_is_nan(quantity) || numeric_is_inf(quantity))
-		ereport(ERROR,
-				(errcode(ERRCODE_IS_INVALID_QUANTITY),
-				 errmsg("quantity %s is not a number of units", num_text(quantity)),
-				 errdetail("%s.", posting_key_desc(source, event_id, gtin, gln))));
+	check_finite(tup, desc, l, quantity, source, event_id, gtin, gln);
 	if (unit == NULL)
 	{
 		factor = item.pack_quantity;
@@ -729,16 +799,18 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 	new_values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	new_cols[3] = l->att[LC_ACTOR];
 	{
+		Oid			actor = posting_role();
+
 		if (!actor_callback_registered)
 		{
 			/* a renamed role must not leave its old name on new postings */
 			CacheRegisterSyscacheCallback(AUTHOID, actor_inval, (Datum) 0);
 			actor_callback_registered = true;
 		}
-		if (actor_id != GetUserId())
+		if (actor_id != actor)
 		{
-			namestrcpy(&actor_name, GetUserNameFromId(GetUserId(), false));
-			actor_id = GetUserId();
+			namestrcpy(&actor_name, GetUserNameFromId(actor, false));
+			actor_id = actor;
 		}
 		new_values[3] = NameGetDatum(&actor_name);
 	}
@@ -778,6 +850,8 @@ typedef struct Posting
 	TimestampTz recorded_at;
 	int			first_effect;	/* its effects are effects[first_effect .. +neffects] */
 	int			neffects;
+	bool		releases_lot;	/* a lot release (see posting_releases_lot) */
+	Datum		actor;			/* name: who posted it; set for lot releases only */
 } Posting;
 
 /* One effect of a posting on one balance key. */
@@ -805,6 +879,7 @@ typedef enum ApplyPlan
 	AP_SERIAL_LOCK,
 	AP_SERIAL_SET,
 	AP_LOT_REGISTER,
+	AP_LOT_RELEASE,
 	NUM_APPLY_PLANS
 } ApplyPlan;
 
@@ -825,12 +900,17 @@ static const char *const apply_sql[NUM_APPLY_PLANS] = {
 	"   bucket = excluded.bucket, posting_id = excluded.posting_id",
 	"INSERT INTO inventory_sync.lot (item_gtin, lot) VALUES ($1::inventory_sync.gtin, $2)"
 	" ON CONFLICT DO NOTHING",
+	"UPDATE inventory_sync.lot SET released_at = pg_catalog.now(), released_by = $4"
+	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND lot OPERATOR(inventory_sync.=) $2"
+	"   AND released_at IS NULL AND EXISTS (SELECT FROM inventory_sync.bucket b"
+	"       WHERE b.bucket OPERATOR(pg_catalog.=) $3 AND b.sellable)",
 };
 
 static Oid	lot_type_oid = InvalidOid;
 static Oid	serial_type_oid = InvalidOid;
 static Oid	gtin_type_oid = InvalidOid;
 static Oid	gln_type_oid = InvalidOid;
+static Oid	extension_nsp = InvalidOid;	/* schema inventory_sync */
 
 /* balance_change and the posting_kind OIDs, valid while the types above are */
 static Oid	changes_relid = InvalidOid;
@@ -906,6 +986,7 @@ resolve_types(void)
 		apply_callbacks_registered = true;
 	}
 	nsp = get_namespace_oid("inventory_sync", false);
+	extension_nsp = nsp;
 	lot = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 						  CStringGetDatum("lot_number"), ObjectIdGetDatum(nsp));
 	serial = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
@@ -964,7 +1045,7 @@ resolve_types(void)
 static SPIPlanPtr
 apply_plan(ApplyPlan which)
 {
-	static const int nargs[NUM_APPLY_PLANS] = {4, 8, 2, 6, 2};
+	static const int nargs[NUM_APPLY_PLANS] = {4, 8, 2, 6, 2, 4};
 	Oid			types[8];
 
 	if (apply_plans[which] != NULL)
@@ -1003,6 +1084,12 @@ apply_plan(ApplyPlan which)
 		case AP_LOT_REGISTER:
 			types[0] = INT8OID;
 			types[1] = lot_type_oid;
+			break;
+		case AP_LOT_RELEASE:
+			types[0] = INT8OID;
+			types[1] = lot_type_oid;
+			types[2] = TEXTOID;
+			types[3] = NAMEOID;
 			break;
 		default:
 			break;
@@ -1676,6 +1763,113 @@ publish_channel_atp(KeyEntry **sorted, int nkeys, int64 last_posting)
 		elog(ERROR, "inventory_sync: channel ATP refresh failed: %s", SPI_result_code_string(rc));
 }
 
+/*
+ * Columns the apply step reads that the row trigger guarantees (item_gtin and
+ * base_quantity are the ones it resolves). A row that reached the ledger without the
+ * trigger (disabled on the table or a partition) is refused, never read.
+ */
+static const LedgerCol applied_cols[] = {
+	LC_POSTING_ID, LC_KIND, LC_SOURCE, LC_SOURCE_EVENT_ID, LC_ITEM_GTIN, LC_LOCATION,
+	LC_BUCKET, LC_BASE_QUANTITY, LC_EVENT_TIME, LC_RECORDED_AT, LC_ACTOR
+};
+
+static inline void
+check_validated(TupleTableSlot *slot, const LedgerLayout *l, Relation rel)
+{
+	int			i;
+
+	for (i = 0; i < lengthof(applied_cols); i++)
+		if (slot->tts_isnull[l->att[applied_cols[i]] - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("a row of \"%s\" reached the posting engine without %s",
+							RelationGetRelationName(rel), ledger_col_names[applied_cols[i]]),
+					 errdetail("The ledger's row trigger sets it; it did not run for this row."),
+					 errhint("Enable the trigger ledger_10_validate on the ledger and on every partition of it."),
+					 errtablecol(rel, l->att[applied_cols[i]])));
+}
+
+/*
+ * A lot release is the move of a lot's stock with the reason code LOT_RELEASE_REASON,
+ * what release_lot() posts. The row trigger has checked it as any move: the reason code
+ * exists, the source is bound to the posting role and owns the bucket the stock enters.
+ * Applying it stamps the lot released when that bucket is sellable (stamp_released_lots):
+ * the stamp cannot be written by anyone the posting rules would refuse.
+ */
+#define LOT_RELEASE_REASON "lot_release"
+
+static inline bool
+posting_releases_lot(TupleTableSlot *slot, const LedgerLayout *l, PostingKind kind)
+{
+	text	   *reason;
+
+	if (kind != PK_MOVE || slot->tts_isnull[l->att[LC_LOT] - 1] ||
+		slot->tts_isnull[l->att[LC_REASON] - 1])
+		return false;
+	reason = DatumGetTextPP(slot->tts_values[l->att[LC_REASON] - 1]);
+	return VARSIZE_ANY_EXHDR(reason) == strlen(LOT_RELEASE_REASON) &&
+		memcmp(VARDATA_ANY(reason), LOT_RELEASE_REASON, strlen(LOT_RELEASE_REASON)) == 0;
+}
+
+/* Lots are stamped in (item, lot) order: two statements releasing the same lots never deadlock. */
+static Posting *release_sort_postings;
+
+static int
+release_cmp(const void *a, const void *b)
+{
+	const Posting *x = &release_sort_postings[*(const int *) a];
+	const Posting *y = &release_sort_postings[*(const int *) b];
+	text	   *xl;
+	text	   *yl;
+	int			c;
+
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	xl = DatumGetTextPP(x->lot);
+	yl = DatumGetTextPP(y->lot);
+	c = memcmp(VARDATA_ANY(xl), VARDATA_ANY(yl), Min(VARSIZE_ANY_EXHDR(xl), VARSIZE_ANY_EXHDR(yl)));
+	if (c == 0)
+		c = (int) VARSIZE_ANY_EXHDR(xl) - (int) VARSIZE_ANY_EXHDR(yl);
+	if (c == 0)
+		c = *(const int *) a - *(const int *) b;
+	return c;
+}
+
+/* Stamp each released lot once: when, and the role that posted its release. */
+static void
+stamp_released_lots(Posting *postings, int npostings, const Effect *effects)
+{
+	int		   *order = NULL;
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < npostings; i++)
+	{
+		if (!postings[i].releases_lot)
+			continue;
+		if (order == NULL)
+			order = palloc(sizeof(int) * npostings);
+		order[n++] = i;
+	}
+	if (n == 0)
+		return;
+	release_sort_postings = postings;
+	qsort(order, n, sizeof(int), release_cmp);
+	for (i = 0; i < n; i++)
+	{
+		const Posting *p = &postings[order[i]];
+		Datum		v[4];
+
+		v[0] = Int64GetDatum(p->item);
+		v[1] = p->lot;
+		/* a move's second effect is the bucket the stock enters */
+		v[2] = CStringGetTextDatum(effects[p->first_effect + 1].bucket);
+		v[3] = p->actor;
+		run_plan(AP_LOT_RELEASE, v, NULL, SPI_OK_UPDATE, 0);
+	}
+	pfree(order);
+}
+
 PG_FUNCTION_INFO_V1(ledger_apply);
 /* AFTER INSERT statement trigger on the ledger: apply the new postings to balances. */
 Datum
@@ -1714,6 +1908,18 @@ ledger_apply(PG_FUNCTION_ARGS)
 
 	resolve_types();
 
+	/*
+	 * The engine runs with its owner's rights: it applies the postings of the ledger, which
+	 * the row trigger has validated, and of no other table a caller might attach it to.
+	 */
+	if (RelationGetNamespace(trigdata->tg_relation) != extension_nsp ||
+		strcmp(RelationGetRelationName(trigdata->tg_relation), "ledger") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("ledger_apply() applies the postings of inventory_sync.ledger only, not of \"%s\"",
+						RelationGetRelationName(trigdata->tg_relation)),
+				 errhint("Post by inserting into inventory_sync.ledger.")));
+
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "inventory_sync apply", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 
@@ -1751,8 +1957,11 @@ ledger_apply(PG_FUNCTION_ARGS)
 		slot_getallattrs(slot);
 #define COL(c) slot->tts_values[layout.att[c] - 1]
 #define ISNULL(c) slot->tts_isnull[layout.att[c] - 1]
+		check_validated(slot, &layout, trigdata->tg_relation);
 		p->posting_id = DatumGetInt64(COL(LC_POSTING_ID));
 		p->kind = kind_from_oid(DatumGetObjectId(COL(LC_KIND)));
+		p->releases_lot = posting_releases_lot(slot, &layout, p->kind);
+		p->actor = p->releases_lot ? datumCopy(COL(LC_ACTOR), false, NAMEDATALEN) : (Datum) 0;
 		p->source = PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_SOURCE)));
 		p->event_id = PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_SOURCE_EVENT_ID)));
 		p->source_str = TextDatumGetCString(p->source);
@@ -2091,6 +2300,9 @@ ledger_apply(PG_FUNCTION_ARGS)
 				run_plan(AP_LOT_REGISTER, v, NULL, SPI_OK_INSERT, 0);
 			}
 		}
+
+		/* Lots released by this statement's moves (after their registration above). */
+		stamp_released_lots(postings, npostings, effects);
 
 		/* The last after-states (the key loop wrote them as it went). */
 		changes_finish(&changes);

@@ -8,6 +8,9 @@
 #           pgtap     pgTAP through pg_prove   test/pgtap/*.sql
 #           tap       Perl TAP, PostgreSQL::Test::Cluster (their own clusters)  test/tap/*.pl
 #           docs      every ```sql example in README.md and docs/ (test/docs_examples.py)
+#           security  the catalog against docs/security.md: search_paths, raised rights, grants,
+#                     internal functions, append-only tables (test/security_check.py), on a
+#                     fresh install and on one upgraded from the previous release
 #           hostile   non-superuser login roles over TCP attack every function, the ledger, the
 #                     plugin options and the search_path (test/hostile/hostile.py)
 #           demo      `make demo`'s day (demo/run.sh --inside) in a fresh database: every step
@@ -20,7 +23,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source test/install.sh
 PGXS_DIR=/usr/lib/postgresql/15/lib/pgxs
-SUITES=${SUITES:-regress isolation pgtap tap docs hostile demo}
+SUITES=${SUITES:-regress isolation pgtap tap docs security hostile demo}
 
 # Server settings every test cluster gets: logical decoding, our output plugin allowed
 # (PostgreSQL 15.19+), slots and senders for the feed tests, clients for the stress tests.
@@ -128,6 +131,24 @@ inside() {
       [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
       record docs "$ok" "$bad"
       rm -f /tmp/inventory_sync_docs.$$
+      ;;
+    security)
+      local db ok=0 bad=0 prev
+      prev=$(sed -n 's/^PREVVERSION *= *//p' Makefile)
+      for db in security_fresh security_upgraded; do
+        dropdb --if-exists "$db" >/dev/null 2>&1
+        createdb "$db"
+        if [ "$db" = security_upgraded ]; then
+          psql -qX -d "$db" -v ON_ERROR_STOP=1 -c "CREATE EXTENSION inventory_sync VERSION '$prev'" \
+            -c 'ALTER EXTENSION inventory_sync UPDATE' >/dev/null
+        else
+          psql -qX -d "$db" -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION inventory_sync' >/dev/null
+        fi
+        echo "# $db"
+        if python3 test/security_check.py "$db" docs/security.md; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
+        dropdb --if-exists "$db" >/dev/null 2>&1
+      done
+      record security "$ok" "$bad"
       ;;
     hostile)
       # TAP lines; a known-open case is "not ok ... # TODO" and does not count as failed

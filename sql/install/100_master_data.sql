@@ -98,7 +98,8 @@ INSERT INTO reason_code VALUES
   ('found',      'Found stock'),
   ('correction', 'Counter-posting correcting an earlier posting'),
   ('sample',     'Taken as a sample (quality, marketing)'),
-  ('count',      'Physical count or snapshot reset');
+  ('count',      'Physical count or snapshot reset'),
+  ('lot_release', 'Quality release of a lot (release_lot): a move of it into a sellable bucket stamps it released');
 
 CREATE TABLE source (
     source      text PRIMARY KEY CHECK (source ~ '^[A-Za-z0-9_.:-]{1,64}$'),

@@ -152,27 +152,34 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $$
 #variable_conflict use_variable
 BEGIN
-    -- one statement: every location's stock of the lot moves at once, keys locked in order
+    IF source IS NULL OR source_event_id_prefix IS NULL OR gtin IS NULL OR lot IS NULL
+       OR from_bucket IS NULL OR to_bucket IS NULL THEN
+        RAISE EXCEPTION 'release_lot(): % must not be NULL',
+              CASE WHEN source IS NULL THEN 'source'
+                   WHEN source_event_id_prefix IS NULL THEN 'source_event_id_prefix'
+                   WHEN gtin IS NULL THEN 'gtin' WHEN lot IS NULL THEN 'lot'
+                   WHEN from_bucket IS NULL THEN 'from_bucket' ELSE 'to_bucket' END
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Name the source, an event id prefix, the item, the lot and both buckets.';
+    END IF;
+    -- One statement: every location's stock of the lot moves at once, keys locked in order.
+    -- The reason lot_release marks the moves as a release: applying them, the posting
+    -- engine stamps the lot released (when to_bucket is sellable), as the posting role.
     RETURN QUERY
     INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, lot, bucket,
                                        to_bucket, quantity, reason)
     SELECT 'move', source, source_event_id_prefix || ':' || b.location::text, b.item_gtin, b.location,
-           b.lot, b.bucket, to_bucket, b.quantity, NULL
+           b.lot, b.bucket, to_bucket, b.quantity, 'lot_release'
       FROM inventory_sync.balance b
      WHERE b.item_gtin OPERATOR(inventory_sync.=) gtin
        AND b.lot OPERATOR(inventory_sync.=) lot
        AND b.bucket = from_bucket AND b.quantity > 0
      ORDER BY b.location
     RETURNING *;
-    -- only a move into a sellable bucket releases the lot (qa_hold -> blocked rejects it)
-    UPDATE inventory_sync.lot l SET released_at = now(), released_by = current_user
-     WHERE l.item_gtin OPERATOR(inventory_sync.=) gtin AND l.lot OPERATOR(inventory_sync.=) lot
-       AND l.released_at IS NULL
-       AND EXISTS (SELECT FROM inventory_sync.bucket bk WHERE bk.bucket = to_bucket AND bk.sellable);
 END
 $$;
 COMMENT ON FUNCTION release_lot(text, text, gtin, lot_number, text, text) IS
-  'Quality release of a tested lot everywhere at once: moves every positive balance of the lot from from_bucket to to_bucket (event ids <prefix>:<gln>) and, when to_bucket is sellable, stamps the lot released';
+  'Quality release of a tested lot everywhere at once: moves every positive balance of the lot from from_bucket to to_bucket (event ids <prefix>:<gln>, reason lot_release); when to_bucket is sellable, the posting engine stamps the lot released';
 
 CREATE FUNCTION correct(source text, source_event_id text, posting_id bigint,
                         reason text DEFAULT 'correction')
@@ -184,6 +191,11 @@ DECLARE
     o inventory_sync.ledger;
     q numeric;
 BEGIN
+    IF posting_id IS NULL OR reason IS NULL THEN
+        RAISE EXCEPTION 'correct(): % must not be NULL', CASE WHEN posting_id IS NULL THEN 'posting_id' ELSE 'reason' END
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Name the posting_id of the ledger row to correct and a reason code.';
+    END IF;
     SELECT * INTO o FROM inventory_sync.ledger l WHERE l.posting_id = posting_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'posting % does not exist', posting_id

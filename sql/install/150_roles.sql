@@ -18,45 +18,18 @@ BEGIN
 END
 $$;
 
--- Identifier types and their functions are for everyone (the default); the functions that
--- write are for writers only.
+-- Function rights are granted in one place, sql/install/900_privileges.sql.
 GRANT USAGE ON SCHEMA inventory_sync TO PUBLIC;
-DO $$
-DECLARE
-    f regprocedure;
-BEGIN
-    FOREACH f IN ARRAY ARRAY[
-        'post(posting_kind, text, text, gtin, gln, numeric, text, lot_number, serial_number, gln, text, text, timestamptz, text, text, timestamptz, numeric, bigint, bigint)',
-        'receive(text, text, gtin, gln, numeric, text, lot_number, serial_number, text, timestamptz, text)',
-        'ship(text, text, gtin, gln, numeric, text, lot_number, serial_number, text, timestamptz, text)',
-        'transfer_out(text, text, gtin, gln, gln, numeric, timestamptz, text, lot_number, serial_number, timestamptz, text)',
-        'transfer_in(text, text, gtin, gln, gln, numeric, text, text, lot_number, serial_number, timestamptz, text)',
-        'adjust(text, text, gtin, gln, numeric, text, text, lot_number, serial_number, timestamptz, text, numeric)',
-        'move_stock(text, text, gtin, gln, numeric, text, text, lot_number, serial_number, timestamptz, text, text)',
-        'count_stock(text, text, gtin, gln, numeric, timestamptz, text, lot_number, serial_number, text)',
-        'consume(text, text, gtin, gln, numeric, lot_number, text, text, timestamptz, text)',
-        'produce(text, text, gtin, gln, numeric, lot_number, text, text, timestamptz, text)',
-        'return_stock(text, text, gtin, gln, numeric, text, lot_number, serial_number, timestamptz, text)',
-        'release_lot(text, text, gtin, lot_number, text, text)',
-        'correct(text, text, bigint, text)',
-        'ledger_before_insert()', 'ledger_apply()']::regprocedure[]
-    LOOP
-        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO inventory_sync_writer', f);
-    END LOOP;
-END
-$$;
-REVOKE EXECUTE ON FUNCTION refuse_change(), master_data_changed(), verify() FROM PUBLIC;
 
 GRANT SELECT ON ALL TABLES IN SCHEMA inventory_sync TO inventory_sync_reader;
-GRANT EXECUTE ON FUNCTION verify() TO inventory_sync_reader;
 
 GRANT inventory_sync_reader TO inventory_sync_writer;
 GRANT INSERT ON ledger TO inventory_sync_writer;
-GRANT UPDATE (released_at, released_by) ON lot TO inventory_sync_writer;
 
 GRANT inventory_sync_writer TO inventory_sync_admin;
 GRANT INSERT, UPDATE, DELETE ON unit, item, item_pack, item_unit, location, bucket, reason_code,
-      source, ownership, lot TO inventory_sync_admin;
+      source, ownership TO inventory_sync_admin;
+-- A lot's dates are master data; its release record is written only by the posting engine.
+GRANT INSERT (item_gtin, lot, production_date, expiry), UPDATE (production_date, expiry), DELETE
+   ON lot TO inventory_sync_admin;
 GRANT UPDATE (resolved_at, resolution) ON exception TO inventory_sync_admin;
-GRANT EXECUTE ON FUNCTION master_data_changed() TO inventory_sync_admin;

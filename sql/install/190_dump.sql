@@ -5,7 +5,7 @@ SELECT pg_catalog.pg_extension_config_dump('unit', $$WHERE unit NOT IN ('EA', 'K
 SELECT pg_catalog.pg_extension_config_dump('bucket',
   $$WHERE bucket NOT IN ('receiving', 'qa_hold', 'quarantine', 'released', 'damaged', 'blocked')$$);
 SELECT pg_catalog.pg_extension_config_dump('reason_code',
-  $$WHERE reason NOT IN ('shrink', 'damage', 'expired', 'found', 'correction', 'sample', 'count')$$);
+  $$WHERE reason NOT IN ('shrink', 'damage', 'expired', 'found', 'correction', 'sample', 'count', 'lot_release')$$);
 -- one call per statement: each updates the extension's catalog row
 DO $$
 DECLARE

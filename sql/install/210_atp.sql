@@ -45,9 +45,12 @@ COMMENT ON FUNCTION eligible_on_hand(gtin, gln, integer) IS
 -- (the latest ones are still on the way). A date already past counts as today.
 CREATE FUNCTION expected_supply(item gtin, location gln)
 RETURNS TABLE (due_date date, quantity numeric, kind text, reference text)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN QUERY
     SELECT greatest(s.due_date, current_date), s.quantity, s.kind, s.reference
       FROM supply s
      WHERE s.item_gtin = $1 AND s.location = $2
@@ -73,7 +76,8 @@ AS $$
        FROM in_transit t
        LEFT JOIN balance_change c ON c.balance_id = t.balance_id AND c.kind = 'transfer_out' AND c.delta > 0
       GROUP BY t.in_transit, t.balance_id, t.total
-     HAVING t.total > coalesce(sum(c.delta), 0))
+     HAVING t.total > coalesce(sum(c.delta), 0));
+END
 $$;
 COMMENT ON FUNCTION expected_supply(gtin, gln) IS
   'Expected receipts of an item at a location by date: purchase and production orders (supply) and stock in transit to it (transit_route), dated by ETA';

@@ -52,11 +52,138 @@ $$;
 COMMENT ON FUNCTION atp_phased(numeric, numeric[], numeric[]) IS
   'APICS time-phased ATP on given numbers (on hand, scheduled receipts and customer orders per period): discrete ATP per period with backward consumption, and cumulative ATP';
 
--- The schedule of an item in a channel: on-hand (eligible, minus location and channel
--- safety stock) in the first period; expected receipts at the channel's locations
--- (purchase and production orders, stock in transit by ETA) by due date; demand: the
--- reservations held at the channel's locations and the channel's pooled ones in the
--- first period, backorders at their promised date.
+-- ---------------------------------------------------------------------------
+-- Time-phased ATP of live stock, day by day. One model answers atp() (now), promise(),
+-- promise_date(), the dates reserve() gives backorders and atp_schedule(), so they agree:
+--
+--   at a location L, from date D on (APICS backward consumption, per day):
+--     A_L(D) = least running balance on D or after it of
+--              free stock now (the first term of _location_atp) + expected receipts
+--              - backorders placed there, by date;
+--     A_L(now) is _location_atp (stock only: receipts still to come are not in it);
+--   for the channel:  U(D) = sum over its locations of max(A_L(D), 0)
+--                            - channel safety stock - its pooled reservations,
+--                     its ATP on D = max(U(D) + pooled, 0) - pooled (atp() at now);
+--   a line of q held at L for D (what reserve() places) may take no more than
+--     A_L(D)  (L's own later promises keep their stock), and
+--     U(D)    (the channel's: safety stock and pooled reservations stay covered), and
+--     what it borrows from L on any earlier date t, max(A_L(t), 0) - (A_L(D) - q), no more
+--             than the channel has to promise then, max(U(t), 0):
+--   so the line ATP of L on D is
+--     least(A_L(D), U(D), A_L(D) + min over t < D of (max(U(t), 0) - max(A_L(t), 0))).
+--   "Now" is from stock (a reservation without promised date); with D = now the line ATP
+--   is least(A_L(now), U(now)), the rule reserve() applies to stock. The line ATP only
+--   grows with D (A_L and U do, and a later date borrows less), so once a line fits it
+--   fits on every later date.
+-- ---------------------------------------------------------------------------
+
+-- One location's A_L by date: a row for now (dated yesterday: before any expected
+-- receipt or backorder, which are dated today at the earliest) and one for each date a
+-- receipt or backorder changes it; each holds until the next row's date.
+CREATE FUNCTION _location_atp_by_date(item gtin, location gln, min_shelf_life_days integer)
+RETURNS TABLE (from_date date, atp numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN QUERY
+    WITH ev AS (
+        SELECT current_date - 1 AS d,
+               greatest(eligible_on_hand($1, $2, $3)
+                        - coalesce((SELECT s.quantity FROM safety_stock s WHERE s.item_gtin = $1 AND s.location = $2), 0), 0)
+               - coalesce((SELECT k.reserved FROM promise_key k WHERE k.item_gtin = $1 AND k.location = $2), 0) AS q
+        UNION ALL
+        SELECT s.due_date, s.quantity FROM expected_supply($1, $2) s
+        UNION ALL
+        SELECT greatest(v.promised_date, current_date), -v.open_quantity
+          FROM reservation v
+         WHERE v.item_gtin = $1 AND v.location = $2 AND v.status = 'open'
+           AND v.promised_date IS NOT NULL AND NOT v.fulfilling),
+    running AS (SELECT ev.d, sum(sum(ev.q)) OVER (ORDER BY ev.d) AS f FROM ev GROUP BY ev.d)
+    SELECT r.d, min(r.f) OVER (ORDER BY r.d DESC) FROM running r ORDER BY r.d;
+END
+$$;
+COMMENT ON FUNCTION _location_atp_by_date(gtin, gln, integer) IS
+  'Internal: a location''s time-phased ATP, one row per date it changes (the first, dated yesterday, is its ATP now): free stock plus expected receipts minus backorders, backward-consumed day by day';
+
+-- Every location of a channel on the dates any of them changes (rows for now are dated
+-- yesterday): the location's ATP, the channel's ATP and the line ATP there (see above).
+CREATE FUNCTION _channel_atp_by_date(item gtin, channel text)
+RETURNS TABLE (location gln, priority integer, from_date date, location_atp numeric, channel_atp numeric,
+               line_atp numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN QUERY
+    WITH ch AS (
+        SELECT c.min_shelf_life_days AS msl, _channel_safety($2, $1) AS safety, _channel_pool($2, $1) AS pool
+          FROM channel c WHERE c.channel = $2),
+    steps AS (
+        SELECT cl.location, cl.priority, s.from_date, s.atp
+          FROM channel_location cl CROSS JOIN ch
+          CROSS JOIN LATERAL _location_atp_by_date($1, cl.location, ch.msl) s
+         WHERE cl.channel = $2),
+    grid AS (    -- each location on every date; run numbers the steps it has had so far
+        SELECT l.location, l.priority, d.from_date, s.atp,
+               count(s.atp) OVER (PARTITION BY l.location ORDER BY d.from_date) AS run
+          FROM (SELECT DISTINCT st.location, st.priority FROM steps st) l
+         CROSS JOIN (SELECT DISTINCT st.from_date FROM steps st) d
+          LEFT JOIN steps s ON s.location = l.location AND s.from_date = d.from_date),
+    filled AS (
+        SELECT g.location, g.priority, g.from_date, max(g.atp) OVER (PARTITION BY g.location, g.run) AS a
+          FROM grid g),
+    total AS (
+        SELECT f.from_date, sum(greatest(f.a, 0)) - ch.safety - ch.pool AS u
+          FROM filled f CROSS JOIN ch
+         GROUP BY f.from_date, ch.safety, ch.pool)
+    SELECT f.location, f.priority, f.from_date, f.a, greatest(t.u + ch.pool, 0) - ch.pool,
+           least(f.a, t.u,
+                 f.a + min(greatest(t.u, 0) - greatest(f.a, 0))
+                         OVER (PARTITION BY f.location ORDER BY f.from_date ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING))
+      FROM filled f
+      JOIN total t ON t.from_date = f.from_date
+     CROSS JOIN ch
+     ORDER BY f.location, f.from_date;
+END
+$$;
+COMMENT ON FUNCTION _channel_atp_by_date(gtin, text) IS
+  'Internal: a channel''s time-phased ATP, location by location on every date one changes: the location''s ATP, the channel''s, and the most a line held there can take';
+
+-- The earliest date, from wanted (today at the earliest) to horizon_days after it, for
+-- which one location of the channel (the one given, if any) can hold a line of quantity,
+-- and that location; ties go to the channel's priority order. No row beyond the horizon.
+CREATE FUNCTION _promise_date(item gtin, channel text, quantity numeric, wanted date, horizon_days integer,
+                              at_location gln)
+RETURNS TABLE (location gln, promise_date date)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN QUERY
+    SELECT x.location, greatest(x.from_date, x.wanted)
+      FROM (SELECT a.location, a.priority, a.from_date, a.line_atp,
+                   lead(a.from_date) OVER (PARTITION BY a.location ORDER BY a.from_date) AS until,
+                   greatest(coalesce($4, current_date), current_date) AS wanted
+              FROM _channel_atp_by_date($1, $2) a) x
+     WHERE ($6 IS NULL OR x.location = $6) AND x.line_atp >= $3
+       AND (x.until IS NULL OR x.until > x.wanted) AND greatest(x.from_date, x.wanted) <= x.wanted + $5
+     ORDER BY 2, x.priority, x.location
+     LIMIT 1;
+END
+$$;
+COMMENT ON FUNCTION _promise_date(gtin, text, numeric, date, integer, gln) IS
+  'Internal: the earliest date from wanted (within the horizon) for which one location of a channel can hold a line of a quantity, and that location (what reserve() gives a backorder)';
+
+-- The schedule of an item in a channel, per period: supply (on-hand less location and
+-- channel safety stock in the first period, then expected receipts at its locations by
+-- due date), demand (reservations held against stock at its locations and its pooled
+-- ones in the first period, whatever their due dates: they hold today's stock;
+-- backorders in the period of their promised date), cumulative ATP (the channel's ATP on
+-- the period's last day, day by day as above) and discrete ATP (its increase).
 CREATE FUNCTION atp_schedule(item gtin, channel text, from_date date DEFAULT current_date,
                              periods integer DEFAULT 8, period_length interval DEFAULT interval '1 week')
 RETURNS TABLE (period_start date, period_end date, supply numeric, demand numeric,
@@ -70,8 +197,12 @@ DECLARE
     starts date[];
     sup numeric[];
     dem numeric[];
+    step_from date[];
+    step_atp numeric[];
     on_hand numeric;
+    before numeric := 0;
     p integer;
+    i integer := 1;
     r record;
 BEGIN
     SELECT * INTO ch FROM inventory_sync.channel c WHERE c.channel = channel;
@@ -90,12 +221,13 @@ BEGIN
     END LOOP;
     sup := array_fill(0::numeric, ARRAY[periods]);
     dem := array_fill(0::numeric, ARRAY[periods]);
-    SELECT coalesce(sum(inventory_sync.eligible_on_hand(item, cl.location, ch.min_shelf_life_days)
-                        - coalesce((SELECT s.quantity FROM inventory_sync.safety_stock s
-                                     WHERE s.item_gtin = item AND s.location = cl.location), 0)), 0)
+    SELECT coalesce(sum(greatest(inventory_sync.eligible_on_hand(item, cl.location, ch.min_shelf_life_days)
+                                 - coalesce((SELECT s.quantity FROM inventory_sync.safety_stock s
+                                              WHERE s.item_gtin = item AND s.location = cl.location), 0), 0)), 0)
            - inventory_sync._channel_safety(channel, item)
       INTO on_hand
       FROM inventory_sync.channel_location cl WHERE cl.channel = channel;
+    sup[1] := on_hand;
     FOR r IN SELECT s.due_date AS d, s.quantity AS q
                FROM inventory_sync.channel_location cl, inventory_sync.expected_supply(item, cl.location) s
               WHERE cl.channel = channel
@@ -106,7 +238,7 @@ BEGIN
                 AND (v.location IN (SELECT cl.location FROM inventory_sync.channel_location cl WHERE cl.channel = channel)
                      OR (v.location IS NULL AND v.channel = channel))
              UNION ALL
-             SELECT v.promised_date, -v.open_quantity
+             SELECT greatest(v.promised_date, current_date), -v.open_quantity
                FROM inventory_sync.reservation v
               WHERE v.item_gtin = item AND v.status = 'open' AND NOT v.fulfilling AND v.promised_date IS NOT NULL
                 AND v.location IN (SELECT cl.location FROM inventory_sync.channel_location cl WHERE cl.channel = channel)
@@ -117,58 +249,31 @@ BEGIN
             IF r.q >= 0 THEN sup[p] := sup[p] + r.q; ELSE dem[p] := dem[p] - r.q; END IF;
         END IF;
     END LOOP;
-    FOR r IN SELECT * FROM inventory_sync.atp_phased(on_hand, sup, dem) LOOP
-        period_start := starts[r.period];
-        period_end := starts[r.period + 1] - 1;
-        supply := r.supply;
-        demand := r.demand;
-        discrete_atp := r.discrete_atp;
-        cumulative_atp := r.cumulative_atp;
+    -- the channel's ATP by date: one value per date it changes (the first is now)
+    SELECT array_agg(a.from_date ORDER BY a.from_date), array_agg(a.channel_atp ORDER BY a.from_date)
+      INTO step_from, step_atp
+      FROM (SELECT DISTINCT x.from_date, x.channel_atp FROM inventory_sync._channel_atp_by_date(item, channel) x) a;
+    IF step_from IS NULL THEN    -- no locations: nothing to promise, the pool still held
+        step_from := ARRAY[current_date - 1];
+        step_atp := ARRAY[-inventory_sync._channel_pool(channel, item)];
+    END IF;
+    FOR p IN 1..periods LOOP
+        WHILE i < array_length(step_from, 1) AND step_from[i + 1] < starts[p + 1] LOOP
+            i := i + 1;
+        END LOOP;
+        period_start := starts[p];
+        period_end := starts[p + 1] - 1;
+        supply := sup[p];
+        demand := dem[p];
+        cumulative_atp := step_atp[i];
+        discrete_atp := cumulative_atp - before;
+        before := cumulative_atp;
         RETURN NEXT;
     END LOOP;
 END
 $$;
 COMMENT ON FUNCTION atp_schedule(gtin, text, date, integer, interval) IS
-  'Time-phased ATP of an item in a channel: per period supply, demand, discrete ATP (with backward consumption) and cumulative ATP';
-
--- The earliest date, not before wanted, on which one location can promise a quantity:
--- with f(t) = today's free stock there + expected supply by t - backorders due by t,
--- the first D with f(t) - quantity >= 0 for every t >= D (a promise for D may not take
--- what a later backorder was promised; an earlier one keeps its own).
-CREATE FUNCTION _location_promise_date(item gtin, location gln, min_shelf_life_days integer, quantity numeric,
-                                       wanted date, horizon_days integer)
-RETURNS date
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync, pg_temp
-AS $$
-BEGIN
-    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
-    RETURN (
-    WITH free AS (
-        SELECT greatest(eligible_on_hand($1, $2, $3)
-                        - coalesce((SELECT s.quantity FROM safety_stock s WHERE s.item_gtin = $1 AND s.location = $2), 0), 0)
-               - coalesce((SELECT k.reserved FROM promise_key k WHERE k.item_gtin = $1 AND k.location = $2), 0) AS a),
-    ev AS (
-        SELECT x.d, sum(x.q) AS q
-          FROM (SELECT s.due_date AS d, s.quantity AS q FROM expected_supply($1, $2) s
-                UNION ALL
-                SELECT greatest(v.promised_date, current_date), -v.open_quantity
-                  FROM reservation v
-                 WHERE v.item_gtin = $1 AND v.location = $2 AND v.status = 'open'
-                   AND v.promised_date IS NOT NULL AND NOT v.fulfilling) x
-         GROUP BY x.d),
-    pts AS (SELECT ev.d, (SELECT a FROM free) + sum(ev.q) OVER (ORDER BY ev.d) AS f FROM ev),
-    cand AS (SELECT greatest($5, current_date) AS d
-             UNION SELECT ev.d FROM ev WHERE ev.d > greatest($5, current_date))
-    SELECT min(c.d) FROM cand c
-     WHERE c.d <= greatest($5, current_date) + $6
-       AND least(coalesce((SELECT p.f FROM pts p WHERE p.d <= c.d ORDER BY p.d DESC LIMIT 1), (SELECT a FROM free)),
-                 coalesce((SELECT min(p.f) FROM pts p WHERE p.d > c.d), 'Infinity'::numeric)) >= $4
-    );
-END
-$$;
-COMMENT ON FUNCTION _location_promise_date(gtin, gln, integer, numeric, date, integer) IS
-  'Internal: earliest date not before wanted (within the horizon) on which a location can promise a quantity, on-hand plus expected supply minus backorders';
+  'Time-phased ATP of an item in a channel: per period supply, demand (held reservations in the first period, backorders at their promised dates), cumulative ATP (what the channel can promise for delivery by the period''s end, backward consumption day by day) and discrete ATP';
 
 CREATE FUNCTION promise(item gtin, channel text, quantity numeric, wanted date DEFAULT current_date,
                         horizon_days integer DEFAULT 182)
@@ -197,32 +302,32 @@ BEGIN
     END IF;
     wanted := greatest(coalesce(wanted, current_date), current_date);
     available_now := inventory_sync._channel_atp(channel, item);
-    -- from stock: anywhere in a dedicated channel, else at one location
+    -- from stock, as reserve() takes it: anywhere in a dedicated channel (pooled), else at
+    -- the location with the most ATP (the first in priority order among equals)
     IF quantity <= available_now THEN
         IF inventory_sync.channel_is_dedicated(channel) THEN
             RETURN QUERY SELECT true, wanted, NULL::inventory_sync.gln, available_now;
             RETURN;
         END IF;
-        SELECT cl.location INTO best FROM inventory_sync.channel_location cl
-         WHERE cl.channel = channel
-           AND inventory_sync._location_atp(item, cl.location, ch.min_shelf_life_days) >= quantity
-         ORDER BY cl.priority, cl.location LIMIT 1;
-        IF FOUND THEN
+        SELECT cl.location, inventory_sync._location_atp(item, cl.location, ch.min_shelf_life_days) AS atp
+          INTO best
+          FROM inventory_sync.channel_location cl WHERE cl.channel = channel
+         ORDER BY 2 DESC, cl.priority, cl.location LIMIT 1;
+        IF best.atp >= quantity THEN
             RETURN QUERY SELECT true, wanted, best.location, available_now;
             RETURN;
         END IF;
     END IF;
-    -- from expected supply: the earliest date one location can promise it
-    SELECT cl.location, inventory_sync._location_promise_date(item, cl.location, ch.min_shelf_life_days,
-                                                               quantity, wanted, horizon_days) AS d
-      INTO best
-      FROM inventory_sync.channel_location cl WHERE cl.channel = channel
-     ORDER BY 2 NULLS LAST, cl.priority, cl.location LIMIT 1;
-    RETURN QUERY SELECT coalesce(best.d <= wanted, false), best.d, best.location, available_now;
+    -- else as a backorder: the earliest date one location can hold it (a channel without
+    -- backorders cannot promise it now; the date says when it could)
+    SELECT p.location, p.promise_date INTO best
+      FROM inventory_sync._promise_date(item, channel, quantity, wanted, horizon_days, NULL) p;
+    RETURN QUERY SELECT coalesce(ch.allow_backorder AND best.promise_date = wanted, false), best.promise_date,
+                        best.location, available_now;
 END
 $$;
 COMMENT ON FUNCTION promise(gtin, text, numeric, date, integer) IS
-  'Can the channel promise this quantity for the wanted date? promisable, the earliest date it can (NULL: not within the horizon), the location that would hold it, and the channel''s ATP now';
+  'Can the channel promise this quantity for the wanted date, as reserve() would? promisable, the earliest date it can (NULL: not within the horizon), the location that would hold it (NULL: pooled), and the channel''s ATP now';
 
 CREATE FUNCTION promise_date(item gtin, channel text, quantity numeric, wanted date DEFAULT current_date,
                              horizon_weeks integer DEFAULT 26)
@@ -452,13 +557,8 @@ BEGIN
     -- Not from stock: a backorder channel promises against expected supply, at the
     -- location that can promise it first.
     IF ch.allow_backorder THEN
-        SELECT cl.location,
-               inventory_sync._location_promise_date(item, cl.location, ch.min_shelf_life_days, quantity,
-                                                     coalesce(due_date, current_date), 182) AS d
-          INTO loc
-          FROM inventory_sync.channel_location cl
-         WHERE cl.channel = channel AND (location IS NULL OR cl.location = location)
-         ORDER BY 2 NULLS LAST, cl.priority, cl.location LIMIT 1;
+        SELECT p.location, p.promise_date AS d INTO loc
+          FROM inventory_sync._promise_date(item, channel, quantity, due_date, 182, location) p;
         promised := loc.d;
     END IF;
     IF promised IS NULL AND one_location THEN
@@ -762,10 +862,12 @@ $$;
 COMMENT ON FUNCTION _reservation_begin_fulfil(bigint, numeric, gln) IS
   'Internal (called by fulfil): locks an open reservation and the promise key it ships from; returns the channel''s picking rules and the location';
 
-CREATE FUNCTION fulfil(reservation_id bigint, quantity numeric DEFAULT NULL, source text DEFAULT NULL,
-                       source_event_id text DEFAULT NULL, location gln DEFAULT NULL)
+-- fulfil() is the C entry point below: the implementation runs with the owner's rights
+-- (its internal steps are callable by no API role) while its postings are made, checked
+-- and recorded as the caller's (src/caller.c).
+CREATE FUNCTION _fulfil(reservation_id bigint, quantity numeric, source text, source_event_id text, location gln)
 RETURNS reservation
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
@@ -845,6 +947,13 @@ BEGIN
                                                  pk.from_location);
 END
 $$;
+COMMENT ON FUNCTION _fulfil(bigint, numeric, text, text, gln) IS
+  'Internal (called by fulfil, with the owner''s rights): the fulfilment itself';
+
+CREATE FUNCTION fulfil(reservation_id bigint, quantity numeric DEFAULT NULL, source text DEFAULT NULL,
+                       source_event_id text DEFAULT NULL, location gln DEFAULT NULL)
+RETURNS reservation
+AS 'MODULE_PATHNAME', 'api_entry' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION fulfil(bigint, numeric, text, text, gln) IS
   'Fulfils a reservation fully or partly: posts the issue (FEFO lots for lot-tracked items) as the caller and closes the reservation in the same transaction; a remainder returns to ATP. A pooled reservation ships from the given location of its channel (default: the one with the most ATP)';
 
@@ -953,40 +1062,13 @@ $$;
 COMMENT ON FUNCTION _item_deleted() IS 'Trigger: a deleted item is no longer promised on the fast path';
 CREATE TRIGGER item_promise_state AFTER DELETE ON item FOR EACH ROW EXECUTE FUNCTION _item_deleted();
 
--- Rights: promising is for writers; reading for readers; channels are for admins.
+-- Rights: reading is for readers; channels are for admins (functions: 900_privileges.sql).
 GRANT SELECT ON channel, channel_location, channel_safety_stock, safety_stock, promise_key, reservation,
                 reservation_change, channel_atp, channel_atp_change, channel_atp_history, channel_atp_state, supply,
                 transit_route, reservation_posting
    TO inventory_sync_reader;
 GRANT INSERT, UPDATE, DELETE ON channel, channel_location, channel_safety_stock, safety_stock, supply, transit_route
    TO inventory_sync_admin;
-DO $$
-DECLARE
-    f regprocedure;
-BEGIN
-    FOREACH f IN ARRAY ARRAY[
-        'reserve(text, text, text, gtin, numeric, gln, timestamptz, date)',
-        'cancel_reservation(bigint)', 'expire_reservation(bigint)', 'sweep_expired_reservations(timestamptz)',
-        'fulfil(bigint, numeric, text, text, gln)', '_reservation_fulfilled(bigint, numeric, bigint[], gln)',
-        '_reservation_begin_fulfil(bigint, numeric, gln)', 'refresh_channel_atp(text, gtin)']::regprocedure[]
-    LOOP
-        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO inventory_sync_writer', f);
-    END LOOP;
-    FOREACH f IN ARRAY ARRAY[
-        '_channel_atp_publish(text, gtin, text, bigint, bigint)', '_channel_atp_add(text, gtin, numeric, bigint)',
-        '_channel_atp_refresh(gtin[], gln[], bigint)',
-        '_reservation_record(reservation, reservation_action, numeric, bigint)',
-        '_reserve_general(text, text, text, gtin, numeric, gln, timestamptz, date)',
-        '_reservation_lock_open(bigint, text)', '_reservation_close(reservation, reservation_status, numeric, bigint)',
-        '_promise_input_changed()', '_channel_location_lock()', '_channel_location_changed()',
-        '_channel_in_use()', '_item_deleted()']::regprocedure[]
-    LOOP
-        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
-    END LOOP;
-END
-$$;
-
 SELECT pg_catalog.pg_extension_config_dump('channel', '');
 SELECT pg_catalog.pg_extension_config_dump('channel_location', '');
 SELECT pg_catalog.pg_extension_config_dump('channel_safety_stock', '');

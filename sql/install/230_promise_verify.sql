@@ -76,5 +76,3 @@ AS $$
 $$;
 COMMENT ON FUNCTION verify_promises() IS
   'Recomputes the promise layer''s numbers (published channel ATP, its version history, promise keys, reservations and their changes); returns what differs: none when healthy';
-REVOKE EXECUTE ON FUNCTION verify_promises() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION verify_promises() TO inventory_sync_reader;

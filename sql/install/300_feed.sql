@@ -53,7 +53,6 @@ END
 $$;
 COMMENT ON FUNCTION create_publication(text) IS
   'Creates the publication for native subscribers (balances, channel ATP and their master data), or brings an existing one back to that table list; returns its name. Needs the rights of the tables'' owner';
-REVOKE ALL ON FUNCTION create_publication(text) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
 -- Hard-reset snapshots. Each row is a key with its state and the key's version; a
@@ -148,6 +147,3 @@ $$;
 COMMENT ON FUNCTION channel_snapshot(text, text) IS
   'Hard-reset snapshot of a channel: its published ATP per item with the version, the WAL position of the snapshot and, for a named slot, where its stream resumes';
 
-REVOKE ALL ON FUNCTION _feed_slot_position(text), location_snapshot(gln, text), channel_snapshot(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION _feed_slot_position(text), location_snapshot(gln, text), channel_snapshot(text, text)
-   TO inventory_sync_reader;

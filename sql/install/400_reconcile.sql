@@ -127,7 +127,7 @@ COMMENT ON COLUMN snapshot_key.reserved IS 'Open reservations (as of the row''s 
 -- sources its role may post as (the same test as the posting engine's), and only while
 -- the run is open in its own transaction.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION _may_post_as(source text)
+CREATE FUNCTION may_post_as(source text)
 RETURNS boolean
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
@@ -136,18 +136,18 @@ AS $$
                      JOIN pg_catalog.pg_roles r ON r.rolname = s.role
                     WHERE s.source = $1 AND pg_catalog.pg_has_role(r.oid, 'USAGE'))
 $$;
-COMMENT ON FUNCTION _may_post_as(text) IS
-  'Internal: true when the current role may post as the source (a member of the role it is bound to), the posting engine''s rule';
+COMMENT ON FUNCTION may_post_as(text) IS
+  'True when the current role may post as the source (it has the rights of the role the source is bound to): the posting engine''s rule, used by the ingest tables'' row-level security';
 
 ALTER TABLE snapshot_ingest ENABLE ROW LEVEL SECURITY;
 ALTER TABLE snapshot_rejection ENABLE ROW LEVEL SECURITY;
 ALTER TABLE snapshot_key ENABLE ROW LEVEL SECURITY;
 CREATE POLICY snapshot_ingest_read ON snapshot_ingest FOR SELECT USING (true);
 CREATE POLICY snapshot_ingest_start ON snapshot_ingest FOR INSERT
-    WITH CHECK (status = 'running' AND actor = current_user AND inventory_sync._may_post_as(source));
+    WITH CHECK (status = 'running' AND actor = current_user AND inventory_sync.may_post_as(source));
 CREATE POLICY snapshot_ingest_finish ON snapshot_ingest FOR UPDATE
     USING (status = 'running' AND actor = current_user)
-    WITH CHECK (actor = current_user AND inventory_sync._may_post_as(source));
+    WITH CHECK (actor = current_user AND inventory_sync.may_post_as(source));
 CREATE POLICY snapshot_rejection_read ON snapshot_rejection FOR SELECT USING (true);
 CREATE POLICY snapshot_rejection_write ON snapshot_rejection FOR INSERT
     WITH CHECK (EXISTS (SELECT FROM inventory_sync.snapshot_ingest i
@@ -503,7 +503,7 @@ BEGIN
     IF fid IS NOT NULL AND (length(fid) NOT BETWEEN 1 AND 100) THEN
         RAISE EXCEPTION 'feed_id must have 1 to 100 characters, not %', length(fid) USING ERRCODE = '22023';
     END IF;
-    IF NOT inventory_sync._may_post_as(src) THEN
+    IF NOT inventory_sync.may_post_as(src) THEN
         RAISE EXCEPTION 'role "%" may not post as source "%"', current_user, src
               USING ERRCODE = '42501',
                     DETAIL = format('Source "%s" is bound to role "%s".', src,
@@ -809,26 +809,6 @@ DO $$
 BEGIN
     EXECUTE format('GRANT USAGE ON SEQUENCE %s TO inventory_sync_writer',
                    pg_catalog.pg_get_serial_sequence('inventory_sync.snapshot_ingest', 'ingest_id'));
-END
-$$;
-DO $$
-DECLARE
-    f regprocedure;
-BEGIN
-    FOREACH f IN ARRAY ARRAY[
-        'ingest_snapshot(text, regclass, text, timestamptz, text, text, text, text, numeric, numeric, integer)',
-        'check_snapshot(text, regclass, text, timestamptz)',
-        '_snapshot_load(text, regclass, text, timestamptz, timestamptz)']::regprocedure[]
-    LOOP
-        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO inventory_sync_writer', f);
-    END LOOP;
-    FOREACH f IN ARRAY ARRAY[
-        'snapshot_variance(bigint, numeric, numeric)']::regprocedure[]
-    LOOP
-        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO inventory_sync_reader', f);
-    END LOOP;
 END
 $$;
 

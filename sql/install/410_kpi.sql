@@ -157,5 +157,3 @@ COMMENT ON VIEW kpi_in_transit IS
 -- ---------------------------------------------------------------------------
 GRANT SELECT ON kpi_source, kpi_slot, kpi_count_accuracy, kpi_in_transit_shipment, kpi_in_transit
    TO inventory_sync_reader;
-REVOKE ALL ON FUNCTION kpi_source(interval), kpi_count_accuracy(interval, numeric) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION kpi_source(interval), kpi_count_accuracy(interval, numeric) TO inventory_sync_reader;

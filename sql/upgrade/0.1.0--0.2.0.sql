@@ -134,6 +134,109 @@ COMMENT ON FUNCTION release_lot(text, text, gtin, lot_number, text, text) IS
 -- sql/install/120_posting_triggers.sql.
 ALTER FUNCTION ledger_apply() SET search_path = pg_catalog, inventory_sync, pg_temp;
 
+-- The lot release record can no longer be written by a writer: release_lot() marks its
+-- moves with the reason code lot_release, and the posting engine stamps the lot released
+-- (released_at, released_by = the posting role) when it applies them into a sellable
+-- bucket. Writers lose their UPDATE on the stamp. release_lot() and correct() refuse
+-- NULL arguments (22004). Same as sql/install/100_master_data.sql, 130_posting_api.sql,
+-- 150_roles.sql and 190_dump.sql.
+REVOKE UPDATE (released_at, released_by) ON lot FROM inventory_sync_writer;
+INSERT INTO reason_code VALUES
+  ('lot_release', 'Quality release of a lot (release_lot): a move of it into a sellable bucket stamps it released')
+  ON CONFLICT (reason) DO NOTHING;
+SELECT pg_catalog.pg_extension_config_dump('reason_code',
+  $$WHERE reason NOT IN ('shrink', 'damage', 'expired', 'found', 'correction', 'sample', 'count', 'lot_release')$$);
+CREATE OR REPLACE FUNCTION release_lot(source text, source_event_id_prefix text, gtin gtin, lot lot_number,
+                            from_bucket text DEFAULT 'qa_hold', to_bucket text DEFAULT 'released')
+RETURNS SETOF ledger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+#variable_conflict use_variable
+BEGIN
+    IF source IS NULL OR source_event_id_prefix IS NULL OR gtin IS NULL OR lot IS NULL
+       OR from_bucket IS NULL OR to_bucket IS NULL THEN
+        RAISE EXCEPTION 'release_lot(): % must not be NULL',
+              CASE WHEN source IS NULL THEN 'source'
+                   WHEN source_event_id_prefix IS NULL THEN 'source_event_id_prefix'
+                   WHEN gtin IS NULL THEN 'gtin' WHEN lot IS NULL THEN 'lot'
+                   WHEN from_bucket IS NULL THEN 'from_bucket' ELSE 'to_bucket' END
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Name the source, an event id prefix, the item, the lot and both buckets.';
+    END IF;
+    -- One statement: every location's stock of the lot moves at once, keys locked in order.
+    -- The reason lot_release marks the moves as a release: applying them, the posting
+    -- engine stamps the lot released (when to_bucket is sellable), as the posting role.
+    RETURN QUERY
+    INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, lot, bucket,
+                                       to_bucket, quantity, reason)
+    SELECT 'move', source, source_event_id_prefix || ':' || b.location::text, b.item_gtin, b.location,
+           b.lot, b.bucket, to_bucket, b.quantity, 'lot_release'
+      FROM inventory_sync.balance b
+     WHERE b.item_gtin OPERATOR(inventory_sync.=) gtin
+       AND b.lot OPERATOR(inventory_sync.=) lot
+       AND b.bucket = from_bucket AND b.quantity > 0
+     ORDER BY b.location
+    RETURNING *;
+END
+$$;
+COMMENT ON FUNCTION release_lot(text, text, gtin, lot_number, text, text) IS
+  'Quality release of a tested lot everywhere at once: moves every positive balance of the lot from from_bucket to to_bucket (event ids <prefix>:<gln>, reason lot_release); when to_bucket is sellable, the posting engine stamps the lot released';
+
+CREATE OR REPLACE FUNCTION correct(source text, source_event_id text, posting_id bigint,
+                        reason text DEFAULT 'correction')
+RETURNS ledger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+#variable_conflict use_variable
+DECLARE
+    o inventory_sync.ledger;
+    q numeric;
+BEGIN
+    IF posting_id IS NULL OR reason IS NULL THEN
+        RAISE EXCEPTION 'correct(): % must not be NULL', CASE WHEN posting_id IS NULL THEN 'posting_id' ELSE 'reason' END
+              USING ERRCODE = 'null_value_not_allowed',
+                    HINT = 'Name the posting_id of the ledger row to correct and a reason code.';
+    END IF;
+    SELECT * INTO o FROM inventory_sync.ledger l WHERE l.posting_id = posting_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'posting % does not exist', posting_id
+              USING ERRCODE = 'IS023', HINT = 'Name the posting_id of the ledger row to correct.';
+    END IF;
+    q := abs(o.base_quantity);
+    CASE o.kind
+        WHEN 'count' THEN
+            RAISE EXCEPTION 'posting % is a count: a count is corrected by another count', posting_id
+                  USING ERRCODE = 'IS023', HINT = 'Post count_stock() with the right quantity.';
+        WHEN 'move' THEN
+            RETURN inventory_sync.post('move', source, source_event_id, o.item_gtin, o.location, q,
+                                       o.to_bucket, o.lot, o.serial, to_bucket => o.bucket,
+                                       reason => reason, corrects => o.posting_id);
+        WHEN 'transfer_out' THEN
+            RETURN inventory_sync.post('transfer_in', source, source_event_id, o.item_gtin, o.to_location,
+                                       q, coalesce(o.to_bucket, o.bucket), o.lot, o.serial,
+                                       to_location => o.location, to_bucket => o.bucket,
+                                       reason => reason, corrects => o.posting_id);
+        WHEN 'transfer_in' THEN
+            RETURN inventory_sync.post('transfer_out', source, source_event_id, o.item_gtin, o.to_location,
+                                       q, coalesce(o.to_bucket, o.bucket), o.lot, o.serial,
+                                       to_location => o.location, to_bucket => o.bucket,
+                                       reason => reason, corrects => o.posting_id);
+        ELSE
+            RETURN inventory_sync.post('adjustment', source, source_event_id, o.item_gtin, o.location,
+                                       -o.base_quantity, o.bucket, o.lot, o.serial,
+                                       reason => reason, corrects => o.posting_id);
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION correct(text, text, bigint, text) IS
+  'Counter-posting that reverses a posting and names it in corrects (counts are corrected by another count)';
+
+-- Admins keep a lot's dates but no longer write its release record (only the posting
+-- engine does). Same as sql/install/150_roles.sql.
+REVOKE INSERT, UPDATE ON lot FROM inventory_sync_admin;
+GRANT INSERT (item_gtin, lot, production_date, expiry), UPDATE (production_date, expiry)
+   ON lot TO inventory_sync_admin;
+
 -- Sequence arithmetic in numeric: a source may number its events up to the ends of bigint.
 CREATE OR REPLACE VIEW sequence_anomaly AS
 WITH s AS (

@@ -100,8 +100,8 @@ SELECT throws_ok($$SELECT fulfil(1)$$, 'IS041', NULL, 'fulfilled once');
 SELECT throws_ok($$SELECT cancel_reservation(1)$$, 'IS041', NULL, 'and then not cancelled');
 SELECT throws_ok($$SELECT fulfil(2, 3)$$, 'IS042', NULL, 'more than reserved');
 SELECT throws_ok($$SELECT fulfil(999)$$, '23503', NULL, 'unknown reservation');
-SELECT throws_ok($$SELECT _reservation_fulfilled(2, 2, ARRAY[1::bigint], '0614141000012')$$, '55000', NULL,
-  'the consuming step cannot be called on its own');
+SELECT throws_ok($$SELECT _reservation_fulfilled(2, 2, ARRAY[1::bigint], '0614141000012')$$, '42501', NULL,
+  'the consuming step cannot be called on its own (no API role may execute it)');
 SELECT is((reserve('web', 'm', '1', '09506000134369', 4)).location, '0614141000012'::gln, 'lot-tracked reservation');
 SELECT lives_ok($$SELECT fulfil(3)$$, 'fulfil a lot-tracked item');
 SELECT results_eq($$SELECT lot::text, quantity FROM ledger WHERE reference LIKE 'reservation 3 %' ORDER BY posting_id$$,

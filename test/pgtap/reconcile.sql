@@ -29,7 +29,7 @@ SELECT volatility_is('inventory_sync', '_snapshot_time', ARRAY['text'], 'stable'
                      '_snapshot_time: stable (text to timestamptz depends on TimeZone and DateStyle)');
 SELECT volatility_is('inventory_sync', '_snapshot_counted_sql', ARRAY['text', 'text', 'bigint', 'bigint'], 'immutable',
                      '_snapshot_counted_sql: immutable (formats a query)');
-SELECT volatility_is('inventory_sync', '_may_post_as', ARRAY['text'], 'stable', '_may_post_as: stable');
+SELECT volatility_is('inventory_sync', 'may_post_as', ARRAY['text'], 'stable', 'may_post_as: stable');
 SELECT volatility_is('inventory_sync', 'kpi_source', ARRAY['interval'], 'stable', 'kpi_source: stable');
 SELECT volatility_is('inventory_sync', 'kpi_count_accuracy', ARRAY['interval', 'numeric'], 'stable',
                      'kpi_count_accuracy: stable');
@@ -42,30 +42,31 @@ SELECT isnt_strict('inventory_sync', 'check_snapshot', ARRAY['text', 'regclass',
 SELECT isnt_strict('inventory_sync', 'snapshot_variance', ARRAY['bigint', 'numeric', 'numeric'],
                    'snapshot_variance: not strict (NULL tolerance = the ingest''s)');
 SELECT is_strict('inventory_sync', '_snapshot_time', ARRAY['text'], '_snapshot_time: strict');
-SELECT is_strict('inventory_sync', '_may_post_as', ARRAY['text'], '_may_post_as: strict');
+SELECT is_strict('inventory_sync', 'may_post_as', ARRAY['text'], 'may_post_as: strict');
 
 -- Parallel safety: the ones that write, fill temp tables or start subtransactions are unsafe.
 SELECT results_eq(
   $$SELECT p.proname::text COLLATE "default", p.proparallel::text FROM pg_proc p
      WHERE p.pronamespace = 'inventory_sync'::regnamespace
        AND p.proname IN ('ingest_snapshot', 'check_snapshot', '_snapshot_load', '_snapshot_time', '_snapshot_check_args',
-                         '_snapshot_counted_sql', '_may_post_as', 'snapshot_variance', 'kpi_source', 'kpi_count_accuracy')
+                         '_snapshot_counted_sql', 'may_post_as', 'snapshot_variance', 'kpi_source', 'kpi_count_accuracy')
      ORDER BY p.proname$$,
-  $$VALUES ('_may_post_as', 's'), ('_snapshot_check_args', 's'), ('_snapshot_counted_sql', 's'), ('_snapshot_load', 'u'),
+  $$VALUES ('_snapshot_check_args', 's'), ('_snapshot_counted_sql', 's'), ('_snapshot_load', 'u'),
            ('_snapshot_time', 'u'), ('check_snapshot', 'u'), ('ingest_snapshot', 'u'), ('kpi_count_accuracy', 's'),
-           ('kpi_source', 's'), ('snapshot_variance', 's')$$,
+           ('kpi_source', 's'), ('may_post_as', 's'), ('snapshot_variance', 's')$$,
   'PARALLEL: unsafe where it writes or catches errors, safe where it only reads');
 
 -- Rights: none of them raises rights; each pins its search_path.
 SELECT is(count(*), 0::bigint, 'no reconciliation or KPI function is SECURITY DEFINER: the ingest runs as the caller')
   FROM pg_proc p
  WHERE p.pronamespace = 'inventory_sync'::regnamespace AND p.prosecdef
-   AND (p.proname LIKE '%snapshot%' OR p.proname LIKE 'kpi\_%' OR p.proname = '_may_post_as');
+   AND (p.proname LIKE '%snapshot%' OR p.proname LIKE 'kpi\_%' OR p.proname = 'may_post_as')
+   AND p.proname NOT IN ('location_snapshot', 'channel_snapshot');
 SELECT is(count(*), 0::bigint, 'every one pins search_path')
   FROM pg_proc p
  WHERE p.pronamespace = 'inventory_sync'::regnamespace
    AND p.proname IN ('ingest_snapshot', 'check_snapshot', '_snapshot_load', '_snapshot_time', '_snapshot_check_args',
-                     '_snapshot_counted_sql', '_may_post_as', 'snapshot_variance', 'kpi_source', 'kpi_count_accuracy')
+                     '_snapshot_counted_sql', 'may_post_as', 'snapshot_variance', 'kpi_source', 'kpi_count_accuracy')
    AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=pg\_catalog%');
 
 -- Comments on every object, and every object belongs to the extension.
@@ -73,7 +74,7 @@ SELECT is(count(*), 0::bigint, 'every function has a comment')
   FROM pg_proc p
  WHERE p.pronamespace = 'inventory_sync'::regnamespace
    AND p.proname IN ('ingest_snapshot', 'check_snapshot', '_snapshot_load', '_snapshot_time', '_snapshot_check_args',
-                     '_snapshot_counted_sql', '_may_post_as', 'snapshot_variance', 'kpi_source', 'kpi_count_accuracy')
+                     '_snapshot_counted_sql', 'may_post_as', 'snapshot_variance', 'kpi_source', 'kpi_count_accuracy')
    AND obj_description(p.oid, 'pg_proc') IS NULL;
 SELECT is(count(*), 0::bigint, 'every table, view and index has a comment')
   FROM pg_class c
@@ -101,7 +102,7 @@ SELECT is(count(*), 0::bigint, 'every function, table and view belongs to the ex
   FROM (SELECT 'pg_proc'::regclass AS classid, p.oid AS objid FROM pg_proc p
          WHERE p.pronamespace = 'inventory_sync'::regnamespace
            AND p.proname IN ('ingest_snapshot', 'check_snapshot', '_snapshot_load', '_snapshot_time', '_snapshot_check_args',
-                             '_snapshot_counted_sql', '_may_post_as', 'snapshot_variance', 'kpi_source', 'kpi_count_accuracy')
+                             '_snapshot_counted_sql', 'may_post_as', 'snapshot_variance', 'kpi_source', 'kpi_count_accuracy')
         UNION ALL
         SELECT 'pg_class'::regclass, c.oid FROM pg_class c
          WHERE c.relnamespace = 'inventory_sync'::regnamespace
