@@ -42,17 +42,17 @@ SELECT gtin_complete('0950600013' || lpad(i::text, 3, '0')), 'Storm item ' || i 
 INSERT INTO location (gln, name, kind) VALUES (gln_complete('061414100001'), 'DC', 'warehouse'),
                                                (gln_complete('061414199999'), 'Truck', 'in_transit');
 INSERT INTO location (gln, name, kind)
-SELECT gln_complete('0614141' || lpad(s::text, 5, '0')), 'Store ' || s, 'store' FROM generate_series(100, 99 + $stores + 3) s;
+SELECT gln_complete('0614141' || lpad(s::text, 5, '0')), 'Store ' || s, 'store' FROM generate_series(100, 99 + $stores + 4) s;
 INSERT INTO source (source, name, kind, role) VALUES ('wms', 'WMS', 'wms', current_user),
                                                      ('pos', 'POS', 'pos', current_user),
                                                      ('oms', 'OMS', 'oms', current_user);
 INSERT INTO channel (channel, name, kind, fulfilment_source) VALUES ('web', 'Web shop', 'web', 'oms'),
                                                                      ('mkt', 'Marketplace', 'marketplace', 'oms'),
                                                                      ('app', 'App (own stores)', 'web', 'oms');
--- stores 100..219 sell through the web shop; 220 and 221 are the app's own; 222 joins and leaves
+-- stores 100..219 sell through the web shop; 220 and 221 are the app's own; 222 and 223 join and leave
 CREATE TABLE public.storm_store (n int PRIMARY KEY, gln gln NOT NULL);
 INSERT INTO public.storm_store SELECT s - 99, gln_complete('0614141' || lpad(s::text, 5, '0'))
-  FROM generate_series(100, 99 + $stores + 3) s;
+  FROM generate_series(100, 99 + $stores + 4) s;
 CREATE TABLE public.storm_item (n int PRIMARY KEY, gtin gtin NOT NULL);
 INSERT INTO public.storm_item SELECT i, gtin_complete('0950600013' || lpad(i::text, 3, '0')) FROM generate_series(1, 4) i;
 INSERT INTO channel_location (channel, location)
@@ -151,14 +151,16 @@ BEGIN
             EXECUTE format('COPY inventory_sync.ledger (kind, source, source_event_id, gtin, location, bucket, quantity)
                             FROM %L (FORMAT csv)', '$copydir/storm-' || pg_backend_pid() || '.csv');
         WHEN 'member' THEN
-            -- the spare store joins the web shop, or leaves it
+            -- one of two spare stores joins the web shop, or leaves it (an admin per store:
+            -- the same store's changes one after the other, the two stores' at once)
+            PERFORM pg_advisory_xact_lock(4200 + r3 % 2);
             IF EXISTS (SELECT FROM inventory_sync.channel_location cl JOIN public.storm_store s ON s.gln = cl.location
-                        WHERE cl.channel = 'web' AND s.n = $stores + 3) THEN
+                        WHERE cl.channel = 'web' AND s.n = $stores + 3 + r3 % 2) THEN
                 DELETE FROM inventory_sync.channel_location cl USING public.storm_store s
-                 WHERE cl.channel = 'web' AND cl.location = s.gln AND s.n = $stores + 3;
+                 WHERE cl.channel = 'web' AND cl.location = s.gln AND s.n = $stores + 3 + r3 % 2;
             ELSE
                 INSERT INTO inventory_sync.channel_location (channel, location)
-                SELECT 'web', s.gln FROM public.storm_store s WHERE s.n = $stores + 3;
+                SELECT 'web', s.gln FROM public.storm_store s WHERE s.n = $stores + 3 + r3 % 2;
             END IF;
         END CASE;
         INSERT INTO public.storm_outcome VALUES (op, '00000', NULL);
