@@ -5,10 +5,12 @@
 # system makes at once: reserve (anywhere, at a store, in each channel), fulfil, cancel,
 # expire, sweep_expired_reservations(), receipts, bucket moves, transfers out and in, POS
 # sales, multi-row INSERTs and COPYs into the ledger, and now and then a store joining
-# or leaving the web shop.
+# or leaving the web shop, and a web shop store joining or leaving the app channel (which
+# then shares a location: its pooled reservations are placed at its stores).
 #
 # Each call is one transaction. Every error is counted by SQLSTATE. The documented
-# refusals are expected (IS040 insufficient ATP, IS041 already resolved); nothing else
+# refusals are expected (IS040 insufficient ATP, IS041 already resolved, IS046 a pooled
+# reservation that fits no single store when the app stops being dedicated); nothing else
 # may happen: no deadlock (40P01) — the product takes its locks in one global order
 # (docs/reference/promises.md, "Lock order") — and no other error. Afterwards verify()
 # and verify_promises() are empty and no reservation was ever made beyond ATP.
@@ -49,7 +51,8 @@ INSERT INTO source (source, name, kind, role) VALUES ('wms', 'WMS', 'wms', curre
 INSERT INTO channel (channel, name, kind, fulfilment_source) VALUES ('web', 'Web shop', 'web', 'oms'),
                                                                      ('mkt', 'Marketplace', 'marketplace', 'oms'),
                                                                      ('app', 'App (own stores)', 'web', 'oms');
--- stores 100..219 sell through the web shop; 220 and 221 are the app's own; 222 and 223 join and leave
+-- stores 100..219 sell through the web shop; 220 and 221 are the app's own; 222 joins and leaves the
+-- web shop; 223, a web shop store, joins and leaves the app
 CREATE TABLE public.storm_store (n int PRIMARY KEY, gln gln NOT NULL);
 INSERT INTO public.storm_store SELECT s - 99, gln_complete('0614141' || lpad(s::text, 5, '0'))
   FROM generate_series(100, 99 + $stores + 4) s;
@@ -59,7 +62,8 @@ INSERT INTO channel_location (channel, location)
 SELECT 'web', gln FROM public.storm_store WHERE n <= $stores
 UNION ALL SELECT 'web', gln_complete('061414100001')
 UNION ALL SELECT 'mkt', gln_complete('061414100001')
-UNION ALL SELECT 'app', gln FROM public.storm_store WHERE n IN ($stores + 1, $stores + 2);
+UNION ALL SELECT 'app', gln FROM public.storm_store WHERE n IN ($stores + 1, $stores + 2)
+UNION ALL SELECT 'web', gln FROM public.storm_store WHERE n = $stores + 4;
 INSERT INTO transit_route (in_transit, destination)
 SELECT gln_complete('061414199999'), gln FROM public.storm_store WHERE n = 1;
 -- opening stock: 300 of each item at the DC, 6 in every store
@@ -151,16 +155,21 @@ BEGIN
             EXECUTE format('COPY inventory_sync.ledger (kind, source, source_event_id, gtin, location, bucket, quantity)
                             FROM %L (FORMAT csv)', '$copydir/storm-' || pg_backend_pid() || '.csv');
         WHEN 'member' THEN
-            -- one of two spare stores joins the web shop, or leaves it (an admin per store:
-            -- the same store's changes one after the other, the two stores' at once)
+            -- a spare store joins the web shop or leaves it; another, which the web shop
+            -- sells from, joins the app channel or leaves it (while it is in, the app no
+            -- longer has its stores to itself: its pooled reservations are placed). An
+            -- admin per store: the same store's changes one after the other, the two at once.
             PERFORM pg_advisory_xact_lock(4200 + r3 % 2);
             IF EXISTS (SELECT FROM inventory_sync.channel_location cl JOIN public.storm_store s ON s.gln = cl.location
-                        WHERE cl.channel = 'web' AND s.n = $stores + 3 + r3 % 2) THEN
+                        WHERE cl.channel = CASE r3 % 2 WHEN 0 THEN 'web' ELSE 'app' END
+                          AND s.n = $stores + 3 + r3 % 2) THEN
                 DELETE FROM inventory_sync.channel_location cl USING public.storm_store s
-                 WHERE cl.channel = 'web' AND cl.location = s.gln AND s.n = $stores + 3 + r3 % 2;
+                 WHERE cl.channel = CASE r3 % 2 WHEN 0 THEN 'web' ELSE 'app' END AND cl.location = s.gln
+                   AND s.n = $stores + 3 + r3 % 2;
             ELSE
                 INSERT INTO inventory_sync.channel_location (channel, location)
-                SELECT 'web', s.gln FROM public.storm_store s WHERE s.n = $stores + 3 + r3 % 2;
+                SELECT CASE r3 % 2 WHEN 0 THEN 'web' ELSE 'app' END, s.gln
+                  FROM public.storm_store s WHERE s.n = $stores + 3 + r3 % 2;
             END IF;
         END CASE;
         INSERT INTO public.storm_outcome VALUES (op, '00000', NULL);
@@ -209,8 +218,8 @@ SELECT op || ': ' || left(message, 300) FROM public.storm_outcome WHERE sqlstate
 my $other = $node->safe_psql('postgres', q{
 SELECT string_agg(op || ' ' || sqlstate || ': ' || left(message, 300), E'\n')
   FROM (SELECT * FROM public.storm_outcome
-         WHERE sqlstate NOT IN ('00000', '40P01', 'IS040', 'IS041') LIMIT 20) o});
-is($other, '', 'no error but the documented refusals (IS040 insufficient ATP, IS041 already resolved)');
+         WHERE sqlstate NOT IN ('00000', '40P01', 'IS040', 'IS041', 'IS046') LIMIT 20) o});
+is($other, '', 'no error but the documented refusals (IS040 insufficient ATP, IS041 already resolved, IS046 a pooled reservation fits no single store)');
 for my $op (sort keys %weight)
 {
 	ok($node->safe_psql('postgres', qq{SELECT count(*) FROM public.storm_outcome WHERE op = '$op' AND sqlstate = '00000'}) > 0,
