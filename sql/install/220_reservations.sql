@@ -641,8 +641,9 @@ COMMENT ON FUNCTION _reserve_general(text, text, text, gtin, numeric, gln, times
 CREATE FUNCTION reserve(channel text, order_ref text, line_ref text, item gtin, quantity numeric,
                         location gln DEFAULT NULL, expires_at timestamptz DEFAULT NULL, due_date date DEFAULT NULL)
 RETURNS reservation
-AS 'MODULE_PATHNAME', 'reserve' LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS 'MODULE_PATHNAME', 'reserve';
 COMMENT ON FUNCTION reserve(text, text, text, gtin, numeric, gln, timestamptz, date) IS
   'Promises a quantity of an item through a channel (at a location, or anywhere in the channel) until it expires; refused beyond ATP (IS040); idempotent on (channel, order_ref, line_ref)';
 
