@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# bench/decoding.sh: the change feed's decoding speed and memory (SPEC section 11:
-# "Decoding: at least 2x wal2json (format 2) events per second on the same postings,
-# flat memory").
+# bench/decoding.sh: the change feed's decoding speed and memory (the target: at least
+# 2x wal2json (format 2) events per second on the same postings, flat memory).
 #
 # Runs against an existing cluster (PGHOST/PGPORT/PGUSER, as pg_virtualenv sets them;
 # needs a superuser, wal_level=logical, inventory_sync and wal2json in

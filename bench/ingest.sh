@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/ingest.sh: a one-million-row snapshot feed (SPEC section 8, issue 5) ingested with
+# bench/ingest.sh: a one-million-row snapshot feed ingested with
 # ingest_snapshot(), against a bare COPY of the same rows into a plain table, in one run.
 #
 # Runs against an existing cluster (PGHOST/PGPORT/PGUSER, as pg_virtualenv sets them; needs

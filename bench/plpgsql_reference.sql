@@ -1,8 +1,8 @@
 -- ---------------------------------------------------------------------------
 -- bench/plpgsql_reference.sql: the posting engine written in plain PL/pgSQL.
 --
--- The yardstick for SPEC section 11 ("at least 1.5x a plain PL/pgSQL implementation
--- of the same posting rules"). It applies the rules of src/posting.c to its own copy
+-- The yardstick of the single-row posting target ("at least 1.5x a plain PL/pgSQL
+-- implementation of the same posting rules"). It applies the rules of src/posting.c to its own copy
 -- of the ledger, balance and after-state tables in schema plref, reading the
 -- extension's master data (item, item_pack, item_unit, unit, location, bucket,
 -- reason_code, source, ownership) the way a PL/pgSQL author would: one query per

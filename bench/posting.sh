@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/posting.sh: write-path benchmarks of the posting engine (SPEC section 11).
+# bench/posting.sh: write-path benchmarks of the posting engine.
 #
 # Runs against an existing cluster (PGHOST/PGPORT/PGUSER, as pg_virtualenv sets them;
 # needs a superuser and the extension installed), in a scratch database it creates and

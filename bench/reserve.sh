@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/reserve.sh: promises on one hot item (SPEC section 11, issue 4).
+# bench/reserve.sh: promises on one hot item.
 #
 # Runs against an existing cluster (PGHOST/PGPORT/PGUSER, as pg_virtualenv sets them;
 # needs a superuser and the extension installed), in a scratch database it creates and

@@ -1136,6 +1136,18 @@ key_cmp(const void *a, const void *b)
 	return strcmp(x->bucket, y->bucket);
 }
 
+/* Lots are registered in (item, lot) order. */
+static int
+lot_cmp(const void *a, const void *b)
+{
+	const BalanceKey *x = &(*(KeyEntry *const *) a)->key;
+	const BalanceKey *y = &(*(KeyEntry *const *) b)->key;
+
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	return strcmp(x->lot, y->lot);
+}
+
 /* Serial units are locked in (item, serial, posting order) order, like balance keys. */
 static Posting *serial_sort_postings;
 
@@ -2267,18 +2279,26 @@ ledger_apply(PG_FUNCTION_ARGS)
 			}
 		}
 
-		/* Lots seen for the first time are registered (expiry is set by register_lot). */
+		/*
+		 * Lots seen for the first time are registered (expiry is set by register_lot), in
+		 * (item, lot) order: a new lot's row is a lock that a concurrent statement
+		 * registering the same lot waits for, so every statement takes them in one order.
+		 */
 		{
+			KeyEntry  **lots = palloc(sizeof(KeyEntry *) * Max(nkeys, 1));
+			int			nlots = 0;
 			int			j;
 
 			for (j = 0; j < nkeys; j++)
+				if (sorted[j]->key.has_lot)
+					lots[nlots++] = sorted[j];
+			qsort(lots, nlots, sizeof(KeyEntry *), lot_cmp);
+			for (j = 0; j < nlots; j++)
 			{
-				KeyEntry   *k = sorted[j];
+				KeyEntry   *k = lots[j];
 				Datum		v[2];
 
-				if (!k->key.has_lot || (j > 0 && sorted[j - 1]->key.has_lot &&
-										sorted[j - 1]->key.item == k->key.item &&
-										strcmp(sorted[j - 1]->key.lot, k->key.lot) == 0))
+				if (j > 0 && lot_cmp(&lots[j - 1], &lots[j]) == 0)
 					continue;
 				v[0] = Int64GetDatum(k->key.item);
 				v[1] = postings[effects[k->effects[0]].posting].lot;

@@ -21,8 +21,11 @@
  * reservation of q moves that ATP by exactly -q, so "UPDATE ... SET atp = atp - q WHERE
  * atp >= q" both checks and applies it, and concurrent promises queue on the row lock
  * and re-check the condition on the row as the previous one committed it. Membership
- * (is the channel still dedicated?) is read under a ROW SHARE lock on channel_location
- * that every change of membership waits for (its statement trigger takes EXCLUSIVE).
+ * (is the channel still dedicated?) is read under a ROW SHARE lock on channel, taken
+ * before any other lock, that every change of membership waits for (channel_location's
+ * statement trigger takes EXCLUSIVE on channel). The one row lock taken here, the
+ * channel's ATP row, is the last step of the global lock order (docs/reference/
+ * promises.md), so the fast path takes part in no deadlock.
  */
 #include "postgres.h"
 #include "pg_compat.h"
@@ -94,7 +97,7 @@ static struct
 	AttrNumber	att_atp;
 	AttrNumber	att_version;
 	AttrNumber	att_updated_at;
-	Oid			channel_location;
+	Oid			channel;		/* the table membership changes lock (see the file comment) */
 	Oid			reservation;
 	Oid			reservation_key;	/* unique (channel, order_ref, line_ref) */
 	Oid			reservation_seq;
@@ -156,14 +159,14 @@ resolve(void)
 		rc.plans[i] = NULL;
 	}
 	rc.channel_atp = InvalidOid;
-	rc.channel_location = get_relname_relid("channel_location", nsp);
+	rc.channel = get_relname_relid("channel", nsp);
 	rc.reservation_change = get_relname_relid("reservation_change", nsp);
 	rc.change_seq = get_relname_relid("reservation_change_change_id_seq", nsp);
 	rc.gtin_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("gtin"), ObjectIdGetDatum(nsp));
 	rc.gln_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("gln"), ObjectIdGetDatum(nsp));
 	action_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("reservation_action"),
 								  ObjectIdGetDatum(nsp));
-	if (!OidIsValid(rc.channel_location) || !OidIsValid(rc.reservation_change) ||
+	if (!OidIsValid(rc.channel) || !OidIsValid(rc.reservation_change) ||
 		!OidIsValid(rc.change_seq) || !OidIsValid(rc.gtin_type) ||
 		!OidIsValid(rc.gln_type) || !OidIsValid(action_type))
 		elog(ERROR, "inventory_sync: the promise tables are incomplete");
@@ -502,7 +505,7 @@ run(ReservePlan which, Datum *values, const char *nulls, int expect)
  * Only "yes" is remembered, with the day it holds for: the answer changes when a
  * channel's membership, backorder rule or reservation lifetime change (statement
  * triggers on channel and channel_location send a relcache invalidation, which empties
- * this cache; reserve() takes its lock on channel_location before it looks, and taking a
+ * this cache; reserve() takes its lock on channel before it looks, and taking a
  * lock reads pending invalidations), when the item is deleted (likewise), and at
  * midnight (the day is compared).
  * ------------------------------------------------------------------------ */
@@ -826,7 +829,7 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **resultvals, bool **resultnulls)
 	EState	   *estate;
 
 	/* membership cannot change until this transaction ends (see the file comment) */
-	LockRelationOid(rc.channel_location, RowShareLock);
+	LockRelationOid(rc.channel, RowShareLock);
 	terms_now = fast_terms(channel, item);
 	if (terms_now == NULL)
 		return false;

@@ -21,6 +21,7 @@ SELECT e.exception_id, e.kind, e.raised_at, e.posting_id, l.source, l.source_eve
  WHERE e.resolved_at IS NULL;
 COMMENT ON VIEW open_exceptions IS 'Recorded facts awaiting investigation, with the source event that raised them';
 
+-- Sequence arithmetic in numeric: a source may number its events up to the ends of bigint.
 CREATE VIEW sequence_anomaly AS
 WITH s AS (
     SELECT l.source, l.source_sequence, l.posting_id,
@@ -35,7 +36,8 @@ SELECT source, 'out_of_order'::text AS anomaly, source_sequence, posting_id,
   FROM s WHERE source_sequence < highest_before
 UNION ALL
 SELECT source, 'gap', source_sequence, posting_id,
-       CASE WHEN next_sequence = source_sequence + 2 THEN format('sequence %s is missing', source_sequence + 1)
-            ELSE format('sequences %s to %s are missing', source_sequence + 1, next_sequence - 1) END
-  FROM s WHERE next_sequence > source_sequence + 1;
+       CASE WHEN next_sequence::numeric = source_sequence::numeric + 2
+            THEN format('sequence %s is missing', source_sequence::numeric + 1)
+            ELSE format('sequences %s to %s are missing', source_sequence::numeric + 1, next_sequence::numeric - 1) END
+  FROM s WHERE next_sequence::numeric > source_sequence::numeric + 1;
 COMMENT ON VIEW sequence_anomaly IS 'Per-source sequence numbers that arrived out of order, and gaps between them';

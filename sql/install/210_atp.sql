@@ -333,9 +333,43 @@ COMMENT ON FUNCTION atp_detail(gtin, text) IS
 
 -- ---------------------------------------------------------------------------
 -- Channel ATP as published state: channel_atp + its history (channel_atp_change, and
--- reservation_change rows with atp_before: see channel_atp_history). Every writer locks
--- channel_atp rows in (channel, item) order, after any promise_key and balance rows.
+-- reservation_change rows with atp_before: see channel_atp_history).
+--
+-- Lock order (docs/reference/promises.md, "Lock order"): every call takes its
+-- channel_atp rows after its reservation, promise_key and balance rows, one key at a
+-- time in (channel, item) order, creating a missing row at its place in that order
+-- (INSERT ... ON CONFLICT DO NOTHING waits for a transaction that inserted or updated
+-- the row, exactly as a row lock would: it is a lock taken at that key).
 -- ---------------------------------------------------------------------------
+
+-- Locks (creating where missing) the channel ATP rows of the given (channel, item) pairs,
+-- one at a time in (channel, item) order: for a call that would otherwise lock them as it
+-- goes, interleaved with other locks (the expiry sweep, a reservation's channels).
+CREATE FUNCTION _channel_atp_lock(channels text[], items gtin[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+DECLARE
+    k record;
+BEGIN
+    FOR k IN SELECT DISTINCT u.channel, u.item FROM unnest(channels, items) AS u(channel, item)
+              WHERE u.channel IS NOT NULL AND u.item IS NOT NULL
+              ORDER BY 1, 2
+    LOOP
+        PERFORM 1 FROM inventory_sync.channel_atp a
+          WHERE a.channel = k.channel AND a.item_gtin = k.item FOR UPDATE;
+        IF NOT FOUND THEN
+            INSERT INTO inventory_sync.channel_atp (channel, item_gtin, atp, version)
+                 VALUES (k.channel, k.item, 0, 0) ON CONFLICT DO NOTHING;
+            PERFORM 1 FROM inventory_sync.channel_atp a
+              WHERE a.channel = k.channel AND a.item_gtin = k.item FOR UPDATE;
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION _channel_atp_lock(text[], gtin[]) IS
+  'Internal: locks the channel ATP rows of the given (channel, item) pairs one at a time in (channel, item) order, creating missing ones in place (the lock order of docs/reference/promises.md)';
 CREATE FUNCTION _channel_atp_publish(channel text, item gtin, cause text, posting_id bigint, reservation_id bigint,
                                      OUT atp numeric, OUT version bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE

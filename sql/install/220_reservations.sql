@@ -1,10 +1,47 @@
 -- since 0.2.0
 -- ---------------------------------------------------------------------------
 -- Reservations: reserve, fulfil, cancel, expire, sweep; time-phased ATP and promise
--- dates. Locks are always taken in the order reservation row -> promise_key rows (by
--- location) -> balance rows (the posting engine, by key) -> channel_atp rows (by
--- channel), so promises and postings never deadlock one another.
+-- dates.
+--
+-- Lock order (docs/reference/promises.md, "Lock order"): every call of the API takes its
+-- row locks in one global order, so no two calls deadlock one another:
+--   1. reservation rows, by reservation_id;
+--   2. promise_key rows, by (item, location): a call needing several takes them all in one
+--      statement (_promise_keys_lock), before any balance or channel ATP row;
+--   3. balance rows, by (item, location, lot, bucket) (the posting engine);
+--   4. channel_atp rows, by (channel, item), one at a time, each created where missing
+--      at its place in that order (_channel_atp_lock, _channel_atp_publish).
+-- A call that resolves several reservations (the expiry sweep, a membership change)
+-- takes every lock of every one of them up front, level by level, before it changes
+-- anything. A change of channel membership first waits for promises in flight (an
+-- EXCLUSIVE lock on channel, which reserve() holds in ROW SHARE mode from its start).
 -- ---------------------------------------------------------------------------
+
+-- Locks (creating where missing) the promise keys of the given (item, location) pairs, in
+-- (item, location) order. Missing keys are inserted first, in that order, and only they
+-- (an existing key is never waited for by the insert); then every key is locked in one
+-- statement. Only a call that holds no promise key, balance or channel ATP row yet may
+-- call it, and a call locks promise keys only here or one key alone: a key being created
+-- is then never waited for by anyone holding a key the creator waits for.
+CREATE FUNCTION _promise_keys_lock(items gtin[], locations gln[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    INSERT INTO inventory_sync.promise_key (item_gtin, location)
+    SELECT DISTINCT u.item, u.location FROM unnest(items, locations) AS u(item, location)
+     WHERE u.item IS NOT NULL AND u.location IS NOT NULL
+       AND NOT EXISTS (SELECT FROM inventory_sync.promise_key k WHERE k.item_gtin = u.item AND k.location = u.location)
+     ORDER BY 1, 2
+    ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM inventory_sync.promise_key k
+     WHERE (k.item_gtin, k.location) IN (SELECT u.item, u.location FROM unnest(items, locations) AS u(item, location))
+     ORDER BY k.item_gtin, k.location FOR UPDATE OF k;
+END
+$$;
+COMMENT ON FUNCTION _promise_keys_lock(gtin[], gln[]) IS
+  'Internal: locks the promise keys of the given (item, location) pairs in (item, location) order, creating missing ones first (the lock order of docs/reference/promises.md)';
 
 -- Time-phased ATP as APICS defines it, on given numbers: discrete ATP per period is the
 -- period's supply (plus on-hand in the first) minus its demand; a period whose demand
@@ -352,11 +389,10 @@ DECLARE
     c record;
     mine record;
 BEGIN
-    -- every channel selling from the location sees its ATP move; the reservation's own
-    -- channel's after-state goes into the reservation change
+    -- every channel selling from the location sees its ATP move, republished in (channel)
+    -- order; the reservation's own channel's after-state goes into the reservation change
     FOR c IN SELECT cl.channel FROM inventory_sync.channel_location cl
-              WHERE cl.location = r.location OR cl.channel = r.channel
-             UNION SELECT r.channel
+              WHERE cl.location = r.location
               ORDER BY 1
     LOOP
         IF c.channel = r.channel THEN
@@ -365,6 +401,17 @@ BEGIN
             PERFORM inventory_sync._channel_atp_publish(c.channel, r.item_gtin, 'reservation', posting_id, r.reservation_id);
         END IF;
     END LOOP;
+    -- A channel that no longer sells from the location (it left the channel after the
+    -- reservation was placed there) is not moved by it: its published ATP is recorded as
+    -- it is. Locking it here would take a channel ATP row out of order in fulfil(), whose
+    -- issue posting already locked those of the location's channels.
+    IF mine IS NULL THEN
+        SELECT a.atp, a.version INTO mine FROM inventory_sync.channel_atp a
+         WHERE a.channel = r.channel AND a.item_gtin = r.item_gtin;
+        IF NOT FOUND THEN
+            SELECT inventory_sync._channel_atp_now(r.channel, r.item_gtin) AS atp, 0::bigint AS version INTO mine;
+        END IF;
+    END IF;
     INSERT INTO inventory_sync.reservation_change (reservation_id, action, channel, item_gtin, location, order_ref,
                                                    line_ref, delta, open_after, atp_after, version, posting_id)
          VALUES (r.reservation_id, action, r.channel, r.item_gtin, r.location, r.order_ref, r.line_ref,
@@ -476,30 +523,17 @@ BEGIN
     pooled := location IS NULL AND inventory_sync.channel_is_dedicated(channel);
 
     -- Locks, in the global order: promise keys by location (every location it could be
-    -- held at), then channel ATP rows by channel (this channel and every channel selling
-    -- from one of its locations); ATP is read after them.
+    -- held at), then channel ATP rows by channel, one at a time (this channel and every
+    -- channel selling from one of its locations); ATP is read after them.
     IF NOT pooled OR ch.allow_backorder THEN
-        INSERT INTO inventory_sync.promise_key (item_gtin, location)
-        SELECT item, cl.location FROM inventory_sync.channel_location cl WHERE cl.channel = channel
-        ON CONFLICT DO NOTHING;
-        PERFORM 1 FROM inventory_sync.promise_key k
-          JOIN inventory_sync.channel_location cl ON cl.channel = channel AND cl.location = k.location
-         WHERE k.item_gtin = item
-         ORDER BY k.location FOR UPDATE OF k;
+        PERFORM inventory_sync._promise_keys_lock(array_agg(item), array_agg(cl.location))
+           FROM inventory_sync.channel_location cl WHERE cl.channel = channel;
     END IF;
-    INSERT INTO inventory_sync.channel_atp (channel, item_gtin, atp, version)
-    SELECT c2.channel, item, 0, 0 FROM inventory_sync.channel_location c1
-      JOIN inventory_sync.channel_location c2 ON c2.location = c1.location
-     WHERE c1.channel = channel
-    UNION SELECT channel, item, 0, 0
-    ON CONFLICT DO NOTHING;
-    PERFORM 1 FROM inventory_sync.channel_atp a
-     WHERE a.item_gtin = item
-       AND a.channel IN (SELECT c2.channel FROM inventory_sync.channel_location c1
-                           JOIN inventory_sync.channel_location c2 ON c2.location = c1.location
-                          WHERE c1.channel = channel
-                         UNION SELECT channel)
-     ORDER BY a.channel FOR UPDATE;
+    PERFORM inventory_sync._channel_atp_lock(array_agg(x.channel), array_agg(item))
+       FROM (SELECT c2.channel FROM inventory_sync.channel_location c1
+               JOIN inventory_sync.channel_location c2 ON c2.location = c1.location
+              WHERE c1.channel = channel
+             UNION SELECT channel) x;
 
     IF pooled THEN
         -- the published value is brought up to date first (a new day may have expired lots)
@@ -607,8 +641,9 @@ COMMENT ON FUNCTION _reserve_general(text, text, text, gtin, numeric, gln, times
 CREATE FUNCTION reserve(channel text, order_ref text, line_ref text, item gtin, quantity numeric,
                         location gln DEFAULT NULL, expires_at timestamptz DEFAULT NULL, due_date date DEFAULT NULL)
 RETURNS reservation
-AS 'MODULE_PATHNAME', 'reserve' LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-SET search_path = pg_catalog, inventory_sync, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS 'MODULE_PATHNAME', 'reserve';
 COMMENT ON FUNCTION reserve(text, text, text, gtin, numeric, gln, timestamptz, date) IS
   'Promises a quantity of an item through a channel (at a location, or anywhere in the channel) until it expires; refused beyond ATP (IS040); idempotent on (channel, order_ref, line_ref)';
 
@@ -713,13 +748,35 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
+    due bigint[];
     r inventory_sync.reservation;
     n integer := 0;
 BEGIN
     -- reservations another transaction is resolving right now are skipped, not waited for
-    FOR r IN SELECT * FROM inventory_sync.reservation v
-              WHERE v.status = 'open' AND v.expires_at <= coalesce(as_of, now())
-              ORDER BY v.reservation_id FOR UPDATE SKIP LOCKED
+    SELECT array_agg(v.reservation_id ORDER BY v.reservation_id) INTO due
+      FROM (SELECT v.reservation_id FROM inventory_sync.reservation v
+             WHERE v.status = 'open' AND v.expires_at <= coalesce(as_of, now())
+             ORDER BY v.reservation_id FOR UPDATE SKIP LOCKED) v;
+    IF due IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- Every other lock of every expiry, up front and in the global order (the lock order
+    -- of docs/reference/promises.md): the promise keys they are held at, then the channel
+    -- ATP rows they move (their own channel's, and those of every channel selling from
+    -- their location). Locking them expiry by expiry would hold one expiry's channel ATP
+    -- while waiting for the next one's promise key: a cycle with any promise in between.
+    PERFORM inventory_sync._promise_keys_lock(array_agg(v.item_gtin), array_agg(v.location))
+       FROM inventory_sync.reservation v
+      WHERE v.reservation_id = ANY (due) AND v.location IS NOT NULL AND v.promised_date IS NULL
+        AND NOT v.fulfilling;
+    PERFORM inventory_sync._channel_atp_lock(array_agg(x.channel), array_agg(x.item_gtin))
+       FROM (SELECT v.channel, v.item_gtin FROM inventory_sync.reservation v WHERE v.reservation_id = ANY (due)
+             UNION
+             SELECT cl.channel, v.item_gtin FROM inventory_sync.reservation v
+               JOIN inventory_sync.channel_location cl ON cl.location = v.location
+              WHERE v.reservation_id = ANY (due)) x;
+    FOR r IN SELECT * FROM inventory_sync.reservation v WHERE v.reservation_id = ANY (due)
+              ORDER BY v.reservation_id
     LOOP
         PERFORM inventory_sync._reservation_close(r, 'expired', 0, NULL);
         n := n + 1;
@@ -825,10 +882,7 @@ BEGIN
                       USING ERRCODE = 'IS043', DETAIL = key;
             END IF;
         END IF;
-        INSERT INTO inventory_sync.promise_key (item_gtin, location) VALUES (v.item_gtin, location)
-        ON CONFLICT DO NOTHING;
-        PERFORM 1 FROM inventory_sync.promise_key k
-          WHERE k.item_gtin = v.item_gtin AND k.location = location FOR UPDATE;
+        PERFORM inventory_sync._promise_keys_lock(ARRAY[v.item_gtin], ARRAY[location]);
         avail := inventory_sync._location_atp(v.item_gtin, location, ch.min_shelf_life_days);
         IF want > avail THEN
             RAISE EXCEPTION 'insufficient ATP: location % has % of gtin % to fulfil reservation % from, % asked',
@@ -960,8 +1014,14 @@ COMMENT ON FUNCTION fulfil(bigint, numeric, text, text, gln) IS
 -- ---------------------------------------------------------------------------
 -- Channel membership changes: pooled reservations are only possible while their channel
 -- is dedicated. The change waits for reservations in flight (the fast path holds a
--- ROW SHARE lock on channel_location), then places the pools of channels that now share
--- a location, and republishes every channel's ATP.
+-- ROW SHARE lock on channel from its start), then places the pools of channels that now
+-- share a location, and republishes every channel's ATP.
+--
+-- The lock is on channel, not on channel_location itself: the changing statement already
+-- holds ROW EXCLUSIVE on channel_location, so two changes upgrading it to EXCLUSIVE would
+-- wait for each other. channel's EXCLUSIVE lock is taken by nothing else holding a row
+-- lock of the promise tables: membership changes queue on it, then take their row locks
+-- in the global order.
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION _channel_location_lock()
 RETURNS trigger
@@ -969,7 +1029,7 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
-    LOCK TABLE inventory_sync.channel_location IN EXCLUSIVE MODE;
+    LOCK TABLE inventory_sync.channel IN EXCLUSIVE MODE;
     RETURN NULL;
 END
 $$;
@@ -982,20 +1042,23 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 DECLARE
+    pooled bigint[];
     v inventory_sync.reservation;
     best record;
 BEGIN
-    FOR v IN SELECT * FROM inventory_sync.reservation r
-              WHERE r.status = 'open' AND r.location IS NULL AND NOT inventory_sync.channel_is_dedicated(r.channel)
-              ORDER BY r.reservation_id FOR UPDATE
+    -- the global lock order: the reservations to place, then the promise keys of every
+    -- location they could be placed at, then (refresh_channel_atp) channel ATP rows
+    SELECT array_agg(r.reservation_id ORDER BY r.reservation_id) INTO pooled
+      FROM (SELECT r.reservation_id FROM inventory_sync.reservation r
+             WHERE r.status = 'open' AND r.location IS NULL AND NOT inventory_sync.channel_is_dedicated(r.channel)
+             ORDER BY r.reservation_id FOR UPDATE) r;
+    PERFORM inventory_sync._promise_keys_lock(array_agg(r.item_gtin), array_agg(cl.location))
+       FROM inventory_sync.reservation r
+       JOIN inventory_sync.channel_location cl ON cl.channel = r.channel
+      WHERE r.reservation_id = ANY (pooled);
+    FOR v IN SELECT * FROM inventory_sync.reservation r WHERE r.reservation_id = ANY (pooled)
+              ORDER BY r.reservation_id
     LOOP
-        INSERT INTO inventory_sync.promise_key (item_gtin, location)
-        SELECT v.item_gtin, cl.location FROM inventory_sync.channel_location cl WHERE cl.channel = v.channel
-        ON CONFLICT DO NOTHING;
-        PERFORM 1 FROM inventory_sync.promise_key k
-          JOIN inventory_sync.channel_location cl ON cl.channel = v.channel AND cl.location = k.location
-         WHERE k.item_gtin = v.item_gtin
-         ORDER BY k.location FOR UPDATE OF k;
         SELECT cl.location, inventory_sync._location_atp(v.item_gtin, cl.location, c.min_shelf_life_days) AS atp
           INTO best
           FROM inventory_sync.channel_location cl JOIN inventory_sync.channel c ON c.channel = cl.channel

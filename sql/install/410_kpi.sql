@@ -29,12 +29,15 @@ AS $$
     SELECT s.source, s.kind, w.postings, w.p50, w.p95, w.max, w.ahead, last.recorded_at, last.event_time,
            snap.n, snap.rejected, snap.accuracy, exc.raised, exc.open, $1
       FROM inventory_sync.source s
-      -- latency = recorded_at - event_time of the postings recorded in the window
+      -- latency = recorded_at - event_time of the postings recorded in the window; an event
+      -- time of -infinity or infinity has no latency (and must not fail the view for everyone)
       CROSS JOIN LATERAL (
           SELECT count(*) AS postings,
-                 percentile_cont(0.5) WITHIN GROUP (ORDER BY l.recorded_at - l.event_time) AS p50,
-                 percentile_cont(0.95) WITHIN GROUP (ORDER BY l.recorded_at - l.event_time) AS p95,
-                 max(l.recorded_at - l.event_time) AS max,
+                 percentile_cont(0.5) WITHIN GROUP (ORDER BY l.recorded_at - l.event_time)
+                     FILTER (WHERE isfinite(l.event_time)) AS p50,
+                 percentile_cont(0.95) WITHIN GROUP (ORDER BY l.recorded_at - l.event_time)
+                     FILTER (WHERE isfinite(l.event_time)) AS p95,
+                 max(l.recorded_at - l.event_time) FILTER (WHERE isfinite(l.event_time)) AS max,
                  count(*) FILTER (WHERE l.event_time > l.recorded_at) AS ahead
             FROM inventory_sync.ledger l
            WHERE l.source = s.source AND l.recorded_at >= now() - $1) w

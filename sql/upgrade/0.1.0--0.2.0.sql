@@ -236,3 +236,23 @@ COMMENT ON FUNCTION correct(text, text, bigint, text) IS
 REVOKE INSERT, UPDATE ON lot FROM inventory_sync_admin;
 GRANT INSERT (item_gtin, lot, production_date, expiry), UPDATE (production_date, expiry)
    ON lot TO inventory_sync_admin;
+
+-- Sequence arithmetic in numeric: a source may number its events up to the ends of bigint.
+CREATE OR REPLACE VIEW sequence_anomaly AS
+WITH s AS (
+    SELECT l.source, l.source_sequence, l.posting_id,
+           max(l.source_sequence) OVER (PARTITION BY l.source ORDER BY l.posting_id
+                                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS highest_before,
+           lead(l.source_sequence) OVER (PARTITION BY l.source ORDER BY l.source_sequence) AS next_sequence
+      FROM inventory_sync.ledger l
+     WHERE l.source_sequence IS NOT NULL
+)
+SELECT source, 'out_of_order'::text AS anomaly, source_sequence, posting_id,
+       format('sequence %s arrived after %s', source_sequence, highest_before) AS detail
+  FROM s WHERE source_sequence < highest_before
+UNION ALL
+SELECT source, 'gap', source_sequence, posting_id,
+       CASE WHEN next_sequence::numeric = source_sequence::numeric + 2
+            THEN format('sequence %s is missing', source_sequence::numeric + 1)
+            ELSE format('sequences %s to %s are missing', source_sequence::numeric + 1, next_sequence::numeric - 1) END
+  FROM s WHERE next_sequence::numeric > source_sequence::numeric + 1;

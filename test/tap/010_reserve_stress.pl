@@ -1,4 +1,4 @@
-# 64 real client connections race for the last units of one item (issue 4): exactly as
+# 64 real client connections race for the last units of one item: exactly as
 # many reservations succeed as there are units, ATP is never below zero at any change,
 # every other client is refused with IS040, and the books agree (verify(),
 # verify_promises()). Functional, not timed: the clients are held at a barrier (an

@@ -1,4 +1,4 @@
-# 32 real client connections post to four hot balance keys at once (issue 3's engine):
+# 32 real client connections post to four hot balance keys at once:
 # receipts and issues at a strict store and at a DC that records negatives, moves
 # between two buckets (two keys per posting) and two postings per transaction (item A,
 # then item B: keys taken in one global order across statements too, as a client must to
