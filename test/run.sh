@@ -113,7 +113,8 @@ inside() {
       cp -r test/tap "$scratch/tap"
       [ -d examples ] && cp -r examples "$scratch/examples"
       chown -R postgres: "$scratch"
-      local run=(env PATH="$PATH" TESTDIR="$scratch" PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" PGHOST= PGPORT= PGUSER= PGPASSWORD= PGDATABASE=
+      # (TESTDIR: 15; TESTDATADIR and TESTLOGDIR: 17 and later, the same absolute places)
+      local run=(env PATH="$PATH" TESTDIR="$scratch" TESTDATADIR="$scratch/tmp_check" TESTLOGDIR="$scratch/tmp_check/log" PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" PGHOST= PGPORT= PGUSER= PGPASSWORD= PGDATABASE=
                  prove -I "$PGXS_DIR/src/test/perl" -I "$scratch/tap" --timer $(cd "$scratch" && ls tap/*.pl))
       if [ "$(id -u)" -eq 0 ]; then
         (cd "$scratch" && runuser -u postgres -- "${run[@]}") 2>&1 | tee /tmp/inventory_sync_tap.$$
@@ -122,7 +123,7 @@ inside() {
       fi
       count_prove tap /tmp/inventory_sync_tap.$$ "$(echo "$tfiles" | wc -w)"
       if ! grep -q '^Result: PASS' /tmp/inventory_sync_tap.$$; then
-        for log in "$scratch"/tmp_check/log/* "$scratch"/log/*; do   # (log/: PostgreSQL 17 and later)
+        for log in "$scratch"/tmp_check/log/*; do
           [ -f "$log" ] || continue
           echo "--- $(basename "$log") (tail) ---"; tail -n 40 "$log"
         done
