@@ -20,10 +20,11 @@
 #        1  at least one report with a frame in inventory_sync.so (printed)
 #        2  the run itself could not be made (packages, build, copy, server start)
 #
-# VALGRIND_REGRESS="smoke gtin" and VALGRIND_PGTAP="test/pgtap/posting.sql" run a subset
-# (an empty value skips that suite). VALGRIND_ERROR_EXITCODE=0 lets a process with a report carry on instead of exiting 128
-# (no crash restarts: every report of a run is collected; useful when extending the
-# suppressions). KEEP=1 keeps the scratch directory (logs, suite output) even after a clean run.
+# VALGRIND_REGRESS="gtin feed" and VALGRIND_PGTAP="test/pgtap/posting.sql" run a subset (an
+# empty value skips that suite). VALGRIND_ERROR_EXITCODE=0 lets a process with a report carry
+# on instead of exiting 128 (no crash restarts: every report of the run is collected; useful
+# when extending the suppressions). KEEP=1 keeps the scratch directory (logs, suite output)
+# after a clean run too.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,9 +75,10 @@ chmod 700 "$DATA"
 as_owner "$BIN/initdb" -D "$DATA" -U postgres --auth=trust --no-sync -E UTF8 --locale=C >"$OUT/initdb.log" 2>&1 \
   || { cat "$OUT/initdb.log"; die "initdb failed"; }
 
-# PostgreSQL's recommended memcheck options (src/tools/valgrind.supp's header, the
-# buildfarm's use_valgrind): a process with a report exits 128, which the postmaster
-# treats as a crash, so a report also shows up as a failing test.
+# Memcheck as PostgreSQL's developers run it (the wiki's Valgrind page, the buildfarm's
+# use_valgrind): a process with a report exits 128, which the postmaster treats as a crash,
+# so a report also shows up as a failing test. --fullpath-after= names our frames by their
+# full source path, which is how they are recognised below.
 VALGRIND=(valgrind --quiet --trace-children=yes --track-origins=yes --read-var-info=yes
           --num-callers=30 --error-limit=no --leak-check=no --error-exitcode="${VALGRIND_ERROR_EXITCODE:-128}"
           --gen-suppressions=all --suppressions="$ROOT/test/valgrind.supp"
@@ -87,12 +89,17 @@ SERVER_OPTS=(-D "$DATA" -p "$PORT" -k "$SOCK" -c listen_addresses=
              -c max_replication_slots=32 -c max_wal_senders=32 -c max_connections=50
              -c fsync=off -c lc_messages=C -c jit=off)
 echo "=== test-valgrind: server under valgrind ($WORK) ==="
-as_owner "${VALGRIND[@]}" "$BIN/postgres" "${SERVER_OPTS[@]}" >"$OUT/server.log" 2>&1 9>&- &
+as_owner "${VALGRIND[@]}" "$BIN/postgres" "${SERVER_OPTS[@]}" >"$OUT/server.log" 2>&1 &
 SERVER_PID=$!
 stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
   as_owner "$BIN/pg_ctl" -D "$DATA" -m fast -w -t 300 stop >/dev/null 2>&1 || kill "$SERVER_PID" 2>/dev/null
   wait "$SERVER_PID" 2>/dev/null
+  SERVER_PID=
 }
+# Nothing is left running, whatever happens.
+trap stop_server EXIT
+trap 'exit 2' INT TERM
 export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres PATH=$BIN:$PATH
 for _ in $(seq 300); do
   pg_isready -q && break
