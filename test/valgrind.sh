@@ -168,8 +168,10 @@ if [ "$n_ours" -gt 0 ]; then
   echo "logs kept in $LOGS"
   exit 1
 fi
-if [ "$n_other" -gt 0 ] || [ "${KEEP:-0}" = 1 ]; then
-  echo "  logs kept in $LOGS (reports outside our code: extend test/valgrind.supp only for PostgreSQL's own false positives)"
+if [ "$n_other" -gt 0 ]; then
+  echo "  logs kept in $LOGS: add PostgreSQL's own false positives to test/valgrind.supp"
+elif [ "${KEEP:-0}" = 1 ]; then
+  echo "  logs kept in $LOGS"
 else
   rm -rf "$WORK"
 fi
