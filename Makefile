@@ -55,7 +55,7 @@ $(OBJS): $(wildcard src/*.h)
 test:
 	@bash test/run.sh
 
-# Optional, slow (about 20 minutes), not part of `make test`: the regress and pgTAP suites
+# Optional, slow (about 40 minutes), not part of `make test`: the regress and pgTAP suites
 # once with every server process under valgrind memcheck, on a private copy of the server;
 # fails on a report with a frame in our code (test/valgrind.sh, docs/operations.md).
 test-valgrind:
