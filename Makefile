@@ -53,11 +53,17 @@ $(UPGRADE): sql/upgrade/$(PREVVERSION)--$(EXTVERSION).sql $(INSTALL_PARTS) $(EXT
 
 $(OBJS): $(wildcard src/*.h)
 
-.PHONY: test demo bench deps
+.PHONY: test test-valgrind demo bench deps
 # The one command that tests everything (see test/run.sh). PG selects the PostgreSQL
 # majors: unset or 15 = the host's own server; 17, 18, "15 17", all = test/majors.sh.
 test:
 	@PG="$(PG)" bash test/run.sh
+
+# Optional, slow (about 40 minutes), not part of `make test`: the regress and pgTAP suites
+# once with every server process under valgrind memcheck, on a private copy of the server;
+# fails on a report with a frame in our code (test/valgrind.sh, docs/operations.md).
+test-valgrind:
+	@bash test/valgrind.sh
 
 # A throwaway cluster playing what the product can do.
 demo:
