@@ -47,6 +47,10 @@ THREADS=${BENCH_THREADS:-2}
 COPY_ROWS=${BENCH_COPY_ROWS:-1000000}
 COPY_REPEATS=${BENCH_COPY_REPEATS:-3}
 COPY_REPEATS_ON=${BENCH_COPY_REPEATS_ON:-1}
+# every target is reported at both settings: each needs at least one round or pair
+for n in "$REPEATS" "$REPEATS_ON" "$COPY_REPEATS" "$COPY_REPEATS_ON"; do
+  [ "$n" -ge 1 ] 2>/dev/null || die "BENCH_REPEATS, BENCH_REPEATS_ON, BENCH_COPY_REPEATS and BENCH_COPY_REPEATS_ON must be at least 1"
+done
 
 # The pgbench scripts compute GTINs and GLNs with their check digits from an index;
 # the formulas below cover 1000 items (950600100000+i) and 10 locations (950600200000+j).
