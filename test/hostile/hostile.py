@@ -505,14 +505,9 @@ def fuzz_one(runner, key, f, rng):
             DEFERRED.append((key, "%s %s" % (sig, label), call_sql(name, types, n), args[:n], writes, None))
             deferred += 1
             continue
-        try:
-            ok, _, err, st = runner.run(key, "%s %s" % (sig, label), call_sql(name, types, n, is_trig), args[:n],
-                                        writes=writes, internal=internal)
-        except Dead as d:
-            die(runner, "%s as %s with %s: %s" % (sig, key, render_args(argnames, args[:n]), d))
-            continue
-        if not ok and is_problem(err):
-            problems.append("%s -> %s" % (render_args(argnames, args[:n]), err))
+        shown = render_args(argnames, args[:n])
+        attempt(runner, problems, key, "%s %s" % (sig, label), call_sql(name, types, n, is_trig), args[:n],
+                shown=shown, dead="%s as %s with %s" % (sig, key, shown), writes=writes, internal=internal)
     if internal:
         left = runner.internal_end(key)
         if left:
@@ -527,6 +522,18 @@ PROBLEM_MARKERS = ("internal error", "the product's own SQL failed", "but writte
 
 def is_problem(err):
     return err is not None and err.startswith(PROBLEM_MARKERS) or (err and "but written" in err)
+
+
+def attempt(runner, problems, key, label, sql, params=(), shown=None, dead=None, **kw):
+    """Runs one hostile case as key; a refusal that is a problem is noted as "<shown> -> <error>"
+    (shown: the label). A dead backend is reported by die() (as dead, or the label)."""
+    try:
+        ok, _, err, _ = runner.run(key, label, sql, params, **kw)
+    except Dead as d:
+        die(runner, "%s: %s" % (dead or label, d))
+        return
+    if not ok and is_problem(err):
+        problems.append("%s -> %s" % (shown or label, err))
 
 
 def render_args(names, args):
@@ -618,13 +625,7 @@ def fuzz_ledger(runner, obs, rng):
                     DEFERRED.append(("writer", case, sql, args, True, copy_data))
                     deferred += 1
                     continue
-                try:
-                    ok, _, err, st = runner.run("writer", case, sql, args, writes=True, copy_data=copy_data)
-                except Dead as d:
-                    die(runner, "%s: %s" % (case, d))
-                    continue
-                if not ok and is_problem(err):
-                    problems.append("%s -> %s" % (case, err))
+                attempt(runner, problems, "writer", case, sql, args, writes=True, copy_data=copy_data)
             tap(not problems, "writer: ledger %s with column %s NULL, omitted and %d garbage values%s"
                 % (mode, col, len(vals) - 2, ", %d known-open deferred" % deferred if deferred else ""), problems[:15])
             runner.checkpoint()
@@ -667,14 +668,8 @@ def fuzz_binary(runner):
             row = [None] * len(cols)
             row[i] = v
             label = "binary COPY %s = %r" % (col, v[:24])
-            try:
-                ok, _, err, st = runner.run("writer", label, "COPY pg_temp.hostile_bin (%s) FROM STDIN (FORMAT binary)"
-                                            % ", ".join(cols), writes=False, copy_data=binary_copy(cols, row))
-            except Dead as d:
-                die(runner, "%s: %s" % (label, d))
-                continue
-            if not ok and is_problem(err):
-                problems.append("%s -> %s" % (label, err))
+            attempt(runner, problems, "writer", label, "COPY pg_temp.hostile_bin (%s) FROM STDIN (FORMAT binary)"
+                    % ", ".join(cols), writes=False, copy_data=binary_copy(cols, row))
         tap(not problems, "writer: binary input of %s, %d values" % (col, len(pool)), problems[:15])
     # into the ledger: a valid row but for one binary field
     lcols = ["kind", "source", "source_event_id", "gtin", "location", "quantity", "lot"]
@@ -690,14 +685,8 @@ def fuzz_binary(runner):
             # numeric in binary: 1 (ndigits 1, weight 0, sign +, dscale 0, digit 1)
             row[5] = struct.pack(">hhhhh", 1, 0, 0, 0, 1)
             label = "binary COPY into the ledger %s = %r" % (col, v[:24])
-            try:
-                ok, _, err, st = runner.run("writer", label, "COPY inventory_sync.ledger (%s) FROM STDIN (FORMAT binary)"
-                                            % ", ".join(lcols), writes=True, copy_data=binary_copy(lcols, row))
-            except Dead as d:
-                die(runner, "%s: %s" % (label, d))
-                continue
-            if not ok and is_problem(err):
-                problems.append("%s -> %s" % (label, err))
+            attempt(runner, problems, "writer", label, "COPY inventory_sync.ledger (%s) FROM STDIN (FORMAT binary)"
+                    % ", ".join(lcols), writes=True, copy_data=binary_copy(lcols, row))
     tap(not problems, "writer: binary COPY into the ledger, %d rows with one odd identifier each" % n, problems[:15])
     runner.checkpoint()
 
@@ -778,15 +767,9 @@ def fuzz_feeds(runner, rng):
             for key, src in (("writer", "wms"), ("admin", "erp")):
                 n += 1
                 label = "check_snapshot(%s, evil.%s, %s)" % (src, name, kind)
-                try:
-                    ok, _, err, st = runner.run(key, label, "SELECT count(*) FROM inventory_sync.check_snapshot(%s,"
-                                                " %s::regclass, %s, now() - interval '1 hour')",
-                                                (src, "evil." + name, kind), writes=False)
-                except Dead as d:
-                    die(runner, "%s: %s" % (label, d))
-                    continue
-                if not ok and is_problem(err):
-                    problems.append("%s -> %s" % (label, err))
+                attempt(runner, problems, key, label, "SELECT count(*) FROM inventory_sync.check_snapshot(%s,"
+                        " %s::regclass, %s, now() - interval '1 hour')",
+                        (src, "evil." + name, kind), writes=False)
             for absent in ("keep", "zero"):
                 for scope in ("feed", "owned"):
                     for on_error in ("refuse", "skip"):
@@ -794,17 +777,10 @@ def fuzz_feeds(runner, rng):
                         chunk = rng.choice(["1", "7", "100000"])
                         label = "ingest_snapshot(wms, evil.%s, %s, absent %s, scope %s, on_error %s, chunk %s)" % (
                             name, kind, absent, scope, on_error, chunk)
-                        try:
-                            ok, _, err, st = runner.run(
-                                "writer", label,
+                        attempt(runner, problems, "writer", label,
                                 "SELECT count(*) FROM inventory_sync.ingest_snapshot('wms', %s::regclass, %s,"
                                 " now() - interval '1 hour', %s, %s, %s, %s, chunk_size => %s::integer)",
                                 ("evil." + name, kind, "HFEED-%d" % n, absent, scope, on_error, chunk), writes=True)
-                        except Dead as d:
-                            die(runner, "%s: %s" % (label, d))
-                            continue
-                        if not ok and is_problem(err):
-                            problems.append("%s -> %s" % (label, err))
         tap(not problems, "writer: snapshot feed evil.%s through check_snapshot and ingest_snapshot"
             " (every kind, absent, scope, on_error)" % name, problems[:15])
         runner.checkpoint()
@@ -880,13 +856,7 @@ def fuzz_decoder(runner, obs, rng):
             for opts in ([opt, v], [opt, v, opt, v], ["envelopes", "true", opt, v], [opt]):
                 n += 1
                 label = "peek_changes options %s" % short(opts, 120)
-                try:
-                    ok, _, err, st = runner.run("admin", label, peek, (opts,), writes=False)
-                except Dead as d:
-                    die(runner, "%s: %s" % (label, d))
-                    continue
-                if not ok and is_problem(err):
-                    problems.append("%s -> %s" % (label, err))
+                attempt(runner, problems, "admin", label, peek, (opts,), writes=False)
         tap(not problems, "admin: output plugin option %s, %d cases" % (short(opt, 40), n), problems[:15])
     # the feed of a slot still decodes with options that are all fine
     ok, res, err, st = runner.run("admin", "peek all events", peek, (["envelopes", "true"],), writes=False, fetch=True)
