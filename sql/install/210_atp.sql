@@ -131,6 +131,27 @@ $$;
 COMMENT ON FUNCTION _location_atp(gtin, gln, integer) IS
   'Internal: eligible sellable on-hand minus reservations held there minus safety stock minus backorder shortfall, at one location';
 
+-- The location of a channel with the most ATP for an item, the first in the channel's
+-- priority order among equals (or the one given): where a line held at one location goes,
+-- and where a pooled reservation ships from. No row when the channel has no location.
+CREATE FUNCTION _channel_best_location(channel text, item gtin, min_shelf_life_days integer, at_location gln)
+RETURNS TABLE (location gln, atp numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN QUERY
+    SELECT cl.location, _location_atp($2, cl.location, $3)
+      FROM channel_location cl
+     WHERE cl.channel = $1 AND ($4 IS NULL OR cl.location = $4)
+     ORDER BY 2 DESC, cl.priority, cl.location
+     LIMIT 1;
+END
+$$;
+COMMENT ON FUNCTION _channel_best_location(text, gtin, integer, gln) IS
+  'Internal: the location of a channel with the most ATP for an item (priority order among equals), or the one given, and its ATP';
+
 CREATE FUNCTION _channel_safety(channel text, item gtin)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE

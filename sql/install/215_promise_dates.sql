@@ -307,10 +307,8 @@ BEGIN
             RETURN QUERY SELECT true, wanted, NULL::inventory_sync.gln, available_now;
             RETURN;
         END IF;
-        SELECT cl.location, inventory_sync._location_atp(item, cl.location, ch.min_shelf_life_days) AS atp
-          INTO best
-          FROM inventory_sync.channel_location cl WHERE cl.channel = channel
-         ORDER BY 2 DESC, cl.priority, cl.location LIMIT 1;
+        SELECT b.location, b.atp INTO best
+          FROM inventory_sync._channel_best_location(channel, item, ch.min_shelf_life_days, NULL) b;
         IF best.atp >= quantity THEN
             RETURN QUERY SELECT true, wanted, best.location, available_now;
             RETURN;

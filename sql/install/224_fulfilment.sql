@@ -84,11 +84,8 @@ BEGIN
                   USING ERRCODE = 'IS043', DETAIL = key;
         END IF;
         IF location IS NULL THEN
-            SELECT cl.location INTO location FROM inventory_sync.channel_location cl
-             WHERE cl.channel = v.channel
-             ORDER BY inventory_sync._location_atp(v.item_gtin, cl.location, ch.min_shelf_life_days) DESC,
-                      cl.priority, cl.location
-             LIMIT 1;
+            SELECT b.location INTO location
+              FROM inventory_sync._channel_best_location(v.channel, v.item_gtin, ch.min_shelf_life_days, NULL) b;
             IF location IS NULL THEN
                 RAISE EXCEPTION 'channel "%" has no location to fulfil reservation % from', v.channel, reservation_id
                       USING ERRCODE = 'IS043', DETAIL = key;
@@ -97,10 +94,10 @@ BEGIN
         PERFORM inventory_sync._promise_keys_lock(ARRAY[v.item_gtin], ARRAY[location]);
         avail := inventory_sync._location_atp(v.item_gtin, location, ch.min_shelf_life_days);
         IF want > avail THEN
-            RAISE EXCEPTION 'insufficient ATP: location % has % of gtin % to fulfil reservation % from, % asked',
-                  location, greatest(avail, 0), v.item_gtin, reservation_id, want
-                  USING ERRCODE = 'IS040', DETAIL = key,
-                        HINT = 'Fulfil from another location of the channel (location =>), or a smaller quantity.';
+            PERFORM inventory_sync._refuse_beyond_atp(
+                format('insufficient ATP: location %s has %s of gtin %s to fulfil reservation %s from, %s asked',
+                       location, greatest(avail, 0), v.item_gtin, reservation_id, want),
+                key, 'Fulfil from another location of the channel (location =>), or a smaller quantity.');
         END IF;
     ELSE
         IF location IS NOT NULL AND location <> v.location THEN
@@ -190,9 +187,10 @@ BEGIN
             want := want - take;
         END LOOP;
         IF want > 0 THEN
-            RAISE EXCEPTION 'cannot pick % more of gtin % at %: no released lot with the shelf life channel "%" needs',
-                  want, r.item_gtin, pk.from_location, r.channel
-                  USING ERRCODE = 'IS040', DETAIL = format('Reservation %s.', reservation_id);
+            PERFORM inventory_sync._refuse_beyond_atp(
+                format('cannot pick %s more of gtin %s at %s: no released lot with the shelf life channel "%s" needs',
+                       want, r.item_gtin, pk.from_location, r.channel),
+                format('Reservation %s.', reservation_id), NULL);
         END IF;
     ELSE
         INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, bucket, quantity, reference)

@@ -47,11 +47,10 @@ BEGIN
     FOR v IN SELECT * FROM inventory_sync.reservation r WHERE r.reservation_id = ANY (pooled)
               ORDER BY r.reservation_id
     LOOP
-        SELECT cl.location, inventory_sync._location_atp(v.item_gtin, cl.location, c.min_shelf_life_days) AS atp
-          INTO best
-          FROM inventory_sync.channel_location cl JOIN inventory_sync.channel c ON c.channel = cl.channel
-         WHERE cl.channel = v.channel
-         ORDER BY 2 DESC, cl.priority, cl.location LIMIT 1;
+        SELECT b.location, b.atp INTO best
+          FROM inventory_sync.channel c,
+               inventory_sync._channel_best_location(v.channel, v.item_gtin, c.min_shelf_life_days, NULL) b
+         WHERE c.channel = v.channel;
         IF best.location IS NULL OR best.atp < v.open_quantity THEN
             RAISE EXCEPTION 'channel "%" would share a location, but its reservation % (% of gtin %, anywhere) fits no single location',
                   v.channel, v.reservation_id, v.open_quantity, v.item_gtin
