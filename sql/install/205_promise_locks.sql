@@ -42,6 +42,32 @@ $$;
 COMMENT ON FUNCTION _promise_keys_lock(gtin[], gln[]) IS
   'Internal: locks the promise keys of the given (item, location) pairs in (item, location) order, creating missing ones first (the lock order of docs/reference/promises.md)';
 
+-- Locks one channel ATP row, creating it (ATP 0, version 0) where missing: INSERT ... ON
+-- CONFLICT DO NOTHING waits for a transaction that inserted or updated the row, exactly as
+-- a row lock would, so creating it is a lock taken at that key. Returns the row as locked.
+CREATE FUNCTION _channel_atp_lock_key(channel text, item gtin)
+RETURNS channel_atp
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    cur inventory_sync.channel_atp;
+BEGIN
+    SELECT * INTO cur FROM inventory_sync.channel_atp a
+     WHERE a.channel = channel AND a.item_gtin = item FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO inventory_sync.channel_atp (channel, item_gtin, atp, version)
+             VALUES (channel, item, 0, 0) ON CONFLICT DO NOTHING;
+        SELECT * INTO cur FROM inventory_sync.channel_atp a
+         WHERE a.channel = channel AND a.item_gtin = item FOR UPDATE;
+    END IF;
+    RETURN cur;
+END
+$$;
+COMMENT ON FUNCTION _channel_atp_lock_key(text, gtin) IS
+  'Internal: locks one channel ATP row, creating it where missing, and returns it (level 4 of the lock order of docs/reference/promises.md)';
+
 -- Locks (creating where missing) the channel ATP rows of the given (channel, item) pairs,
 -- one at a time in (channel, item) order: for a call that would otherwise lock them as it
 -- goes, interleaved with other locks (the expiry sweep, a reservation's channels).
@@ -57,14 +83,7 @@ BEGIN
               WHERE u.channel IS NOT NULL AND u.item IS NOT NULL
               ORDER BY 1, 2
     LOOP
-        PERFORM 1 FROM inventory_sync.channel_atp a
-          WHERE a.channel = k.channel AND a.item_gtin = k.item FOR UPDATE;
-        IF NOT FOUND THEN
-            INSERT INTO inventory_sync.channel_atp (channel, item_gtin, atp, version)
-                 VALUES (k.channel, k.item, 0, 0) ON CONFLICT DO NOTHING;
-            PERFORM 1 FROM inventory_sync.channel_atp a
-              WHERE a.channel = k.channel AND a.item_gtin = k.item FOR UPDATE;
-        END IF;
+        PERFORM inventory_sync._channel_atp_lock_key(k.channel, k.item);
     END LOOP;
 END
 $$;

@@ -112,8 +112,9 @@ $$;
 COMMENT ON FUNCTION _backorder_shortfall(gtin, gln) IS
   'Internal: what backorders placed at a location take from its on-hand because expected supply by their promised dates falls short';
 
--- ATP at one location, as a channel sees it (shelf-life rule) when one is given.
-CREATE FUNCTION _location_atp(item gtin, location gln, min_shelf_life_days integer)
+-- Free stock at a location: eligible sellable on-hand beyond its safety stock (never below
+-- zero: safety stock keeps stock back, it does not make ATP negative).
+CREATE FUNCTION _location_free_stock(item gtin, location gln, min_shelf_life_days integer)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
@@ -123,8 +124,40 @@ BEGIN
     RETURN (
     SELECT greatest(eligible_on_hand($1, $2, $3)
                     - coalesce((SELECT s.quantity FROM safety_stock s WHERE s.item_gtin = $1 AND s.location = $2), 0), 0)
+    );
+END
+$$;
+COMMENT ON FUNCTION _location_free_stock(gtin, gln, integer) IS
+  'Internal: eligible sellable on-hand at a location beyond its safety stock, never below zero';
+
+-- ATP from stock at a location: free stock less the reservations held there against it
+-- (backorders aside).
+CREATE FUNCTION _location_stock_atp(item gtin, location gln, min_shelf_life_days integer)
+RETURNS numeric
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
+    SELECT _location_free_stock($1, $2, $3)
            - coalesce((SELECT k.reserved FROM promise_key k WHERE k.item_gtin = $1 AND k.location = $2), 0)
-           - _backorder_shortfall($1, $2)
+    );
+END
+$$;
+COMMENT ON FUNCTION _location_stock_atp(gtin, gln, integer) IS
+  'Internal: a location''s free stock less the reservations held there against stock (its ATP now, backorders aside)';
+
+-- ATP at one location, as a channel sees it (shelf-life rule) when one is given.
+CREATE FUNCTION _location_atp(item gtin, location gln, min_shelf_life_days integer)
+RETURNS numeric
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
+    SELECT _location_stock_atp($1, $2, $3) - _backorder_shortfall($1, $2)
     );
 END
 $$;
@@ -201,8 +234,10 @@ $$;
 COMMENT ON FUNCTION channel_is_dedicated(text) IS
   'True when no other channel sells from any of the channel''s locations: its anywhere reservations are pooled, and reserving locks one row';
 
--- The channel's ATP (not clamped: below zero when facts took promised stock).
-CREATE FUNCTION _channel_atp(channel text, item gtin)
+-- What a channel's stock offers before its pooled reservations: the sum over its locations
+-- of their ATP (none below zero), less the channel's safety stock, never below zero. NULL
+-- for an unknown channel.
+CREATE FUNCTION _channel_stock_atp(channel text, item gtin)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
@@ -213,8 +248,23 @@ BEGIN
     SELECT greatest(coalesce((SELECT sum(greatest(_location_atp($2, cl.location, c.min_shelf_life_days), 0))
                                 FROM channel_location cl WHERE cl.channel = c.channel), 0)
                     - _channel_safety($1, $2), 0)
-           - _channel_pool($1, $2)
       FROM channel c WHERE c.channel = $1
+    );
+END
+$$;
+COMMENT ON FUNCTION _channel_stock_atp(text, gtin) IS
+  'Internal: a channel''s ATP from its locations'' stock less its safety stock, before its pooled reservations';
+
+-- The channel's ATP (not clamped: below zero when facts took promised stock).
+CREATE FUNCTION _channel_atp(channel text, item gtin)
+RETURNS numeric
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (
+    SELECT _channel_stock_atp($1, $2) - _channel_pool($1, $2)
     );
 END
 $$;
@@ -252,13 +302,10 @@ AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
     RETURN (
-    SELECT coalesce((SELECT greatest(coalesce((SELECT sum(greatest(_location_atp($2, cl.location, c.min_shelf_life_days), 0))
-                                                 FROM channel_location cl WHERE cl.channel = c.channel), 0)
-                                     - _channel_safety($1, $2), 0) - a.atp
-                       FROM channel c
-                       JOIN channel_atp a ON a.channel = c.channel AND a.item_gtin = $2
+    SELECT coalesce((SELECT _channel_stock_atp($1, $2) - a.atp
+                       FROM channel_atp a
                        JOIN channel_atp_state s ON s.channel = a.channel AND s.item_gtin = a.item_gtin
-                      WHERE c.channel = $1 AND s.computed_on = current_date),
+                      WHERE a.channel = $1 AND a.item_gtin = $2 AND s.computed_on = current_date),
                     _channel_pool($1, $2))
     );
 END

@@ -19,10 +19,7 @@ AS $$
 DECLARE
     cur inventory_sync.channel_atp;
 BEGIN
-    INSERT INTO inventory_sync.channel_atp AS a (channel, item_gtin, atp, version)
-         VALUES (channel, item, 0, 0) ON CONFLICT DO NOTHING;
-    SELECT * INTO cur FROM inventory_sync.channel_atp a
-     WHERE a.channel = channel AND a.item_gtin = item FOR UPDATE;
+    cur := inventory_sync._channel_atp_lock_key(channel, item);
     -- read after the lock: a statement started now sees every change committed before it
     atp := inventory_sync._channel_atp(channel, item);
     INSERT INTO inventory_sync.channel_atp_state AS s (channel, item_gtin, computed_on, dedicated)

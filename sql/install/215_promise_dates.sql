@@ -88,9 +88,7 @@ BEGIN
     RETURN QUERY
     WITH ev AS (
         SELECT current_date - 1 AS d,
-               greatest(eligible_on_hand($1, $2, $3)
-                        - coalesce((SELECT s.quantity FROM safety_stock s WHERE s.item_gtin = $1 AND s.location = $2), 0), 0)
-               - coalesce((SELECT k.reserved FROM promise_key k WHERE k.item_gtin = $1 AND k.location = $2), 0) AS q
+               _location_stock_atp($1, $2, $3) AS q
         UNION ALL
         SELECT s.due_date, s.quantity FROM expected_supply($1, $2) s
         UNION ALL
@@ -176,56 +174,30 @@ $$;
 COMMENT ON FUNCTION _promise_date(gtin, text, numeric, date, integer, gln) IS
   'Internal: the earliest date from wanted (within the horizon) for which one location of a channel can hold a line of a quantity, and that location (what reserve() gives a backorder)';
 
--- The schedule of an item in a channel, per period: supply (on-hand less location and
--- channel safety stock in the first period, then expected receipts at its locations by
--- due date), demand (reservations held against stock at its locations and its pooled
--- ones in the first period, whatever their due dates: they hold today's stock;
--- backorders in the period of their promised date), cumulative ATP (the channel's ATP on
--- the period's last day, day by day as above) and discrete ATP (its increase).
-CREATE FUNCTION atp_schedule(item gtin, channel text, from_date date DEFAULT current_date,
-                             periods integer DEFAULT 8, period_length interval DEFAULT interval '1 week')
-RETURNS TABLE (period_start date, period_end date, supply numeric, demand numeric,
-               discrete_atp numeric, cumulative_atp numeric)
+-- The supply and demand of an item in a channel per period (starts: the first day of each
+-- period, and the day after the last): on-hand less location and channel safety stock in
+-- the first period, expected receipts at its locations by due date; reservations held
+-- against stock (at its locations, or pooled) in the first period, backorders in the
+-- period of their promised date. Nothing after the last period counts.
+CREATE FUNCTION _atp_schedule_flows(item gtin, channel text, min_shelf_life_days integer, starts date[],
+                                    OUT supply numeric[], OUT demand numeric[])
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-    ch inventory_sync.channel;
-    starts date[];
-    sup numeric[];
-    dem numeric[];
-    step_from date[];
-    step_atp numeric[];
+    periods integer := array_length(starts, 1) - 1;
     on_hand numeric;
-    before numeric := 0;
     p integer;
-    i integer := 1;
     r record;
 BEGIN
-    SELECT * INTO ch FROM inventory_sync.channel c WHERE c.channel = channel;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'unknown channel "%"', channel USING ERRCODE = '23503';
-    END IF;
-    IF periods IS NULL OR periods < 1 OR periods > 1000 THEN
-        RAISE EXCEPTION 'periods must be between 1 and 1000, not %', periods USING ERRCODE = '22023';
-    END IF;
-    IF period_length IS NULL OR period_length < interval '1 day' THEN
-        RAISE EXCEPTION 'period_length must be at least one day, not %', period_length USING ERRCODE = '22023';
-    END IF;
-    from_date := coalesce(from_date, current_date);
-    FOR p IN 1..periods + 1 LOOP
-        starts[p] := (from_date + (p - 1) * period_length)::date;
-    END LOOP;
-    sup := array_fill(0::numeric, ARRAY[periods]);
-    dem := array_fill(0::numeric, ARRAY[periods]);
-    SELECT coalesce(sum(greatest(inventory_sync.eligible_on_hand(item, cl.location, ch.min_shelf_life_days)
-                                 - coalesce((SELECT s.quantity FROM inventory_sync.safety_stock s
-                                              WHERE s.item_gtin = item AND s.location = cl.location), 0), 0)), 0)
+    supply := array_fill(0::numeric, ARRAY[periods]);
+    demand := array_fill(0::numeric, ARRAY[periods]);
+    SELECT coalesce(sum(inventory_sync._location_free_stock(item, cl.location, min_shelf_life_days)), 0)
            - inventory_sync._channel_safety(channel, item)
       INTO on_hand
       FROM inventory_sync.channel_location cl WHERE cl.channel = channel;
-    sup[1] := on_hand;
+    supply[1] := on_hand;
     FOR r IN SELECT s.due_date AS d, s.quantity AS q
                FROM inventory_sync.channel_location cl, inventory_sync.expected_supply(item, cl.location) s
               WHERE cl.channel = channel
@@ -244,9 +216,53 @@ BEGIN
         p := CASE WHEN r.d IS NULL THEN 1
                   ELSE greatest(1, (SELECT count(*) FROM unnest(starts[2:periods]) x WHERE x <= r.d)::integer + 1) END;
         IF r.d IS NULL OR r.d < starts[periods + 1] THEN
-            IF r.q >= 0 THEN sup[p] := sup[p] + r.q; ELSE dem[p] := dem[p] - r.q; END IF;
+            IF r.q >= 0 THEN supply[p] := supply[p] + r.q; ELSE demand[p] := demand[p] - r.q; END IF;
         END IF;
     END LOOP;
+END
+$$;
+COMMENT ON FUNCTION _atp_schedule_flows(gtin, text, integer, date[]) IS
+  'Internal (called by atp_schedule): an item''s supply and demand in a channel per period';
+
+-- The schedule of an item in a channel, per period: supply (on-hand less location and
+-- channel safety stock in the first period, then expected receipts at its locations by
+-- due date), demand (reservations held against stock at its locations and its pooled
+-- ones in the first period, whatever their due dates: they hold today's stock;
+-- backorders in the period of their promised date), cumulative ATP (the channel's ATP on
+-- the period's last day, day by day as above) and discrete ATP (its increase).
+CREATE FUNCTION atp_schedule(item gtin, channel text, from_date date DEFAULT current_date,
+                             periods integer DEFAULT 8, period_length interval DEFAULT interval '1 week')
+RETURNS TABLE (period_start date, period_end date, supply numeric, demand numeric,
+               discrete_atp numeric, cumulative_atp numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    ch inventory_sync.channel;
+    starts date[];
+    flows record;
+    step_from date[];
+    step_atp numeric[];
+    before numeric := 0;
+    p integer;
+    i integer := 1;
+BEGIN
+    SELECT * INTO ch FROM inventory_sync.channel c WHERE c.channel = channel;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown channel "%"', channel USING ERRCODE = '23503';
+    END IF;
+    IF periods IS NULL OR periods < 1 OR periods > 1000 THEN
+        RAISE EXCEPTION 'periods must be between 1 and 1000, not %', periods USING ERRCODE = '22023';
+    END IF;
+    IF period_length IS NULL OR period_length < interval '1 day' THEN
+        RAISE EXCEPTION 'period_length must be at least one day, not %', period_length USING ERRCODE = '22023';
+    END IF;
+    from_date := coalesce(from_date, current_date);
+    FOR p IN 1..periods + 1 LOOP
+        starts[p] := (from_date + (p - 1) * period_length)::date;
+    END LOOP;
+    flows := inventory_sync._atp_schedule_flows(item, channel, ch.min_shelf_life_days, starts);
     -- the channel's ATP by date: one value per date it changes (the first is now)
     SELECT array_agg(a.from_date ORDER BY a.from_date), array_agg(a.channel_atp ORDER BY a.from_date)
       INTO step_from, step_atp
@@ -261,8 +277,8 @@ BEGIN
         END LOOP;
         period_start := starts[p];
         period_end := starts[p + 1] - 1;
-        supply := sup[p];
-        demand := dem[p];
+        supply := flows.supply[p];
+        demand := flows.demand[p];
         cumulative_atp := step_atp[i];
         discrete_atp := cumulative_atp - before;
         before := cumulative_atp;

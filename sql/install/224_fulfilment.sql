@@ -125,6 +125,76 @@ $$;
 COMMENT ON FUNCTION _reservation_begin_fulfil(bigint, numeric, gln) IS
   'Internal (called by fulfil): locks an open reservation and the promise key it ships from; returns the channel''s picking rules and the location';
 
+-- One issue posting of a fulfilment. It is posted as fulfil()'s caller: the ledger's row
+-- trigger takes the posting role from fulfil()'s C entry point (src/caller.c). IS002
+-- when its event was posted before.
+CREATE FUNCTION _fulfil_issue(source text, source_event_id text, item gtin, location gln, lot lot_number,
+                              bucket text, quantity numeric, reference text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+DECLARE
+    pid bigint;
+BEGIN
+    INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, lot, bucket, quantity, reference)
+         VALUES ('issue', $1, $2, $3, $4, $5, $6, $7, $8)
+      RETURNING ledger.posting_id INTO pid;
+    IF pid IS NULL THEN
+        RAISE EXCEPTION 'event "%" of source "%" was posted before', $2, $1
+              USING ERRCODE = 'IS002', HINT = 'Pass a new source_event_id for this fulfilment.';
+    END IF;
+    RETURN pid;
+END
+$$;
+COMMENT ON FUNCTION _fulfil_issue(text, text, gtin, gln, lot_number, text, numeric, text) IS
+  'Internal (called by fulfil): posts one issue of a fulfilment; IS002 when its event was posted before';
+
+-- FEFO: the earliest-expiring released lots at the location that meet the channel's
+-- shelf-life rule, one issue posting each (event ids <event>:1, :2, ...); IS040 when they
+-- do not hold the quantity.
+CREATE FUNCTION _fulfil_pick_lots(r reservation, from_location gln, min_shelf_life_days integer, quantity numeric,
+                                  source text, event_id text)
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+DECLARE
+    want numeric := quantity;
+    take numeric;
+    ids bigint[] := '{}';
+    lt record;
+    n integer := 0;
+BEGIN
+    FOR lt IN SELECT b.lot, b.bucket, b.quantity
+                FROM inventory_sync.balance b
+                JOIN inventory_sync.bucket bk ON bk.bucket = b.bucket AND bk.sellable
+                LEFT JOIN inventory_sync.lot l ON l.item_gtin = b.item_gtin AND l.lot = b.lot
+               WHERE b.item_gtin = r.item_gtin AND b.location = from_location AND b.quantity > 0
+                 AND (l.expiry IS NULL OR l.expiry >= current_date + min_shelf_life_days)
+               ORDER BY l.expiry NULLS LAST, b.lot, b.bucket
+    LOOP
+        EXIT WHEN want <= 0;
+        take := least(want, lt.quantity);
+        n := n + 1;
+        ids := ids || inventory_sync._fulfil_issue(source, event_id || ':' || n, r.item_gtin, from_location, lt.lot,
+                                                   lt.bucket, take,
+                                                   format('reservation %s (%s/%s)', r.reservation_id, r.order_ref,
+                                                          r.line_ref));
+        want := want - take;
+    END LOOP;
+    IF want > 0 THEN
+        PERFORM inventory_sync._refuse_beyond_atp(
+            format('cannot pick %s more of gtin %s at %s: no released lot with the shelf life channel "%s" needs',
+                   want, r.item_gtin, from_location, r.channel),
+            format('Reservation %s.', r.reservation_id), NULL);
+    END IF;
+    RETURN ids;
+END
+$$;
+COMMENT ON FUNCTION _fulfil_pick_lots(reservation, gln, integer, numeric, text, text) IS
+  'Internal (called by fulfil): issues a lot-tracked fulfilment from the earliest-expiring eligible lots (FEFO); IS040 when they fall short';
+
 -- fulfil() is the C entry point below: the implementation runs with the owner's rights
 -- (its internal steps are callable by no API role) while its postings are made, checked
 -- and recorded as the caller's (src/caller.c).
@@ -137,13 +207,8 @@ AS $$
 DECLARE
     pk record;
     r inventory_sync.reservation;
-    tracked boolean;
     want numeric;
-    take numeric;
-    ids bigint[] := '{}';
-    pid bigint;
-    lt record;
-    n integer := 0;
+    ids bigint[];
     ev text;
 BEGIN
     IF quantity IS NOT NULL AND (quantity <= 0 OR quantity = 'NaN' OR quantity = 'Infinity') THEN
@@ -160,52 +225,17 @@ BEGIN
               USING ERRCODE = '22023', HINT = 'Pass source, or set channel.fulfilment_source.';
     END IF;
     ev := coalesce(source_event_id, 'reservation:' || reservation_id);
-    SELECT i.lot_tracked INTO tracked FROM inventory_sync.item i WHERE i.gtin = r.item_gtin;
-
-    IF tracked THEN
-        -- FEFO: earliest-expiring released lots that meet the channel's shelf-life rule
-        FOR lt IN SELECT b.lot, b.bucket, b.quantity
-                    FROM inventory_sync.balance b
-                    JOIN inventory_sync.bucket bk ON bk.bucket = b.bucket AND bk.sellable
-                    LEFT JOIN inventory_sync.lot l ON l.item_gtin = b.item_gtin AND l.lot = b.lot
-                   WHERE b.item_gtin = r.item_gtin AND b.location = pk.from_location AND b.quantity > 0
-                     AND (l.expiry IS NULL OR l.expiry >= current_date + pk.min_shelf_life_days)
-                   ORDER BY l.expiry NULLS LAST, b.lot, b.bucket
-        LOOP
-            EXIT WHEN want <= 0;
-            take := least(want, lt.quantity);
-            n := n + 1;
-            INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, lot, bucket, quantity, reference)
-                 VALUES ('issue', source, ev || ':' || n, r.item_gtin, pk.from_location, lt.lot, lt.bucket, take,
-                         format('reservation %s (%s/%s)', reservation_id, r.order_ref, r.line_ref))
-              RETURNING posting_id INTO pid;
-            IF pid IS NULL THEN
-                RAISE EXCEPTION 'event "%" of source "%" was posted before', ev || ':' || n, source
-                      USING ERRCODE = 'IS002', HINT = 'Pass a new source_event_id for this fulfilment.';
-            END IF;
-            ids := ids || pid;
-            want := want - take;
-        END LOOP;
-        IF want > 0 THEN
-            PERFORM inventory_sync._refuse_beyond_atp(
-                format('cannot pick %s more of gtin %s at %s: no released lot with the shelf life channel "%s" needs',
-                       want, r.item_gtin, pk.from_location, r.channel),
-                format('Reservation %s.', reservation_id), NULL);
-        END IF;
+    IF (SELECT i.lot_tracked FROM inventory_sync.item i WHERE i.gtin = r.item_gtin) THEN
+        ids := inventory_sync._fulfil_pick_lots(r, pk.from_location, pk.min_shelf_life_days, want, source, ev);
     ELSE
-        INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, bucket, quantity, reference)
-        SELECT 'issue', source, ev, r.item_gtin, pk.from_location,
-               coalesce((SELECT b.bucket FROM inventory_sync.balance b
-                           JOIN inventory_sync.bucket bk ON bk.bucket = b.bucket AND bk.sellable
-                          WHERE b.item_gtin = r.item_gtin AND b.location = pk.from_location AND b.lot IS NULL
-                          ORDER BY b.quantity DESC, b.bucket LIMIT 1), 'released'),
-               want, format('reservation %s (%s/%s)', reservation_id, r.order_ref, r.line_ref)
-        RETURNING posting_id INTO pid;
-        IF pid IS NULL THEN
-            RAISE EXCEPTION 'event "%" of source "%" was posted before', ev, source
-                  USING ERRCODE = 'IS002', HINT = 'Pass a new source_event_id for this fulfilment.';
-        END IF;
-        ids := ARRAY[pid];
+        -- no lots: the sellable bucket holding the most there
+        ids := ARRAY[inventory_sync._fulfil_issue(
+                   source, ev, r.item_gtin, pk.from_location, NULL,
+                   coalesce((SELECT b.bucket FROM inventory_sync.balance b
+                               JOIN inventory_sync.bucket bk ON bk.bucket = b.bucket AND bk.sellable
+                              WHERE b.item_gtin = r.item_gtin AND b.location = pk.from_location AND b.lot IS NULL
+                              ORDER BY b.quantity DESC, b.bucket LIMIT 1), 'released'),
+                   want, format('reservation %s (%s/%s)', reservation_id, r.order_ref, r.line_ref))];
     END IF;
     RETURN inventory_sync._reservation_fulfilled(reservation_id, coalesce(quantity, r.open_quantity), ids,
                                                  pk.from_location);

@@ -359,9 +359,8 @@ COMMENT ON FUNCTION _snapshot_post_counts(text, text, integer, bigint, timestamp
 -- 6. Accuracy: the share of counted keys within tolerance of what we had as of the
 --    watermark. Planned with the posting range as constants (EXECUTE): a generic plan
 --    cannot tell the range is narrow. Then the run is finished.
-CREATE FUNCTION _snapshot_run_finish(id bigint, src text, fid text, tol numeric, tol_pct numeric, n_rows bigint,
-                                     n_bad bigint, n_counts bigint, n_zero bigint, n_kept bigint,
-                                     first_id bigint, last_id bigint, now_ timestamptz)
+CREATE FUNCTION _snapshot_run_finish(id bigint, n_rows bigint, n_bad bigint, n_counts bigint, n_zero bigint,
+                                     n_kept bigint, first_id bigint, last_id bigint, now_ timestamptz)
 RETURNS snapshot_ingest
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
@@ -372,9 +371,15 @@ DECLARE
     c_n bigint;
     c_first bigint;
 BEGIN
+    SELECT * INTO run FROM inventory_sync.snapshot_ingest i WHERE i.ingest_id = id AND i.status = 'running';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'snapshot ingest % is not running', id
+              USING ERRCODE = '55000', HINT = 'Snapshot feeds are ingested with inventory_sync.ingest_snapshot().';
+    END IF;
     EXECUTE format($q$
         SELECT count(*), count(*) FILTER (WHERE abs(v.difference) <= %L::numeric OR abs(v.difference) <= %L::numeric / 100 * abs(v.ours))
-          FROM (%s) v$q$, tol, tol_pct, inventory_sync._snapshot_counted_sql(src, fid, first_id, last_id))
+          FROM (%s) v$q$, run.tolerance, run.tolerance_pct,
+                   inventory_sync._snapshot_counted_sql(run.source, run.feed_id, first_id, last_id))
        INTO c_n, c_first;
     UPDATE inventory_sync.snapshot_ingest i
        SET status = CASE WHEN n_bad > 0 THEN 'partial' ELSE 'applied' END,
@@ -386,13 +391,13 @@ BEGIN
            finished_at = clock_timestamp()
      WHERE i.ingest_id = id
     RETURNING i.* INTO run;
-    RAISE NOTICE 'snapshot %: % keys counted, % zeroed, % left alone; accuracy %', fid,
+    RAISE NOTICE 'snapshot %: % keys counted, % zeroed, % left alone; accuracy %', run.feed_id,
           run.keys_counted, run.keys_zeroed, run.keys_unmentioned, coalesce(run.accuracy::text, 'n/a')
           USING DETAIL = format('%s s since the ingest started.', round(extract(epoch FROM clock_timestamp() - now_), 1));
     RETURN run;
 END
 $$;
-COMMENT ON FUNCTION _snapshot_run_finish(bigint, text, text, numeric, numeric, bigint, bigint, bigint, bigint, bigint, bigint, bigint, timestamptz) IS
+COMMENT ON FUNCTION _snapshot_run_finish(bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, timestamptz) IS
   'Internal: measures an ingest''s accuracy and records what it read, rejected, counted, zeroed and left alone';
 
 CREATE FUNCTION ingest_snapshot(source text, feed regclass, kind text, as_of timestamptz,
@@ -447,8 +452,8 @@ BEGIN
     END IF;
     PERFORM inventory_sync._snapshot_key_notes(run.ingest_id, fabsent);
     SELECT * INTO posted FROM inventory_sync._snapshot_post_counts(src, fid, ingest_snapshot.chunk_size, n_counts, now_);
-    run := inventory_sync._snapshot_run_finish(run.ingest_id, src, fid, tol, tol_pct, n_rows, n_bad, n_counts,
-                                               absent_keys.n_zero, absent_keys.n_kept, posted.first_id, posted.last_id, now_);
+    run := inventory_sync._snapshot_run_finish(run.ingest_id, n_rows, n_bad, n_counts, absent_keys.n_zero,
+                                               absent_keys.n_kept, posted.first_id, posted.last_id, now_);
     -- the work tables go now, not at commit: the next ingest in this transaction may run
     -- as another role, which could not drop tables this role owns
     DROP TABLE pg_temp.inventory_sync_snapshot_counts, pg_temp.inventory_sync_snapshot_absent,

@@ -100,7 +100,7 @@ BEGIN
             ('_snapshot_add_back_reserved()', 'inventory_sync_writer'),
             ('_snapshot_key_notes(bigint, text)', 'inventory_sync_writer'),
             ('_snapshot_post_counts(text, text, integer, bigint, timestamptz)', 'inventory_sync_writer'),
-            ('_snapshot_run_finish(bigint, text, text, numeric, numeric, bigint, bigint, bigint, bigint, bigint, bigint, bigint, timestamptz)', 'inventory_sync_writer'),
+            ('_snapshot_run_finish(bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, timestamptz)', 'inventory_sync_writer'),
             -- promising
             ('reserve(text, text, text, gtin, numeric, gln, timestamptz, date)', 'inventory_sync_writer'),
             ('fulfil(bigint, numeric, text, text, gln)', 'inventory_sync_writer'),
