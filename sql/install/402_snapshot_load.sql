@@ -19,24 +19,17 @@ END
 $$;
 COMMENT ON FUNCTION _snapshot_time(text) IS 'Internal: text to timestamptz, NULL when it is not a timestamp (never raises)';
 
--- Reads the feed into pg_temp.inventory_sync_snapshot_rows: one row per feed row with
--- its values as stated (text), the key resolved against master data, the quantity in
--- base units, the effective as_of, and every problem found (problems = '{}': good).
--- Returns the number of rows read.
-CREATE FUNCTION _snapshot_load(source text, feed regclass, kind text, as_of timestamptz, now_ timestamptz)
+-- Reads the feed table as the caller into pg_temp.inventory_sync_snapshot_raw: one row per
+-- feed row, every value as stated (text: a malformed value is a problem to list, not an
+-- error). 42703 when a column a feed must have is missing. Returns the number of rows.
+CREATE FUNCTION _snapshot_read_raw(feed regclass)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
--- a feed is validated in a few sorts and hashes of all its rows: give them memory; and a
--- scan of the feed table starts at its first block, so row_number() is the row's position
-SET work_mem = '128MB'
+-- a scan of the feed table starts at its first block, so row_number() is the row's position
 SET synchronize_seqscans = off
 AS $$
-#variable_conflict use_column
 DECLARE
-    src text := _snapshot_load.source;
-    fkind text := _snapshot_load.kind;
-    fas_of timestamptz := _snapshot_load.as_of;
     cols text[];
     col_gln text;
     line_expr text;
@@ -64,7 +57,6 @@ BEGIN
     IF to_regclass('pg_temp.inventory_sync_snapshot_rows') IS NOT NULL THEN
         DROP TABLE pg_temp.inventory_sync_snapshot_rows;
     END IF;
-    -- the rows as stated, as text: a malformed value is a problem to list, not an error
     EXECUTE format('CREATE TEMP TABLE inventory_sync_snapshot_raw ON COMMIT DROP AS
                     SELECT %s AS line, %I::text AS gtin, %I::text AS gln, %s AS lot, %s AS bucket,
                            %I::text AS quantity, %s AS as_of
@@ -77,7 +69,25 @@ BEGIN
                    feed);
     GET DIAGNOSTICS n = ROW_COUNT;
     ANALYZE pg_temp.inventory_sync_snapshot_raw;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION _snapshot_read_raw(regclass) IS
+  'Internal: reads a snapshot feed table as stated (text) into pg_temp.inventory_sync_snapshot_raw; returns the number of rows';
 
+-- Validates the rows read into pg_temp.inventory_sync_snapshot_rows: the key resolved
+-- against master data, the quantity in base units, the effective as_of, and every
+-- problem found (problems = '{}': good), in one statement over all the rows.
+CREATE FUNCTION _snapshot_validate(src text, fkind text, fas_of timestamptz, now_ timestamptz)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+-- a feed is validated in a few sorts and hashes of all its rows: give them memory
+SET work_mem = '128MB'
+AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM inventory_sync._snapshot_work_table('inventory_sync_snapshot_raw');
     CREATE TEMP TABLE inventory_sync_snapshot_rows ON COMMIT DROP AS
     WITH times AS (
         -- per-row as_of values, parsed once per distinct value
@@ -188,8 +198,19 @@ BEGIN
            ]::text[], NULL) AS problems
       FROM ordered o;
     ANALYZE pg_temp.inventory_sync_snapshot_rows;
+END
+$$;
+COMMENT ON FUNCTION _snapshot_validate(text, text, timestamptz, timestamptz) IS
+  'Internal: resolves and validates the rows of a snapshot feed into pg_temp.inventory_sync_snapshot_rows, with every problem of every row';
 
-    -- name the other lines of a key stated twice
+-- A key stated on several lines: each of them names the others.
+CREATE FUNCTION _snapshot_name_duplicates()
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    PERFORM inventory_sync._snapshot_work_table('inventory_sync_snapshot_rows');
     UPDATE pg_temp.inventory_sync_snapshot_rows r
        SET problems = array_replace(r.problems, 'the same key is on another line',
                                     format('the same key (gtin %s, gln %s, lot %s, bucket "%s") is also on line %s',
@@ -201,6 +222,29 @@ BEGIN
                                                AND o.bucket_name = r.bucket_name
                                                AND o.lot_number IS NOT DISTINCT FROM r.lot_number)))
      WHERE r.duplicate;
+END
+$$;
+COMMENT ON FUNCTION _snapshot_name_duplicates() IS
+  'Internal: a key a snapshot feed states on several lines: the problem of each line names the others';
+
+-- Reads the feed into pg_temp.inventory_sync_snapshot_rows: one row per feed row with
+-- its values as stated (text), the key resolved against master data, the quantity in
+-- base units, the effective as_of, and every problem found (problems = '{}': good).
+-- Returns the number of rows read.
+CREATE FUNCTION _snapshot_load(source text, feed regclass, kind text, as_of timestamptz, now_ timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+-- a feed is validated in a few sorts and hashes of all its rows: give them memory; and a
+-- scan of the feed table starts at its first block, so row_number() is the row's position
+SET work_mem = '128MB'
+SET synchronize_seqscans = off
+AS $$
+DECLARE
+    n bigint := inventory_sync._snapshot_read_raw(feed);
+BEGIN
+    PERFORM inventory_sync._snapshot_validate(source, kind, as_of, now_);
+    PERFORM inventory_sync._snapshot_name_duplicates();
     RETURN n;
 END
 $$;
