@@ -130,24 +130,6 @@ $$;
 COMMENT ON FUNCTION _location_free_stock(gtin, gln, integer) IS
   'Internal: eligible sellable on-hand at a location beyond its safety stock, never below zero';
 
--- ATP from stock at a location: free stock less the reservations held there against it
--- (backorders aside).
-CREATE FUNCTION _location_stock_atp(item gtin, location gln, min_shelf_life_days integer)
-RETURNS numeric
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync, pg_temp
-AS $$
-BEGIN
-    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
-    RETURN (
-    SELECT _location_free_stock($1, $2, $3)
-           - coalesce((SELECT k.reserved FROM promise_key k WHERE k.item_gtin = $1 AND k.location = $2), 0)
-    );
-END
-$$;
-COMMENT ON FUNCTION _location_stock_atp(gtin, gln, integer) IS
-  'Internal: a location''s free stock less the reservations held there against stock (its ATP now, backorders aside)';
-
 -- ATP at one location, as a channel sees it (shelf-life rule) when one is given.
 CREATE FUNCTION _location_atp(item gtin, location gln, min_shelf_life_days integer)
 RETURNS numeric
@@ -157,7 +139,9 @@ AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
     RETURN (
-    SELECT _location_stock_atp($1, $2, $3) - _backorder_shortfall($1, $2)
+    SELECT _location_free_stock($1, $2, $3)
+           - coalesce((SELECT k.reserved FROM promise_key k WHERE k.item_gtin = $1 AND k.location = $2), 0)
+           - _backorder_shortfall($1, $2)
     );
 END
 $$;

@@ -88,7 +88,8 @@ BEGIN
     RETURN QUERY
     WITH ev AS (
         SELECT current_date - 1 AS d,
-               _location_stock_atp($1, $2, $3) AS q
+               _location_free_stock($1, $2, $3)
+               - coalesce((SELECT k.reserved FROM promise_key k WHERE k.item_gtin = $1 AND k.location = $2), 0) AS q
         UNION ALL
         SELECT s.due_date, s.quantity FROM expected_supply($1, $2) s
         UNION ALL
