@@ -1,5 +1,8 @@
 -- since 0.2.0
 -- ---------------------------------------------------------------------------
+-- What the promise layer does when master data it rests on changes: a channel's
+-- membership (below), a channel's deletion or renaming, an item's deletion.
+--
 -- Channel membership changes: pooled reservations are only possible while their channel
 -- is dedicated. The change waits for reservations in flight (the fast path holds a
 -- ROW SHARE lock on channel from its start), then places the pools of channels that now
