@@ -242,3 +242,26 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Rights: reading is for readers; channels are for admins (functions: 900_privileges.sql).
+GRANT SELECT ON channel, channel_location, channel_safety_stock, safety_stock, promise_key, reservation,
+                reservation_change, channel_atp, channel_atp_change, channel_atp_history, channel_atp_state, supply,
+                transit_route
+   TO inventory_sync_reader;
+GRANT INSERT, UPDATE, DELETE ON channel, channel_location, channel_safety_stock, safety_stock, supply, transit_route
+   TO inventory_sync_admin;
+SELECT pg_catalog.pg_extension_config_dump('channel', '');
+SELECT pg_catalog.pg_extension_config_dump('channel_location', '');
+SELECT pg_catalog.pg_extension_config_dump('channel_safety_stock', '');
+SELECT pg_catalog.pg_extension_config_dump('safety_stock', '');
+SELECT pg_catalog.pg_extension_config_dump('promise_key', '');
+SELECT pg_catalog.pg_extension_config_dump('reservation', '');
+SELECT pg_catalog.pg_extension_config_dump('reservation_change', '');
+SELECT pg_catalog.pg_extension_config_dump('channel_atp', '');
+SELECT pg_catalog.pg_extension_config_dump('channel_atp_change', '');
+SELECT pg_catalog.pg_extension_config_dump('channel_atp_state', '');
+SELECT pg_catalog.pg_extension_config_dump('supply', '');
+SELECT pg_catalog.pg_extension_config_dump('transit_route', '');
+SELECT pg_catalog.pg_extension_config_dump('reservation_reservation_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('reservation_change_change_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('supply_supply_id_seq', '');

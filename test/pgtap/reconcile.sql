@@ -1,4 +1,4 @@
--- pgTAP: snapshot ingest and the KPIs (sql/install/400_reconcile.sql, 410_kpi.sql):
+-- pgTAP: snapshot ingest and the KPIs (sql/install/40*_snapshot_*.sql, 410_kpi.sql):
 -- declarations and rights, every refusal with its SQLSTATE, nothing half-applied, the
 -- option that posts the good rows and keeps the rejected ones.
 -- (The stories, with variance reports, availability feeds, progress NOTICEs and every KPI
