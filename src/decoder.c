@@ -3,7 +3,7 @@
  *		The output plugin inventory_sync: the change feed as JSON Lines (see decoder.h).
  *		This file holds the callbacks PostgreSQL calls, the choice of which relations are
  *		tables of the feed, and how lines become messages; options and filters are in
- *		decoder_options.c, the event encoders in decoder_json.c (decoder_internal.h).
+ *		decoder_options.c, the JSON in decoder_json.c (decoder_internal.h).
  *
  * Events are built from rows the engine INSERTs into its after-state tables, which carry
  * everything a consumer needs (keys, delta, quantity after, version): nothing is read from
@@ -354,29 +354,9 @@ feed_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	data->seq = 0;
 	resetStringInfo(&data->batch);
 	data->batched = 0;
-	/* built with the first event (feed_prefix_build): a transaction with none needs none */
+	/* built with the first event (feed_prefix_json): a transaction with none needs none */
 	resetStringInfo(p);
 	data->txn = txn;
-}
-
-/* The commit fields every line of the transaction carries. */
-static void
-feed_prefix_build(FeedData *data)
-{
-	StringInfo	p = &data->prefix;
-	ReorderBufferTXN *txn = data->txn;
-
-	resetStringInfo(p);
-	if (!data->deterministic)
-	{
-		/* the whole transaction is known here: every event carries its commit */
-		APPEND_LIT(p, ",\"lsn\":");
-		json_lsn(p, txn->final_lsn);
-		APPEND_LIT(p, ",\"xid\":");
-		json_int8(p, txn->xid);
-		APPEND_LIT(p, ",\"commit_time\":");
-		json_timestamptz(p, txn->xact_time.commit_time);
-	}
 }
 
 /*
@@ -431,13 +411,11 @@ feed_emit_begin(LogicalDecodingContext *ctx, FeedData *data)
 	if (data->sent_begin)
 		return;
 	data->sent_begin = true;
-	feed_prefix_build(data);
+	feed_prefix_json(data);
 	if (!data->envelopes)
 		return;
 	s = feed_line_start(ctx, data, false);
-	APPEND_LIT(s, "{\"type\":\"begin\"");
-	appendBinaryStringInfo(s, data->prefix.data, data->prefix.len);
-	appendStringInfoChar(s, '}');
+	feed_begin_json(data, s);
 	if (data->batch_events == 1)
 		OutputPluginWrite(ctx, false);
 }
@@ -458,24 +436,14 @@ feed_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commi
 		return;
 	}
 	s = feed_line_start(ctx, data, true);
-	APPEND_LIT(s, "{\"type\":\"commit\"");
-	appendBinaryStringInfo(s, data->prefix.data, data->prefix.len);
-	if (!data->deterministic)
-	{
-		/* confirming this position means the transaction is never sent again */
-		APPEND_LIT(s, ",\"end_lsn\":");
-		json_lsn(s, txn->end_lsn);
-	}
-	APPEND_LIT(s, ",\"events\":");
-	json_int8(s, data->nevents);
-	appendStringInfoChar(s, '}');
+	feed_commit_json(data, s, txn);
 	if (data->batch_events == 1)
 		OutputPluginWrite(ctx, true);
 	else
 		feed_batch_flush(ctx, data);
 }
 
-/* Opens an event object: type, commit, sequence number in the transaction. */
+/* Opens an event's line (after the transaction's BEGIN) and writes the event's head. */
 static StringInfo
 feed_event_start(LogicalDecodingContext *ctx, FeedData *data, FeedEventType type)
 {
@@ -483,19 +451,14 @@ feed_event_start(LogicalDecodingContext *ctx, FeedData *data, FeedEventType type
 
 	feed_emit_begin(ctx, data);
 	s = feed_line_start(ctx, data, true);
-	APPEND_LIT(s, "{\"type\":\"");
-	appendStringInfoString(s, feed_event_names[type]);
-	appendStringInfoChar(s, '"');
-	appendBinaryStringInfo(s, data->prefix.data, data->prefix.len);
-	APPEND_LIT(s, ",\"seq\":");
-	json_int8(s, data->seq);
+	feed_event_head_json(data, s, type);
 	return s;
 }
 
+/* Ends an event's line, whose encoder has closed its object. */
 static void
-feed_event_end(LogicalDecodingContext *ctx, FeedData *data, StringInfo s)
+feed_event_end(LogicalDecodingContext *ctx, FeedData *data)
 {
-	appendStringInfoChar(s, '}');
 	feed_line_end(ctx, data, true);
 	data->nevents++;
 }
@@ -510,7 +473,7 @@ feed_write_atp(LogicalDecodingContext *ctx, FeedData *data, const FeedAtpChange 
 		return;
 	s = feed_event_start(ctx, data, FE_ATP);
 	feed_atp_json(data, s, c);
-	feed_event_end(ctx, data, s);
+	feed_event_end(ctx, data);
 }
 
 /* The events of one row of the feed's tables, deformed into data->values/nulls. */
@@ -527,7 +490,7 @@ feed_row_events(LogicalDecodingContext *ctx, FeedData *data, const FeedRel *fr, 
 			{
 				s = feed_event_start(ctx, data, FE_POSTING);
 				feed_posting_json(data, s, fr);
-				feed_event_end(ctx, data, s);
+				feed_event_end(ctx, data);
 			}
 			break;
 		case FE_RESERVATION:
@@ -535,7 +498,7 @@ feed_row_events(LogicalDecodingContext *ctx, FeedData *data, const FeedRel *fr, 
 			{
 				s = feed_event_start(ctx, data, FE_RESERVATION);
 				feed_reservation_json(data, s, fr);
-				feed_event_end(ctx, data, s);
+				feed_event_end(ctx, data);
 			}
 			if (atp_too)
 			{

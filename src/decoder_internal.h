@@ -9,8 +9,8 @@
  *   decoder_options.c  the plugin options, parsed and validated once at startup, and the
  *                      event filters they set up (including channel membership, read from
  *                      channel_location with the historic snapshot);
- *   decoder_json.c     the event encoders: the fields of each event as JSON, straight from
- *                      the deformed row into the output buffer.
+ *   decoder_json.c     the feed's JSON: envelopes, event heads and the event encoders,
+ *                      straight from the deformed row into the output buffer.
  *
  * The column layouts live here, once, because the relation check (decoder.c), the
  * filters (decoder_options.c) and the encoders (decoder_json.c) all read a row by them.
@@ -24,7 +24,6 @@
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 #include "replication/reorderbuffer.h"
-#include "utils/builtins.h"
 #include "utils/datetime.h"
 
 /* ------------------------------------------------------------------------
@@ -205,22 +204,20 @@ extern void feed_membership_invalidate(Oid relid);
 /* ------------------------------------------------------------------------
  * decoder_json.c: JSON writing.
  * ------------------------------------------------------------------------ */
-#define APPEND_LIT(s, lit) appendBinaryStringInfo((s), (lit), sizeof(lit) - 1)
+/*
+ * The transaction's commit fields, which every line of it carries, into data->prefix
+ * (empty when deterministic): written once, with the transaction's first event.
+ */
+extern void feed_prefix_json(FeedData *data);
 
-/* A bigint as a JSON number (inline: every event's seq goes through it). */
-static inline void
-json_int8(StringInfo s, int64 v)
-{
-	char		buf[MAXINT8LEN + 1];
-	int			len = pg_lltoa(v, buf);
+/* The envelopes: a transaction's BEGIN and COMMIT objects. */
+extern void feed_begin_json(FeedData *data, StringInfo s);
+extern void feed_commit_json(FeedData *data, StringInfo s, ReorderBufferTXN *txn);
 
-	appendBinaryStringInfo(s, buf, len);
-}
+/* Opens an event's object: type, commit fields, sequence number in the transaction. */
+extern void feed_event_head_json(FeedData *data, StringInfo s, FeedEventType type);
 
-extern void json_lsn(StringInfo s, XLogRecPtr lsn);
-extern void json_timestamptz(StringInfo s, TimestampTz ts);
-
-/* The fields of each event after its common head (type, commit, seq). */
+/* The fields of each event after its head; each closes the object. */
 extern void feed_posting_json(FeedData *data, StringInfo s, const FeedRel *fr);
 extern void feed_reservation_json(FeedData *data, StringInfo s, const FeedRel *fr);
 extern void feed_atp_json(FeedData *data, StringInfo s, const FeedAtpChange *c);

@@ -1,7 +1,8 @@
 /*
  * decoder_json.c
- *		The output plugin's event encoders: each event's fields as JSON (see
- *		decoder_internal.h; docs/reference/feed.md is the format's reference).
+ *		The output plugin's JSON: the envelopes, each event's head and fields, every byte
+ *		of the feed's format in one file (see decoder_internal.h; docs/reference/feed.md
+ *		is the format's reference). decoder.c decides which lines are written and when.
  *
  * Decoding is per-change hot code, so writing goes straight into the output buffer with
  * no intermediate strings: literals by length, strings escaped in runs (byte for byte
@@ -28,6 +29,16 @@
 /* ------------------------------------------------------------------------
  * Values.
  * ------------------------------------------------------------------------ */
+#define APPEND_LIT(s, lit) appendBinaryStringInfo((s), (lit), sizeof(lit) - 1)
+
+static inline void
+json_int8(StringInfo s, int64 v)
+{
+	char		buf[MAXINT8LEN + 1];
+	int			len = pg_lltoa(v, buf);
+
+	appendBinaryStringInfo(s, buf, len);
+}
 
 /* Upper-case hex of v without leading zeros ("0" for zero), as %X prints it. */
 static inline int
@@ -49,7 +60,7 @@ json_hex32(char *out, uint32 v)
 }
 
 /* An LSN as "X/X" (what pg_lsn prints), without going through snprintf. */
-void
+static inline void
 json_lsn(StringInfo s, XLogRecPtr lsn)
 {
 	char		buf[24];
@@ -148,7 +159,7 @@ json_gs1_key(StringInfo s, Gs1KeyKind kind, int64 value)
 	appendStringInfoChar(s, '"');
 }
 
-void
+static inline void
 json_timestamptz(StringInfo s, TimestampTz ts)
 {
 	static const int utc = 0;
@@ -224,6 +235,63 @@ feed_enum_label(Oid oid)
 	strlcpy(feed_enums[feed_nenums].label, NameStr(((Form_pg_enum) GETSTRUCT(tup))->enumlabel), NAMEDATALEN);
 	ReleaseSysCache(tup);
 	return feed_enums[feed_nenums++].label;
+}
+
+/* ------------------------------------------------------------------------
+ * Envelopes and the head every event line starts with.
+ * ------------------------------------------------------------------------ */
+void
+feed_prefix_json(FeedData *data)
+{
+	StringInfo	p = &data->prefix;
+	ReorderBufferTXN *txn = data->txn;
+
+	resetStringInfo(p);
+	if (!data->deterministic)
+	{
+		/* the whole transaction is known here: every event carries its commit */
+		APPEND_LIT(p, ",\"lsn\":");
+		json_lsn(p, txn->final_lsn);
+		APPEND_LIT(p, ",\"xid\":");
+		json_int8(p, txn->xid);
+		APPEND_LIT(p, ",\"commit_time\":");
+		json_timestamptz(p, txn->xact_time.commit_time);
+	}
+}
+
+void
+feed_begin_json(FeedData *data, StringInfo s)
+{
+	APPEND_LIT(s, "{\"type\":\"begin\"");
+	appendBinaryStringInfo(s, data->prefix.data, data->prefix.len);
+	appendStringInfoChar(s, '}');
+}
+
+void
+feed_commit_json(FeedData *data, StringInfo s, ReorderBufferTXN *txn)
+{
+	APPEND_LIT(s, "{\"type\":\"commit\"");
+	appendBinaryStringInfo(s, data->prefix.data, data->prefix.len);
+	if (!data->deterministic)
+	{
+		/* confirming this position means the transaction is never sent again */
+		APPEND_LIT(s, ",\"end_lsn\":");
+		json_lsn(s, txn->end_lsn);
+	}
+	APPEND_LIT(s, ",\"events\":");
+	json_int8(s, data->nevents);
+	appendStringInfoChar(s, '}');
+}
+
+void
+feed_event_head_json(FeedData *data, StringInfo s, FeedEventType type)
+{
+	APPEND_LIT(s, "{\"type\":\"");
+	appendStringInfoString(s, feed_event_names[type]);
+	appendStringInfoChar(s, '"');
+	appendBinaryStringInfo(s, data->prefix.data, data->prefix.len);
+	APPEND_LIT(s, ",\"seq\":");
+	json_int8(s, data->seq);
 }
 
 /* ------------------------------------------------------------------------
@@ -310,6 +378,7 @@ feed_posting_json(FeedData *data, StringInfo s, const FeedRel *fr)
 		APPEND_LIT(s, ",\"recorded_at\":");
 		json_col_timestamptz_cached(data, s, fr, PC_RECORDED_AT);
 	}
+	appendStringInfoChar(s, '}');
 }
 
 /* reservation_change: a reservation reserved, fulfilled, cancelled or expired. */
@@ -347,6 +416,7 @@ feed_reservation_json(FeedData *data, StringInfo s, const FeedRel *fr)
 		APPEND_LIT(s, ",\"changed_at\":");
 		json_col(data, s, fr, RC_CHANGED_AT);
 	}
+	appendStringInfoChar(s, '}');
 }
 
 /* A bigint that may be absent: the number, or null. */
@@ -389,6 +459,7 @@ feed_atp_json(FeedData *data, StringInfo s, const FeedAtpChange *c)
 		APPEND_LIT(s, ",\"changed_at\":");
 		json_timestamptz(s, DatumGetTimestampTz(c->changed_at));
 	}
+	appendStringInfoChar(s, '}');
 }
 
 #define DATUM(c) FEED_DATUM(data, fr, c)
