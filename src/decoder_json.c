@@ -10,8 +10,9 @@
  * two timestamps a transaction's rows mostly share formatted once. Quantities are
  * written as JSON strings, exact as numeric prints them: a consumer never sees a float.
  *
- * Every event type writes the same fields in the same order (null where a field does not
- * apply), so a consumer can read all of them with one schema.
+ * Every event writes the same common fields in the same order, source to version (null
+ * where one does not apply), so a consumer reads any event with one schema; the fields of
+ * its type follow.
  */
 #include "postgres.h"
 
