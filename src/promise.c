@@ -65,7 +65,11 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "errcodes.h"
+#include "ext_catalog.h"
 #include "gs1.h"
+#include "heap_append.h"
+#include "numeric_util.h"
 #include "promise.h"
 
 typedef enum ReservePlan
@@ -128,28 +132,16 @@ enum
 /* reservation_change's columns, in the order of the contract */
 #define RC_NATTS 15
 
-static AttrNumber
-att_of(Relation rel, const char *name)
-{
-	AttrNumber	a = attnameAttNum(rel, name, false);
-
-	if (a == InvalidAttrNumber)
-		elog(ERROR, "inventory_sync: column %s.%s is missing", RelationGetRelationName(rel), name);
-	return a;
-}
+static void promise_relation_changed(int kind, Oid relid);
 
 static void
 resolve(void)
 {
-	Oid			nsp = get_namespace_oid("inventory_sync", false);
-	Oid			atp = get_relname_relid("channel_atp", nsp);
-	Oid			action_type;
-	HeapTuple	tup;
+	Oid			atp = ext_catalog_relid("channel_atp", false);
 	Relation	rel;
 	int			i;
 
-	if (!OidIsValid(atp))
-		elog(ERROR, "inventory_sync: table channel_atp is missing");
+	ext_catalog_on_change(promise_relation_changed, EXT_CHANGE_RELATION);
 	if (atp == rc.channel_atp)
 		return;
 	for (i = 0; i < NUM_RESERVE_PLANS; i++)
@@ -159,28 +151,18 @@ resolve(void)
 		rc.plans[i] = NULL;
 	}
 	rc.channel_atp = InvalidOid;
-	rc.channel = get_relname_relid("channel", nsp);
-	rc.reservation_change = get_relname_relid("reservation_change", nsp);
-	rc.change_seq = get_relname_relid("reservation_change_change_id_seq", nsp);
-	rc.gtin_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("gtin"), ObjectIdGetDatum(nsp));
-	rc.gln_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("gln"), ObjectIdGetDatum(nsp));
-	action_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("reservation_action"),
-								  ObjectIdGetDatum(nsp));
-	if (!OidIsValid(rc.channel) || !OidIsValid(rc.reservation_change) ||
-		!OidIsValid(rc.change_seq) || !OidIsValid(rc.gtin_type) ||
-		!OidIsValid(rc.gln_type) || !OidIsValid(action_type))
-		elog(ERROR, "inventory_sync: the promise tables are incomplete");
-	tup = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(action_type), CStringGetDatum("reserve"));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "inventory_sync: reservation_action 'reserve' is missing");
-	rc.action_reserve = ((Form_pg_enum) GETSTRUCT(tup))->oid;
-	ReleaseSysCache(tup);
+	rc.channel = ext_catalog_relid("channel", false);
+	rc.reservation_change = ext_catalog_relid("reservation_change", false);
+	rc.change_seq = ext_catalog_relid("reservation_change_change_id_seq", false);
+	rc.gtin_type = ext_catalog_type("gtin", false);
+	rc.gln_type = ext_catalog_type("gln", false);
+	rc.action_reserve = ext_catalog_enum_value_by_name("reservation_action", "reserve");
 
 	/* channel_atp: its columns and the primary key the fast path finds its row by */
 	rel = table_open(atp, AccessShareLock);
-	rc.att_atp = att_of(rel, "atp");
-	rc.att_version = att_of(rel, "version");
-	rc.att_updated_at = att_of(rel, "updated_at");
+	rc.att_atp = ext_catalog_column(rel, "atp");
+	rc.att_version = ext_catalog_column(rel, "version");
+	rc.att_updated_at = ext_catalog_column(rel, "updated_at");
 	rc.channel_atp_key = compat_RelationGetPrimaryKeyIndex(rel);
 	if (!OidIsValid(rc.channel_atp_key))
 		elog(ERROR, "inventory_sync: channel_atp has lost its primary key");
@@ -188,44 +170,25 @@ resolve(void)
 		Relation	idx = index_open(rc.channel_atp_key, AccessShareLock);
 
 		if (IndexRelationGetNumberOfKeyAttributes(idx) != 2 ||
-			idx->rd_index->indkey.values[0] != att_of(rel, "channel") ||
-			idx->rd_index->indkey.values[1] != att_of(rel, "item_gtin"))
+			idx->rd_index->indkey.values[0] != ext_catalog_column(rel, "channel") ||
+			idx->rd_index->indkey.values[1] != ext_catalog_column(rel, "item_gtin"))
 			elog(ERROR, "inventory_sync: channel_atp's primary key is not (channel, item_gtin)");
-		for (i = 0; i < 2; i++)
-		{
-			Oid			optype = idx->rd_opcintype[i];
-			Oid			op = get_opfamily_member(idx->rd_opfamily[i], optype, optype, BTEqualStrategyNumber);
-
-			if (!OidIsValid(op))
-				elog(ERROR, "inventory_sync: no equality operator for channel_atp's key");
-			rc.key_eq[i] = get_opcode(op);
-			rc.key_collation[i] = idx->rd_indcollation[i];
-		}
+		ext_catalog_index_key_eq(idx, 2, rc.key_eq, rc.key_collation);
 		index_close(idx, AccessShareLock);
 	}
 	table_close(rel, AccessShareLock);
 
 	/* reservation: every column the fast path writes, and the index its key is unique in */
-	rc.reservation = get_relname_relid("reservation", nsp);
-	rc.reservation_seq = get_relname_relid("reservation_reservation_id_seq", nsp);
-	if (!OidIsValid(rc.reservation) || !OidIsValid(rc.reservation_seq))
-		elog(ERROR, "inventory_sync: table reservation is incomplete");
+	rc.reservation = ext_catalog_relid("reservation", false);
+	rc.reservation_seq = ext_catalog_relid("reservation_reservation_id_seq", false);
+	rc.status_open = ext_catalog_enum_value_by_name("reservation_status", "open");
 	{
-		Oid			status_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-												  CStringGetDatum("reservation_status"), ObjectIdGetDatum(nsp));
-		List	   *indexes;
-		ListCell   *lc;
+		AttrNumber	key[3];
 		int			live = 0;
-
-		tup = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(status_type), CStringGetDatum("open"));
-		if (!HeapTupleIsValid(tup))
-			elog(ERROR, "inventory_sync: reservation_status 'open' is missing");
-		rc.status_open = ((Form_pg_enum) GETSTRUCT(tup))->oid;
-		ReleaseSysCache(tup);
 
 		rel = table_open(rc.reservation, AccessShareLock);
 		for (i = 0; i < lengthof(res_cols); i++)
-			rc.res_att[i] = att_of(rel, res_cols[i]);
+			rc.res_att[i] = ext_catalog_column(rel, res_cols[i]);
 		for (i = 0; i < RelationGetDescr(rel)->natts; i++)
 			if (!TupleDescAttr(RelationGetDescr(rel), i)->attisdropped)
 				live++;
@@ -237,42 +200,15 @@ resolve(void)
 													   RelationGetDescr(rel)->constr->has_generated_stored)))
 			elog(ERROR, "inventory_sync: reservation is not the table reserve() knows how to write");
 		rc.res_natts = RelationGetDescr(rel)->natts;
-		rc.reservation_key = InvalidOid;
-		indexes = RelationGetIndexList(rel);
-		foreach(lc, indexes)
-		{
-			Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
-
-			if (idx->rd_index->indisunique && IndexRelationGetNumberOfKeyAttributes(idx) == 3 &&
-				idx->rd_index->indkey.values[0] == rc.res_att[R_CHANNEL] &&
-				idx->rd_index->indkey.values[1] == rc.res_att[R_ORDER] &&
-				idx->rd_index->indkey.values[2] == rc.res_att[R_LINE])
-				rc.reservation_key = RelationGetRelid(idx);
-			index_close(idx, AccessShareLock);
-		}
-		list_free(indexes);
+		key[0] = rc.res_att[R_CHANNEL];
+		key[1] = rc.res_att[R_ORDER];
+		key[2] = rc.res_att[R_LINE];
+		rc.reservation_key = ext_catalog_index_on(rel, key, 3, true);
 		table_close(rel, AccessShareLock);
 		if (!OidIsValid(rc.reservation_key))
 			elog(ERROR, "inventory_sync: reservation has lost its unique key (channel, order_ref, line_ref)");
 	}
 	rc.channel_atp = atp;
-}
-
-/*
- * ExecCloseIndices, but the locks are kept to the end of the transaction, as the table's
- * are: after the hot row is locked, releasing them one by one only lengthens the wait.
- */
-static void
-close_indices(ResultRelInfo *rri)
-{
-	int			i;
-
-	for (i = 0; i < rri->ri_NumIndices; i++)
-		if (rri->ri_IndexRelationDescs[i] != NULL)
-		{
-			compat_index_insert_cleanup(rri->ri_IndexRelationDescs[i], rri->ri_IndexRelationInfo[i]);
-			index_close(rri->ri_IndexRelationDescs[i], NoLock);
-		}
 }
 
 /* ------------------------------------------------------------------------
@@ -298,10 +234,9 @@ typedef struct ResIndexes
 
 static ResIndexes *res_indexes = NULL;
 static bool res_indexes_stale = false;
-static bool res_indexes_callback = false;
 
 static void
-res_indexes_invalidate(Datum arg, Oid relid)
+res_indexes_invalidate(Oid relid)
 {
 	int			i;
 
@@ -331,11 +266,6 @@ res_indexes_get(Relation rel)
 	ResIndexes *ri;
 	int			i = 0;
 
-	if (!res_indexes_callback)
-	{
-		CacheRegisterRelcacheCallback(res_indexes_invalidate, (Datum) 0);
-		res_indexes_callback = true;
-	}
 	if (res_indexes != NULL && !res_indexes_stale && res_indexes->relid == RelationGetRelid(rel))
 		return res_indexes;
 	if (res_indexes != NULL)
@@ -524,12 +454,16 @@ typedef struct TermsEntry
 
 static HTAB *terms = NULL;
 static bool terms_stale = false;
-static bool terms_callback = false;
 
+/*
+ * Any relcache invalidation empties the terms (the tables they come from send one on
+ * every change); the index descriptions go stale with their table or one of its indexes.
+ */
 static void
-terms_invalidate(Datum arg, Oid relid)
+promise_relation_changed(int kind, Oid relid)
 {
 	terms_stale = true;
+	res_indexes_invalidate(relid);
 }
 
 static TermsEntry *
@@ -543,11 +477,6 @@ terms_lookup(Datum channel, Datum item, bool *cacheable)
 	*cacheable = len < (int) sizeof(key.channel);
 	if (!*cacheable)
 		return NULL;
-	if (!terms_callback)
-	{
-		CacheRegisterRelcacheCallback(terms_invalidate, (Datum) 0);
-		terms_callback = true;
-	}
 	if (terms == NULL || terms_stale)
 	{
 		HASHCTL		ctl;
@@ -661,7 +590,7 @@ atp_take(Datum channel, Datum item, Numeric quantity, Numeric *atp_after, int64 
 		}
 		atp = DatumGetNumeric(slot_getattr(found, rc.att_atp, &isnull));
 		version = DatumGetInt64(slot_getattr(found, rc.att_version, &isnull));
-		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(atp), NumericGetDatum(quantity))) < 0)
+		if (num_cmp(atp, quantity) < 0)
 		{
 			/* as UPDATE ... WHERE atp >= q: not enough in the latest committed version */
 			*atp_found = DatumGetNumericCopy(NumericGetDatum(atp));
@@ -673,8 +602,7 @@ atp_take(Datum channel, Datum item, Numeric quantity, Numeric *atp_after, int64 
 		ExecClearTuple(newrow);
 		memcpy(newrow->tts_values, found->tts_values, sizeof(Datum) * natts);
 		memcpy(newrow->tts_isnull, found->tts_isnull, sizeof(bool) * natts);
-		*atp_after = DatumGetNumeric(DirectFunctionCall2(numeric_sub, NumericGetDatum(atp),
-														 NumericGetDatum(quantity)));
+		*atp_after = num_sub(atp, quantity);
 		*version_after = version + 1;
 		newrow->tts_values[rc.att_atp - 1] = NumericGetDatum(*atp_after);
 		newrow->tts_values[rc.att_version - 1] = Int64GetDatum(*version_after);
@@ -736,63 +664,6 @@ atp_take(Datum channel, Datum item, Numeric quantity, Numeric *atp_after, int64 
 	return taken;
 }
 
-/*
- * One row of an append-only table the engine alone writes (heap tuple and index entries),
- * in two steps: everything that does not depend on the row (opening the table and its
- * indexes, the slot) before the hot row is locked, the tuple and its index entries after.
- */
-typedef struct RowStore
-{
-	Relation	rel;
-	ResultRelInfo *rri;
-	TupleTableSlot *slot;
-	int			natts;
-} RowStore;
-
-static void
-store_open(RowStore *st, Oid relid, int natts)
-{
-	st->rel = table_open(relid, RowExclusiveLock);
-	if (RelationGetDescr(st->rel)->natts != natts)
-		elog(ERROR, "inventory_sync: %s has %d columns, expected %d", RelationGetRelationName(st->rel),
-			 RelationGetDescr(st->rel)->natts, natts);
-	st->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(st->rri, st->rel, 1, NULL, 0);
-	ExecOpenIndices(st->rri, false);
-	st->slot = table_slot_create(st->rel, NULL);
-	st->natts = natts;
-}
-
-static void
-store_put(EState *estate, RowStore *st, Datum *values, bool *nulls)
-{
-	TupleTableSlot *slot = st->slot;
-
-	ExecClearTuple(slot);
-	memcpy(slot->tts_values, values, sizeof(Datum) * st->natts);
-	memcpy(slot->tts_isnull, nulls, sizeof(bool) * st->natts);
-	ExecStoreVirtualTuple(slot);
-	table_tuple_insert(st->rel, slot, GetCurrentCommandId(true), 0, NULL);
-	if (st->rri->ri_NumIndices > 0)
-		compat_ExecInsertIndexTuples(st->rri, slot, estate, false, false, NULL, NIL, false);
-}
-
-static void
-store_close(RowStore *st)
-{
-	close_indices(st->rri);
-	ExecDropSingleTupleTableSlot(st->slot);
-	table_close(st->rel, NoLock);
-}
-
-static inline bool
-num_positive_finite(Numeric q)
-{
-	return !numeric_is_nan(q) && !numeric_is_inf(q) &&
-		DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(q),
-										  NumericGetDatum(int64_to_numeric(0)))) > 0;
-}
-
 /* order_ref and line_ref: 1 to 200 characters (bytes bound characters from above) */
 static inline bool
 key_part_ok(text *t)
@@ -800,12 +671,6 @@ key_part_ok(text *t)
 	int			len = VARSIZE_ANY_EXHDR(t);
 
 	return len >= 1 && (len <= 200 || pg_mbstrlen_with_len(VARDATA_ANY(t), len) <= 200);
-}
-
-static inline char *
-num_text(Datum n)
-{
-	return DatumGetCString(DirectFunctionCall1(numeric_out, n));
 }
 
 /* The fast path; false when it does not apply (nothing has been written then). */
@@ -825,8 +690,7 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **resultvals, bool **resultnulls)
 	Numeric		atp_found;
 	TermsEntry *terms_now;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	RowStore	rc_store;
-	EState	   *estate;
+	HeapAppend	change_writer;
 
 	/* membership cannot change until this transaction ends (see the file comment) */
 	LockRelationOid(rc.channel, RowShareLock);
@@ -850,7 +714,7 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **resultvals, bool **resultnulls)
 	SET(R_ANYWHERE, BoolGetDatum(true));
 	SET(R_QUANTITY, quantity);
 	SET(R_OPEN, quantity);
-	SET(R_FULFILLED, NumericGetDatum(int64_to_numeric(0)));
+	SET(R_FULFILLED, NumericGetDatum(num_zero()));
 	SET(R_STATUS, ObjectIdGetDatum(rc.status_open));
 	SET(R_EXPIRES, PG_ARGISNULL(6)
 		? DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), IntervalPGetDatum(&terms_now->ttl))
@@ -863,25 +727,24 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **resultvals, bool **resultnulls)
 	if (!reservation_insert(rv, rn))
 		return false;
 	change_id = nextval_internal(rc.change_seq, false);
-	store_open(&rc_store, rc.reservation_change, RC_NATTS);
-	estate = CreateExecutorState();
+	heap_append_init(&change_writer, rc.reservation_change, RC_NATTS, 1);
+	heap_append_open(&change_writer);
 
 	/* the one lock: check and take under it */
 	if (!atp_take(channel, item, DatumGetNumeric(quantity), &atp_after, &version, &atp_found))
 	{
-		Numeric		zero = int64_to_numeric(0);
-		Numeric		avail = zero;
+		Numeric		avail = num_zero();
 		char		gtin[24];
 
 		if (atp_found == NULL)
 			elog(ERROR, "inventory_sync: channel ATP row of channel \"%s\" vanished", TextDatumGetCString(channel));
-		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(atp_found), NumericGetDatum(zero))) > 0)
+		if (num_sign(atp_found) > 0)
 			avail = atp_found;
 		gs1_key_format(GS1_KEY_GTIN, DatumGetInt64(item), gtin);
 		ereport(ERROR,
-				(errcode(ERRCODE_IS_INSUFFICIENT_ATP),
+				(errcode(ERRCODE_IS_BEYOND_ATP),
 				 errmsg("insufficient ATP: %s of gtin %s asked, %s available in channel \"%s\"",
-						num_text(quantity), gtin, num_text(NumericGetDatum(avail)), TextDatumGetCString(channel)),
+						num_text(DatumGetNumeric(quantity)), gtin, num_text(avail), TextDatumGetCString(channel)),
 				 errdetail("Reservation channel \"%s\", order \"%s\", line \"%s\".",
 						   TextDatumGetCString(channel), TextDatumGetCString(PG_GETARG_DATUM(1)),
 						   TextDatumGetCString(PG_GETARG_DATUM(2))),
@@ -909,16 +772,15 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **resultvals, bool **resultnulls)
 		cv[7] = PG_GETARG_DATUM(2);
 		cv[8] = quantity;		/* delta */
 		cv[9] = quantity;		/* open_after */
-		cv[10] = DirectFunctionCall2(numeric_add, NumericGetDatum(atp_after), quantity);	/* atp_before */
+		cv[10] = NumericGetDatum(num_add(atp_after, DatumGetNumeric(quantity)));	/* atp_before */
 		cv[11] = NumericGetDatum(atp_after);
 		cv[12] = Int64GetDatum(version);
 		cv[13] = (Datum) 0;
 		cn[13] = true;			/* posting_id */
 		cv[14] = TimestampTzGetDatum(now);
-		store_put(estate, &rc_store, cv, cn);
+		heap_append_row(&change_writer, cv, cn);
 	}
-	store_close(&rc_store);
-	FreeExecutorState(estate);
+	heap_append_finish(&change_writer, true);
 	*resultvals = rv;
 	*resultnulls = rn;
 	return true;
@@ -943,7 +805,7 @@ reserve(PG_FUNCTION_ARGS)
 	for (i = 0; fast && i < 5; i++)
 		fast = !PG_ARGISNULL(i);
 	if (fast)
-		fast = num_positive_finite(PG_GETARG_NUMERIC(4)) && key_part_ok(PG_GETARG_TEXT_PP(1)) &&
+		fast = num_is_positive_finite(PG_GETARG_NUMERIC(4)) && key_part_ok(PG_GETARG_TEXT_PP(1)) &&
 			key_part_ok(PG_GETARG_TEXT_PP(2));
 	if (fast && !PG_ARGISNULL(6))
 		fast = PG_GETARG_TIMESTAMPTZ(6) > GetCurrentTransactionStartTimestamp();

@@ -16,13 +16,6 @@
 
 #include "postgres.h"
 
-/* The promise layer's SQLSTATEs; see docs/reference/errors.md. */
-#define ERRCODE_IS_INSUFFICIENT_ATP			MAKE_SQLSTATE('I','S','0','4','0')
-#define ERRCODE_IS_RESERVATION_RESOLVED		MAKE_SQLSTATE('I','S','0','4','1')
-#define ERRCODE_IS_FULFIL_EXCEEDS			MAKE_SQLSTATE('I','S','0','4','2')
-#define ERRCODE_IS_LOCATION_NOT_IN_CHANNEL	MAKE_SQLSTATE('I','S','0','4','3')
-#define ERRCODE_IS_RESERVATION_KEY_CONFLICT	MAKE_SQLSTATE('I','S','0','4','4')
-#define ERRCODE_IS_EXPIRY_NOT_FUTURE		MAKE_SQLSTATE('I','S','0','4','5')
-#define ERRCODE_IS_POOL_CANNOT_BE_PLACED	MAKE_SQLSTATE('I','S','0','4','6')
+#include "errcodes.h"
 
 #endif							/* INVENTORY_SYNC_PROMISE_H */
