@@ -27,21 +27,19 @@
 #include "pg_compat.h"
 
 #include "access/htup_details.h"
-#include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "replication/logical.h"
 #include "replication/output_plugin.h"
 #include "replication/reorderbuffer.h"
 #include "utils/hsearch.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/syscache.h"
 
 #include "decoder.h"
 #include "decoder_internal.h"
+#include "ext_catalog.h"
 
 /* ------------------------------------------------------------------------
  * Event types and the columns each is built from (decoder_internal.h).
@@ -79,50 +77,51 @@ const int	feed_ncols[NUM_FEED_EVENTS] = {NUM_PC, NUM_RC, NUM_AC};
 /* ------------------------------------------------------------------------
  * Backend-wide caches: relations by OID (here), enum labels by OID (decoder_json.c),
  * channel membership generation (decoder_options.c). Kept across decoding sessions of
- * the backend, dropped by invalidations.
+ * the backend, dropped through the extension's one invalidation set-up (ext_catalog.h),
+ * whose callbacks the walsender runs as it replays each transaction's invalidations.
  * ------------------------------------------------------------------------ */
 static HTAB *feed_rels = NULL;
-static bool feed_callbacks_registered = false;
 
+/* Mark one relation's entry (or, for InvalidOid, every entry) to be built again. */
 static void
-feed_relcache_callback(Datum arg, Oid relid)
+feed_rels_invalidate(Oid relid)
 {
-	if (feed_rels != NULL)
-	{
-		if (!OidIsValid(relid))
-		{
-			HASH_SEQ_STATUS seq;
-			FeedRel    *e;
-
-			hash_seq_init(&seq, feed_rels);
-			while ((e = hash_seq_search(&seq)) != NULL)
-				e->valid = false;
-		}
-		else
-		{
-			FeedRel    *e = hash_search(feed_rels, &relid, HASH_FIND, NULL);
-
-			if (e != NULL)
-				e->valid = false;
-		}
-	}
-	feed_membership_invalidate(relid);
-}
-
-static void
-feed_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
-{
-	feed_enum_labels_reset();
-}
-
-static void
-feed_register_callbacks(void)
-{
-	if (feed_callbacks_registered)
+	if (feed_rels == NULL)
 		return;
-	CacheRegisterRelcacheCallback(feed_relcache_callback, (Datum) 0);
-	CacheRegisterSyscacheCallback(ENUMOID, feed_syscache_callback, (Datum) 0);
-	feed_callbacks_registered = true;
+	if (!OidIsValid(relid))
+	{
+		HASH_SEQ_STATUS seq;
+		FeedRel    *e;
+
+		hash_seq_init(&seq, feed_rels);
+		while ((e = hash_seq_search(&seq)) != NULL)
+			e->valid = false;
+	}
+	else
+	{
+		FeedRel    *e = hash_search(feed_rels, &relid, HASH_FIND, NULL);
+
+		if (e != NULL)
+			e->valid = false;
+	}
+}
+
+/*
+ * The decoder's reset function (ext_catalog_on_change). A relation's entry depends on its
+ * columns and on which schema is the extension's; enum labels on pg_enum.
+ */
+static void
+feed_catalog_changed(int kind, Oid relid)
+{
+	if (kind == EXT_CHANGE_ENUM)
+	{
+		feed_enum_labels_reset();
+		return;
+	}
+	if (kind == EXT_CHANGE_SCHEMA)
+		relid = InvalidOid;
+	feed_rels_invalidate(relid);
+	feed_membership_invalidate(relid);
 }
 
 /* ------------------------------------------------------------------------
@@ -174,7 +173,8 @@ feed_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init
 	opt->output_type = OUTPUT_PLUGIN_TEXTUAL_OUTPUT;
 	opt->receive_rewrites = false;
 	ctx->output_plugin_private = data;
-	feed_register_callbacks();
+	ext_catalog_on_change(feed_catalog_changed,
+						  EXT_CHANGE_RELATION | EXT_CHANGE_SCHEMA | EXT_CHANGE_ENUM);
 }
 
 static void
@@ -240,7 +240,6 @@ static int
 feed_rel_event_type(Relation rel, const char **relname)
 {
 	Oid			nsp = RelationGetNamespace(rel);
-	char	   *nspname;
 	int			t;
 
 	*relname = RelationGetRelationName(rel);
@@ -256,8 +255,7 @@ feed_rel_event_type(Relation rel, const char **relname)
 			*relname = get_rel_name(root);
 		}
 	}
-	nspname = get_namespace_name(nsp);
-	if (nspname == NULL || *relname == NULL || strcmp(nspname, "inventory_sync") != 0)
+	if (*relname == NULL || !OidIsValid(nsp) || nsp != ext_catalog_schema(true))
 		return -1;
 	for (t = 0; t < NUM_FEED_EVENTS; t++)
 		if (strcmp(*relname, feed_table_names[t]) == 0)

@@ -21,16 +21,15 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "nodes/parsenodes.h"
 #include "replication/walsender.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "decoder_internal.h"
+#include "ext_catalog.h"
 #include "gs1.h"
 
 #define FEED_OPTIONS_HINT "Options: channels, locations, sources, exclude-sources, events, envelopes, batch-events, deterministic."
@@ -327,15 +326,6 @@ feed_membership_invalidate(Oid relid)
 		feed_membership_generation++;
 }
 
-/* channel_location's OID as of the change being decoded; InvalidOid when it has none. */
-static Oid
-feed_channel_location_lookup(void)
-{
-	Oid			nsp = get_namespace_oid("inventory_sync", true);
-
-	return OidIsValid(nsp) ? get_relname_relid("channel_location", nsp) : InvalidOid;
-}
-
 /* The attribute numbers of channel_location's channel and location columns, checked. */
 static void
 feed_channel_location_columns(Relation rel, AttrNumber *att_channel, AttrNumber *att_location)
@@ -430,7 +420,8 @@ feed_membership_refresh(FeedData *data)
 	data->map_locations = NULL;
 	memset(&data->map_channels, 0, sizeof(data->map_channels));
 
-	relid = feed_channel_location_lookup();
+	/* as of the change being decoded; InvalidOid when there is none */
+	relid = ext_catalog_relid("channel_location", true);
 	feed_channel_location_relid = relid;
 	if (OidIsValid(relid))
 		feed_channel_location_read(data, relid, &locs, &chans);
