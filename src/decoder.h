@@ -1,6 +1,7 @@
 /*
  * decoder.h
- *		The output plugin inventory_sync: the change feed as JSON Lines (decoder.c).
+ *		The output plugin inventory_sync: the change feed as JSON Lines (decoder.c, with
+ *		decoder_options.c and decoder_json.c; decoder_internal.h says which part does what).
  *
  * The plugin lives in the extension's own library, so a slot is created with
  *     pg_create_logical_replication_slot('name', 'inventory_sync')

@@ -1,7 +1,7 @@
 /*
  * gs1.h
  *		The GS1 check-digit engine and numeric keys (GTIN, GLN, SSCC), shared by the
- *		identifier types (gs1_key.c) and the element-string parser (gs1_parse.c).
+ *		identifier types (gs1_key.c, gs1_text.c) and the element-string parser (gs1_parse.c).
  *
  * A numeric key is stored as the int64 value of its full digit string, check digit
  * included: GTIN-8/12/13 are widened to GTIN-14 by leading zeros (GS1's rule for
@@ -40,6 +40,13 @@ extern bool gs1_key_parse(Gs1KeyKind kind, const char *str, int len, int64 *resu
 
 /* Write the canonical zero-padded digits of value into buf (at least 19 bytes), NUL-ended. */
 extern void gs1_key_format(Gs1KeyKind kind, int64 value, char *buf);
+
+/*
+ * A palloc'd copy of what the user typed, for quoting in an error message: the whole of
+ * it when it has at most max bytes, else its first max bytes or fewer (never half a
+ * character) followed by "...". A bad input may be megabytes long; its start is enough.
+ */
+extern char *gs1_quote(const char *str, int len, int max);
 
 /*
  * GS1 lot and serial values (gs1_text.c): find the value in len bytes, surrounding blanks

@@ -199,15 +199,15 @@ gs1_value_check_digit(int64 value)
 	return gs1_check_from_sum(sum);
 }
 
-/* A bounded, palloc'd copy of an input for quoting in a message. */
-static char *
-gs1_quote(const char *str, int len)
+/* A bounded copy of an input for quoting in a message; see gs1.h. */
+char *
+gs1_quote(const char *str, int len, int max)
 {
 	int			clip;
 
-	if (len <= GS1_QUOTE_MAX)
+	if (len <= max)
 		return pnstrdup(str, len);
-	clip = pg_mbcliplen(str, len, GS1_QUOTE_MAX);
+	clip = pg_mbcliplen(str, len, max);
 	return psprintf("%.*s...", clip, str);
 }
 
@@ -235,7 +235,7 @@ gs1_describe_char(const char *str, int len, int off)
 static void
 gs1_report(const Gs1KeyInfo *info, const char *str, int len, const Gs1Scan *sc, bool body)
 {
-	char	   *quoted = gs1_quote(str, len);
+	char	   *quoted = gs1_quote(str, len, GS1_QUOTE_MAX);
 	char		lengths_hint[128];
 
 	if (body)

@@ -80,10 +80,14 @@ typedef struct ParseState
 	char	   *raw[NUM_AI];	/* the value as scanned, to compare repeats */
 } ParseState;
 
+/* How many bytes of a bad element string (or field) an error message quotes. */
+#define GS1_PARSE_QUOTE_MAX 60
+
+/* A bounded copy of (part of) the input for a message; see gs1_quote. */
 static inline char *
 shown(const char *s, int len)
 {
-	return len > 60 ? psprintf("%.60s...", s) : pnstrdup(s, len);
+	return gs1_quote(s, len, GS1_PARSE_QUOTE_MAX);
 }
 
 pg_noreturn static void

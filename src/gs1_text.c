@@ -34,12 +34,8 @@ gs1_cset82(unsigned char c)
 	}
 }
 
-/* Quote at most a bounded prefix of what the user typed. */
-static inline char *
-shown(const char *s, int len)
-{
-	return len > 40 ? psprintf("%.40s...", s) : pnstrdup(s, len);
-}
+/* How many bytes of a bad input an error message quotes (gs1_quote). */
+#define GS1_TEXT_QUOTE_MAX 40
 
 /*
  * Find the value in len bytes (surrounding blanks dropped: a blank is not in set 82).
@@ -76,13 +72,15 @@ gs1_text_make(const char *typname, const char *ai, const char *s, int len)
 	if (bad == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type %s: \"%s\"", typname, shown(s, len)),
+				 errmsg("invalid input syntax for type %s: \"%s\"",
+						typname, gs1_quote(s, len, GS1_TEXT_QUOTE_MAX)),
 				 errdetail("It has %d characters.", end - start),
 				 errhint("A GS1 AI (%s) value has 1 to %d characters.", ai, GS1_TEXT_MAX)));
 	if (bad > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type %s: \"%s\"", typname, shown(s, len)),
+				 errmsg("invalid input syntax for type %s: \"%s\"",
+						typname, gs1_quote(s, len, GS1_TEXT_QUOTE_MAX)),
 				 errdetail("Character 0x%02x at position %d is not in GS1 character set 82.",
 						   (unsigned char) s[bad - 1], bad),
 				 errhint("Allowed: A-Z a-z 0-9 and ! \" %% & ' ( ) * + , - . / : ; < = > ? _")));

@@ -33,7 +33,7 @@ planner-support functions; and, when their type is documented, the type's input/
 send/receive, comparison, hash and cast functions and the functions behind its operators.
 
 Two more kinds of things are held to the same rule, read from the sources: every option
-the output plugin parses (src/decoder.c) must be in a reference table and passed, quoted,
+the output plugin parses (src/decoder_options.c) must be in a reference table and passed, quoted,
 in a runnable block; every SQLSTATE of the extension's own class IS raised in src/ or
 sql/install/ must be in a table of a reference page (docs/reference/errors.md).
 The missing ones are printed by name.
@@ -249,7 +249,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def plugin_options():
     """The options the output plugin parses, from its source."""
     try:
-        with open(os.path.join(ROOT, "src", "decoder.c"), encoding="utf-8") as f:
+        with open(os.path.join(ROOT, "src", "decoder_options.c"), encoding="utf-8") as f:
             return sorted(set(re.findall(r'strcmp\(elem->defname, "([a-z-]+)"\)', f.read())))
     except OSError:
         return []

@@ -1,6 +1,6 @@
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(18);
+SELECT plan(20);
 
 -- set 82: exactly 82 of the 128 ASCII characters are accepted
 SELECT is((SELECT count(*) FROM generate_series(1, 127) c WHERE lot_number_is_valid(chr(c))),
@@ -11,6 +11,13 @@ SELECT is((SELECT string_agg(chr(c), '' ORDER BY c) FROM generate_series(33, 126
 SELECT throws_ok($$SELECT '#'::lot_number$$, '22P02', NULL, '# is outside set 82');
 SELECT throws_ok($$SELECT repeat('A', 21)::serial_number$$, '22P02', NULL, '21 characters is too long');
 SELECT ok('a'::serial_number <> 'A'::serial_number, 'serials are case-sensitive');
+-- a long bad input is quoted by its start, cut before a character that would not fit whole
+SELECT throws_ok($$SELECT (repeat('A', 39) || 'éB')::lot_number$$, '22P02',
+                 'invalid input syntax for type lot_number: "' || repeat('A', 39) || '..."',
+                 'a long bad lot is quoted up to its last whole character');
+SELECT throws_ok($$SELECT gs1_parse('(99)' || repeat('A', 55) || 'éB')$$, '22P02',
+                 'invalid GS1 element string: "(99)' || repeat('A', 55) || '..."',
+                 'a long bad element string is quoted up to its last whole character');
 
 -- every supported AI
 SELECT is((gs1_parse('(00)106141412345678908', '2026-01-01')).sscc, '106141412345678908'::sscc, 'AI 00');
