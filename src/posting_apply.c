@@ -143,51 +143,52 @@ forget_plans(void)
 	}
 }
 
-/* The parameter types of a plan, into types; returns their number. */
-static int
-plan_arg_types(ApplyPlan which, Oid *types)
-{
-	Oid			lot = posting_catalog.lot_type;
-	Oid			serial = posting_catalog.serial_type;
+/*
+ * Each plan's parameter types, one letter per parameter: i bigint, t text, n name,
+ * l lot_number, s serial_number (the extension's types, whose OIDs can move).
+ */
+static const char *const apply_args[NUM_APPLY_PLANS] = {
+	"iilt",						/* AP_CREATE */
+	"tiiilstt",					/* AP_EXCEPTION */
+	"is",						/* AP_SERIAL_LOCK */
+	"isilti",					/* AP_SERIAL_SET */
+	"il",						/* AP_LOT_REGISTER */
+	"iltn",						/* AP_LOT_RELEASE */
+};
 
-	switch (which)
+static Oid
+plan_arg_type(char letter)
+{
+	switch (letter)
 	{
-		case AP_CREATE:
-			types[0] = INT8OID, types[1] = INT8OID, types[2] = lot, types[3] = TEXTOID;
-			return 4;
-		case AP_EXCEPTION:
-			types[0] = TEXTOID, types[1] = INT8OID, types[2] = INT8OID, types[3] = INT8OID;
-			types[4] = lot, types[5] = serial, types[6] = TEXTOID, types[7] = TEXTOID;
-			return 8;
-		case AP_SERIAL_LOCK:
-			types[0] = INT8OID, types[1] = serial;
-			return 2;
-		case AP_SERIAL_SET:
-			types[0] = INT8OID, types[1] = serial, types[2] = INT8OID;
-			types[3] = lot, types[4] = TEXTOID, types[5] = INT8OID;
-			return 6;
-		case AP_LOT_REGISTER:
-			types[0] = INT8OID, types[1] = lot;
-			return 2;
-		case AP_LOT_RELEASE:
-			types[0] = INT8OID, types[1] = lot, types[2] = TEXTOID, types[3] = NAMEOID;
-			return 4;
-		default:
-			elog(ERROR, "inventory_sync: unknown plan %d", (int) which);
+		case 'i':
+			return INT8OID;
+		case 't':
+			return TEXTOID;
+		case 'n':
+			return NAMEOID;
+		case 'l':
+			return posting_catalog.lot_type;
+		case 's':
+			return posting_catalog.serial_type;
 	}
-	return 0;					/* keep compiler quiet */
+	elog(ERROR, "inventory_sync: unknown plan parameter type '%c'", letter);
+	return InvalidOid;			/* keep compiler quiet */
 }
 
 static SPIPlanPtr
 apply_plan(ApplyPlan which)
 {
 	Oid			types[8];
-	int			nargs;
+	int			nargs = strlen(apply_args[which]);
 	SPIPlanPtr	plan;
+	int			i;
 
 	if (apply_plans[which] != NULL)
 		return apply_plans[which];
-	nargs = plan_arg_types(which, types);
+	Assert(nargs <= lengthof(types));
+	for (i = 0; i < nargs; i++)
+		types[i] = plan_arg_type(apply_args[which][i]);
 	plan = SPI_prepare(apply_sql[which], nargs, types);
 	if (plan == NULL)
 		elog(ERROR, "inventory_sync: could not prepare \"%s\": %s", apply_sql[which],
@@ -263,24 +264,28 @@ lot_cmp(const void *a, const void *b)
 	return strcmp(x->lot, y->lot);
 }
 
-/* The postings qsort orders by index in posting_text_cmp. */
-static Posting *sort_postings;
-static size_t sort_text_offset;	/* offsetof(Posting, serial) or offsetof(Posting, lot) */
-
-/* Postings by (item, a text column, posting order), for qsort of posting indexes. */
-static int
-posting_text_cmp(const void *a, const void *b)
+/* What posting_text_cmp orders posting indexes by: a text column of the postings. */
+typedef struct PostingOrder
 {
-	const Posting *x = &sort_postings[*(const int *) a];
-	const Posting *y = &sort_postings[*(const int *) b];
+	const Posting *postings;
+	size_t		text_offset;	/* offsetof(Posting, serial) or offsetof(Posting, lot) */
+} PostingOrder;
+
+/* Posting indexes by (item, the text column, posting order). */
+static int
+posting_text_cmp(const void *a, const void *b, void *arg)
+{
+	const PostingOrder *o = (const PostingOrder *) arg;
+	const Posting *x = &o->postings[*(const int *) a];
+	const Posting *y = &o->postings[*(const int *) b];
 	text	   *xs;
 	text	   *ys;
 	int			c;
 
 	if (x->item != y->item)
 		return x->item < y->item ? -1 : 1;
-	xs = DatumGetTextPP(*(const Datum *) ((const char *) x + sort_text_offset));
-	ys = DatumGetTextPP(*(const Datum *) ((const char *) y + sort_text_offset));
+	xs = DatumGetTextPP(*(const Datum *) ((const char *) x + o->text_offset));
+	ys = DatumGetTextPP(*(const Datum *) ((const char *) y + o->text_offset));
 	c = memcmp(VARDATA_ANY(xs), VARDATA_ANY(ys),
 			   Min(VARSIZE_ANY_EXHDR(xs), VARSIZE_ANY_EXHDR(ys)));
 	if (c == 0)
@@ -292,11 +297,11 @@ posting_text_cmp(const void *a, const void *b)
 
 /* Sort posting indexes by (item, the text column at offset, posting order). */
 static void
-sort_postings_by(Batch *b, int *order, int n, size_t offset)
+sort_postings_by(const Batch *b, int *order, int n, size_t offset)
 {
-	sort_postings = b->postings;
-	sort_text_offset = offset;
-	qsort(order, n, sizeof(int), posting_text_cmp);
+	PostingOrder o = {b->postings, offset};
+
+	qsort_arg(order, n, sizeof(int), posting_text_cmp, &o);
 }
 
 /* ------------------------------------------------------------------------
