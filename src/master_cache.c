@@ -8,7 +8,6 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "catalog/namespace.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/hsearch.h"
@@ -16,6 +15,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "ext_catalog.h"
 #include "master_cache.h"
 
 /*
@@ -38,7 +38,6 @@ typedef struct CacheEntry
 static HTAB *cache = NULL;
 static MemoryContext cache_cxt = NULL;
 static bool cache_stale = false;
-static bool callbacks_registered = false;
 
 typedef enum CachePlan
 {
@@ -101,7 +100,7 @@ static Oid	master_oids[lengthof(master_tables)];
 
 /* A relcache invalidation of a master-data table (or of everything): drop the cache. */
 static void
-mc_relcache_callback(Datum arg, Oid relid)
+mc_relation_changed(int kind, Oid relid)
 {
 	int			i;
 
@@ -115,21 +114,12 @@ mc_relcache_callback(Datum arg, Oid relid)
 			cache_stale = true;
 }
 
-void
-mc_register_callbacks(void)
-{
-	if (callbacks_registered)
-		return;
-	CacheRegisterRelcacheCallback(mc_relcache_callback, (Datum) 0);
-	callbacks_registered = true;
-}
-
 static void
 mc_ensure_cache(void)
 {
 	HASHCTL		ctl;
 
-	mc_register_callbacks();
+	ext_catalog_on_change(mc_relation_changed, EXT_CHANGE_RELATION);
 	if (cache != NULL && !cache_stale)
 		return;
 	if (cache_cxt == NULL)
@@ -146,11 +136,11 @@ mc_ensure_cache(void)
 	cache = hash_create("inventory_sync master cache", 256, &ctl,
 						HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	{
-		Oid			nsp = get_namespace_oid("inventory_sync", false);
 		int			i;
 
+		(void) ext_catalog_schema(false);
 		for (i = 0; i < lengthof(master_tables); i++)
-			master_oids[i] = get_relname_relid(master_tables[i], nsp);
+			master_oids[i] = ext_catalog_relid(master_tables[i], true);
 	}
 }
 

@@ -64,6 +64,4 @@ extern bool mc_reason_exists(const char *reason);
 /* Owner of (location, bucket) into owner (NAMEDATALEN+16 bytes); false when none declared. */
 extern bool mc_owner(int64 gln, const char *bucket, char *owner);
 
-extern void mc_register_callbacks(void);
-
 #endif							/* INVENTORY_SYNC_MASTER_CACHE_H */

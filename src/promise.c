@@ -3,501 +3,61 @@
  *		reserve(): a reservation anywhere in a dedicated channel in one locked row (see
  *		promise.h); every other case is handed to _reserve_general() in SQL.
  *
- * Why the work is ordered the way it is: with 64 clients promising one hot item, the
+ * Why the work is ordered the way it is: with many clients promising one hot item, the
  * rate is set by how long the hot row stays locked, i.e. by everything done between the
  * conditional UPDATE that locks it and the commit. So everything that can be done before
- * is done before (validation, the idempotent insert of the reservation, the change id),
- * and what must come after (the after-state row, which carries the ATP and version the
- * UPDATE returned) is one row, stored directly, heap tuple plus index entries, as the
- * posting engine stores balance_change, without planning or starting an executor per
- * row. That row is also the record of the channel's ATP move (reservation_change.
- * atp_before): a second row in channel_atp_change cost about a tenth of the hot-item
- * rate (paired runs, 64 clients: 0.80 -> 0.87 of a bare conditional UPDATE).
+ * is done before (validation, the idempotent insert of the reservation, the change id,
+ * opening the change table), and what must come after (the after-state row, which
+ * carries the ATP and version the take returned) is one row, stored directly, heap tuple
+ * plus index entries, as the posting engine stores balance_change, without planning or
+ * starting an executor per row. That row is also the record of the channel's ATP move
+ * (reservation_change.atp_before): a second row in channel_atp_change would lengthen
+ * every wait in the hot row's queue.
  *
  * Correctness rests on one invariant: channel_atp.atp of a dedicated channel is its ATP
  * (sum of its locations' ATP - its safety stock - its pooled reservations), recomputed
  * under the row lock by every other change of its inputs (_channel_atp_publish), and
  * computed today (lots leave ATP by date: channel_atp_state.computed_on). A pooled
- * reservation of q moves that ATP by exactly -q, so "UPDATE ... SET atp = atp - q WHERE
- * atp >= q" both checks and applies it, and concurrent promises queue on the row lock
- * and re-check the condition on the row as the previous one committed it. Membership
- * (is the channel still dedicated?) is read under a ROW SHARE lock on channel, taken
- * before any other lock, that every change of membership waits for (channel_location's
- * statement trigger takes EXCLUSIVE on channel). The one row lock taken here, the
- * channel's ATP row, is the last step of the global lock order (docs/reference/
- * promises.md), so the fast path takes part in no deadlock.
+ * reservation of q moves that ATP by exactly -q, so taking q where atp >= q
+ * (channel_atp_take) both checks and applies it, and concurrent promises queue on the
+ * row lock and re-check the condition on the row as the previous one committed it.
+ * Membership (is the channel still dedicated?) is read under a ROW SHARE lock on channel,
+ * taken before any other lock, that every change of membership waits for
+ * (channel_location's statement trigger takes EXCLUSIVE on channel). The one row lock
+ * taken here, the channel's ATP row, is the last step of the global lock order
+ * (docs/reference/promises.md), so the fast path takes part in no deadlock.
  */
 #include "postgres.h"
 #include "pg_compat.h"
 
 #include "access/htup_details.h"
-#include "access/table.h"
-#include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_enum.h"
-#include "catalog/pg_type.h"
 #include "commands/sequence.h"
-#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
-#include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_relation.h"
 #include "storage/lmgr.h"
-#include "nodes/pg_list.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
-#include "utils/inval.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
-#include "access/genam.h"
-#include "access/relscan.h"
-#include "catalog/index.h"
-#include "catalog/pg_am.h"
-#include "optimizer/optimizer.h"
-#include "utils/relcache.h"
-#include "utils/lsyscache.h"
-#include "utils/numeric.h"
-#include "utils/rel.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "errcodes.h"
 #include "gs1.h"
+#include "heap_append.h"
+#include "numeric_util.h"
 #include "promise.h"
+#include "promise_internal.h"
 
-typedef enum ReservePlan
-{
-	RP_TERMS,					/* may the fast path promise this item in this channel today? */
-	RP_GENERAL,					/* every other case */
-	NUM_RESERVE_PLANS
-} ReservePlan;
-
-/* Schema-qualified throughout: reserve() runs as its owner with the caller's search_path. */
-static const char *const reserve_sql[NUM_RESERVE_PLANS] = {
-	/* a row only when the fast path applies: see channel_atp_state */
-	"SELECT c.reservation_ttl, s.computed_on"
-	"  FROM inventory_sync.channel c"
-	"  JOIN inventory_sync.channel_atp_state s ON s.channel OPERATOR(pg_catalog.=) c.channel"
-	"   AND s.item_gtin OPERATOR(inventory_sync.=) $2"
-	" WHERE c.channel OPERATOR(pg_catalog.=) $1 AND NOT c.allow_backorder"
-	"   AND s.computed_on OPERATOR(pg_catalog.=) CURRENT_DATE AND s.dedicated",
-	"SELECT * FROM inventory_sync._reserve_general($1, $2, $3, $4, $5, $6, $7, $8)",
-};
-
-/* What the plans and the direct writes need; looked up again when the extension is recreated. */
-static struct
-{
-	Oid			channel_atp;	/* the key: all below belong to this incarnation */
-	Oid			channel_atp_key;	/* its primary key index (channel, item_gtin) */
-	RegProcedure key_eq[2];
-	Oid			key_collation[2];
-	AttrNumber	att_atp;
-	AttrNumber	att_version;
-	AttrNumber	att_updated_at;
-	Oid			channel;		/* the table membership changes lock (see the file comment) */
-	Oid			reservation;
-	Oid			reservation_key;	/* unique (channel, order_ref, line_ref) */
-	Oid			reservation_seq;
-	Oid			status_open;	/* reservation_status 'open' */
-	AttrNumber	res_att[17];	/* reservation's columns, by res_cols */
-	int			res_natts;
-	Oid			reservation_change;
-	Oid			change_seq;
-	Oid			gtin_type;
-	Oid			gln_type;
-	Oid			action_reserve; /* reservation_action 'reserve' */
-	SPIPlanPtr	plans[NUM_RESERVE_PLANS];
-} rc;
-
-/* reservation's columns, as the fast path fills them */
-static const char *const res_cols[17] = {
-	"reservation_id", "channel", "order_ref", "line_ref", "item_gtin", "location", "anywhere",
-	"quantity", "open_quantity", "fulfilled_quantity", "status", "expires_at", "due_date",
-	"promised_date", "created_at", "resolved_at", "fulfilling"
-};
-
+/* reserve()'s arguments */
 enum
 {
-	R_ID, R_CHANNEL, R_ORDER, R_LINE, R_ITEM, R_LOCATION, R_ANYWHERE, R_QUANTITY, R_OPEN, R_FULFILLED,
-	R_STATUS, R_EXPIRES, R_DUE, R_PROMISED, R_CREATED, R_RESOLVED, R_FULFILLING
+	ARG_CHANNEL, ARG_ORDER_REF, ARG_LINE_REF, ARG_ITEM, ARG_QUANTITY, ARG_LOCATION,
+	ARG_EXPIRES_AT, ARG_DUE_DATE,
+	NUM_RESERVE_ARGS
 };
-
-/* reservation_change's columns, in the order of the contract */
-#define RC_NATTS 15
-
-static AttrNumber
-att_of(Relation rel, const char *name)
-{
-	AttrNumber	a = attnameAttNum(rel, name, false);
-
-	if (a == InvalidAttrNumber)
-		elog(ERROR, "inventory_sync: column %s.%s is missing", RelationGetRelationName(rel), name);
-	return a;
-}
-
-static void
-resolve(void)
-{
-	Oid			nsp = get_namespace_oid("inventory_sync", false);
-	Oid			atp = get_relname_relid("channel_atp", nsp);
-	Oid			action_type;
-	HeapTuple	tup;
-	Relation	rel;
-	int			i;
-
-	if (!OidIsValid(atp))
-		elog(ERROR, "inventory_sync: table channel_atp is missing");
-	if (atp == rc.channel_atp)
-		return;
-	for (i = 0; i < NUM_RESERVE_PLANS; i++)
-	{
-		if (rc.plans[i] != NULL)
-			SPI_freeplan(rc.plans[i]);
-		rc.plans[i] = NULL;
-	}
-	rc.channel_atp = InvalidOid;
-	rc.channel = get_relname_relid("channel", nsp);
-	rc.reservation_change = get_relname_relid("reservation_change", nsp);
-	rc.change_seq = get_relname_relid("reservation_change_change_id_seq", nsp);
-	rc.gtin_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("gtin"), ObjectIdGetDatum(nsp));
-	rc.gln_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("gln"), ObjectIdGetDatum(nsp));
-	action_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("reservation_action"),
-								  ObjectIdGetDatum(nsp));
-	if (!OidIsValid(rc.channel) || !OidIsValid(rc.reservation_change) ||
-		!OidIsValid(rc.change_seq) || !OidIsValid(rc.gtin_type) ||
-		!OidIsValid(rc.gln_type) || !OidIsValid(action_type))
-		elog(ERROR, "inventory_sync: the promise tables are incomplete");
-	tup = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(action_type), CStringGetDatum("reserve"));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "inventory_sync: reservation_action 'reserve' is missing");
-	rc.action_reserve = ((Form_pg_enum) GETSTRUCT(tup))->oid;
-	ReleaseSysCache(tup);
-
-	/* channel_atp: its columns and the primary key the fast path finds its row by */
-	rel = table_open(atp, AccessShareLock);
-	rc.att_atp = att_of(rel, "atp");
-	rc.att_version = att_of(rel, "version");
-	rc.att_updated_at = att_of(rel, "updated_at");
-	rc.channel_atp_key = compat_RelationGetPrimaryKeyIndex(rel);
-	if (!OidIsValid(rc.channel_atp_key))
-		elog(ERROR, "inventory_sync: channel_atp has lost its primary key");
-	{
-		Relation	idx = index_open(rc.channel_atp_key, AccessShareLock);
-
-		if (IndexRelationGetNumberOfKeyAttributes(idx) != 2 ||
-			idx->rd_index->indkey.values[0] != att_of(rel, "channel") ||
-			idx->rd_index->indkey.values[1] != att_of(rel, "item_gtin"))
-			elog(ERROR, "inventory_sync: channel_atp's primary key is not (channel, item_gtin)");
-		for (i = 0; i < 2; i++)
-		{
-			Oid			optype = idx->rd_opcintype[i];
-			Oid			op = get_opfamily_member(idx->rd_opfamily[i], optype, optype, BTEqualStrategyNumber);
-
-			if (!OidIsValid(op))
-				elog(ERROR, "inventory_sync: no equality operator for channel_atp's key");
-			rc.key_eq[i] = get_opcode(op);
-			rc.key_collation[i] = idx->rd_indcollation[i];
-		}
-		index_close(idx, AccessShareLock);
-	}
-	table_close(rel, AccessShareLock);
-
-	/* reservation: every column the fast path writes, and the index its key is unique in */
-	rc.reservation = get_relname_relid("reservation", nsp);
-	rc.reservation_seq = get_relname_relid("reservation_reservation_id_seq", nsp);
-	if (!OidIsValid(rc.reservation) || !OidIsValid(rc.reservation_seq))
-		elog(ERROR, "inventory_sync: table reservation is incomplete");
-	{
-		Oid			status_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-												  CStringGetDatum("reservation_status"), ObjectIdGetDatum(nsp));
-		List	   *indexes;
-		ListCell   *lc;
-		int			live = 0;
-
-		tup = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(status_type), CStringGetDatum("open"));
-		if (!HeapTupleIsValid(tup))
-			elog(ERROR, "inventory_sync: reservation_status 'open' is missing");
-		rc.status_open = ((Form_pg_enum) GETSTRUCT(tup))->oid;
-		ReleaseSysCache(tup);
-
-		rel = table_open(rc.reservation, AccessShareLock);
-		for (i = 0; i < lengthof(res_cols); i++)
-			rc.res_att[i] = att_of(rel, res_cols[i]);
-		for (i = 0; i < RelationGetDescr(rel)->natts; i++)
-			if (!TupleDescAttr(RelationGetDescr(rel), i)->attisdropped)
-				live++;
-		if (live != lengthof(res_cols) ||
-			(rel->trigdesc != NULL && (rel->trigdesc->trig_insert_before_row || rel->trigdesc->trig_insert_after_row ||
-									   rel->trigdesc->trig_insert_before_statement ||
-									   rel->trigdesc->trig_insert_after_statement)) ||
-			(RelationGetDescr(rel)->constr != NULL && (RelationGetDescr(rel)->constr->num_check > 0 ||
-													   RelationGetDescr(rel)->constr->has_generated_stored)))
-			elog(ERROR, "inventory_sync: reservation is not the table reserve() knows how to write");
-		rc.res_natts = RelationGetDescr(rel)->natts;
-		rc.reservation_key = InvalidOid;
-		indexes = RelationGetIndexList(rel);
-		foreach(lc, indexes)
-		{
-			Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
-
-			if (idx->rd_index->indisunique && IndexRelationGetNumberOfKeyAttributes(idx) == 3 &&
-				idx->rd_index->indkey.values[0] == rc.res_att[R_CHANNEL] &&
-				idx->rd_index->indkey.values[1] == rc.res_att[R_ORDER] &&
-				idx->rd_index->indkey.values[2] == rc.res_att[R_LINE])
-				rc.reservation_key = RelationGetRelid(idx);
-			index_close(idx, AccessShareLock);
-		}
-		list_free(indexes);
-		table_close(rel, AccessShareLock);
-		if (!OidIsValid(rc.reservation_key))
-			elog(ERROR, "inventory_sync: reservation has lost its unique key (channel, order_ref, line_ref)");
-	}
-	rc.channel_atp = atp;
-}
-
-/*
- * ExecCloseIndices, but the locks are kept to the end of the transaction, as the table's
- * are: after the hot row is locked, releasing them one by one only lengthens the wait.
- */
-static void
-close_indices(ResultRelInfo *rri)
-{
-	int			i;
-
-	for (i = 0; i < rri->ri_NumIndices; i++)
-		if (rri->ri_IndexRelationDescs[i] != NULL)
-		{
-			compat_index_insert_cleanup(rri->ri_IndexRelationDescs[i], rri->ri_IndexRelationInfo[i]);
-			index_close(rri->ri_IndexRelationDescs[i], NoLock);
-		}
-}
-
-/* ------------------------------------------------------------------------
- * The reservation table's index descriptions, built once per backend.
- *
- * ExecOpenIndices builds them on every call: each index's predicate copied out of the
- * relcache, planned and compiled, and the unique indexes' operators looked up for the
- * speculative insertion (together about 3% of a reservation's CPU). They only change
- * when the table's indexes do, which sends a relcache invalidation for the table or the
- * index: the callback marks them stale and the next reservation builds them again.
- * Only plain btree indexes without expressions are kept (btree keeps nothing of its own
- * in the IndexInfo); a table with any other index is opened the executor's way.
- * ------------------------------------------------------------------------ */
-typedef struct ResIndexes
-{
-	MemoryContext cxt;			/* holds this struct and everything below */
-	Oid			relid;			/* reservation */
-	int			n;
-	Oid		   *oids;			/* RelationGetIndexList order */
-	IndexInfo **info;			/* predicates compiled, speculative support built */
-	bool		cacheable;		/* false: ExecOpenIndices on every call */
-} ResIndexes;
-
-static ResIndexes *res_indexes = NULL;
-static bool res_indexes_stale = false;
-static bool res_indexes_callback = false;
-
-static void
-res_indexes_invalidate(Datum arg, Oid relid)
-{
-	int			i;
-
-	if (res_indexes == NULL || res_indexes_stale)
-		return;
-	if (!OidIsValid(relid) || relid == res_indexes->relid)
-	{
-		res_indexes_stale = true;
-		return;
-	}
-	for (i = 0; i < res_indexes->n; i++)
-		if (relid == res_indexes->oids[i])
-		{
-			res_indexes_stale = true;
-			return;
-		}
-}
-
-/* the descriptions for rel as it is now (rel is open and locked) */
-static ResIndexes *
-res_indexes_get(Relation rel)
-{
-	List	   *list;
-	ListCell   *lc;
-	MemoryContext cxt;
-	MemoryContext old;
-	ResIndexes *ri;
-	int			i = 0;
-
-	if (!res_indexes_callback)
-	{
-		CacheRegisterRelcacheCallback(res_indexes_invalidate, (Datum) 0);
-		res_indexes_callback = true;
-	}
-	if (res_indexes != NULL && !res_indexes_stale && res_indexes->relid == RelationGetRelid(rel))
-		return res_indexes;
-	if (res_indexes != NULL)
-		MemoryContextDelete(res_indexes->cxt);
-	res_indexes = NULL;
-	res_indexes_stale = false;
-
-	/* built under the caller's context (an error frees it), kept only once complete */
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "inventory_sync reservation indexes", ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	ri = palloc0(sizeof(ResIndexes));
-	ri->cxt = cxt;
-	ri->relid = RelationGetRelid(rel);
-	ri->cacheable = true;
-	list = RelationGetIndexList(rel);
-	ri->n = list_length(list);
-	ri->oids = palloc0(sizeof(Oid) * Max(ri->n, 1));
-	ri->info = palloc0(sizeof(IndexInfo *) * Max(ri->n, 1));
-	foreach(lc, list)
-	{
-		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
-		IndexInfo  *ii = BuildIndexInfo(idx);
-
-		if (idx->rd_rel->relam != BTREE_AM_OID || ii->ii_Expressions != NIL)
-			ri->cacheable = false;
-		else
-		{
-			if (ii->ii_Unique)
-				BuildSpeculativeIndexInfo(idx, ii);
-			if (ii->ii_Predicate != NIL)
-				ii->ii_PredicateState = ExecInitQual((List *) expression_planner((Expr *) ii->ii_Predicate), NULL);
-		}
-		ri->oids[i] = RelationGetRelid(idx);
-		ri->info[i++] = ii;
-		index_close(idx, NoLock);
-	}
-	MemoryContextSwitchTo(old);
-	MemoryContextSetParent(cxt, CacheMemoryContext);
-	res_indexes = ri;
-	return ri;
-}
-
-/*
- * ExecOpenIndices(rri, true) from the kept descriptions. An invalidation taken while the
- * indexes are locked here leaves this call with the descriptions it started with, as
- * ExecOpenIndices' own would be.
- */
-static void
-res_open_indices(ResultRelInfo *rri, Relation rel)
-{
-	ResIndexes *ri = res_indexes_get(rel);
-	int			i;
-
-	if (!ri->cacheable)
-	{
-		ExecOpenIndices(rri, true);
-		return;
-	}
-	rri->ri_NumIndices = ri->n;
-	rri->ri_IndexRelationDescs = palloc(sizeof(Relation) * Max(ri->n, 1));
-	rri->ri_IndexRelationInfo = palloc(sizeof(IndexInfo *) * Max(ri->n, 1));
-	for (i = 0; i < ri->n; i++)
-	{
-		rri->ri_IndexRelationDescs[i] = index_open(ri->oids[i], RowExclusiveLock);
-		rri->ri_IndexRelationInfo[i] = ri->info[i];
-	}
-}
-
-/*
- * Insert the reservation unless its key exists, as INSERT ... ON CONFLICT DO NOTHING does
- * (speculative insertion: a concurrent insert of the same key is waited for, and wins if
- * it commits). false: the key exists.
- *
- * Optimistic: a new key is the common case, so the first attempt inserts without the
- * pre-check (an index probe per call); the unique index's partial check reports a key
- * that exists or is being inserted, the tuple is then super-deleted, and every later
- * attempt pre-checks as ON CONFLICT does (waiting for a concurrent inserter).
- */
-static bool
-reservation_insert(Datum *values, bool *nulls)
-{
-	Relation	rel = table_open(rc.reservation, RowExclusiveLock);
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	EState	   *estate = CreateExecutorState();
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	List	   *arbiters = list_make1_oid(rc.reservation_key);
-	bool		inserted = false;
-	bool		first = true;
-
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	res_open_indices(rri, rel);
-	for (;;)
-	{
-		ItemPointerData conflict;
-		bool		spec_conflict = false;
-		uint32		token;
-
-		ExecClearTuple(slot);
-		memcpy(slot->tts_values, values, sizeof(Datum) * rc.res_natts);
-		memcpy(slot->tts_isnull, nulls, sizeof(bool) * rc.res_natts);
-		ExecStoreVirtualTuple(slot);
-		if (!first && !compat_ExecCheckIndexConstraints(rri, slot, estate, &conflict, arbiters))
-			break;
-		first = false;
-		token = SpeculativeInsertionLockAcquire(GetCurrentTransactionId());
-		table_tuple_insert_speculative(rel, slot, GetCurrentCommandId(true), 0, NULL, token);
-		compat_ExecInsertIndexTuples(rri, slot, estate, false, true, &spec_conflict, arbiters, false);
-		table_tuple_complete_speculative(rel, slot, token, !spec_conflict);
-		SpeculativeInsertionLockRelease(GetCurrentTransactionId());
-		if (!spec_conflict)
-		{
-			inserted = true;
-			break;
-		}
-		/* the same key went in meanwhile: look again (waiting for its inserter) */
-	}
-	ExecCloseIndices(rri);		/* before the hot row: its locks go now, not at commit */
-	ExecDropSingleTupleTableSlot(slot);
-	FreeExecutorState(estate);
-	table_close(rel, NoLock);
-	return inserted;
-}
-
-static SPIPlanPtr
-plan(ReservePlan which)
-{
-	static const int nargs[NUM_RESERVE_PLANS] = {2, 8};
-	Oid			types[8];
-	SPIPlanPtr	p;
-
-	if (rc.plans[which] != NULL)
-		return rc.plans[which];
-	types[0] = TEXTOID;
-	types[1] = rc.gtin_type;
-	if (which != RP_TERMS)
-	{
-		types[1] = TEXTOID;
-		types[2] = TEXTOID;
-		types[3] = rc.gtin_type;
-		types[4] = NUMERICOID;
-		types[5] = rc.gln_type;
-		types[6] = TIMESTAMPTZOID;
-		types[7] = DATEOID;
-	}
-	p = SPI_prepare(reserve_sql[which], nargs[which], types);
-	if (p == NULL)
-		elog(ERROR, "inventory_sync: could not prepare \"%s\": %s", reserve_sql[which],
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(p) != 0)
-		elog(ERROR, "inventory_sync: could not keep plan");
-	rc.plans[which] = p;
-	return p;
-}
-
-static void
-run(ReservePlan which, Datum *values, const char *nulls, int expect)
-{
-	int			r = SPI_execute_plan(plan(which), values, nulls, false, 1);
-
-	if (r != expect)
-		elog(ERROR, "inventory_sync: \"%s\" failed: %s", reserve_sql[which], SPI_result_code_string(r));
-}
 
 /* ------------------------------------------------------------------------
  * Which (channel, item) the fast path may promise, remembered per backend.
@@ -524,30 +84,34 @@ typedef struct TermsEntry
 
 static HTAB *terms = NULL;
 static bool terms_stale = false;
-static bool terms_callback = false;
 
-static void
-terms_invalidate(Datum arg, Oid relid)
+void
+fast_terms_invalidate(void)
 {
 	terms_stale = true;
 }
 
-static TermsEntry *
-terms_lookup(Datum channel, Datum item, bool *cacheable)
+/* The cache key of (channel, item); false when the channel name is too long to cache. */
+static bool
+terms_key(Datum channel, Datum item, TermsKey *key)
 {
-	TermsKey	key;
 	text	   *t = DatumGetTextPP(channel);
 	int			len = VARSIZE_ANY_EXHDR(t);
+
+	if (len >= (int) sizeof(key->channel))
+		return false;
+	memset(key, 0, sizeof(*key));
+	memcpy(key->channel, VARDATA_ANY(t), len);
+	key->item = DatumGetInt64(item);
+	return true;
+}
+
+/* The remembered terms of today, or NULL; the cache is made anew after an invalidation. */
+static TermsEntry *
+terms_lookup(const TermsKey *key)
+{
 	TermsEntry *e;
 
-	*cacheable = len < (int) sizeof(key.channel);
-	if (!*cacheable)
-		return NULL;
-	if (!terms_callback)
-	{
-		CacheRegisterRelcacheCallback(terms_invalidate, (Datum) 0);
-		terms_callback = true;
-	}
 	if (terms == NULL || terms_stale)
 	{
 		HASHCTL		ctl;
@@ -561,10 +125,7 @@ terms_lookup(Datum channel, Datum item, bool *cacheable)
 		terms = hash_create("inventory_sync reserve terms", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		terms_stale = false;
 	}
-	memset(&key, 0, sizeof(key));
-	memcpy(key.channel, VARDATA_ANY(t), len);
-	key.item = DatumGetInt64(item);
-	e = hash_search(terms, &key, HASH_FIND, NULL);
+	e = hash_search(terms, key, HASH_FIND, NULL);
 	if (e != NULL && e->day != GetSQLCurrentDate())
 		return NULL;
 	return e;
@@ -574,8 +135,9 @@ terms_lookup(Datum channel, Datum item, bool *cacheable)
 static TermsEntry *
 fast_terms(Datum channel, Datum item)
 {
-	bool		cacheable;
-	TermsEntry *e = terms_lookup(channel, item, &cacheable);
+	TermsKey	key;
+	bool		cacheable = terms_key(channel, item, &key);
+	TermsEntry *e = cacheable ? terms_lookup(&key) : NULL;
 	TermsEntry	fresh;
 	bool		isnull;
 	Datum		v[2];
@@ -584,7 +146,7 @@ fast_terms(Datum channel, Datum item)
 		return e;
 	v[0] = channel;
 	v[1] = item;
-	run(RP_TERMS, v, NULL, SPI_OK_SELECT);
+	promise_query_run(PQ_FAST_TERMS, v, NULL);
 	if (SPI_processed == 0)
 		return NULL;
 	memset(&fresh, 0, sizeof(fresh));
@@ -593,12 +155,7 @@ fast_terms(Datum channel, Datum item)
 	if (cacheable && !terms_stale)
 	{
 		bool		found;
-		TermsKey	key;
-		text	   *t = DatumGetTextPP(channel);
 
-		memset(&key, 0, sizeof(key));
-		memcpy(key.channel, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-		key.item = DatumGetInt64(item);
 		e = hash_search(terms, &key, HASH_ENTER, &found);
 		e->ttl = fresh.ttl;
 		e->day = fresh.day;
@@ -610,187 +167,210 @@ fast_terms(Datum channel, Datum item)
 }
 
 /* ------------------------------------------------------------------------
- * Taking from the channel's ATP row: found by its key, checked and updated in place,
- * waiting for a concurrent promise exactly as UPDATE ... WHERE atp >= q would (in the
- * tuple lock's queue, then re-checking the row as that promise committed it).
+ * The refusal.
  * ------------------------------------------------------------------------ */
-static bool
-atp_take(Datum channel, Datum item, Numeric quantity, Numeric *atp_after, int64 *version_after,
-		 Numeric *atp_found)
+
+/*
+ * IS040 for a reservation anywhere in a channel: what was asked, what the channel has
+ * (never below zero), the reservation's key. Worded as the SQL path words the same
+ * refusal, so a caller sees one message whichever path decided.
+ */
+pg_noreturn static void
+refuse_beyond_atp(Datum channel, Datum order_ref, Datum line_ref, Datum item, Numeric asked,
+				  Numeric available)
 {
-	Relation	rel = table_open(rc.channel_atp, RowExclusiveLock);
-	Relation	idx = index_open(rc.channel_atp_key, RowExclusiveLock);
-	TupleTableSlot *found = table_slot_create(rel, NULL);
-	TupleTableSlot *newrow = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
-	int			natts = RelationGetDescr(rel)->natts;
-	ScanKeyData sk[2];
-	bool		taken = false;
-	bool		locked = false;
-	bool		isnull;
+	char		gtin[24];
+	char	   *chan = TextDatumGetCString(channel);
 
-	*atp_found = NULL;
-	ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, rc.key_eq[0], channel);
-	sk[0].sk_collation = rc.key_collation[0];
-	ScanKeyInit(&sk[1], 2, BTEqualStrategyNumber, rc.key_eq[1], item);
-	sk[1].sk_collation = rc.key_collation[1];
+	if (num_sign(available) <= 0)
+		available = num_zero();
+	gs1_key_format(GS1_KEY_GTIN, DatumGetInt64(item), gtin);
+	ereport(ERROR,
+			(errcode(ERRCODE_IS_BEYOND_ATP),
+			 errmsg("insufficient ATP: %s of gtin %s asked, %s available in channel \"%s\"",
+					num_text(asked), gtin, num_text(available), chan),
+			 errdetail("Reservation channel \"%s\", order \"%s\", line \"%s\".",
+					   chan, TextDatumGetCString(order_ref), TextDatumGetCString(line_ref)),
+			 errhint("Reserve less, elsewhere, or let the channel take backorders (channel.allow_backorder).")));
+	pg_unreachable();
+}
 
-	for (;;)
+/* ------------------------------------------------------------------------
+ * The fast path, in its steps.
+ * ------------------------------------------------------------------------ */
+
+/* A row of natts columns, every one NULL until set (dropped columns stay so). */
+static inline void
+row_all_null(Datum *values, bool *nulls, int natts)
+{
+	int			i;
+
+	for (i = 0; i < natts; i++)
 	{
-		IndexScanDesc scan;
-		Snapshot	snap;
-		TM_Result	res;
-		TM_FailureData tmfd;
-		LockTupleMode lockmode;
-		Numeric		atp;
-		int64		version;
-		bool		have = false;
-		TU_UpdateIndexes update_indexes;
-
-		if (!locked)
-		{
-			/* the latest committed version (and this transaction's own) */
-			CommandCounterIncrement();
-			snap = RegisterSnapshot(GetLatestSnapshot());
-			scan = compat_index_beginscan(rel, idx, snap, 2, 0);
-			index_rescan(scan, sk, 2, NULL, 0);
-			have = index_getnext_slot(scan, ForwardScanDirection, found);
-			index_endscan(scan);
-			UnregisterSnapshot(snap);
-			if (!have)
-				break;			/* no row: the general path publishes one */
-		}
-		atp = DatumGetNumeric(slot_getattr(found, rc.att_atp, &isnull));
-		version = DatumGetInt64(slot_getattr(found, rc.att_version, &isnull));
-		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(atp), NumericGetDatum(quantity))) < 0)
-		{
-			/* as UPDATE ... WHERE atp >= q: not enough in the latest committed version */
-			*atp_found = DatumGetNumericCopy(NumericGetDatum(atp));
-			break;
-		}
-
-		/* the new version: atp - q, version + 1, updated now */
-		slot_getallattrs(found);
-		ExecClearTuple(newrow);
-		memcpy(newrow->tts_values, found->tts_values, sizeof(Datum) * natts);
-		memcpy(newrow->tts_isnull, found->tts_isnull, sizeof(bool) * natts);
-		*atp_after = DatumGetNumeric(DirectFunctionCall2(numeric_sub, NumericGetDatum(atp),
-														 NumericGetDatum(quantity)));
-		*version_after = version + 1;
-		newrow->tts_values[rc.att_atp - 1] = NumericGetDatum(*atp_after);
-		newrow->tts_values[rc.att_version - 1] = Int64GetDatum(*version_after);
-		newrow->tts_values[rc.att_updated_at - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-		newrow->tts_isnull[rc.att_updated_at - 1] = false;
-		ExecStoreVirtualTuple(newrow);
-		res = table_tuple_update(rel, &found->tts_tid, newrow, GetCurrentCommandId(true), GetActiveSnapshot(),
-								 InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
-		if (res == TM_Ok)
-		{
-			if (update_indexes != TU_None)
-			{
-				EState	   *estate = CreateExecutorState();
-				ResultRelInfo *rri = makeNode(ResultRelInfo);
-
-				InitResultRelInfo(rri, rel, 1, NULL, 0);
-				ExecOpenIndices(rri, false);
-				compat_ExecInsertIndexTuples(rri, newrow, estate, false, false, NULL, NIL,
-											 update_indexes == TU_Summarizing);
-				ExecCloseIndices(rri);
-				FreeExecutorState(estate);
-			}
-			taken = true;
-			break;
-		}
-		if (res != TM_Updated && res != TM_Deleted)
-			elog(ERROR, "inventory_sync: unexpected result %d updating channel ATP", (int) res);
-		if (locked)
-			elog(ERROR, "inventory_sync: a locked channel ATP row changed");
-		/* as UPDATE: a row changed after this transaction's snapshot cannot be promised from */
-		if (IsolationUsesXactSnapshot())
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent update")));
-
-		/* wait our turn in the row's queue, lock its latest version, decide on that */
-		PushActiveSnapshot(GetLatestSnapshot());
-		res = table_tuple_lock(rel, &found->tts_tid, GetActiveSnapshot(), found, GetCurrentCommandId(false),
-							   LockTupleNoKeyExclusive, LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
-		PopActiveSnapshot();
-		if (res == TM_Ok)
-		{
-			if (IsolationUsesXactSnapshot() &&
-				!table_tuple_satisfies_snapshot(rel, found, GetTransactionSnapshot()))
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("could not serialize access due to concurrent update")));
-			locked = true;
-			continue;
-		}
-		if (res != TM_Updated && res != TM_Deleted)
-			elog(ERROR, "inventory_sync: unexpected result %d locking channel ATP", (int) res);
-		/* gone while we looked: look again */
+		values[i] = (Datum) 0;
+		nulls[i] = true;
 	}
-	ExecDropSingleTupleTableSlot(found);
-	ExecDropSingleTupleTableSlot(newrow);
-	index_close(idx, NoLock);
-	table_close(rel, NoLock);
-	return taken;
+}
+
+/* The reservation row the fast path inserts (open, anywhere in the channel); returns its id. */
+static int64
+fast_reservation_row(FunctionCallInfo fcinfo, const TermsEntry *terms_now, Datum *values, bool *nulls)
+{
+	PromiseCatalog *pc = &promise_catalog;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Datum		quantity = PG_GETARG_DATUM(ARG_QUANTITY);
+	int64		reservation_id = nextval_internal(pc->reservation_seq, false);
+
+	row_all_null(values, nulls, pc->reservation_natts);
+#define SET(col, val) (values[pc->reservation_att[col] - 1] = (val), nulls[pc->reservation_att[col] - 1] = false)
+	SET(RES_ID, Int64GetDatum(reservation_id));
+	SET(RES_CHANNEL, PG_GETARG_DATUM(ARG_CHANNEL));
+	SET(RES_ORDER_REF, PG_GETARG_DATUM(ARG_ORDER_REF));
+	SET(RES_LINE_REF, PG_GETARG_DATUM(ARG_LINE_REF));
+	SET(RES_ITEM, PG_GETARG_DATUM(ARG_ITEM));
+	SET(RES_ANYWHERE, BoolGetDatum(true));
+	SET(RES_QUANTITY, quantity);
+	SET(RES_OPEN, quantity);
+	SET(RES_FULFILLED, NumericGetDatum(num_zero()));
+	SET(RES_STATUS, ObjectIdGetDatum(pc->status_open));
+	SET(RES_EXPIRES_AT, PG_ARGISNULL(ARG_EXPIRES_AT)
+		? DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now),
+							  IntervalPGetDatum(&terms_now->ttl))
+		: PG_GETARG_DATUM(ARG_EXPIRES_AT));
+	if (!PG_ARGISNULL(ARG_DUE_DATE))
+		SET(RES_DUE_DATE, PG_GETARG_DATUM(ARG_DUE_DATE));
+	SET(RES_CREATED_AT, TimestampTzGetDatum(now));
+	SET(RES_FULFILLING, BoolGetDatum(false));
+#undef SET
+	return reservation_id;
 }
 
 /*
- * One row of an append-only table the engine alone writes (heap tuple and index entries),
- * in two steps: everything that does not depend on the row (opening the table and its
- * indexes, the slot) before the hot row is locked, the tuple and its index entries after.
+ * The after-state: the reservation opened, and the channel's ATP move it made (atp_before,
+ * atp_after, version). channel_atp_change gets no row for that move (see 200_promise.sql).
  */
-typedef struct RowStore
-{
-	Relation	rel;
-	ResultRelInfo *rri;
-	TupleTableSlot *slot;
-	int			natts;
-} RowStore;
-
 static void
-store_open(RowStore *st, Oid relid, int natts)
+append_reserve_change(HeapAppend *writer, FunctionCallInfo fcinfo, int64 change_id,
+					  int64 reservation_id, const AtpTake *take)
 {
-	st->rel = table_open(relid, RowExclusiveLock);
-	if (RelationGetDescr(st->rel)->natts != natts)
-		elog(ERROR, "inventory_sync: %s has %d columns, expected %d", RelationGetRelationName(st->rel),
-			 RelationGetDescr(st->rel)->natts, natts);
-	st->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(st->rri, st->rel, 1, NULL, 0);
-	ExecOpenIndices(st->rri, false);
-	st->slot = table_slot_create(st->rel, NULL);
-	st->natts = natts;
+	PromiseCatalog *pc = &promise_catalog;
+	Datum		quantity = PG_GETARG_DATUM(ARG_QUANTITY);
+	Datum	   *values = palloc(sizeof(Datum) * pc->change_natts);
+	bool	   *nulls = palloc(sizeof(bool) * pc->change_natts);
+
+	row_all_null(values, nulls, pc->change_natts);
+#define SET(col, val) (values[pc->change_att[col] - 1] = (val), nulls[pc->change_att[col] - 1] = false)
+	SET(CHG_ID, Int64GetDatum(change_id));
+	SET(CHG_RESERVATION, Int64GetDatum(reservation_id));
+	SET(CHG_ACTION, ObjectIdGetDatum(pc->action_reserve));
+	SET(CHG_CHANNEL, PG_GETARG_DATUM(ARG_CHANNEL));
+	SET(CHG_ITEM, PG_GETARG_DATUM(ARG_ITEM));
+	/* location: NULL, anywhere in the channel */
+	SET(CHG_ORDER_REF, PG_GETARG_DATUM(ARG_ORDER_REF));
+	SET(CHG_LINE_REF, PG_GETARG_DATUM(ARG_LINE_REF));
+	SET(CHG_DELTA, quantity);
+	SET(CHG_OPEN_AFTER, quantity);
+	/* atp_after - delta, as _channel_atp_add records a move */
+	SET(CHG_ATP_BEFORE, NumericGetDatum(num_add(take->atp_after, DatumGetNumeric(quantity))));
+	SET(CHG_ATP_AFTER, NumericGetDatum(take->atp_after));
+	SET(CHG_VERSION, Int64GetDatum(take->version));
+	/* posting_id: NULL, no posting made this change */
+	SET(CHG_CHANGED_AT, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+#undef SET
+	heap_append_row(writer, values, nulls);
 }
 
-static void
-store_put(EState *estate, RowStore *st, Datum *values, bool *nulls)
+/*
+ * The fast path; false when it does not apply (nothing has been written then). On true,
+ * *values and *nulls are the reservation row, in reservation's column order.
+ */
+static bool
+reserve_fast(FunctionCallInfo fcinfo, Datum **values, bool **nulls)
 {
-	TupleTableSlot *slot = st->slot;
+	PromiseCatalog *pc = &promise_catalog;
+	Datum		channel = PG_GETARG_DATUM(ARG_CHANNEL);
+	Datum		item = PG_GETARG_DATUM(ARG_ITEM);
+	Numeric		quantity = PG_GETARG_NUMERIC(ARG_QUANTITY);
+	TermsEntry *terms_now;
+	int64		reservation_id;
+	int64		change_id;
+	HeapAppend	change_writer;
+	AtpTake		take;
 
-	ExecClearTuple(slot);
-	memcpy(slot->tts_values, values, sizeof(Datum) * st->natts);
-	memcpy(slot->tts_isnull, nulls, sizeof(bool) * st->natts);
-	ExecStoreVirtualTuple(slot);
-	table_tuple_insert(st->rel, slot, GetCurrentCommandId(true), 0, NULL);
-	if (st->rri->ri_NumIndices > 0)
-		compat_ExecInsertIndexTuples(st->rri, slot, estate, false, false, NULL, NIL, false);
+	/* membership cannot change until this transaction ends (see the file comment) */
+	LockRelationOid(pc->channel, RowShareLock);
+	terms_now = fast_terms(channel, item);
+	if (terms_now == NULL)
+		return false;
+
+	/* before the hot row: the reservation (a key seen before goes to the general path:
+	 * same terms or IS044), the change id, the change table opened */
+	*values = palloc(sizeof(Datum) * pc->reservation_natts);
+	*nulls = palloc(sizeof(bool) * pc->reservation_natts);
+	reservation_id = fast_reservation_row(fcinfo, terms_now, *values, *nulls);
+	if (!reservation_insert(*values, *nulls))
+		return false;
+	change_id = nextval_internal(pc->change_seq, false);
+	heap_append_init(&change_writer, pc->reservation_change, pc->change_natts, 1);
+	heap_append_open(&change_writer);
+
+	/* the one lock: check and take under it */
+	channel_atp_take(channel, item, quantity, &take);
+	if (take.outcome == ATP_NO_ROW)
+		elog(ERROR, "inventory_sync: channel ATP row of channel \"%s\" vanished", TextDatumGetCString(channel));
+	if (take.outcome == ATP_SHORT)
+		refuse_beyond_atp(channel, PG_GETARG_DATUM(ARG_ORDER_REF), PG_GETARG_DATUM(ARG_LINE_REF), item,
+						  quantity, take.atp_before);
+
+	/* after it: one row, the index locks kept to commit */
+	append_reserve_change(&change_writer, fcinfo, change_id, reservation_id, &take);
+	heap_append_finish(&change_writer, true);
+	return true;
 }
 
-static void
-store_close(RowStore *st)
-{
-	close_indices(st->rri);
-	ExecDropSingleTupleTableSlot(st->slot);
-	table_close(st->rel, NoLock);
-}
+/* ------------------------------------------------------------------------
+ * The general path and the entry point.
+ * ------------------------------------------------------------------------ */
 
-static inline bool
-num_positive_finite(Numeric q)
+/* _reserve_general()'s row, in reserve()'s declared row type (its dropped columns, if any, as NULL). */
+static HeapTuple
+reserve_general(FunctionCallInfo fcinfo, TupleDesc resultdesc)
 {
-	return !numeric_is_nan(q) && !numeric_is_inf(q) &&
-		DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(q),
-										  NumericGetDatum(int64_to_numeric(0)))) > 0;
+	Datum		args[NUM_RESERVE_ARGS];
+	char		argnulls[NUM_RESERVE_ARGS];
+	Datum	   *values;
+	bool	   *nulls;
+	HeapTuple	row;
+	TupleDesc	rowdesc;
+	int			src = 0;
+	int			i;
+
+	for (i = 0; i < NUM_RESERVE_ARGS; i++)
+	{
+		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		argnulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	promise_query_run(PQ_RESERVE_GENERAL, args, argnulls);
+	if (SPI_processed != 1)
+		elog(ERROR, "inventory_sync: _reserve_general returned %llu rows", (unsigned long long) SPI_processed);
+	row = SPI_tuptable->vals[0];
+	rowdesc = SPI_tuptable->tupdesc;
+
+	values = palloc(sizeof(Datum) * resultdesc->natts);
+	nulls = palloc(sizeof(bool) * resultdesc->natts);
+	for (i = 0; i < resultdesc->natts; i++)
+	{
+		if (TupleDescAttr(resultdesc, i)->attisdropped)
+		{
+			values[i] = (Datum) 0;
+			nulls[i] = true;
+			continue;
+		}
+		if (src >= rowdesc->natts)
+			elog(ERROR, "inventory_sync: reservation row has %d columns, expected more", rowdesc->natts);
+		values[i] = SPI_getbinval(row, rowdesc, ++src, &nulls[i]);
+	}
+	return heap_form_tuple(resultdesc, values, nulls);
 }
 
 /* order_ref and line_ref: 1 to 200 characters (bytes bound characters from above) */
@@ -802,196 +382,52 @@ key_part_ok(text *t)
 	return len >= 1 && (len <= 200 || pg_mbstrlen_with_len(VARDATA_ANY(t), len) <= 200);
 }
 
-static inline char *
-num_text(Datum n)
-{
-	return DatumGetCString(DirectFunctionCall1(numeric_out, n));
-}
-
-/* The fast path; false when it does not apply (nothing has been written then). */
+/*
+ * The fast path's domain: anywhere, every key given, a sane quantity and expiry, under
+ * READ COMMITTED (under REPEATABLE READ and SERIALIZABLE the general path's SQL decides
+ * as SQL does). Anything else, refusals included, is the general path's to judge.
+ */
 static bool
-reserve_fast(FunctionCallInfo fcinfo, Datum **resultvals, bool **resultnulls)
+fast_path_may_apply(FunctionCallInfo fcinfo)
 {
-	Datum		channel = PG_GETARG_DATUM(0);
-	Datum		item = PG_GETARG_DATUM(3);
-	Datum		quantity = PG_GETARG_DATUM(4);
-	Datum	   *rv = palloc(sizeof(Datum) * rc.res_natts);
-	bool	   *rn = palloc(sizeof(bool) * rc.res_natts);
 	int			i;
-	int64		reservation_id;
-	int64		change_id;
-	Numeric		atp_after;
-	int64		version;
-	Numeric		atp_found;
-	TermsEntry *terms_now;
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	RowStore	rc_store;
-	EState	   *estate;
 
-	/* membership cannot change until this transaction ends (see the file comment) */
-	LockRelationOid(rc.channel, RowShareLock);
-	terms_now = fast_terms(channel, item);
-	if (terms_now == NULL)
+	if (PG_NARGS() != NUM_RESERVE_ARGS || !PG_ARGISNULL(ARG_LOCATION))
 		return false;
-
-	/* the reservation; a key seen before goes to the general path (same terms or IS044) */
-	for (i = 0; i < rc.res_natts; i++)
-	{
-		rv[i] = (Datum) 0;
-		rn[i] = true;
-	}
-#define SET(col, val) (rv[rc.res_att[col] - 1] = (val), rn[rc.res_att[col] - 1] = false)
-	reservation_id = nextval_internal(rc.reservation_seq, false);
-	SET(R_ID, Int64GetDatum(reservation_id));
-	SET(R_CHANNEL, channel);
-	SET(R_ORDER, PG_GETARG_DATUM(1));
-	SET(R_LINE, PG_GETARG_DATUM(2));
-	SET(R_ITEM, item);
-	SET(R_ANYWHERE, BoolGetDatum(true));
-	SET(R_QUANTITY, quantity);
-	SET(R_OPEN, quantity);
-	SET(R_FULFILLED, NumericGetDatum(int64_to_numeric(0)));
-	SET(R_STATUS, ObjectIdGetDatum(rc.status_open));
-	SET(R_EXPIRES, PG_ARGISNULL(6)
-		? DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), IntervalPGetDatum(&terms_now->ttl))
-		: PG_GETARG_DATUM(6));
-	if (!PG_ARGISNULL(7))
-		SET(R_DUE, PG_GETARG_DATUM(7));
-	SET(R_CREATED, TimestampTzGetDatum(now));
-	SET(R_FULFILLING, BoolGetDatum(false));
-#undef SET
-	if (!reservation_insert(rv, rn))
+	for (i = ARG_CHANNEL; i <= ARG_QUANTITY; i++)
+		if (PG_ARGISNULL(i))
+			return false;
+	if (!num_is_positive_finite(PG_GETARG_NUMERIC(ARG_QUANTITY)) ||
+		!key_part_ok(PG_GETARG_TEXT_PP(ARG_ORDER_REF)) || !key_part_ok(PG_GETARG_TEXT_PP(ARG_LINE_REF)))
 		return false;
-	change_id = nextval_internal(rc.change_seq, false);
-	store_open(&rc_store, rc.reservation_change, RC_NATTS);
-	estate = CreateExecutorState();
-
-	/* the one lock: check and take under it */
-	if (!atp_take(channel, item, DatumGetNumeric(quantity), &atp_after, &version, &atp_found))
-	{
-		Numeric		zero = int64_to_numeric(0);
-		Numeric		avail = zero;
-		char		gtin[24];
-
-		if (atp_found == NULL)
-			elog(ERROR, "inventory_sync: channel ATP row of channel \"%s\" vanished", TextDatumGetCString(channel));
-		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(atp_found), NumericGetDatum(zero))) > 0)
-			avail = atp_found;
-		gs1_key_format(GS1_KEY_GTIN, DatumGetInt64(item), gtin);
-		ereport(ERROR,
-				(errcode(ERRCODE_IS_INSUFFICIENT_ATP),
-				 errmsg("insufficient ATP: %s of gtin %s asked, %s available in channel \"%s\"",
-						num_text(quantity), gtin, num_text(NumericGetDatum(avail)), TextDatumGetCString(channel)),
-				 errdetail("Reservation channel \"%s\", order \"%s\", line \"%s\".",
-						   TextDatumGetCString(channel), TextDatumGetCString(PG_GETARG_DATUM(1)),
-						   TextDatumGetCString(PG_GETARG_DATUM(2))),
-				 errhint("Reserve less, elsewhere, or let the channel take backorders (channel.allow_backorder).")));
-	}
-
-	/*
-	 * The after-state, in the contract's column order. It records the channel's ATP move
-	 * too (atp_before, atp_after, version): channel_atp_change gets no row for it (see
-	 * 200_promise.sql), one row fewer under the hot row's lock.
-	 */
-	{
-		Datum		cv[RC_NATTS];
-		bool		cn[RC_NATTS];
-
-		memset(cn, 0, sizeof(cn));
-		cv[0] = Int64GetDatum(change_id);
-		cv[1] = Int64GetDatum(reservation_id);
-		cv[2] = ObjectIdGetDatum(rc.action_reserve);
-		cv[3] = channel;
-		cv[4] = item;
-		cv[5] = (Datum) 0;
-		cn[5] = true;			/* location: anywhere in the channel */
-		cv[6] = PG_GETARG_DATUM(1);
-		cv[7] = PG_GETARG_DATUM(2);
-		cv[8] = quantity;		/* delta */
-		cv[9] = quantity;		/* open_after */
-		cv[10] = DirectFunctionCall2(numeric_add, NumericGetDatum(atp_after), quantity);	/* atp_before */
-		cv[11] = NumericGetDatum(atp_after);
-		cv[12] = Int64GetDatum(version);
-		cv[13] = (Datum) 0;
-		cn[13] = true;			/* posting_id */
-		cv[14] = TimestampTzGetDatum(now);
-		store_put(estate, &rc_store, cv, cn);
-	}
-	store_close(&rc_store);
-	FreeExecutorState(estate);
-	*resultvals = rv;
-	*resultnulls = rn;
-	return true;
+	if (!PG_ARGISNULL(ARG_EXPIRES_AT) &&
+		PG_GETARG_TIMESTAMPTZ(ARG_EXPIRES_AT) <= GetCurrentTransactionStartTimestamp())
+		return false;
+	return !IsolationUsesXactSnapshot();
 }
+
 PG_FUNCTION_INFO_V1(reserve);
 /* reserve(channel, order_ref, line_ref, item, quantity, location, expires_at, due_date) */
 Datum
 reserve(PG_FUNCTION_ARGS)
 {
 	TupleDesc	resultdesc;
+	bool		fast = fast_path_may_apply(fcinfo);
 	Datum	   *values;
 	bool	   *nulls;
-	bool		fast;
+	HeapTuple	row;
 	Datum		result;
-	int			i;
 
 	if (get_call_result_type(fcinfo, NULL, &resultdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "inventory_sync: reserve() must return a composite type");
-
-	/* the fast path's domain: anywhere, every key given, a sane quantity and expiry */
-	fast = PG_NARGS() == 8 && PG_ARGISNULL(5);
-	for (i = 0; fast && i < 5; i++)
-		fast = !PG_ARGISNULL(i);
-	if (fast)
-		fast = num_positive_finite(PG_GETARG_NUMERIC(4)) && key_part_ok(PG_GETARG_TEXT_PP(1)) &&
-			key_part_ok(PG_GETARG_TEXT_PP(2));
-	if (fast && !PG_ARGISNULL(6))
-		fast = PG_GETARG_TIMESTAMPTZ(6) > GetCurrentTransactionStartTimestamp();
-	/* under REPEATABLE READ and SERIALIZABLE the general path's SQL decides as SQL does */
-	if (IsolationUsesXactSnapshot())
-		fast = false;
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_sync: SPI_connect failed");
-	resolve();
+	promise_catalog_load();
 	if (fast && reserve_fast(fcinfo, &values, &nulls))
-		result = PointerGetDatum(SPI_returntuple(heap_form_tuple(resultdesc, values, nulls), resultdesc));
+		row = heap_form_tuple(resultdesc, values, nulls);
 	else
-	{
-		Datum		v[8];
-		char		n[8];
-		HeapTuple	row;
-		TupleDesc	rowdesc;
-		int			src = 0;
-
-		for (i = 0; i < 8; i++)
-		{
-			v[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
-			n[i] = PG_ARGISNULL(i) ? 'n' : ' ';
-		}
-		run(RP_GENERAL, v, n, SPI_OK_SELECT);
-		if (SPI_processed != 1)
-			elog(ERROR, "inventory_sync: _reserve_general returned %llu rows", (unsigned long long) SPI_processed);
-		row = SPI_tuptable->vals[0];
-		rowdesc = SPI_tuptable->tupdesc;
-
-		/* the row in the function's declared row type (its dropped columns, if any, as NULL) */
-		values = palloc(sizeof(Datum) * resultdesc->natts);
-		nulls = palloc(sizeof(bool) * resultdesc->natts);
-		for (i = 0; i < resultdesc->natts; i++)
-		{
-			if (TupleDescAttr(resultdesc, i)->attisdropped)
-			{
-				values[i] = (Datum) 0;
-				nulls[i] = true;
-				continue;
-			}
-			if (src >= rowdesc->natts)
-				elog(ERROR, "inventory_sync: reservation row has %d columns, expected more", rowdesc->natts);
-			values[i] = SPI_getbinval(row, rowdesc, ++src, &nulls[i]);
-		}
-		result = PointerGetDatum(SPI_returntuple(heap_form_tuple(resultdesc, values, nulls), resultdesc));
-	}
+		row = reserve_general(fcinfo, resultdesc);
+	result = PointerGetDatum(SPI_returntuple(row, resultdesc));
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }

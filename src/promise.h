@@ -1,14 +1,20 @@
 /*
  * promise.h
- *		Promises: reserve()'s fast path (src/promise.c). Everything else of the promise
- *		layer is SQL (sql/install/2*.sql); see docs/reference/promises.md.
+ *		Promises: reserve()'s fast path. Everything else of the promise layer is SQL
+ *		(sql/install/2*.sql); see docs/reference/promises.md.
+ *
+ * The C side, by responsibility: promise.c the entry point and the fast path's steps;
+ * atp_take.c taking ATP from a channel's published row (the one place C moves it);
+ * reservation_write.c storing a reservation row as INSERT ... ON CONFLICT would;
+ * promise_catalog.c the tables' layout and the SQL the layer runs. What they share is in
+ * promise_internal.h.
  *
  * The fast path takes a reservation "anywhere" in a dedicated channel (no other channel
  * sells from its locations) while the channel's published ATP was computed today: such a
  * reservation moves only that channel's ATP, by exactly its quantity, so promising is one
  * conditional UPDATE of one channel_atp row (the lock every promise of the item in the
  * channel serialises on), preceded by the insert of the reservation and followed by its
- * two after-state rows. Every other case, and every refusal that is not a plain lack of
+ * after-state row. Every other case, and every refusal that is not a plain lack of
  * ATP, goes to the SQL implementation, _reserve_general().
  */
 #ifndef INVENTORY_SYNC_PROMISE_H
@@ -16,13 +22,6 @@
 
 #include "postgres.h"
 
-/* The promise layer's SQLSTATEs; see docs/reference/errors.md. */
-#define ERRCODE_IS_INSUFFICIENT_ATP			MAKE_SQLSTATE('I','S','0','4','0')
-#define ERRCODE_IS_RESERVATION_RESOLVED		MAKE_SQLSTATE('I','S','0','4','1')
-#define ERRCODE_IS_FULFIL_EXCEEDS			MAKE_SQLSTATE('I','S','0','4','2')
-#define ERRCODE_IS_LOCATION_NOT_IN_CHANNEL	MAKE_SQLSTATE('I','S','0','4','3')
-#define ERRCODE_IS_RESERVATION_KEY_CONFLICT	MAKE_SQLSTATE('I','S','0','4','4')
-#define ERRCODE_IS_EXPIRY_NOT_FUTURE		MAKE_SQLSTATE('I','S','0','4','5')
-#define ERRCODE_IS_POOL_CANNOT_BE_PLACED	MAKE_SQLSTATE('I','S','0','4','6')
+#include "errcodes.h"
 
 #endif							/* INVENTORY_SYNC_PROMISE_H */

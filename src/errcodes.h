@@ -1,0 +1,43 @@
+/*
+ * errcodes.h
+ *		The extension's own SQLSTATEs (class IS: inventory_sync), each defined once.
+ *
+ * The codes are part of the API: integrations branch on them (docs/reference/errors.md
+ * lists when each is raised and what a caller should do), and the SQL side raises the
+ * same codes by their text ('IS040'), so a code never changes meaning. The name says the
+ * rule that was broken. Unknown master data is not here: it is the standard 23503
+ * foreign_key_violation, since the fact names a key the master data does not have.
+ *
+ * The definitions are token-for-token those of any older header that still defines one
+ * of them, so including both is harmless while code moves here.
+ */
+#ifndef INVENTORY_SYNC_ERRCODES_H
+#define INVENTORY_SYNC_ERRCODES_H
+
+#include "postgres.h"
+
+/* Postings (the ledger's triggers) */
+#define ERRCODE_IS_NOT_SYSTEM_OF_RECORD		MAKE_SQLSTATE('I','S','0','0','1')
+#define ERRCODE_IS_CONFLICTING_REPLAY		MAKE_SQLSTATE('I','S','0','0','2')
+#define ERRCODE_IS_STALE_EXPECTED_QUANTITY	MAKE_SQLSTATE('I','S','0','0','3')
+#define ERRCODE_IS_INSUFFICIENT_STOCK		MAKE_SQLSTATE('I','S','0','0','4')
+#define ERRCODE_IS_INVALID_QUANTITY			MAKE_SQLSTATE('I','S','0','2','0')
+#define ERRCODE_IS_LOT_RULE					MAKE_SQLSTATE('I','S','0','2','1')
+#define ERRCODE_IS_SERIAL_RULE				MAKE_SQLSTATE('I','S','0','2','2')
+#define ERRCODE_IS_INVALID_POSTING			MAKE_SQLSTATE('I','S','0','2','3')
+#define ERRCODE_IS_IMMUTABLE				MAKE_SQLSTATE('I','S','0','3','0')
+
+/* Promises (reservations and ATP) */
+#define ERRCODE_IS_BEYOND_ATP				MAKE_SQLSTATE('I','S','0','4','0')
+#define ERRCODE_IS_RESERVATION_RESOLVED		MAKE_SQLSTATE('I','S','0','4','1')
+#define ERRCODE_IS_FULFIL_EXCEEDS_RESERVATION MAKE_SQLSTATE('I','S','0','4','2')
+#define ERRCODE_IS_LOCATION_NOT_IN_CHANNEL	MAKE_SQLSTATE('I','S','0','4','3')
+#define ERRCODE_IS_RESERVATION_KEY_CONFLICT	MAKE_SQLSTATE('I','S','0','4','4')
+#define ERRCODE_IS_EXPIRY_NOT_FUTURE		MAKE_SQLSTATE('I','S','0','4','5')
+#define ERRCODE_IS_POOL_CANNOT_BE_PLACED	MAKE_SQLSTATE('I','S','0','4','6')
+
+/* Reconciliation (snapshot feeds) */
+#define ERRCODE_IS_SNAPSHOT_FEED_REFUSED	MAKE_SQLSTATE('I','S','0','8','0')
+#define ERRCODE_IS_SNAPSHOT_IN_FUTURE		MAKE_SQLSTATE('I','S','0','8','1')
+
+#endif							/* INVENTORY_SYNC_ERRCODES_H */
