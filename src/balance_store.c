@@ -13,8 +13,8 @@
  * row changed by a transaction our snapshot cannot see is a serialization failure, as
  * for UPDATE.
  *
- * Both tables' columns are found by name when the catalog is resolved; nothing here
- * depends on their column order.
+ * Both tables' columns and indexes are found by name (ext_catalog.h) when the catalog
+ * is resolved; nothing here depends on their column order.
  */
 #include "postgres.h"
 #include "pg_compat.h"
@@ -33,6 +33,7 @@
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 
+#include "ext_catalog.h"
 #include "posting_int.h"
 
 /* The columns of balance_change the after-state writer fills, by name. */
@@ -43,6 +44,9 @@ typedef enum ChangeCol
 	CC_RECORDED_AT,
 	NUM_CHANGE_COLS
 } ChangeCol;
+
+/* balance_change's columns, dropped ones included: room for the after-state's values */
+#define MAX_CHANGE_NATTS 64
 
 static const char *const change_col_names[NUM_CHANGE_COLS] = {
 	"posting_id", "balance_id", "item_gtin", "location", "lot", "bucket", "delta",
@@ -71,117 +75,69 @@ typedef struct BalanceMeta
 	Oid			changes_relid;
 	Oid			changes_idx;	/* balance_change (balance_id, event_time) */
 	AttrNumber	change_att[NUM_CHANGE_COLS];
+	int			changes_natts;
 } BalanceMeta;
 
 static BalanceMeta balance_meta;
 
-static AttrNumber
-column_of(Relation rel, const char *name)
-{
-	AttrNumber	a = attnameAttNum(rel, name, false);
-
-	if (a == InvalidAttrNumber)
-		elog(ERROR, "inventory_sync: %s has no column \"%s\"", RelationGetRelationName(rel), name);
-	return a;
-}
-
-/* The unique btree index on exactly (item_gtin, location, lot, bucket), into m. */
+/* The unique index on exactly (item_gtin, location, lot, bucket), and its key equality, into m. */
 static void
 find_balance_key_index(Relation rel, BalanceMeta *m)
 {
 	static const char *const keycols[4] = {"item_gtin", "location", "lot", "bucket"};
 	AttrNumber	keyatts[4];
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
+	Relation	idx;
 	int			i;
 
 	for (i = 0; i < 4; i++)
-		keyatts[i] = column_of(rel, keycols[i]);
-	foreach(lc, indexes)
-	{
-		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
-		bool		match = idx->rd_index->indisunique && idx->rd_index->indisvalid &&
-			idx->rd_rel->relam == BTREE_AM_OID &&
-			IndexRelationGetNumberOfKeyAttributes(idx) == 4;
-
-		for (i = 0; match && i < 4; i++)
-			match = idx->rd_index->indkey.values[i] == keyatts[i];
-		if (match)
-		{
-			m->keyidx = RelationGetRelid(idx);
-			for (i = 0; i < 4; i++)
-			{
-				Oid			optype = idx->rd_opcintype[i];
-				Oid			op = get_opfamily_member(idx->rd_opfamily[i], optype, optype,
-													 BTEqualStrategyNumber);
-
-				if (!OidIsValid(op))
-					elog(ERROR, "inventory_sync: no equality operator for column %d of the balance key", i + 1);
-				m->eqproc[i] = get_opcode(op);
-				m->collation[i] = idx->rd_indcollation[i];
-			}
-		}
-		index_close(idx, AccessShareLock);
-		if (OidIsValid(m->keyidx))
-			break;
-	}
-	list_free(indexes);
+		keyatts[i] = ext_catalog_column(rel, keycols[i]);
+	m->keyidx = ext_catalog_index_on(rel, keyatts, 4, true);
 	if (!OidIsValid(m->keyidx))
 		elog(ERROR, "inventory_sync: balance has lost its unique index on (item_gtin, location, lot, bucket)");
+	idx = index_open(m->keyidx, AccessShareLock);
+	ext_catalog_index_key_eq(idx, 4, m->eqproc, m->collation);
+	index_close(idx, AccessShareLock);
 }
 
 /* balance_change's columns and its (balance_id, event_time) index, into m. */
 static void
 find_change_columns(Relation rel, BalanceMeta *m)
 {
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
+	AttrNumber	keyatts[2];
 	int			c;
 
 	for (c = 0; c < NUM_CHANGE_COLS; c++)
-		m->change_att[c] = column_of(rel, change_col_names[c]);
-	foreach(lc, indexes)
-	{
-		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
-
-		if (idx->rd_index->indisvalid && idx->rd_rel->relam == BTREE_AM_OID &&
-			IndexRelationGetNumberOfKeyAttributes(idx) >= 2 &&
-			idx->rd_index->indkey.values[0] == m->change_att[CC_BALANCE_ID] &&
-			idx->rd_index->indkey.values[1] == m->change_att[CC_EVENT_TIME] &&
-			idx->rd_opcintype[0] == INT8OID && idx->rd_opcintype[1] == TIMESTAMPTZOID)
-			m->changes_idx = RelationGetRelid(idx);
-		index_close(idx, AccessShareLock);
-		if (OidIsValid(m->changes_idx))
-			break;
-	}
-	list_free(indexes);
+		m->change_att[c] = ext_catalog_column(rel, change_col_names[c]);
+	m->changes_natts = RelationGetDescr(rel)->natts;
+	if (m->changes_natts > MAX_CHANGE_NATTS)
+		elog(ERROR, "inventory_sync: balance_change has %d columns, at most %d expected",
+			 m->changes_natts, MAX_CHANGE_NATTS);
+	keyatts[0] = m->change_att[CC_BALANCE_ID];
+	keyatts[1] = m->change_att[CC_EVENT_TIME];
+	m->changes_idx = ext_catalog_index_on(rel, keyatts, 2, false);
 	if (!OidIsValid(m->changes_idx))
 		elog(ERROR, "inventory_sync: balance_change has lost its index on (balance_id, event_time)");
 }
 
 void
-balance_store_load(Oid nsp)
+balance_store_load(void)
 {
 	Relation	rel;
 	BalanceMeta m;
 
 	memset(&m, 0, sizeof(m));
-	m.relid = get_relname_relid("balance", nsp);
-	if (!OidIsValid(m.relid))
-		elog(ERROR, "inventory_sync: table balance is missing");
+	m.relid = ext_catalog_relid("balance", false);
 	rel = table_open(m.relid, AccessShareLock);
 	find_balance_key_index(rel, &m);
-	m.att_id = column_of(rel, "balance_id");
-	m.att_quantity = column_of(rel, "quantity");
-	m.att_version = column_of(rel, "version");
-	m.att_last_posting = column_of(rel, "last_posting_id");
-	m.att_last_count_at = column_of(rel, "last_count_at");
-	m.att_updated_at = column_of(rel, "updated_at");
+	m.att_id = ext_catalog_column(rel, "balance_id");
+	m.att_quantity = ext_catalog_column(rel, "quantity");
+	m.att_version = ext_catalog_column(rel, "version");
+	m.att_last_posting = ext_catalog_column(rel, "last_posting_id");
+	m.att_last_count_at = ext_catalog_column(rel, "last_count_at");
+	m.att_updated_at = ext_catalog_column(rel, "updated_at");
 	table_close(rel, AccessShareLock);
 
-	m.changes_relid = get_relname_relid("balance_change", nsp);
-	if (!OidIsValid(m.changes_relid))
-		elog(ERROR, "inventory_sync: table balance_change is missing");
+	m.changes_relid = ext_catalog_relid("balance_change", false);
 	rel = table_open(m.changes_relid, AccessShareLock);
 	find_change_columns(rel, &m);
 	table_close(rel, AccessShareLock);
@@ -448,51 +404,27 @@ balance_write(BalanceAccess *ba, const BalanceRow *row, bool locked, const Balan
 }
 
 /* ------------------------------------------------------------------------
- * The after-state writer.
+ * The after-states.
  *
- * The statement's balance_change rows, stored as the key loop produces them: heap
- * inserts AFTER_STATE_BATCH at a time plus their index entries, as the logical-
- * replication apply worker does, without planning or starting an executor for an
- * INSERT (that start-up is the largest fixed cost of a single-row posting). Streaming
- * them keeps a million-row COPY from spilling its after-states to a temporary file
- * first. balance_change has no constraints beyond NOT NULL, which the engine fills, and
- * only the engine writes it, so nothing else needs to fire. Each row is copied into its
- * slot as it comes, so the caller's values may be freed right after.
+ * The statement's balance_change rows go to heap_append (heap_append.h) as the key
+ * loop produces them, AFTER_STATE_BATCH at a time: streaming them keeps a million-row
+ * COPY from spilling its after-states to a temporary file first. Each row is copied as
+ * it comes, so the caller's values may be freed right after.
  * ------------------------------------------------------------------------ */
-static void
-after_states_flush(AfterStateWriter *w)
+void
+after_states_begin(HeapAppend *w)
 {
-	CommandId	cid = GetCurrentCommandId(true);
-
-	if (w->n == 0)
-		return;
-	if (w->n == 1)
-		table_tuple_insert(w->rel, w->slots[0], cid, 0, NULL);
-	else
-	{
-		if (w->bistate == NULL && w->n == AFTER_STATE_BATCH)
-			w->bistate = GetBulkInsertState();
-		table_multi_insert(w->rel, w->slots, w->n, cid, 0, w->bistate);
-	}
-	for (int i = 0; i < w->n && w->rri->ri_NumIndices > 0; i++)
-	{
-		compat_ExecInsertIndexTuples(w->rri, w->slots[i], w->estate, false, false, NULL, NIL, false);
-		ResetPerTupleExprContext(w->estate);
-	}
-	for (int i = 0; i < w->n; i++)
-		ExecClearTuple(w->slots[i]);
-	w->n = 0;
+	heap_append_init(w, balance_meta.changes_relid, balance_meta.changes_natts, AFTER_STATE_BATCH);
 }
 
-/* The after-state into a slot, each value in its column. */
-static inline void
-after_state_store(TupleTableSlot *slot, const AfterState *a)
+void
+after_state_append(HeapAppend *w, const AfterState *a)
 {
 	const AttrNumber *att = balance_meta.change_att;
-	Datum	   *v = slot->tts_values;
-	bool	   *n = slot->tts_isnull;
+	Datum		v[MAX_CHANGE_NATTS];
+	bool		n[MAX_CHANGE_NATTS];
 
-	memset(n, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+	memset(n, true, sizeof(bool) * balance_meta.changes_natts);
 #define SET(c, d) (v[att[c] - 1] = (d), n[att[c] - 1] = false)
 	SET(CC_POSTING_ID, Int64GetDatum(a->posting_id));
 	SET(CC_BALANCE_ID, Int64GetDatum(a->balance_id));
@@ -510,46 +442,12 @@ after_state_store(TupleTableSlot *slot, const AfterState *a)
 	SET(CC_EVENT_TIME, TimestampTzGetDatum(a->event_time));
 	SET(CC_RECORDED_AT, TimestampTzGetDatum(a->recorded_at));
 #undef SET
+	heap_append_row(w, v, n);
 }
 
+/* Stores what is left and closes; nothing to do when no row came. */
 void
-after_state_append(AfterStateWriter *w, const AfterState *a)
+after_states_finish(HeapAppend *w)
 {
-	TupleTableSlot *slot;
-
-	if (w->rel == NULL)
-	{
-		w->rel = table_open(balance_meta.changes_relid, RowExclusiveLock);
-		w->estate = CreateExecutorState();
-		w->rri = makeNode(ResultRelInfo);
-		InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
-		ExecOpenIndices(w->rri, false);
-	}
-	if (w->n == w->nslots)
-		w->slots[w->nslots++] = table_slot_create(w->rel, NULL);
-	slot = w->slots[w->n++];
-	ExecClearTuple(slot);
-	after_state_store(slot, a);
-	ExecStoreVirtualTuple(slot);
-	/* copied now (table_multi_insert would form the tuple anyway): the caller's values may go */
-	ExecMaterializeSlot(slot);
-	if (w->n == AFTER_STATE_BATCH)
-		after_states_flush(w);
-}
-
-/* Writes what is left and closes; nothing to do when no row came. */
-void
-after_states_finish(AfterStateWriter *w)
-{
-	if (w->rel == NULL)
-		return;
-	after_states_flush(w);
-	if (w->bistate != NULL)
-		FreeBulkInsertState(w->bistate);
-	ExecCloseIndices(w->rri);
-	for (int i = 0; i < w->nslots; i++)
-		ExecDropSingleTupleTableSlot(w->slots[i]);
-	FreeExecutorState(w->estate);
-	table_close(w->rel, NoLock);
-	w->rel = NULL;
+	heap_append_finish(w, false);
 }

@@ -20,20 +20,7 @@
 
 #include "postgres.h"
 
-/*
- * The extension's own SQLSTATEs (class IS: inventory_sync); see docs/reference/errors.md.
- * Unknown master data (item, location, bucket, source, unit, reason) is the standard
- * 23503 foreign_key_violation: the fact names a key the master data does not have.
- */
-#define ERRCODE_IS_NOT_SYSTEM_OF_RECORD		MAKE_SQLSTATE('I','S','0','0','1')
-#define ERRCODE_IS_CONFLICTING_REPLAY		MAKE_SQLSTATE('I','S','0','0','2')
-#define ERRCODE_IS_STALE_EXPECTED_QUANTITY	MAKE_SQLSTATE('I','S','0','0','3')
-#define ERRCODE_IS_INSUFFICIENT_STOCK		MAKE_SQLSTATE('I','S','0','0','4')
-#define ERRCODE_IS_INVALID_QUANTITY			MAKE_SQLSTATE('I','S','0','2','0')
-#define ERRCODE_IS_LOT_RULE					MAKE_SQLSTATE('I','S','0','2','1')
-#define ERRCODE_IS_SERIAL_RULE				MAKE_SQLSTATE('I','S','0','2','2')
-#define ERRCODE_IS_INVALID_POSTING			MAKE_SQLSTATE('I','S','0','2','3')
-#define ERRCODE_IS_IMMUTABLE				MAKE_SQLSTATE('I','S','0','3','0')
+#include "errcodes.h"
 
 /* True while the engine itself writes balance, balance_change and friends. */
 extern bool is_engine_writing;

@@ -456,7 +456,7 @@ collect_postings(Batch *b, Tuplestorestate *newrows, Relation rel, MemoryContext
 	TupleTableSlot *slot;
 	HASHCTL		ctl;
 
-	ledger_layout_for(desc, RelationGetRelid(rel), &apply_layout);
+	ledger_layout_for(rel, &apply_layout);
 	b->maxpostings = Max(tuplestore_tuple_count(newrows), 1);
 	b->postings = MemoryContextAllocHuge(cxt, sizeof(Posting) * b->maxpostings);
 	b->effects = MemoryContextAllocHuge(cxt, sizeof(Effect) * b->maxpostings * 2);
@@ -654,7 +654,7 @@ apply_effect(Batch *b, const KeyEntry *k, int j, bool locked, const LocationInfo
  * negative) is decided again on the locked row, where it is final.
  */
 static void
-apply_key(Batch *b, BalanceAccess *ba, AfterStateWriter *w, const KeyEntry *k)
+apply_key(Batch *b, BalanceAccess *ba, HeapAppend *w, const KeyEntry *k)
 {
 	AfterState *after = palloc(sizeof(AfterState) * k->neffects);
 	Datum		bucket = CStringGetTextDatum(k->key.bucket);
@@ -879,10 +879,10 @@ static void
 apply_batch(Batch *b)
 {
 	BalanceAccess ba;
-	AfterStateWriter after_states;
+	HeapAppend	after_states;
 	int			i;
 
-	memset(&after_states, 0, sizeof(after_states));
+	after_states_begin(&after_states);
 	balance_open(&ba);
 	for (i = 0; i < b->nkeys; i++)
 		apply_key(b, &ba, &after_states, b->sorted[i]);

@@ -15,13 +15,15 @@
 #include "executor/spi.h"
 #include "utils/lsyscache.h"
 
+#include "ext_catalog.h"
 #include "posting_int.h"
 
 static bool channels_checked = false;
 static bool channels_present = false;
 
-void
-channel_atp_forget(void)
+/* channel_location has master_data_changed: its changes reach every backend as relcache invalidations */
+static void
+channels_reset(int kind, Oid relid)
 {
 	channels_checked = false;
 }
@@ -32,10 +34,17 @@ channels_exist(void)
 	int			rc;
 	bool		isnull;
 
+	static bool watching = false;
+
 	if (channels_checked)
 		return channels_present;
+	if (!watching)
+	{
+		ext_catalog_on_change(channels_reset, EXT_CHANGE_RELATION);
+		watching = true;
+	}
 	channels_present = false;
-	if (OidIsValid(get_relname_relid("channel_location", posting_catalog.nsp)))
+	if (OidIsValid(ext_catalog_relid("channel_location", true)))
 	{
 		rc = SPI_execute("SELECT EXISTS (SELECT FROM inventory_sync.channel_location)", true, 1);
 		if (rc != SPI_OK_SELECT)

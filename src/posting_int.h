@@ -30,6 +30,8 @@
 #include "utils/timestamp.h"
 
 #include "gs1.h"
+#include "heap_append.h"
+#include "numeric_util.h"
 #include "posting.h"
 
 /* ------------------------------------------------------------------------
@@ -109,16 +111,16 @@ typedef struct LedgerLayout
 /* Bumped by any relcache invalidation: a ledger (or partition) changed shape. */
 extern uint32 ledger_layouts_generation;
 
-extern void ledger_layout_find(TupleDesc desc, Oid relid, LedgerLayout *layout);
+extern void ledger_layout_find(Relation rel, LedgerLayout *layout);
 
-/* The layout of relid's ledger columns, found again only when the relation changed. */
+/* The layout of rel's ledger columns, found again only when the relation changed. */
 static inline void
-ledger_layout_for(TupleDesc desc, Oid relid, LedgerLayout *layout)
+ledger_layout_for(Relation rel, LedgerLayout *layout)
 {
-	if (layout->relid == relid && relid != InvalidOid && layout->natts == desc->natts &&
+	if (layout->relid == RelationGetRelid(rel) && layout->natts == RelationGetDescr(rel)->natts &&
 		layout->generation == ledger_layouts_generation)
 		return;
-	ledger_layout_find(desc, relid, layout);
+	ledger_layout_find(rel, layout);
 }
 
 static inline Datum
@@ -158,64 +160,9 @@ extern PostingCatalog posting_catalog;
  */
 extern bool posting_catalog_resolve(void);
 
-/* Called by posting_catalog's invalidation: channels may have come or gone. */
-extern void channel_atp_forget(void);
-
 /* ------------------------------------------------------------------------
- * Numbers and keys in messages.
+ * Keys in messages (numbers: numeric_util.h).
  * ------------------------------------------------------------------------ */
-static inline Numeric
-num_mul(Numeric a, Numeric b)
-{
-	return DatumGetNumeric(DirectFunctionCall2(numeric_mul, NumericGetDatum(a), NumericGetDatum(b)));
-}
-
-static inline Numeric
-num_add(Numeric a, Numeric b)
-{
-	return DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(a), NumericGetDatum(b)));
-}
-
-static inline Numeric
-num_sub(Numeric a, Numeric b)
-{
-	return DatumGetNumeric(DirectFunctionCall2(numeric_sub, NumericGetDatum(a), NumericGetDatum(b)));
-}
-
-static inline Numeric
-num_neg(Numeric a)
-{
-	return DatumGetNumeric(DirectFunctionCall1(numeric_uminus, NumericGetDatum(a)));
-}
-
-static inline int
-num_cmp(Numeric a, Numeric b)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a), NumericGetDatum(b)));
-}
-
-static inline int
-num_sign(Numeric a)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a),
-											 NumericGetDatum(int64_to_numeric(0))));
-}
-
-static inline bool
-num_is_integral(Numeric a)
-{
-	Numeric		t = DatumGetNumeric(DirectFunctionCall2(numeric_trunc, NumericGetDatum(a),
-														Int32GetDatum(0)));
-
-	return num_cmp(a, t) == 0;
-}
-
-static inline char *
-num_text(Numeric a)
-{
-	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(a)));
-}
-
 static inline char *
 key_text(int64 v, Gs1KeyKind kind)
 {
@@ -271,8 +218,8 @@ typedef struct BalanceAccess
 	struct ResultRelInfo *rri;
 } BalanceAccess;
 
-/* Load what direct access needs of balance and balance_change (schema nsp). */
-extern void balance_store_load(Oid nsp);
+/* Load what direct access needs of balance and balance_change. */
+extern void balance_store_load(void);
 extern void balance_open(BalanceAccess *ba);
 extern void balance_close(BalanceAccess *ba);
 extern bool balance_find(BalanceAccess *ba, const BalanceKey *key, Datum lot, bool lock,
@@ -304,21 +251,11 @@ typedef struct AfterState
 
 /*
  * The statement's after-states, appended as the key loop produces them (see
- * balance_store.c). Zero it before the first after_state_append.
+ * balance_store.c): after_states_begin, after_state_append for each, after_states_finish.
  */
-typedef struct AfterStateWriter
-{
-	Relation	rel;			/* NULL until the first row */
-	struct EState *estate;
-	struct ResultRelInfo *rri;
-	TupleTableSlot *slots[AFTER_STATE_BATCH];
-	int			nslots;			/* slots made so far */
-	int			n;				/* rows waiting in slots[0 .. n-1] */
-	struct BulkInsertStateData *bistate;	/* from the first full batch on */
-} AfterStateWriter;
-
-extern void after_state_append(AfterStateWriter *w, const AfterState *a);
-extern void after_states_finish(AfterStateWriter *w);
+extern void after_states_begin(HeapAppend *w);
+extern void after_state_append(HeapAppend *w, const AfterState *a);
+extern void after_states_finish(HeapAppend *w);
 
 /* ------------------------------------------------------------------------
  * Channel ATP (posting_channels.c).

@@ -7,18 +7,16 @@
  * and found again when a relcache invalidation says a ledger (or partition) may have
  * changed shape; the types and the posting_kind values are resolved on the first
  * statement and again after any pg_type or relcache invalidation (the extension dropped
- * and created again in a running backend gives them new OIDs).
+ * and created again in a running backend gives them new OIDs). The lookups and the
+ * invalidations go through ext_catalog.h, as every module's do.
  */
 #include "postgres.h"
 #include "pg_compat.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
-#include "catalog/pg_type.h"
-#include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "ext_catalog.h"
 #include "posting_int.h"
 
 const char *const posting_kind_names[NUM_KINDS] = {
@@ -64,31 +62,28 @@ posting_kind_of(Oid enumval)
 	return NUM_KINDS;			/* keep compiler quiet */
 }
 
-void
-ledger_layout_find(TupleDesc desc, Oid relid, LedgerLayout *layout)
+/* Layouts are found again after any relcache invalidation: a ledger may have changed shape. */
+static void
+layouts_reset(int kind, Oid relid)
 {
+	ledger_layouts_generation++;
+}
+
+void
+ledger_layout_find(Relation rel, LedgerLayout *layout)
+{
+	static bool watching = false;
 	int			c;
 
-	for (c = 0; c < NUM_LEDGER_COLS; c++)
+	if (!watching)
 	{
-		int			a;
-
-		layout->att[c] = InvalidAttrNumber;
-		for (a = 0; a < desc->natts; a++)
-		{
-			Form_pg_attribute attr = TupleDescAttr(desc, a);
-
-			if (!attr->attisdropped && strcmp(NameStr(attr->attname), ledger_col_names[c]) == 0)
-			{
-				layout->att[c] = a + 1;
-				break;
-			}
-		}
-		if (layout->att[c] == InvalidAttrNumber)
-			elog(ERROR, "inventory_sync: ledger column \"%s\" is missing", ledger_col_names[c]);
+		ext_catalog_on_change(layouts_reset, EXT_CHANGE_RELATION);
+		watching = true;
 	}
-	layout->relid = relid;
-	layout->natts = desc->natts;
+	for (c = 0; c < NUM_LEDGER_COLS; c++)
+		layout->att[c] = ext_catalog_column(rel, ledger_col_names[c]);
+	layout->relid = RelationGetRelid(rel);
+	layout->natts = RelationGetDescr(rel)->natts;
 	layout->generation = ledger_layouts_generation;
 	layout->event_index = InvalidOid;
 }
@@ -104,82 +99,44 @@ posting_key_desc(const char *source, const char *event_id, int64 gtin, int64 gln
  * The catalog objects of the apply step.
  * ------------------------------------------------------------------------ */
 static bool catalog_checked = false;	/* reset by any pg_type or relcache invalidation */
-static bool callbacks_registered = false;
 
 static void
-catalog_type_inval(Datum arg, int cacheid, uint32 hashvalue)
+catalog_reset(int kind, Oid relid)
 {
 	catalog_checked = false;
-}
-
-static void
-catalog_rel_inval(Datum arg, Oid relid)
-{
-	catalog_checked = false;
-	ledger_layouts_generation++;
-	channel_atp_forget();
-}
-
-static Oid
-extension_type(const char *name, Oid nsp)
-{
-	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name),
-						   ObjectIdGetDatum(nsp));
-}
-
-/* The posting_kind enum's values, in PostingKind order. */
-static void
-resolve_kind_values(Oid nsp)
-{
-	Oid			kind_type = extension_type("posting_kind", nsp);
-	int			i;
-
-	if (!OidIsValid(kind_type))
-		elog(ERROR, "inventory_sync: type posting_kind is missing");
-	for (i = 0; i < NUM_KINDS; i++)
-	{
-		HeapTuple	et = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(kind_type),
-										 CStringGetDatum(posting_kind_names[i]));
-
-		if (!HeapTupleIsValid(et))
-			elog(ERROR, "inventory_sync: posting_kind %s not found", posting_kind_names[i]);
-		posting_catalog.kind_value[i] = ((Form_pg_enum) GETSTRUCT(et))->oid;
-		ReleaseSysCache(et);
-	}
 }
 
 bool
 posting_catalog_resolve(void)
 {
-	Oid			nsp;
+	static bool watching = false;
 	Oid			lot;
 	Oid			serial;
 	bool		moved;
+	int			i;
 
 	if (catalog_checked)
 		return false;
-	if (!callbacks_registered)
+	if (!watching)
 	{
-		CacheRegisterSyscacheCallback(TYPEOID, catalog_type_inval, (Datum) 0);
-		CacheRegisterRelcacheCallback(catalog_rel_inval, (Datum) 0);
-		callbacks_registered = true;
+		ext_catalog_on_change(catalog_reset, EXT_CHANGE_RELATION | EXT_CHANGE_TYPE);
+		watching = true;
 	}
-	nsp = get_namespace_oid("inventory_sync", false);
-	lot = extension_type("lot_number", nsp);
-	serial = extension_type("serial_number", nsp);
-	if (!OidIsValid(lot) || !OidIsValid(serial))
-		elog(ERROR, "inventory_sync: types lot_number and serial_number are missing");
-
-	posting_catalog.nsp = nsp;
+	posting_catalog.nsp = ext_catalog_schema(false);
+	lot = ext_catalog_type("lot_number", false);
+	serial = ext_catalog_type("serial_number", false);
 	moved = lot != posting_catalog.lot_type || serial != posting_catalog.serial_type;
 	if (moved)
 	{
+		Oid			kind_type = ext_catalog_type("posting_kind", false);
+
 		posting_catalog.lot_type = InvalidOid;	/* until everything below is found */
-		resolve_kind_values(nsp);
-		posting_catalog.gtin_type = extension_type("gtin", nsp);
-		posting_catalog.gln_type = extension_type("gln", nsp);
+		for (i = 0; i < NUM_KINDS; i++)
+			posting_catalog.kind_value[i] = ext_catalog_enum_value(kind_type, posting_kind_names[i]);
+		posting_catalog.gtin_type = ext_catalog_type("gtin", false);
+		posting_catalog.gln_type = ext_catalog_type("gln", false);
 	}
-	balance_store_load(nsp);
+	balance_store_load();
 	posting_catalog.serial_type = serial;
 	posting_catalog.lot_type = lot;
 	catalog_checked = true;

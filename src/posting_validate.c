@@ -29,11 +29,11 @@
 #include "utils/acl.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
-#include "utils/inval.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "caller.h"
+#include "ext_catalog.h"
 #include "master_cache.h"
 #include "posting_int.h"
 
@@ -623,10 +623,10 @@ check_serial_moves_alone(const Fact *f, Numeric base)
 /* The posting role's name, looked up once per role (and again after ALTER ROLE). */
 static Oid	actor_id = InvalidOid;
 static NameData actor_name;
-static bool actor_callback_registered = false;
+static bool actor_watched = false;
 
 static void
-actor_inval(Datum arg, int cacheid, uint32 hashvalue)
+actor_reset(int kind, Oid relid)
 {
 	actor_id = InvalidOid;
 }
@@ -636,11 +636,11 @@ actor_name_datum(void)
 {
 	Oid			actor = posting_role();
 
-	if (!actor_callback_registered)
+	if (!actor_watched)
 	{
 		/* a renamed role must not leave its old name on new postings */
-		CacheRegisterSyscacheCallback(AUTHOID, actor_inval, (Datum) 0);
-		actor_callback_registered = true;
+		ext_catalog_on_change(actor_reset, EXT_CHANGE_ROLE);
+		actor_watched = true;
 	}
 	if (actor_id != actor)
 	{
@@ -686,7 +686,7 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 	f.desc = RelationGetDescr(f.rel);
 	f.tup = trigdata->tg_trigtuple;
 	f.layout = &validate_layout;
-	ledger_layout_for(f.desc, RelationGetRelid(f.rel), f.layout);
+	ledger_layout_for(f.rel, f.layout);
 	check_required_columns(f.rel, f.tup, f.layout);
 	read_fact(&f);
 
