@@ -24,13 +24,9 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/pg_am.h"
-#include "catalog/pg_type.h"
 #include "executor/executor.h"
-#include "parser/parse_relation.h"
 #include "storage/lmgr.h"
 #include "utils/fmgroids.h"
-#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 
 #include "ext_catalog.h"
