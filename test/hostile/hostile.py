@@ -85,7 +85,7 @@ BROKEN_INSIDE = {"42601", "42P01", "42703", "42883", "42702", "42P18", "42804",
                  "P0002", "P0003", "P0004", "2F005", "21000", "42725"}
 
 # Known-open cases, ONLY of one class: a NULL reaching the ledger's row trigger
-# (src/posting.c, ledger_before_insert) in a column the ledger declares NOT NULL, through
+# (src/posting_validate.c, ledger_before_insert) in a column the ledger declares NOT NULL, through
 # INSERT, COPY or a posting SQL function. Such cases are not run with the rest: they run
 # last, one per fresh connection (a crash restarts the whole server), each reported as TODO
 # (an unexpected pass shows as "ok ... # TODO"); a random case never puts NULL there.

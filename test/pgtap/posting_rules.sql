@@ -1,5 +1,5 @@
 -- pgTAP: every rule of the posting engine's row trigger, errors and after-states
--- (src/posting.c). Runs in one transaction that is rolled back.
+-- (src/posting_validate.c, src/posting_apply.c). Runs in one transaction that is rolled back.
 -- GTINs and GLNs carry valid GS1 check digits and are written as strings.
 BEGIN;
 SET search_path = inventory_sync, public;
