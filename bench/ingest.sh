@@ -26,7 +26,7 @@
 # (they arrive while the statement runs: one per chunk of counts), "rate:" lines (rows/s)
 # and, for the collector (bench/run.sh),
 #   RESULT|<benchmark>|<ours rows/s>|<baseline rows/s>|<ratio>|<target>
-# No SPEC target: target "-" (the ratio is how much slower than just loading the rows a
+# No target: target "-" (the ratio is how much slower than just loading the rows a
 # validated, posted, reconciled feed is).
 #
 # Knobs (environment): BENCH_INGEST_ITEMS (10000), BENCH_INGEST_LOCATIONS (100),

@@ -19,8 +19,9 @@
 #                        pair to pair, each from the same file into a table that grows
 #                        by the same rows: the ratio is the median of the pairs' ratios,
 #                        the best-of ratio printed beside it as .best_of; every COPY
-#                        starts from vacuumed, checkpointed tables; one COPY of a
-#                        million rows of ours varied by up to 60% between runs)
+#                        starts from vacuumed, checkpointed tables, so that the previous
+#                        COPY's autovacuum does not land on the next; a single COPY of a
+#                        million rows is too noisy on a small machine to be judged alone)
 #
 # Output: progress lines, plain "rate:" lines (rows/s) and, for the collector,
 #   RESULT|<benchmark>|<ours>|<baseline>|<ratio>|<target>
@@ -30,7 +31,7 @@
 # BENCH_COPY_REPEATS (pairs at synchronous_commit=off, 3), BENCH_COPY_REPEATS_ON (pairs
 # at on, 1), BENCH_DB (inventory_sync_bench).
 #
-#   flock /tmp/inventory_sync.make-test.lock bash -c 'make -s && make -s install &&
+#   flock /tmp/inventory_sync.lock bash -c 'make -s && make -s install &&
 #     pg_virtualenv -t -v 15 -o shared_buffers=1GB -o max_wal_size=8GB -o wal_level=logical \
 #       bash bench/posting.sh'
 set -euo pipefail

@@ -20,6 +20,9 @@
 #                     plugin options and the search_path (test/hostile/hostile.py)
 #           demo      `make demo`'s day (demo/run.sh --inside) in a fresh database: every step
 #                     succeeds, every expected refusal happens, verify() is empty, no slot is left
+#           prose     no text of the tree speaks of how it was made (work sessions, issues,
+#                     notes, before/after figures) rather than of the product; one check per
+#                     file, each hit printed as file:line (test/prose_check.py; no cluster)
 #
 # Run one suite: make test SUITES="regress pgtap"
 set -uo pipefail
@@ -30,7 +33,7 @@ if [ -n "${PG:-}" ] && [ "${1:-}" != "--inside" ] && [ "$PG" != "${PG_MAJOR:-15}
   exec bash test/majors.sh $PG
 fi
 source test/install.sh
-SUITES=${SUITES:-regress isolation pgtap tap docs security hostile demo}
+SUITES=${SUITES:-regress isolation pgtap tap docs security hostile demo prose}
 
 # Server settings every test cluster gets: logical decoding, our output plugin allowed
 # (PostgreSQL 15.19+), slots and senders for the feed tests, clients for the stress tests.
@@ -191,6 +194,16 @@ inside() {
       dropdb --if-exists "$demodb" >/dev/null 2>&1
       if [ "$rc" -eq 0 ]; then record demo 1 0; else record demo 0 1; fi
       rm -f "$out"
+      ;;
+    prose)
+      /usr/bin/python3 test/prose_check.py "$ROOT" 2>&1 | tee /tmp/inventory_sync_prose.$$
+      rc=${PIPESTATUS[0]}
+      local summary files badfiles
+      summary=$(sed -n 's/^prose: \([0-9]*\) files checked, [0-9]* hits in \([0-9]*\) files$/\1 \2/p' /tmp/inventory_sync_prose.$$)
+      read -r files badfiles <<< "${summary:-0 0}"
+      [ "$rc" -ne 0 ] && [ "$badfiles" -eq 0 ] && badfiles=1
+      record prose "$((files - badfiles < 0 ? 0 : files - badfiles))" "$badfiles"
+      rm -f /tmp/inventory_sync_prose.$$
       ;;
     *) echo "unknown suite $suite"; record "$suite" 0 1 ;;
     esac

@@ -358,7 +358,7 @@ $$, 'every object a hint names exists');
 
 SELECT is_empty($$SELECT * FROM verify()$$, 'verify(): every balance equals the ledger');
 
--- Reinstalling the extension in a live session (regression: saved plans kept stale type OIDs) -------------------------------
+-- Reinstalling the extension in a live session (saved plans must not keep the old type OIDs) -------------------------------
 -- (in a subtransaction: rolled back whatever happens)
 SELECT lives_ok($$DROP EXTENSION inventory_sync CASCADE;
   CREATE EXTENSION inventory_sync;
