@@ -2,8 +2,8 @@
 -- bench/plpgsql_reference.sql: the posting engine written in plain PL/pgSQL.
 --
 -- The yardstick of the single-row posting target ("at least 1.5x a plain PL/pgSQL
--- implementation of the same posting rules"). It applies the rules of src/posting.c to its own copy
--- of the ledger, balance and after-state tables in schema plref, reading the
+-- implementation of the same posting rules"). It applies the rules of the C engine
+-- (src/posting_validate.c, src/posting_apply.c) to its own copy of the ledger, balance and after-state tables in schema plref, reading the
 -- extension's master data (item, item_pack, item_unit, unit, location, bucket,
 -- reason_code, source, ownership) the way a PL/pgSQL author would: one query per
 -- lookup, plans cached by PL/pgSQL, no cache of the results.

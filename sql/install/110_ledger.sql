@@ -12,7 +12,7 @@
 -- must lock its balance keys in one global order (so two batches never
 -- deadlock), which is only possible once every row of the statement is known,
 -- i.e. after the ledger rows are stored. The posting trigger therefore runs in
--- two steps (src/posting.c): a row trigger validates and resolves each fact, a
+-- two steps (src/posting_validate.c, src/posting_apply.c): a row trigger validates and resolves each fact, a
 -- statement trigger applies them key by key in sorted order.
 -- ---------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- The posting engine's triggers (src/posting.c, src/master_cache.c).
+-- The posting engine's triggers (src/posting_validate.c, src/posting_apply.c, src/master_cache.c).
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION ledger_before_insert() RETURNS trigger

@@ -119,9 +119,9 @@ COMMENT ON TYPE reservation_action IS 'What changed a reservation';
 
 -- reservation_change and channel_atp_change are append-only logs written while the
 -- channel's ATP row is locked (they carry the ATP and version that lock produced), so
--- every index on them lengthens the queue of promises behind a hot item: measured with
--- 64 clients on one item, their two btree indexes cost a tenth of the promise rate. They
--- have none but a BRIN: change_id is unique by construction (GENERATED ALWAYS, written
+-- every index on them lengthens the queue of promises behind a hot item (with many clients
+-- on one item, two btree indexes cost about a tenth of the promise rate). They have none
+-- but a BRIN: change_id is unique by construction (GENERATED ALWAYS, written
 -- only by the engine), the feed reads them from the WAL, and verify_promises() and the
 -- history queries read them whole or by range.
 --
