@@ -83,6 +83,35 @@ COMMENT ON VIEW kpi_slot IS
   'Per replication slot (any plugin): lag in bytes (WAL written but not confirmed by the consumer), WAL retained, and lag in time (0 when caught up; while a consumer streams, the flush lag measured from its feedback; NULL for a slot nobody streams from)';
 
 -- ---------------------------------------------------------------------------
+-- Delivery latency: how long after a commit each consumer of the feed has it. The
+-- walsender's lag tracker notes when each stretch of WAL was flushed here and, at every
+-- reply, how long ago the position the consumer reported was flushed: that is the time from
+-- commit to the consumer, measured by the server on one clock. A logical consumer reports
+-- a position once it has applied (and, by the feed's protocol, persisted) everything before
+-- it, so the confirmed delay is the latency the business sees.
+-- ---------------------------------------------------------------------------
+CREATE VIEW kpi_feed_delay AS
+SELECT s.slot_name, s.plugin, s.database, r.application_name AS consumer, r.client_addr,
+       CASE WHEN r.pid IS NOT NULL THEN 'streaming'
+            WHEN s.active THEN 'reading'
+            ELSE 'disconnected' END AS state,
+       l.lag_bytes,
+       CASE WHEN l.lag_bytes <= 0 THEN interval '0'
+            WHEN r.pid IS NOT NULL THEN coalesce(r.flush_lag, r.write_lag, interval '0') END AS delay,
+       r.write_lag AS received_delay,
+       r.flush_lag AS confirmed_delay,
+       pg_catalog.now() OPERATOR(pg_catalog.-) r.reply_time AS last_reply_age
+  FROM pg_catalog.pg_replication_slots s
+ CROSS JOIN LATERAL (SELECT pg_catalog.pg_wal_lsn_diff(
+                              CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_wal_replay_lsn()
+                                   ELSE pg_catalog.pg_current_wal_lsn() END,
+                              s.confirmed_flush_lsn)::bigint AS lag_bytes) l
+  LEFT JOIN pg_catalog.pg_stat_replication r ON r.pid OPERATOR(pg_catalog.=) s.active_pid
+ WHERE s.slot_type OPERATOR(pg_catalog.=) 'logical';
+COMMENT ON VIEW kpi_feed_delay IS
+  'Per consumer of a logical slot (the feed, native subscriptions, any plugin): state (streaming, reading through the SQL functions, disconnected), WAL not yet confirmed, and delay: how long after its commit the consumer had the latest position it confirmed (0 when caught up; the walsender''s flush lag while streaming; NULL when nobody streams and the slot is behind), with the received delay and the age of the last reply';
+
+-- ---------------------------------------------------------------------------
 -- Accuracy rate from counts: a count whose delta is zero (or within tolerance) found
 -- the record accurate.
 -- ---------------------------------------------------------------------------
@@ -155,5 +184,5 @@ COMMENT ON VIEW kpi_in_transit IS
 -- ---------------------------------------------------------------------------
 -- Rights: reading KPIs is for readers.
 -- ---------------------------------------------------------------------------
-GRANT SELECT ON kpi_source, kpi_slot, kpi_count_accuracy, kpi_in_transit_shipment, kpi_in_transit
+GRANT SELECT ON kpi_source, kpi_slot, kpi_feed_delay, kpi_count_accuracy, kpi_in_transit_shipment, kpi_in_transit
    TO inventory_sync_reader;

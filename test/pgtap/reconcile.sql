@@ -81,14 +81,14 @@ SELECT is(count(*), 0::bigint, 'every table, view and index has a comment')
  WHERE c.relnamespace = 'inventory_sync'::regnamespace
    AND c.relname IN ('snapshot_ingest', 'snapshot_rejection', 'snapshot_key', 'snapshot_rejection_ingest',
                      'snapshot_key_ingest', 'ledger_source_recorded', 'balance_change_recorded', 'kpi_source',
-                     'kpi_slot', 'kpi_count_accuracy', 'kpi_in_transit_shipment', 'kpi_in_transit')
+                     'kpi_slot', 'kpi_feed_delay', 'kpi_count_accuracy', 'kpi_in_transit_shipment', 'kpi_in_transit')
    AND obj_description(c.oid, 'pg_class') IS NULL;
-SELECT is(count(*), 12::bigint, '(all twelve of them exist)')
+SELECT is(count(*), 13::bigint, '(all thirteen of them exist)')
   FROM pg_class c
  WHERE c.relnamespace = 'inventory_sync'::regnamespace
    AND c.relname IN ('snapshot_ingest', 'snapshot_rejection', 'snapshot_key', 'snapshot_rejection_ingest',
                      'snapshot_key_ingest', 'ledger_source_recorded', 'balance_change_recorded', 'kpi_source',
-                     'kpi_slot', 'kpi_count_accuracy', 'kpi_in_transit_shipment', 'kpi_in_transit');
+                     'kpi_slot', 'kpi_feed_delay', 'kpi_count_accuracy', 'kpi_in_transit_shipment', 'kpi_in_transit');
 SELECT is(count(*), 0::bigint, 'every row-level security policy has a comment')
   FROM pg_policy p
  WHERE p.polrelid IN ('snapshot_ingest'::regclass, 'snapshot_rejection'::regclass, 'snapshot_key'::regclass)
@@ -106,7 +106,7 @@ SELECT is(count(*), 0::bigint, 'every function, table and view belongs to the ex
         UNION ALL
         SELECT 'pg_class'::regclass, c.oid FROM pg_class c
          WHERE c.relnamespace = 'inventory_sync'::regnamespace
-           AND c.relname IN ('snapshot_ingest', 'snapshot_rejection', 'snapshot_key', 'kpi_source', 'kpi_slot',
+           AND c.relname IN ('snapshot_ingest', 'snapshot_rejection', 'snapshot_key', 'kpi_source', 'kpi_slot', 'kpi_feed_delay',
                              'kpi_count_accuracy', 'kpi_in_transit_shipment', 'kpi_in_transit')) o
  WHERE NOT EXISTS (SELECT FROM pg_depend d
                     WHERE d.classid = o.classid AND d.objid = o.objid AND d.deptype = 'e'
@@ -160,7 +160,7 @@ SELECT function_privs_are('inventory_sync', 'kpi_source', ARRAY['interval'], 'in
 SELECT function_privs_are('inventory_sync', 'kpi_count_accuracy', ARRAY['interval', 'numeric'], 'public', ARRAY[]::text[],
                           'PUBLIC does not read KPIs');
 SELECT ok((SELECT bool_and(has_table_privilege('inventory_sync_reader', v, 'SELECT'))
-             FROM unnest(ARRAY['kpi_source', 'kpi_slot', 'kpi_count_accuracy', 'kpi_in_transit_shipment', 'kpi_in_transit']) v),
+             FROM unnest(ARRAY['kpi_source', 'kpi_slot', 'kpi_feed_delay', 'kpi_count_accuracy', 'kpi_in_transit_shipment', 'kpi_in_transit']) v),
           'readers read every KPI view');
 
 -- ---------------------------------------------------------------------------
