@@ -207,3 +207,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION trace_forward(gtin, lot_number, integer) IS
   'Lot genealogy forwards: the lot (depth 0) and every lot made from it, at any depth, with the production order and quantity produced, where each is now and where it left the network';
+
+-- Rights: reading is for readers (functions: 900_privileges.sql).
+GRANT SELECT ON lot_link, lot_shipment TO inventory_sync_reader;

@@ -255,3 +255,6 @@ RETURNS TABLE (item_gtin gtin, lot_number lot_number, location gln, to_location 
 AS 'MODULE_PATHNAME', 'api_entry' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION recall(gtin, lot_number, text, text, text, text) IS
   'Recalls a lot and every lot made from it: moves their sellable and in-transit stock into to_bucket everywhere at once (postings as the caller''s quality-authority source), flags open reservations, returns the customer shipments to contact';
+
+-- Rights: reading is for readers (functions: 900_privileges.sql).
+GRANT SELECT ON recall_posting TO inventory_sync_reader;

@@ -21,7 +21,7 @@ BEGIN
         RAISE EXCEPTION '% must not be NULL', CASE WHEN from_date IS NULL THEN 'from_date' ELSE 'to_date' END
               USING ERRCODE = 'null_value_not_allowed', HINT = 'Name the first and the last day of the period.';
     END IF;
-    IF to_date < from_date OR to_date - from_date > 3660 OR NOT isfinite(from_date) OR NOT isfinite(to_date) THEN
+    IF NOT isfinite(from_date) OR NOT isfinite(to_date) OR to_date < from_date OR to_date - from_date > 3660 THEN
         RAISE EXCEPTION 'invalid period % to %', from_date, to_date
               USING ERRCODE = 'invalid_parameter_value',
                     HINT = 'The last day must not be before the first, and a period is at most ten years.';
