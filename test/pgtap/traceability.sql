@@ -3,7 +3,7 @@
 -- rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(56);
+SELECT plan(61);
 
 CREATE ROLE tr_lab;
 CREATE ROLE tr_mes;
@@ -162,6 +162,31 @@ SELECT throws_ok($$DELETE FROM recall_lot$$, '42501', NULL, 'recall: its record 
 RESET ROLE;
 
 -- ---------------------------------------------------------------- KPIs
+-- a yoghurt at the DC: 10 on hand at the end of day 1, sold out on day 2, 5 again on day 3
+INSERT INTO item (gtin, name) VALUES ('09506000700052', 'Spoon');
+INSERT INTO location (gln, name, kind) VALUES ('0614141700059', 'Shop', 'store');
+INSERT INTO source (source, name, kind, role) VALUES ('shop', 'Shop', 'pos', current_user);
+INSERT INTO channel (channel, name, fulfilment_source) VALUES ('tr_web', 'Web', 'shop');
+INSERT INTO channel_location (channel, location) VALUES ('tr_web', '0614141700059');
+INSERT INTO ledger (kind, source, source_event_id, gtin, location, quantity, event_time) VALUES
+  ('receipt', 'shop', 'K1', '09506000700052', '0614141700059', 10, current_date - 2 + time '08:00'),
+  ('issue', 'shop', 'K2', '09506000700052', '0614141700059', 10, current_date - 1 + time '09:00'),
+  ('receipt', 'shop', 'K3', '09506000700052', '0614141700059', 5, current_date + time '00:10');
+SELECT results_eq($$SELECT days, stockout_days, stockout_rate FROM kpi_stockout_rate(current_date - 2, current_date)
+                     WHERE item_gtin = '09506000700052'$$,
+                  $$VALUES (3::bigint, 1::bigint, 0.3333::numeric)$$, 'kpi: stockout rate = days ending with no sellable stock / days');
+SELECT results_eq($$SELECT days, stockout_days FROM kpi_channel_stockout_rate(current_date - 2, current_date)
+                     WHERE item_gtin = '09506000700052'$$,
+                  $$VALUES (3::bigint, 1::bigint)$$, 'kpi: the same per channel');
+SELECT results_eq($$SELECT issued, average_on_hand, turnover FROM kpi_inventory_turnover(current_date - 2, current_date)
+                     WHERE item_gtin = '09506000700052'$$,
+                  $$VALUES (10::numeric, 5::numeric, 2::numeric)$$, 'kpi: turnover = issued / average end-of-day on-hand');
+SELECT lives_ok($$SELECT fulfil((reserve('tr_web', 'O-1', '1', '09506000700052', 4)).reservation_id, 3, 'shop', 'F-1')$$,
+                'kpi: 4 reserved, 3 fulfilled');
+SELECT results_eq($$SELECT reserved, resolved, fill_rate, fulfilled, cycle_time_p50 FROM kpi_fulfilment(current_date, current_date)
+                     WHERE channel = 'tr_web'$$,
+                  $$VALUES (1::bigint, 1::bigint, 0.75::numeric, 1::bigint, interval '0')$$,
+                  'kpi: fill rate = fulfilled / reserved; cycle time reserve -> fulfil');
 SELECT throws_ok($$SELECT * FROM kpi_stockout_rate(current_date, current_date - 1)$$, '22023', NULL, 'kpi: a reversed period is refused');
 SELECT throws_ok($$SELECT * FROM kpi_inventory_turnover(NULL, current_date)$$, '22004', NULL, 'kpi: a NULL day is refused');
 
