@@ -10,8 +10,9 @@
 -- any after-state before the end of the period have no days.
 -- ---------------------------------------------------------------------------
 
--- End-of-day stock per item, location and day: all of it and the sellable part.
-CREATE FUNCTION _kpi_daily_stock(from_date date, to_date date)
+-- End-of-day stock per item, location and day: all of it and the sellable part. Like the
+-- other KPI functions it reads as the caller (a reader reads every table it needs).
+CREATE FUNCTION kpi_daily_stock(from_date date, to_date date)
 RETURNS TABLE (item_gtin gtin, location gln, day date, on_hand numeric, sellable numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
@@ -45,8 +46,8 @@ BEGIN
     HAVING pg_catalog.bool_or(q.quantity_after IS NOT NULL);
 END
 $$;
-COMMENT ON FUNCTION _kpi_daily_stock(date, date) IS
-  'End-of-day stock per item, location and day of a period, all buckets and the sellable ones, from the after-states';
+COMMENT ON FUNCTION kpi_daily_stock(date, date) IS
+  'End-of-day stock per item, location and day of a period, all buckets and the sellable ones, from the after-states (what the stockout and turnover KPIs are computed from)';
 
 CREATE FUNCTION kpi_stockout_rate(from_date date, to_date date)
 RETURNS TABLE (location gln, item_gtin gtin, days bigint, stockout_days bigint, stockout_rate numeric)
@@ -55,7 +56,7 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
     SELECT s.location, s.item_gtin, pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE s.sellable <= 0),
            pg_catalog.round(pg_catalog.count(*) FILTER (WHERE s.sellable <= 0)::numeric / pg_catalog.count(*), 4)
-      FROM inventory_sync._kpi_daily_stock($1, $2) s
+      FROM inventory_sync.kpi_daily_stock($1, $2) s
      GROUP BY s.location, s.item_gtin
      ORDER BY s.location, s.item_gtin
 $$;
@@ -70,7 +71,7 @@ AS $$
     SELECT c.channel, c.item_gtin, pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE c.sellable <= 0),
            pg_catalog.round(pg_catalog.count(*) FILTER (WHERE c.sellable <= 0)::numeric / pg_catalog.count(*), 4)
       FROM (SELECT cl.channel, s.item_gtin, s.day, pg_catalog.sum(s.sellable) AS sellable
-              FROM inventory_sync._kpi_daily_stock($1, $2) s
+              FROM inventory_sync.kpi_daily_stock($1, $2) s
               JOIN inventory_sync.channel_location cl ON cl.location OPERATOR(inventory_sync.=) s.location
              GROUP BY cl.channel, s.item_gtin, s.day) c
      GROUP BY c.channel, c.item_gtin
@@ -87,7 +88,7 @@ AS $$
     SELECT s.location, s.item_gtin, coalesce(i.issued, 0), pg_catalog.round(pg_catalog.avg(s.on_hand), 4),
            CASE WHEN pg_catalog.avg(s.on_hand) > 0
                 THEN pg_catalog.round(coalesce(i.issued, 0) / pg_catalog.avg(s.on_hand), 4) END
-      FROM inventory_sync._kpi_daily_stock($1, $2) s
+      FROM inventory_sync.kpi_daily_stock($1, $2) s
       LEFT JOIN LATERAL (
           SELECT -pg_catalog.sum(l.base_quantity) AS issued FROM inventory_sync.ledger l
            WHERE l.kind = 'issue' AND l.item_gtin OPERATOR(inventory_sync.=) s.item_gtin
@@ -107,7 +108,7 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
-    PERFORM FROM inventory_sync._kpi_daily_stock(from_date, from_date) LIMIT 0;  -- the same argument checks
+    PERFORM FROM inventory_sync.kpi_daily_stock(from_date, from_date) LIMIT 0;  -- the same argument checks
     IF to_date IS NULL OR to_date < from_date OR NOT isfinite(to_date) THEN
         RAISE EXCEPTION 'invalid period % to %', from_date, coalesce(to_date::text, 'NULL')
               USING ERRCODE = 'invalid_parameter_value', HINT = 'The last day must not be before the first.';

@@ -27,10 +27,6 @@ ALTER FUNCTION location_snapshot(gln, text) SECURITY DEFINER;
 ALTER FUNCTION channel_snapshot(text, text) SECURITY DEFINER;
 ALTER FUNCTION trace_back(gtin, lot_number, integer) SECURITY DEFINER;
 ALTER FUNCTION trace_forward(gtin, lot_number, integer) SECURITY DEFINER;
-ALTER FUNCTION kpi_stockout_rate(date, date) SECURITY DEFINER;
-ALTER FUNCTION kpi_channel_stockout_rate(date, date) SECURITY DEFINER;
-ALTER FUNCTION kpi_inventory_turnover(date, date) SECURITY DEFINER;
-ALTER FUNCTION kpi_fulfilment(date, date) SECURITY DEFINER;
 
 DO $$
 DECLARE
@@ -80,6 +76,7 @@ BEGIN
             ('production_order_of(text)', 'inventory_sync_reader'),
             ('trace_back(gtin, lot_number, integer)', 'inventory_sync_reader'),
             ('trace_forward(gtin, lot_number, integer)', 'inventory_sync_reader'),
+            ('kpi_daily_stock(date, date)', 'inventory_sync_reader'),
             ('kpi_stockout_rate(date, date)', 'inventory_sync_reader'),
             ('kpi_channel_stockout_rate(date, date)', 'inventory_sync_reader'),
             ('kpi_inventory_turnover(date, date)', 'inventory_sync_reader'),
