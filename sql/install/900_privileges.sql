@@ -25,6 +25,8 @@ ALTER FUNCTION promise(gtin, text, numeric, date, integer) SECURITY DEFINER;
 ALTER FUNCTION verify_promises() SECURITY DEFINER;
 ALTER FUNCTION location_snapshot(gln, text) SECURITY DEFINER;
 ALTER FUNCTION channel_snapshot(text, text) SECURITY DEFINER;
+ALTER FUNCTION trace_back(gtin, lot_number, integer) SECURITY DEFINER;
+ALTER FUNCTION trace_forward(gtin, lot_number, integer) SECURITY DEFINER;
 
 DO $$
 DECLARE
@@ -71,6 +73,14 @@ BEGIN
             ('kpi_source(interval)', 'inventory_sync_reader'),
             ('kpi_count_accuracy(interval, numeric)', 'inventory_sync_reader'),
             ('may_post_as(text)', 'inventory_sync_reader'),
+            ('production_order_of(text)', 'inventory_sync_reader'),
+            ('trace_back(gtin, lot_number, integer)', 'inventory_sync_reader'),
+            ('trace_forward(gtin, lot_number, integer)', 'inventory_sync_reader'),
+            ('kpi_daily_stock(date, date)', 'inventory_sync_reader'),
+            ('kpi_stockout_rate(date, date)', 'inventory_sync_reader'),
+            ('kpi_channel_stockout_rate(date, date)', 'inventory_sync_reader'),
+            ('kpi_inventory_turnover(date, date)', 'inventory_sync_reader'),
+            ('kpi_fulfilment(date, date)', 'inventory_sync_reader'),
             ('_snapshot_counted_sql(text, text, bigint, bigint)', 'inventory_sync_reader'),
             -- posting
             ('post(posting_kind, text, text, gtin, gln, numeric, text, lot_number, serial_number, gln, text, text, timestamptz, text, text, timestamptz, numeric, bigint, bigint)', 'inventory_sync_writer'),
@@ -86,6 +96,7 @@ BEGIN
             ('return_stock(text, text, gtin, gln, numeric, text, lot_number, serial_number, timestamptz, text)', 'inventory_sync_writer'),
             ('release_lot(text, text, gtin, lot_number, text, text)', 'inventory_sync_writer'),
             ('correct(text, text, bigint, text)', 'inventory_sync_writer'),
+            ('recall(gtin, lot_number, text, text, text, text)', 'inventory_sync_writer'),
             ('ingest_snapshot(text, regclass, text, timestamptz, text, text, text, text, numeric, numeric, integer)', 'inventory_sync_writer'),
             ('check_snapshot(text, regclass, text, timestamptz)', 'inventory_sync_writer'),
             ('_snapshot_check_args(text, text, timestamptz, timestamptz)', 'inventory_sync_writer'),
