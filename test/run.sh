@@ -20,6 +20,9 @@
 #                     plugin options and the search_path (test/hostile/hostile.py)
 #           demo      `make demo`'s day (demo/run.sh --inside) in a fresh database: every step
 #                     succeeds, every expected refusal happens, verify() is empty, no slot is left
+#           package   META.json and the changelogs name the version; the Debian package built with
+#                     pg_buildext, installed with dpkg, CREATE EXTENSION from it in a fresh
+#                     database, removed, and this build installed again (test/package.sh)
 #
 # Run one suite: make test SUITES="regress pgtap"
 set -uo pipefail
@@ -30,7 +33,7 @@ if [ -n "${PG:-}" ] && [ "${1:-}" != "--inside" ] && [ "$PG" != "${PG_MAJOR:-15}
   exec bash test/majors.sh $PG
 fi
 source test/install.sh
-SUITES=${SUITES:-regress isolation pgtap tap docs security hostile demo}
+SUITES=${SUITES:-regress isolation pgtap tap docs security hostile demo package}
 
 # Server settings every test cluster gets: logical decoding, our output plugin allowed
 # (PostgreSQL 15.19+), slots and senders for the feed tests, clients for the stress tests.
@@ -191,6 +194,15 @@ inside() {
       dropdb --if-exists "$demodb" >/dev/null 2>&1
       if [ "$rc" -eq 0 ]; then record demo 1 0; else record demo 0 1; fi
       rm -f "$out"
+      ;;
+    package)
+      bash test/package.sh --inside 2>&1 | tee /tmp/inventory_sync_package.$$
+      rc=${PIPESTATUS[0]}
+      ok=$(grep -c '^ok ' /tmp/inventory_sync_package.$$)
+      bad=$(grep -c '^not ok ' /tmp/inventory_sync_package.$$)
+      [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+      record package "$ok" "$bad"
+      rm -f /tmp/inventory_sync_package.$$
       ;;
     *) echo "unknown suite $suite"; record "$suite" 0 1 ;;
     esac
