@@ -49,7 +49,9 @@ my $dsn = 'host=' . $node->host . ' port=' . $node->port . ' dbname=postgres use
 my $run = IPC::Run::start(
 	[ $exporter, "--web.listen-address=127.0.0.1:$port", "--extend.query-path=$queries",
 	  '--disable-settings-metrics' ],
-	init => sub { $ENV{DATA_SOURCE_NAME} = $dsn; },
+	# only the DSN: the exporter's libpq in Go refuses some PG* variables it does not
+	# support (PGSYSCONFDIR, which pg_virtualenv sets) and then serves no metric of a database
+	init => sub { delete @ENV{ grep { /^PG/ } keys %ENV }; $ENV{DATA_SOURCE_NAME} = $dsn; },
 	'>', \my $out, '2>', \my $err);
 
 my $http = HTTP::Tiny->new(timeout => 10);
@@ -60,8 +62,11 @@ for (1 .. 100)
 	if ($res->{success} && $res->{content} =~ /^inventory_sync_/m) { $metrics = $res->{content}; last; }
 	usleep(200_000);
 }
-ok($metrics ne '', "the exporter on 127.0.0.1:$port serves inventory_sync metrics")
-  or diag("exporter output: $err");
+if (!ok($metrics ne '', "the exporter on 127.0.0.1:$port serves inventory_sync metrics"))
+{
+	$run->pump_nb;
+	diag("exporter output: " . ($err // ''));
+}
 
 # The value of one sample: metric name and its labels in any order.
 sub sample
