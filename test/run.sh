@@ -23,6 +23,9 @@
 #           prose     no text of the tree speaks of how it was made (work sessions, issues,
 #                     notes, before/after figures) rather than of the product; one check per
 #                     file, each hit printed as file:line (test/prose_check.py; no cluster)
+#           package   META.json and the changelogs name the version; the Debian package built with
+#                     pg_buildext, installed with dpkg, CREATE EXTENSION from it in a fresh
+#                     database, removed, and this build installed again (test/package.sh)
 #
 # Run one suite: make test SUITES="regress pgtap"
 set -uo pipefail
@@ -33,7 +36,7 @@ if [ -n "${PG:-}" ] && [ "${1:-}" != "--inside" ] && [ "$PG" != "${PG_MAJOR:-15}
   exec bash test/majors.sh $PG
 fi
 source test/install.sh
-SUITES=${SUITES:-regress isolation pgtap tap docs security hostile demo prose}
+SUITES=${SUITES:-regress isolation pgtap tap docs security hostile demo package prose}
 
 # Server settings every test cluster gets: logical decoding, our output plugin allowed
 # (PostgreSQL 15.19+), slots and senders for the feed tests, clients for the stress tests.
@@ -204,6 +207,15 @@ inside() {
       [ "$rc" -ne 0 ] && [ "$badfiles" -eq 0 ] && badfiles=1
       record prose "$((files - badfiles < 0 ? 0 : files - badfiles))" "$badfiles"
       rm -f /tmp/inventory_sync_prose.$$
+      ;;
+    package)
+      bash test/package.sh --inside 2>&1 | tee /tmp/inventory_sync_package.$$
+      rc=${PIPESTATUS[0]}
+      ok=$(grep -c '^ok ' /tmp/inventory_sync_package.$$)
+      bad=$(grep -c '^not ok ' /tmp/inventory_sync_package.$$)
+      [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+      record package "$ok" "$bad"
+      rm -f /tmp/inventory_sync_package.$$
       ;;
     *) echo "unknown suite $suite"; record "$suite" 0 1 ;;
     esac

@@ -5,8 +5,9 @@
 # non-zero if there is one. Optional and slow (see docs/operations.md); not part of
 # `make test`.
 #
-# The server is a private copy of the Debian PostgreSQL 15 tree (bin, lib, share, in their
-# relative layout under a scratch prefix) with this build of the extension installed into
+# The server is a private copy of the PostgreSQL tree that PG_CONFIG (or Debian's for
+# PG_MAJOR, default 15) describes (bin, lib, share, in their relative layout under a scratch
+# prefix) with this build of the extension installed into
 # it; PostgreSQL finds its share and lib directories relative to its own binaries, so
 # nothing system-wide is read from our extension or written, and no lock is needed while
 # the slow run goes on. Its socket lives in the scratch directory and it listens on no TCP
@@ -31,9 +32,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-SYS_PGDIR=/usr/lib/postgresql/${PG_MAJOR:-15}
-SYS_SHARE=/usr/share/postgresql/${PG_MAJOR:-15}
-SYS_PG_CONFIG=$SYS_PGDIR/bin/pg_config
+source test/install.sh   # PG_MAJOR and PG_CONFIG, as for make test
 START=$SECONDS
 
 die() { echo "test-valgrind: $*" >&2; exit 2; }
@@ -42,6 +41,11 @@ SUDO=
 
 # --- packages and build ---------------------------------------------------------------
 bash test/deps.sh || die "could not install the packages the build needs"
+resolve_pg_config || die "no pg_config of PostgreSQL $PG_MAJOR (set PG_CONFIG)"
+# The server's tree as its pg_config describes it: bin and lib under one directory, share.
+SYS_PG_CONFIG=$PG_CONFIG
+SYS_PGDIR=$(dirname "$("$PG_CONFIG" --bindir)")
+SYS_SHARE=$("$PG_CONFIG" --sharedir)
 if ! command -v valgrind >/dev/null; then
   echo "test-valgrind: installing valgrind"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends valgrind >/dev/null \
