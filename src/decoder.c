@@ -20,8 +20,8 @@
  *    before anything is formatted.
  *  - Progress without output. BEGIN (with envelopes) is sent with the first event, so a
  *    transaction whose events are all filtered out sends nothing; it still reports
- *    progress (PostgreSQL 15's OutputPluginUpdateProgress protocol, as pgoutput does) so
- *    the walsender can keep the connection alive and confirm past it.
+ *    progress (OutputPluginUpdateProgress, as pgoutput does) so the walsender can keep the
+ *    connection alive, confirm past it and measure the consumer's lag.
  */
 #include "postgres.h"
 #include "pg_compat.h"
@@ -187,11 +187,13 @@ feed_shutdown(LogicalDecodingContext *ctx)
 }
 
 /*
- * Report progress the way PostgreSQL 15 expects of a plugin (pgoutput does the same):
- * every 100 changes and at each commit, saying whether the transaction sent nothing, so
- * the walsender keeps the connection alive through long filtered stretches and does not
- * hold synchronous replication up for transactions the consumer never sees. From 16 on,
- * the decoding machinery does this itself.
+ * Report progress as pgoutput does. At each commit, on every major, saying whether the
+ * transaction sent nothing: the walsender then does not hold synchronous replication up
+ * for transactions the consumer never sees, and its lag tracker notes the commit's
+ * position and time, from which pg_stat_replication's lag columns (and kpi_feed_delay)
+ * tell how long after its commit the consumer confirmed it. Every 100 changes too, before
+ * 16, so the connection stays alive through long filtered stretches; from 16 on the
+ * decoding machinery does that itself.
  */
 static inline void
 feed_progress(LogicalDecodingContext *ctx, bool skipped_xact)
@@ -204,6 +206,9 @@ feed_progress(LogicalDecodingContext *ctx, bool skipped_xact)
 		OutputPluginUpdateProgress(ctx, skipped_xact);
 		changes = 0;
 	}
+#else
+	if (ctx->end_xact)
+		OutputPluginUpdateProgress(ctx, skipped_xact);
 #endif
 }
 

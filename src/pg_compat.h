@@ -59,8 +59,9 @@ typedef bool TU_UpdateIndexes;
 #endif
 
 /*
- * 16: the decoding machinery reports a plugin's progress itself; before, the plugin calls
- * OutputPluginUpdateProgress (decoder.c's feed_progress does, on 15 only).
+ * 16: the decoding machinery reports a plugin's progress within a transaction itself;
+ * before, the plugin calls OutputPluginUpdateProgress every so many changes too (at each
+ * commit it does on every major: decoder.c's feed_progress).
  */
 
 /*
