@@ -27,7 +27,8 @@
 #                     pg_buildext, installed with dpkg, CREATE EXTENSION from it in a fresh
 #                     database, removed, and this build installed again (test/package.sh)
 #
-# Run one suite: make test SUITES="regress pgtap"
+# Run one suite: make test SUITES="regress pgtap"; some of one suite: ISOLATION_SPECS="a b"
+# (spec names), PGTAP_FILES="test/pgtap/x.sql", TAP_FILES="test/tap/010_x.pl".
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,7 +79,7 @@ inside() {
       ;;
     isolation)
       local specs
-      specs=$(cd test/isolation/specs 2>/dev/null && ls *.spec 2>/dev/null | sed 's/\.spec$//')
+      specs=${ISOLATION_SPECS:-$(cd test/isolation/specs 2>/dev/null && ls *.spec 2>/dev/null | sed 's/\.spec$//')}
       if [ -z "$specs" ]; then record isolation 0 0; continue; fi
       rm -rf test/isolation/output; mkdir -p test/isolation/output
       "$PGXS_DIR/src/test/isolation/pg_isolation_regress" \
@@ -98,7 +99,7 @@ inside() {
       ;;
     pgtap)
       local files
-      files=$(ls test/pgtap/*.sql 2>/dev/null)
+      files=${PGTAP_FILES:-$(ls test/pgtap/*.sql 2>/dev/null)}
       if [ -z "$files" ]; then record pgtap 0 0; continue; fi
       dropdb --if-exists pgtap_regression >/dev/null 2>&1
       createdb pgtap_regression
@@ -110,7 +111,7 @@ inside() {
       ;;
     tap)
       local tfiles
-      tfiles=$(ls test/tap/*.pl 2>/dev/null)
+      tfiles=${TAP_FILES:-$(ls test/tap/*.pl 2>/dev/null)}
       if [ -z "$tfiles" ]; then record tap 0 0; continue; fi
       # initdb refuses to run as root: the TAP clusters run as the postgres user, in a
       # scratch copy of the tests it owns (the clone may not be readable by it).
@@ -121,7 +122,7 @@ inside() {
       chown -R postgres: "$scratch"
       # (TESTDIR: 15; TESTDATADIR and TESTLOGDIR: 17 and later, the same absolute places)
       local run=(env PATH="$PATH" TESTDIR="$scratch" TESTDATADIR="$scratch/tmp_check" TESTLOGDIR="$scratch/tmp_check/log" PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" PGHOST= PGPORT= PGUSER= PGPASSWORD= PGDATABASE=
-                 prove -I "$PGXS_DIR/src/test/perl" -I "$scratch/tap" --timer $(cd "$scratch" && ls tap/*.pl))
+                 prove -I "$PGXS_DIR/src/test/perl" -I "$scratch/tap" --timer $(for f in $tfiles; do echo "tap/$(basename "$f")"; done))
       if [ "$(id -u)" -eq 0 ]; then
         (cd "$scratch" && runuser -u postgres -- "${run[@]}") 2>&1 | tee /tmp/inventory_sync_tap.$$
       else
