@@ -853,25 +853,19 @@ stamp_released_lots(Batch *b)
 	pfree(order);
 }
 
-/* Channels selling from the statement's locations republish their ATP. */
+/* The statement's (item, location) pairs, one per balance key, in key order. */
 static void
-publish_statement_atp(Batch *b)
+statement_pairs(Batch *b, Datum **items, Datum **locations)
 {
-	Datum	   *items;
-	Datum	   *locations;
 	int			i;
 
-	if (!channels_exist() || b->nkeys == 0)
-		return;
-	items = palloc(sizeof(Datum) * b->nkeys);
-	locations = palloc(sizeof(Datum) * b->nkeys);
+	*items = palloc(sizeof(Datum) * Max(b->nkeys, 1));
+	*locations = palloc(sizeof(Datum) * Max(b->nkeys, 1));
 	for (i = 0; i < b->nkeys; i++)
 	{
-		items[i] = Int64GetDatum(b->sorted[i]->key.item);
-		locations[i] = Int64GetDatum(b->sorted[i]->key.location);
+		(*items)[i] = Int64GetDatum(b->sorted[i]->key.item);
+		(*locations)[i] = Int64GetDatum(b->sorted[i]->key.location);
 	}
-	publish_channel_atp(items, locations, b->nkeys,
-						b->postings[b->npostings - 1].posting_id);
 }
 
 /* Everything the statement writes, in the order that keeps concurrent statements apart. */
@@ -880,8 +874,14 @@ apply_batch(Batch *b)
 {
 	BalanceAccess ba;
 	HeapAppend	after_states;
+	Datum	   *items;
+	Datum	   *locations;
+	bool		channel_keys;
 	int			i;
 
+	/* the promise keys of channels' locations before the balance rows (the lock order) */
+	statement_pairs(b, &items, &locations);
+	channel_keys = lock_channel_keys(items, locations, b->nkeys);
 	after_states_begin(&after_states);
 	balance_open(&ba);
 	for (i = 0; i < b->nkeys; i++)
@@ -894,8 +894,9 @@ apply_batch(Batch *b)
 	stamp_released_lots(b);
 	/* the last after-states (the key loop wrote them as it went) */
 	after_states_finish(&after_states);
-	/* after the keys */
-	publish_statement_atp(b);
+	/* after the keys: the channels selling from their locations move */
+	if (channel_keys)
+		publish_channel_atp(items, locations, b->nkeys, b->postings[b->npostings - 1].posting_id);
 }
 
 PG_FUNCTION_INFO_V1(ledger_apply);

@@ -1,18 +1,26 @@
 /*
  * posting_channels.c
- *		Channel ATP republished after a statement's postings.
+ *		Channel ATP moved by a statement's postings.
  *
- * When channels exist, the statement's (item, location) pairs go to
- * _channel_atp_refresh(), which republishes the ATP of every channel selling from those
- * locations (channel_atp and channel_atp_change, what the change feed publishes).
- * Without channels this costs a flag test: whether any exists is read once and again
- * after the invalidation channel_location's master_data_changed trigger sends.
+ * A posting changes the stock channels promise from. Before its balance rows, the
+ * statement takes the promise keys of its (item, location) pairs at locations a channel
+ * sells from (_posting_keys_lock): every input of a location's ATP changes under that
+ * key, so the location ATP recomputed after the balances is exact, and the channels move
+ * by the change of that location's contribution (_channel_atp_refresh, which calls
+ * _channel_atp_move). Without channels this costs a flag test: whether any exists is read
+ * once and again after the invalidation channel_location's master_data_changed trigger
+ * sends.
+ *
+ * Every statement also holds a ROW SHARE lock on channel to its end: a change of channel
+ * membership or a recomputation of every channel ATP takes EXCLUSIVE on it, so it never
+ * runs beside a posting whose stock it would not see.
  */
 #include "postgres.h"
 #include "pg_compat.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "storage/lmgr.h"
 #include "utils/lsyscache.h"
 
 #include "ext_catalog.h"
@@ -55,38 +63,83 @@ channels_exist(void)
 	return channels_present;
 }
 
-void
-publish_channel_atp(const Datum *items, const Datum *locations, int nkeys, int64 last_posting)
+/* A plan taking (gtin[], gln[], ...) made for the current types; NULL args beyond the two arrays are int8. */
+static SPIPlanPtr
+prepare_pairs_plan(const char *sql, int nargs)
 {
-	static SPIPlanPtr refresh_plan = NULL;
-	static Oid	refresh_for_lot_type = InvalidOid;
-	Datum		args[3];
-	int			rc;
+	Oid			argtypes[3];
+	SPIPlanPtr	plan;
 
-	if (refresh_plan == NULL || refresh_for_lot_type != posting_catalog.lot_type)
-	{
-		Oid			argtypes[3];
-		SPIPlanPtr	plan;
+	argtypes[0] = get_array_type(posting_catalog.gtin_type);
+	argtypes[1] = get_array_type(posting_catalog.gln_type);
+	argtypes[2] = INT8OID;
+	plan = SPI_prepare(sql, nargs, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "inventory_sync: could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
 
-		argtypes[0] = get_array_type(posting_catalog.gtin_type);
-		argtypes[1] = get_array_type(posting_catalog.gln_type);
-		argtypes[2] = INT8OID;
-		plan = SPI_prepare("SELECT inventory_sync._channel_atp_refresh($1, $2, $3)", 3, argtypes);
-		if (plan == NULL)
-			elog(ERROR, "inventory_sync: could not prepare the channel ATP refresh: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		if (refresh_plan != NULL)
-			SPI_freeplan(refresh_plan);
-		refresh_plan = plan;
-		refresh_for_lot_type = posting_catalog.lot_type;
-	}
+static void
+pairs_args(Datum *args, const Datum *items, const Datum *locations, int nkeys)
+{
 	args[0] = PointerGetDatum(construct_array((Datum *) items, nkeys, posting_catalog.gtin_type,
 											  8, true, TYPALIGN_DOUBLE));
 	args[1] = PointerGetDatum(construct_array((Datum *) locations, nkeys, posting_catalog.gln_type,
 											  8, true, TYPALIGN_DOUBLE));
+}
+
+/* The plans below are made for one incarnation of the extension's types. */
+static Oid	plans_for_gtin_type = InvalidOid;
+static SPIPlanPtr lock_plan = NULL;
+static SPIPlanPtr refresh_plan = NULL;
+
+static void
+channel_plans_check(void)
+{
+	if (plans_for_gtin_type == posting_catalog.gtin_type && lock_plan != NULL)
+		return;
+	if (lock_plan != NULL)
+		SPI_freeplan(lock_plan);
+	if (refresh_plan != NULL)
+		SPI_freeplan(refresh_plan);
+	lock_plan = prepare_pairs_plan("SELECT inventory_sync._posting_keys_lock($1, $2)", 2);
+	refresh_plan = prepare_pairs_plan("SELECT inventory_sync._channel_atp_refresh($1, $2, $3)", 3);
+	plans_for_gtin_type = posting_catalog.gtin_type;
+}
+
+bool
+lock_channel_keys(const Datum *items, const Datum *locations, int nkeys)
+{
+	Oid			channel = ext_catalog_relid("channel", true);
+	Datum		args[2];
+	bool		isnull;
+	int			rc;
+
+	if (!OidIsValid(channel))
+		return false;
+	/* before anything is read about channels: taking the lock reads pending invalidations */
+	LockRelationOid(channel, RowShareLock);
+	if (!channels_exist() || nkeys == 0)
+		return false;
+	channel_plans_check();
+	pairs_args(args, items, locations, nkeys);
+	rc = SPI_execute_plan(lock_plan, args, NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "inventory_sync: locking promise keys failed: %s", SPI_result_code_string(rc));
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+void
+publish_channel_atp(const Datum *items, const Datum *locations, int nkeys, int64 last_posting)
+{
+	Datum		args[3];
+	int			rc;
+
+	channel_plans_check();
+	pairs_args(args, items, locations, nkeys);
 	args[2] = Int64GetDatum(last_posting);
 	rc = SPI_execute_plan(refresh_plan, args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "inventory_sync: channel ATP refresh failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "inventory_sync: moving channel ATP failed: %s", SPI_result_code_string(rc));
 }

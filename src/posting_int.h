@@ -261,7 +261,14 @@ extern void after_states_finish(HeapAppend *w);
  * Channel ATP (posting_channels.c).
  * ------------------------------------------------------------------------ */
 
-/* Republish the ATP of the channels selling from these (item, location) pairs. */
+/*
+ * Before a statement's balance rows: a ROW SHARE lock on channel, then the promise keys of
+ * its (item, location) pairs at locations channels sell from; true when there were any
+ * (publish_channel_atp must then run after the balances).
+ */
+extern bool lock_channel_keys(const Datum *items, const Datum *locations, int nkeys);
+
+/* Move the ATP of the channels selling from these (item, location) pairs. */
 extern void publish_channel_atp(const Datum *items, const Datum *locations, int nkeys,
 								int64 last_posting);
 

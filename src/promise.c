@@ -297,8 +297,6 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **values, bool **nulls)
 	HeapAppend	change_writer;
 	AtpTake		take;
 
-	/* membership cannot change until this transaction ends (see the file comment) */
-	LockRelationOid(pc->channel, RowShareLock);
 	terms_now = fast_terms(channel, item);
 	if (terms_now == NULL)
 		return false;
@@ -423,6 +421,8 @@ reserve(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_sync: SPI_connect failed");
 	promise_catalog_load();
+	/* membership cannot change until this transaction ends (see the file comment) */
+	LockRelationOid(promise_catalog.channel, RowShareLock);
 	if (fast && reserve_fast(fcinfo, &values, &nulls))
 		row = heap_form_tuple(resultdesc, values, nulls);
 	else

@@ -104,6 +104,10 @@ CREATE TABLE reservation (
 -- Backorders have their own, which promises from stock never enter.
 CREATE INDEX reservation_open ON reservation (item_gtin, location) WHERE status = 'open';
 COMMENT ON INDEX reservation_open IS 'Open reservations by item and location (location NULL: pooled in a dedicated channel)';
+-- Inside fulfil() only (never true after a transaction ends): the channel ATP a posting
+-- moves is summed again while a pooled reservation of it is being fulfilled.
+CREATE INDEX reservation_fulfilling ON reservation (channel, item_gtin) WHERE fulfilling;
+COMMENT ON INDEX reservation_fulfilling IS 'Reservations being fulfilled in an open transaction (empty between transactions)';
 CREATE INDEX reservation_open_backorder ON reservation (item_gtin, location) WHERE status = 'open' AND promised_date IS NOT NULL;
 COMMENT ON INDEX reservation_open_backorder IS 'Open backorders by item and location (a promise from stock never enters it)';
 COMMENT ON TABLE reservation IS 'Two-phase promises: reserved (open), then fulfilled, cancelled or expired exactly once';
@@ -165,17 +169,39 @@ CREATE TABLE channel_atp (
 COMMENT ON TABLE channel_atp IS 'ATP per channel and item, exact as of every committed change of its inputs, with a version that increases with every change (for feeds and read copies)';
 COMMENT ON COLUMN channel_atp.atp IS 'What the channel can still promise: may be below zero when facts took stock that was promised, or safety stock is not covered';
 
--- When each channel_atp row was last recomputed from its inputs: lots leave ATP by date,
--- so a value computed on an earlier day is recomputed before a promise relies on it.
+-- What a channel's ATP is summed from: the ATP of an item at a location as channels with
+-- one shelf-life rule see it, kept exact by every change of its inputs there (postings,
+-- reservations, safety stock, expected supply), each made under the location's promise
+-- key lock. A change of it moves every channel selling from the location by the change
+-- of its contribution (never below zero): the cost of a posting depends on the channels
+-- at its location, not on the locations of a channel. No row: contributes nothing.
+CREATE TABLE location_atp (
+    item_gtin           gtin NOT NULL,
+    location            gln NOT NULL,
+    min_shelf_life_days integer NOT NULL,
+    atp                 numeric NOT NULL,
+    computed_on         date NOT NULL,
+    PRIMARY KEY (item_gtin, location, min_shelf_life_days)
+);
+COMMENT ON TABLE location_atp IS 'ATP of an item at a location as channels with a minimum remaining shelf life see it: what published channel ATP is summed from (maintained with every change of its inputs)';
+COMMENT ON COLUMN location_atp.atp IS 'Eligible sellable on-hand beyond safety stock, less reservations held there and backorder shortfall (below zero when promises exceed it)';
+COMMENT ON COLUMN location_atp.computed_on IS 'The day it was computed: lots leave it by date, so a value of an earlier day is recomputed before a promise relies on it';
+
+-- The running sum each channel's ATP is made of, and when it was last summed from its
+-- locations: lots leave ATP by date, so a value computed on an earlier day is recomputed
+-- before a promise relies on it.
 CREATE TABLE channel_atp_state (
     channel     text NOT NULL,
     item_gtin   gtin NOT NULL,
     computed_on date NOT NULL,
     dedicated   boolean NOT NULL,
+    stock       numeric NOT NULL DEFAULT 0,
     PRIMARY KEY (channel, item_gtin)
 );
-COMMENT ON TABLE channel_atp_state IS 'The date each channel ATP was last recomputed from stock, lots and reservations, and whether the channel was dedicated then (maintained with channel_atp)';
+COMMENT ON TABLE channel_atp_state IS 'The running sum of each channel ATP, the oldest day its parts were computed on, and whether the channel was dedicated then (maintained with channel_atp)';
+COMMENT ON COLUMN channel_atp_state.computed_on IS 'The oldest day any of the location ATP it sums was computed on (today: exact now)';
 COMMENT ON COLUMN channel_atp_state.dedicated IS 'No other channel sells from the channel''s locations: anywhere reservations are pooled';
+COMMENT ON COLUMN channel_atp_state.stock IS 'Sum over the channel''s locations of their location ATP (none below zero) as the channel sees it; its ATP is this less its safety stock (never below zero) less its pooled reservations';
 
 CREATE TABLE channel_atp_change (
     channel        text NOT NULL,
@@ -237,7 +263,7 @@ BEGIN
     END LOOP;
     -- only the reservation functions write these (as their owner)
     FOREACH t IN ARRAY ARRAY['promise_key', 'reservation', 'reservation_change', 'channel_atp', 'channel_atp_change',
-                             'channel_atp_state'] LOOP
+                             'channel_atp_state', 'location_atp'] LOOP
         EXECUTE format('REVOKE ALL ON %I FROM PUBLIC', t);
     END LOOP;
 END
@@ -246,7 +272,7 @@ $$;
 -- Rights: reading is for readers; channels are for admins (functions: 900_privileges.sql).
 GRANT SELECT ON channel, channel_location, channel_safety_stock, safety_stock, promise_key, reservation,
                 reservation_change, channel_atp, channel_atp_change, channel_atp_history, channel_atp_state, supply,
-                transit_route
+                transit_route, location_atp
    TO inventory_sync_reader;
 GRANT INSERT, UPDATE, DELETE ON channel, channel_location, channel_safety_stock, safety_stock, supply, transit_route
    TO inventory_sync_admin;
@@ -260,6 +286,7 @@ SELECT pg_catalog.pg_extension_config_dump('reservation_change', '');
 SELECT pg_catalog.pg_extension_config_dump('channel_atp', '');
 SELECT pg_catalog.pg_extension_config_dump('channel_atp_change', '');
 SELECT pg_catalog.pg_extension_config_dump('channel_atp_state', '');
+SELECT pg_catalog.pg_extension_config_dump('location_atp', '');
 SELECT pg_catalog.pg_extension_config_dump('supply', '');
 SELECT pg_catalog.pg_extension_config_dump('transit_route', '');
 SELECT pg_catalog.pg_extension_config_dump('reservation_reservation_id_seq', '');

@@ -26,14 +26,7 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
-    RETURN (
-    SELECT coalesce(sum(b.quantity), 0)
-      FROM balance b
-      JOIN bucket bk ON bk.bucket = b.bucket AND bk.sellable
-      LEFT JOIN lot l ON l.item_gtin = b.item_gtin AND l.lot = b.lot
-     WHERE b.item_gtin = $1 AND b.location = $2
-       AND (l.expiry IS NULL OR l.expiry >= current_date + coalesce($3, 0))
-    );
+    RETURN (SELECT a.eligible FROM _location_atp_of(ARRAY[$1], ARRAY[$2], ARRAY[coalesce($3, 0)]) a);
 END
 $$;
 COMMENT ON FUNCTION eligible_on_hand(gtin, gln, integer) IS
@@ -112,8 +105,47 @@ $$;
 COMMENT ON FUNCTION _backorder_shortfall(gtin, gln) IS
   'Internal: what backorders placed at a location take from its on-hand because expected supply by their promised dates falls short';
 
--- Free stock at a location: eligible sellable on-hand beyond its safety stock (never below
--- zero: safety stock keeps stock back, it does not make ATP negative).
+-- ATP at a set of (item, location, shelf-life rule) keys, in one statement (a posting
+-- statement, a membership change or a refresh computes every key it touches at once):
+--     max(eligible sellable on-hand - safety stock, 0) - reservations held there
+--     - backorder shortfall
+-- Safety stock keeps stock back but never makes ATP negative. The one place the rule of a
+-- location's ATP is written; eligible_on_hand() and _location_atp() read it from here.
+CREATE FUNCTION _location_atp_of(items gtin[], locations gln[], shelves integer[])
+RETURNS TABLE (item_gtin gtin, location gln, min_shelf_life_days integer, eligible numeric, free numeric,
+               atp numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN QUERY
+    SELECT k.item, k.location, k.shelf, f.eligible, f.free,
+           f.free - coalesce(p.reserved, 0)
+           - CASE WHEN EXISTS (SELECT FROM reservation v
+                                WHERE v.item_gtin = k.item AND v.location = k.location AND v.status = 'open'
+                                  AND v.promised_date IS NOT NULL AND NOT v.fulfilling)
+                  THEN _backorder_shortfall(k.item, k.location) ELSE 0 END
+      FROM (SELECT DISTINCT u.item, u.location, coalesce(u.shelf, 0) AS shelf
+              FROM unnest($1, $2, $3) AS u(item, location, shelf)
+             WHERE u.item IS NOT NULL AND u.location IS NOT NULL) k
+      LEFT JOIN LATERAL (
+           SELECT sum(b.quantity) AS eligible
+             FROM balance b
+             JOIN bucket bk ON bk.bucket = b.bucket AND bk.sellable
+             LEFT JOIN lot l ON l.item_gtin = b.item_gtin AND l.lot = b.lot
+            WHERE b.item_gtin = k.item AND b.location = k.location
+              AND (l.expiry IS NULL OR l.expiry >= current_date + k.shelf)) e ON true
+      LEFT JOIN safety_stock s ON s.item_gtin = k.item AND s.location = k.location
+      CROSS JOIN LATERAL (SELECT coalesce(e.eligible, 0) AS eligible,
+                                 greatest(coalesce(e.eligible, 0) - coalesce(s.quantity, 0), 0) AS free) f
+      LEFT JOIN promise_key p ON p.item_gtin = k.item AND p.location = k.location;
+END
+$$;
+COMMENT ON FUNCTION _location_atp_of(gtin[], gln[], integer[]) IS
+  'Internal: eligible sellable on-hand, free stock (beyond safety stock, never below zero) and ATP (free stock less reservations held there and backorder shortfall) at each (item, location, minimum shelf life) given';
+
+-- Free stock at a location: eligible sellable on-hand beyond its safety stock.
 CREATE FUNCTION _location_free_stock(item gtin, location gln, min_shelf_life_days integer)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -121,10 +153,7 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
-    RETURN (
-    SELECT greatest(eligible_on_hand($1, $2, $3)
-                    - coalesce((SELECT s.quantity FROM safety_stock s WHERE s.item_gtin = $1 AND s.location = $2), 0), 0)
-    );
+    RETURN (SELECT a.free FROM _location_atp_of(ARRAY[$1], ARRAY[$2], ARRAY[coalesce($3, 0)]) a);
 END
 $$;
 COMMENT ON FUNCTION _location_free_stock(gtin, gln, integer) IS
@@ -138,11 +167,7 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
-    RETURN (
-    SELECT _location_free_stock($1, $2, $3)
-           - coalesce((SELECT k.reserved FROM promise_key k WHERE k.item_gtin = $1 AND k.location = $2), 0)
-           - _backorder_shortfall($1, $2)
-    );
+    RETURN (SELECT a.atp FROM _location_atp_of(ARRAY[$1], ARRAY[$2], ARRAY[coalesce($3, 0)]) a);
 END
 $$;
 COMMENT ON FUNCTION _location_atp(gtin, gln, integer) IS
@@ -159,10 +184,14 @@ AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
     RETURN QUERY
-    SELECT cl.location, _location_atp($2, cl.location, $3)
-      FROM channel_location cl
-     WHERE cl.channel = $1 AND ($4 IS NULL OR cl.location = $4)
-     ORDER BY 2 DESC, cl.priority, cl.location
+    SELECT a.location, a.atp
+      FROM (SELECT array_agg(cl.location) AS locations FROM channel_location cl
+             WHERE cl.channel = $1 AND ($4 IS NULL OR cl.location = $4)) m,
+           _location_atp_of(array_fill($2, ARRAY[cardinality(m.locations)]), m.locations,
+                            array_fill(coalesce($3, 0), ARRAY[cardinality(m.locations)])) a
+      JOIN channel_location cl ON cl.channel = $1 AND cl.location = a.location
+     WHERE m.locations IS NOT NULL
+     ORDER BY a.atp DESC, cl.priority, cl.location
      LIMIT 1;
 END
 $$;
@@ -229,8 +258,12 @@ AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
     RETURN (
-    SELECT greatest(coalesce((SELECT sum(greatest(_location_atp($2, cl.location, c.min_shelf_life_days), 0))
-                                FROM channel_location cl WHERE cl.channel = c.channel), 0)
+    SELECT greatest(coalesce((SELECT sum(greatest(a.atp, 0))
+                                FROM (SELECT array_agg(cl.location) AS locations FROM channel_location cl
+                                       WHERE cl.channel = c.channel) m,
+                                     _location_atp_of(array_fill($2, ARRAY[cardinality(m.locations)]), m.locations,
+                                                      array_fill(c.min_shelf_life_days, ARRAY[cardinality(m.locations)])) a
+                               WHERE m.locations IS NOT NULL), 0)
                     - _channel_safety($1, $2), 0)
       FROM channel c WHERE c.channel = $1
     );

@@ -1,48 +1,194 @@
 -- since 0.2.0
 -- ---------------------------------------------------------------------------
 -- Channel ATP as published state: channel_atp + its history (channel_atp_change, and
--- reservation_change rows with atp_before: see channel_atp_history).
+-- reservation_change rows with atp_before: see channel_atp_history), summed from
+-- location_atp.
 --
--- Lock order (docs/reference/promises.md, "Lock order"): every call takes its
--- channel_atp rows after its reservation, promise_key and balance rows, one key at a
--- time in (channel, item) order, creating a missing row at its place in that order
--- (INSERT ... ON CONFLICT DO NOTHING waits for a transaction that inserted or updated
--- the row, exactly as a row lock would: it is a lock taken at that key).
+-- Maintained incrementally: a change of the inputs at a location (a posting, a
+-- reservation held there, safety stock, expected supply) recomputes that location's ATP
+-- once per shelf-life rule of the channels selling from it (location_atp), and moves
+-- each of those channels by the change of the location's contribution (its ATP, never
+-- below zero). A channel's ATP is its running sum (channel_atp_state.stock) less its
+-- safety stock (never below zero) less its pooled reservations, so the move is exact
+-- without reading the channel's other locations.
+--
+-- Lock order (docs/reference/promises.md, "Lock order"): the inputs at a location change
+-- under its promise key (level 2), so location_atp rows are written only by the holder of
+-- that key; channel_atp rows are taken after every reservation, promise_key and balance
+-- row, in (channel, item) order, a missing row created at its place in that order
+-- (INSERT ... ON CONFLICT DO NOTHING waits for a transaction that inserted or updated the
+-- row, exactly as a row lock would: it is a lock taken at that key).
 -- ---------------------------------------------------------------------------
 
+-- The one way channel ATP follows its inputs. Returns how many channel ATP rows changed.
+--   items, locations: (item, location) pairs whose inputs changed; the caller holds their
+--     promise keys (or channel's EXCLUSIVE lock). Their location ATP is recomputed for the
+--     shelf-life rule of every channel selling from the location (or expecting the stock
+--     an in-transit location holds for it), and each of those channels moves by the change
+--     of its contribution.
+--   channels, sitems: (channel, item) pairs summed again from the stored location ATP of
+--     every location of the channel (its own terms changed: safety stock, membership, a
+--     pooled reservation's fulfilment, or its sum is from an earlier day).
+CREATE FUNCTION _channel_atp_move(items gtin[], locations gln[], channels text[], sitems gtin[], cause text,
+                                  posting_id bigint, reservation_id bigint)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    k_items gtin[];
+    k_locations gln[];
+    k_shelves integer[];
+    c_channels text[];
+    c_items gtin[];
+    c_deltas numeric[];
+    c_resum boolean[];
+    locked bigint;
+    n integer;
+BEGIN
+    -- the location ATP keys the change touches: one per shelf-life rule at the location
+    SELECT array_agg(k.item), array_agg(k.location), array_agg(k.shelf)
+      INTO k_items, k_locations, k_shelves
+      FROM (SELECT DISTINCT t.item, t.location, c.min_shelf_life_days AS shelf
+              FROM (SELECT u.item, x.location
+                      FROM unnest(items, locations) AS u(item, location)
+                      LEFT JOIN inventory_sync.transit_route r ON r.in_transit = u.location
+                      CROSS JOIN LATERAL (VALUES (u.location), (r.destination)) AS x(location)
+                     WHERE x.location IS NOT NULL AND u.item IS NOT NULL) t
+              JOIN inventory_sync.channel_location cl ON cl.location = t.location
+              JOIN inventory_sync.channel c ON c.channel = cl.channel) k;
+    -- recompute them (read after the promise keys' locks: every change committed before
+    -- is seen), store them, and sum the change of each contribution per channel. Under
+    -- REPEATABLE READ every row is written, so a concurrent change committed since the
+    -- snapshot is a serialization failure rather than a lost update.
+    WITH f AS (SELECT * FROM inventory_sync._location_atp_of(k_items, k_locations, k_shelves)),
+    o AS (SELECT la.item_gtin, la.location, la.min_shelf_life_days, la.atp
+            FROM inventory_sync.location_atp la
+            JOIN f ON (f.item_gtin, f.location, f.min_shelf_life_days) = (la.item_gtin, la.location, la.min_shelf_life_days)),
+    w AS (INSERT INTO inventory_sync.location_atp AS la (item_gtin, location, min_shelf_life_days, atp, computed_on)
+          SELECT f.item_gtin, f.location, f.min_shelf_life_days, f.atp, current_date FROM f
+          ON CONFLICT ON CONSTRAINT location_atp_pkey
+          DO UPDATE SET atp = excluded.atp, computed_on = excluded.computed_on
+           WHERE (la.atp, la.computed_on) IS DISTINCT FROM (excluded.atp, excluded.computed_on)
+              OR current_setting('transaction_isolation') <> 'read committed'),
+    d AS (SELECT f.item_gtin, f.location, f.min_shelf_life_days,
+                 greatest(f.atp, 0) - greatest(coalesce(o.atp, 0), 0) AS delta
+            FROM f LEFT JOIN o ON (o.item_gtin, o.location, o.min_shelf_life_days)
+                                  = (f.item_gtin, f.location, f.min_shelf_life_days)),
+    m AS (SELECT cl.channel, d.item_gtin AS item, sum(d.delta) AS delta, false AS resum
+            FROM d
+            JOIN inventory_sync.channel_location cl ON cl.location = d.location
+            JOIN inventory_sync.channel c ON c.channel = cl.channel AND c.min_shelf_life_days = d.min_shelf_life_days
+           GROUP BY cl.channel, d.item_gtin
+          HAVING sum(d.delta) <> 0
+           UNION ALL
+          SELECT DISTINCT u.channel, u.item, 0, true
+            FROM unnest(channels, sitems) AS u(channel, item)
+           WHERE u.channel IS NOT NULL AND u.item IS NOT NULL)
+    SELECT array_agg(x.channel ORDER BY x.channel, x.item), array_agg(x.item ORDER BY x.channel, x.item),
+           array_agg(x.delta ORDER BY x.channel, x.item), array_agg(x.resum ORDER BY x.channel, x.item)
+      INTO c_channels, c_items, c_deltas, c_resum
+      FROM (SELECT m.channel, m.item, sum(m.delta) AS delta, bool_or(m.resum) AS resum
+              FROM m GROUP BY m.channel, m.item) x;
+    IF c_channels IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- the channel ATP rows, in (channel, item) order; missing ones created in place
+    IF EXISTS (SELECT FROM unnest(c_channels, c_items) AS u(channel, item)
+                WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp a
+                                   WHERE a.channel = u.channel AND a.item_gtin = u.item)) THEN
+        PERFORM inventory_sync._channel_atp_lock(c_channels, c_items);
+    ELSE
+        SELECT count(*) INTO locked
+          FROM (SELECT FROM inventory_sync.channel_atp a
+                 WHERE (a.channel, a.item_gtin) IN (SELECT * FROM unnest(c_channels, c_items))
+                 ORDER BY a.channel, a.item_gtin FOR UPDATE) x;
+    END IF;
+    -- move them (read after their locks)
+    WITH u AS (SELECT * FROM unnest(c_channels, c_items, c_deltas, c_resum) AS u(channel, item, delta, resum)),
+    x AS (SELECT u.channel, u.item, u.delta, a.atp AS before, a.version,
+                 -- (a pooled reservation being fulfilled has left the pool: summed again, the
+                 -- move is the one its fulfilment makes)
+                 u.resum OR s.channel IS NULL
+                 OR EXISTS (SELECT FROM inventory_sync.reservation v
+                             WHERE v.fulfilling AND v.channel = u.channel AND v.item_gtin = u.item) AS resum,
+                 s.stock AS old_stock, s.computed_on, s.dedicated,
+                 c.min_shelf_life_days AS shelf,
+                 coalesce((SELECT q.quantity FROM inventory_sync.channel_safety_stock q
+                            WHERE q.channel = u.channel AND q.item_gtin = u.item), c.safety_stock) AS safety
+            FROM u
+            JOIN inventory_sync.channel_atp a ON a.channel = u.channel AND a.item_gtin = u.item
+            JOIN inventory_sync.channel c ON c.channel = u.channel
+            LEFT JOIN inventory_sync.channel_atp_state s ON s.channel = u.channel AND s.item_gtin = u.item),
+    -- whether a channel is dedicated, and its sums, made again where it is summed again;
+    -- the sums in one grouped join (a channel joining a thousand locations sums them all
+    -- at once)
+    dedicated AS (SELECT d.channel,
+                         NOT EXISTS (SELECT FROM inventory_sync.channel_location a
+                                       JOIN inventory_sync.channel_location b
+                                         ON b.location = a.location AND b.channel <> a.channel
+                                      WHERE a.channel = d.channel) AS dedicated
+                    FROM (SELECT DISTINCT x.channel FROM x WHERE x.resum) d),
+    r AS (SELECT x.channel, x.item, sum(greatest(la.atp, 0)) AS stock, min(la.computed_on) AS oldest
+            FROM x
+            JOIN inventory_sync.channel_location cl ON cl.channel = x.channel
+            JOIN inventory_sync.location_atp la
+              ON la.item_gtin = x.item AND la.location = cl.location AND la.min_shelf_life_days = x.shelf
+           WHERE x.resum
+           GROUP BY x.channel, x.item),
+    y AS (SELECT x.*,
+                 CASE WHEN x.resum THEN coalesce(r.stock, 0) ELSE x.old_stock + x.delta END AS stock,
+                 CASE WHEN x.resum THEN coalesce(r.oldest, current_date) ELSE x.computed_on END AS oldest,
+                 CASE WHEN x.resum THEN dd.dedicated ELSE x.dedicated END AS now_dedicated,
+                 CASE WHEN x.resum
+                      THEN greatest(coalesce(r.stock, 0) - x.safety, 0) - coalesce(p.pool, 0)
+                      ELSE x.before + greatest(x.old_stock + x.delta - x.safety, 0) - greatest(x.old_stock - x.safety, 0)
+                 END AS after
+            FROM x
+            LEFT JOIN dedicated dd ON dd.channel = x.channel
+            LEFT JOIN r ON r.channel = x.channel AND r.item = x.item
+            LEFT JOIN LATERAL (
+                 SELECT sum(v.open_quantity) AS pool FROM inventory_sync.reservation v
+                  WHERE v.item_gtin = x.item AND v.location IS NULL AND v.status = 'open'
+                    AND v.channel = x.channel AND NOT v.fulfilling AND x.resum) p ON true),
+    up AS (UPDATE inventory_sync.channel_atp a SET atp = y.after, version = a.version + 1, updated_at = now()
+             FROM y
+            WHERE a.channel = y.channel AND a.item_gtin = y.item AND y.after <> y.before
+           RETURNING a.channel),
+    ch AS (INSERT INTO inventory_sync.channel_atp_change (channel, item_gtin, atp_before, atp_after, version, cause,
+                                                         posting_id, reservation_id)
+           SELECT y.channel, y.item, y.before, y.after, y.version + 1, cause, posting_id, reservation_id
+             FROM y WHERE y.after <> y.before
+            ORDER BY y.channel, y.item),
+    st AS (INSERT INTO inventory_sync.channel_atp_state AS s (channel, item_gtin, computed_on, dedicated, stock)
+           SELECT y.channel, y.item, y.oldest, y.now_dedicated, y.stock FROM y
+           ON CONFLICT ON CONSTRAINT channel_atp_state_pkey
+           DO UPDATE SET computed_on = excluded.computed_on, dedicated = excluded.dedicated, stock = excluded.stock
+            WHERE (s.computed_on, s.dedicated, s.stock) IS DISTINCT FROM (excluded.computed_on, excluded.dedicated, excluded.stock))
+    SELECT count(*) INTO n FROM up;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION _channel_atp_move(gtin[], gln[], text[], gtin[], text, bigint, bigint) IS
+  'Internal: recomputes the location ATP of the (item, location) pairs whose inputs changed, moves every channel selling from them by the change, sums the given (channel, item) pairs again from their locations, and records each change; returns how many channel ATP rows changed';
+
+-- One channel's ATP for an item summed again from its locations (its own terms changed),
+-- under its row lock; returns it as published.
 CREATE FUNCTION _channel_atp_publish(channel text, item gtin, cause text, posting_id bigint, reservation_id bigint,
                                      OUT atp numeric, OUT version bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
-DECLARE
-    cur inventory_sync.channel_atp;
 BEGIN
-    cur := inventory_sync._channel_atp_lock_key(channel, item);
-    -- read after the lock: a statement started now sees every change committed before it
-    atp := inventory_sync._channel_atp(channel, item);
-    INSERT INTO inventory_sync.channel_atp_state AS s (channel, item_gtin, computed_on, dedicated)
-         VALUES (channel, item, current_date, inventory_sync.channel_is_dedicated(channel))
-    ON CONFLICT ON CONSTRAINT channel_atp_state_pkey
-    DO UPDATE SET computed_on = excluded.computed_on, dedicated = excluded.dedicated
-         WHERE (s.computed_on, s.dedicated) IS DISTINCT FROM (excluded.computed_on, excluded.dedicated);
-    -- no change, no row and no new version: version counts changes of ATP, and a new
-    -- row starts at ATP 0, version 0 (a first publication of 0 changes nothing)
-    IF atp = cur.atp THEN
-        version := cur.version;
-        RETURN;
-    END IF;
-    version := cur.version + 1;
-    UPDATE inventory_sync.channel_atp a SET atp = atp, version = version, updated_at = now()
+    PERFORM inventory_sync._channel_atp_move(NULL, NULL, ARRAY[channel], ARRAY[item], cause, posting_id, reservation_id);
+    SELECT a.atp, a.version INTO atp, version FROM inventory_sync.channel_atp a
      WHERE a.channel = channel AND a.item_gtin = item;
-    INSERT INTO inventory_sync.channel_atp_change (channel, item_gtin, atp_before, atp_after, version, cause,
-                                                   posting_id, reservation_id)
-         VALUES (channel, item, cur.atp, atp, version, cause, posting_id, reservation_id);
 END
 $$;
 COMMENT ON FUNCTION _channel_atp_publish(text, gtin, text, bigint, bigint) IS
-  'Internal: recomputes a channel''s ATP for an item under its row lock and, when it changed, bumps its version and records the change';
+  'Internal: sums a channel''s ATP for an item again from its locations under its row lock and, when it changed, bumps its version and records the change';
 
 -- A pooled reservation moves only its channel's ATP, by exactly its quantity. The caller's
 -- reservation_change row records the move (atp_before, atp_after, version): no
@@ -69,63 +215,126 @@ $$;
 COMMENT ON FUNCTION _channel_atp_add(text, gtin, numeric, bigint) IS
   'Internal: moves a channel''s published ATP by a pooled reservation''s change; the caller''s reservation_change row records the move when atp_before is not NULL';
 
--- Locations whose stock changes the expected supply elsewhere: an in-transit location
--- counts for the destination it is routed to.
+-- A posting statement's (item, location) pairs: the posting engine locked their promise
+-- keys before its balance rows (src/posting_apply.c).
 CREATE FUNCTION _channel_atp_refresh(items gtin[], locations gln[], posting_id bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
-DECLARE
-    k record;
 BEGIN
-    -- in (channel, item) order, the order every writer of channel_atp locks in
-    FOR k IN SELECT DISTINCT cl.channel, i.item
-               FROM unnest(items, locations) AS i(item, location)
-               LEFT JOIN inventory_sync.transit_route r ON r.in_transit = i.location
-               JOIN inventory_sync.channel_location cl ON cl.location IN (i.location, r.destination)
-              ORDER BY 1, 2
-    LOOP
-        PERFORM inventory_sync._channel_atp_publish(k.channel, k.item, 'posting', posting_id, NULL);
-    END LOOP;
+    PERFORM inventory_sync._channel_atp_move(items, locations, NULL, NULL, 'posting', posting_id, NULL);
 END
 $$;
 COMMENT ON FUNCTION _channel_atp_refresh(gtin[], gln[], bigint) IS
-  'Internal (called by the posting engine): republishes the ATP of every channel selling from (or expecting transit stock at) the locations whose stock a statement changed';
+  'Internal (called by the posting engine): moves the ATP of every channel selling from (or expecting transit stock at) the locations whose stock a statement changed';
+
+-- The promise keys a posting statement takes before its balance rows: those of its pairs
+-- at a location some channel sells from (or routed in transit to one). Returns whether
+-- there were any (the engine then moves channel ATP after its balances).
+CREATE FUNCTION _posting_keys_lock(items gtin[], locations gln[])
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+DECLARE
+    k_items gtin[];
+    k_locations gln[];
+BEGIN
+    SELECT array_agg(t.item), array_agg(t.location) INTO k_items, k_locations
+      FROM (SELECT DISTINCT u.item, x.location
+              FROM unnest(items, locations) AS u(item, location)
+              LEFT JOIN inventory_sync.transit_route r ON r.in_transit = u.location
+              CROSS JOIN LATERAL (VALUES (u.location), (r.destination)) AS x(location)
+             WHERE x.location IS NOT NULL
+               AND EXISTS (SELECT FROM inventory_sync.channel_location cl WHERE cl.location = x.location)) t;
+    IF k_items IS NULL THEN
+        RETURN false;
+    END IF;
+    PERFORM inventory_sync._promise_keys_lock(k_items, k_locations);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION _posting_keys_lock(gtin[], gln[]) IS
+  'Internal (called by the posting engine before its balance rows): locks the promise keys of a statement''s pairs at locations channels sell from; false when there are none';
+
+-- Every (item, location) a channel's ATP may be made of: where there is stock, a
+-- reservation or a stored location ATP at one of its locations.
+CREATE FUNCTION _channel_pairs(of_channel text, of_item gtin)
+RETURNS TABLE (channel text, item_gtin gtin, location gln)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN QUERY
+    SELECT DISTINCT cl.channel, x.item_gtin, cl.location
+      FROM inventory_sync.channel_location cl
+      CROSS JOIN LATERAL (SELECT b.item_gtin FROM inventory_sync.balance b
+                           WHERE b.location = cl.location AND ($2 IS NULL OR b.item_gtin = $2)
+                          UNION
+                          SELECT la.item_gtin FROM inventory_sync.location_atp la
+                           WHERE la.location = cl.location AND ($2 IS NULL OR la.item_gtin = $2)
+                          UNION
+                          SELECT k.item_gtin FROM inventory_sync.promise_key k
+                           WHERE k.location = cl.location AND ($2 IS NULL OR k.item_gtin = $2)) x
+     WHERE $1 IS NULL OR cl.channel = $1;
+END
+$$;
+COMMENT ON FUNCTION _channel_pairs(text, gtin) IS
+  'Internal: the (channel, item, location) triples a channel''s ATP may be made of (stock, reservations or stored location ATP there), for one channel or all, one item or all';
+
+-- Every channel ATP (of a channel, an item, or all) computed again from its inputs, as
+-- set operations: the location ATP of every pair, then every channel's sum. It holds
+-- channel's EXCLUSIVE lock (every promise and posting at a channel's location holds a
+-- weaker one that conflicts with it), so it takes no promise key one by one.
+CREATE FUNCTION _channel_atp_recompute(channel text, item gtin, cause text)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+#variable_conflict use_variable
+DECLARE
+    p_items gtin[];
+    p_locations gln[];
+    s_channels text[];
+    s_items gtin[];
+BEGIN
+    LOCK TABLE inventory_sync.channel IN EXCLUSIVE MODE;
+    SELECT array_agg(p.item_gtin), array_agg(p.location) INTO p_items, p_locations
+      FROM (SELECT DISTINCT p.item_gtin, p.location FROM inventory_sync._channel_pairs(channel, item) p) p;
+    SELECT array_agg(x.channel ORDER BY x.channel, x.item_gtin), array_agg(x.item_gtin ORDER BY x.channel, x.item_gtin)
+      INTO s_channels, s_items
+      FROM (SELECT p.channel, p.item_gtin FROM inventory_sync._channel_pairs(channel, item) p
+            UNION
+            SELECT a.channel, a.item_gtin FROM inventory_sync.channel_atp a
+              JOIN inventory_sync.channel c ON c.channel = a.channel
+             WHERE (channel IS NULL OR a.channel = channel) AND (item IS NULL OR a.item_gtin = item)
+            UNION
+            SELECT v.channel, v.item_gtin FROM inventory_sync.reservation v
+             WHERE v.status = 'open' AND (channel IS NULL OR v.channel = channel)
+               AND (item IS NULL OR v.item_gtin = item)) x;
+    -- location ATP no channel sums any more (its location or shelf-life rule left) is not
+    -- kept up to date by anything: it goes
+    DELETE FROM inventory_sync.location_atp la
+     WHERE (item IS NULL OR la.item_gtin = item)
+       AND NOT EXISTS (SELECT FROM inventory_sync.channel_location cl
+                         JOIN inventory_sync.channel c ON c.channel = cl.channel
+                        WHERE cl.location = la.location AND c.min_shelf_life_days = la.min_shelf_life_days);
+    RETURN inventory_sync._channel_atp_move(p_items, p_locations, s_channels, s_items, cause, NULL, NULL);
+END
+$$;
+COMMENT ON FUNCTION _channel_atp_recompute(text, gtin, text) IS
+  'Internal: recomputes, as set operations under channel''s EXCLUSIVE lock, the location ATP and channel ATP of a channel, an item, or all; returns how many channel ATP rows changed';
 
 CREATE FUNCTION refresh_channel_atp(channel text DEFAULT NULL, item gtin DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
-#variable_conflict use_variable
-DECLARE
-    k record;
-    before bigint;
-    n integer := 0;
-    pub record;
 BEGIN
-    FOR k IN SELECT DISTINCT cl.channel, b.item_gtin
-               FROM inventory_sync.channel_location cl
-               JOIN inventory_sync.balance b ON b.location = cl.location
-              WHERE (channel IS NULL OR cl.channel = channel) AND (item IS NULL OR b.item_gtin = item)
-             UNION
-             SELECT a.channel, a.item_gtin FROM inventory_sync.channel_atp a
-               JOIN inventory_sync.channel c ON c.channel = a.channel
-              WHERE (channel IS NULL OR a.channel = channel) AND (item IS NULL OR a.item_gtin = item)
-             UNION
-             SELECT v.channel, v.item_gtin FROM inventory_sync.reservation v
-              WHERE v.status = 'open' AND (channel IS NULL OR v.channel = channel) AND (item IS NULL OR v.item_gtin = item)
-              ORDER BY 1, 2
-    LOOP
-        SELECT a.version INTO before FROM inventory_sync.channel_atp a
-         WHERE a.channel = k.channel AND a.item_gtin = k.item_gtin;
-        pub := inventory_sync._channel_atp_publish(k.channel, k.item_gtin, 'refresh', NULL, NULL);
-        IF before IS DISTINCT FROM pub.version THEN
-            n := n + 1;
-        END IF;
-    END LOOP;
-    RETURN n;
+    RETURN inventory_sync._channel_atp_recompute($1, $2, 'refresh');
 END
 $$;
 COMMENT ON FUNCTION refresh_channel_atp(text, gtin) IS
@@ -145,9 +354,11 @@ DECLARE
     rows jsonb[] := '{}';
     j jsonb;
     k record;
+    k_item inventory_sync.gtin;
+    k_location inventory_sync.gln;
 BEGIN
     IF TG_LEVEL = 'STATEMENT' THEN     -- buckets: everything may change
-        PERFORM inventory_sync.refresh_channel_atp();
+        PERFORM inventory_sync._channel_atp_recompute(NULL, NULL, 'refresh');
         RETURN NULL;
     END IF;
     IF TG_OP <> 'INSERT' THEN rows := rows || to_jsonb(OLD); END IF;
@@ -156,26 +367,30 @@ BEGIN
         CASE TG_TABLE_NAME
         WHEN 'channel' THEN
             IF EXISTS (SELECT FROM inventory_sync.channel c WHERE c.channel = j->>'channel') THEN
-                PERFORM inventory_sync.refresh_channel_atp(j->>'channel');
+                PERFORM inventory_sync._channel_atp_recompute(j->>'channel', NULL, 'refresh');
             END IF;
         WHEN 'channel_safety_stock' THEN
             IF EXISTS (SELECT FROM inventory_sync.channel c WHERE c.channel = j->>'channel') THEN
+                LOCK TABLE inventory_sync.channel IN ROW SHARE MODE;
                 PERFORM inventory_sync._channel_atp_publish(j->>'channel', (j->>'item_gtin')::inventory_sync.gtin,
                                                             'refresh', NULL, NULL);
             END IF;
         WHEN 'lot' THEN
-            PERFORM inventory_sync.refresh_channel_atp(NULL, (j->>'item_gtin')::inventory_sync.gtin);
+            PERFORM inventory_sync._channel_atp_recompute(NULL, (j->>'item_gtin')::inventory_sync.gtin, 'refresh');
         WHEN 'transit_route' THEN
             FOR k IN SELECT DISTINCT cl.channel FROM inventory_sync.channel_location cl
                       WHERE cl.location = (j->>'destination')::inventory_sync.gln ORDER BY 1 LOOP
-                PERFORM inventory_sync.refresh_channel_atp(k.channel);
+                PERFORM inventory_sync._channel_atp_recompute(k.channel, NULL, 'refresh');
             END LOOP;
-        ELSE    -- safety_stock, supply: one item at one location
-            FOR k IN SELECT DISTINCT cl.channel FROM inventory_sync.channel_location cl
-                      WHERE cl.location = (j->>'location')::inventory_sync.gln ORDER BY 1 LOOP
-                PERFORM inventory_sync._channel_atp_publish(k.channel, (j->>'item_gtin')::inventory_sync.gtin,
-                                                            'refresh', NULL, NULL);
-            END LOOP;
+        ELSE    -- safety_stock, supply: one item at one location, under its promise key
+            k_item := (j->>'item_gtin')::inventory_sync.gtin;
+            k_location := (j->>'location')::inventory_sync.gln;
+            IF EXISTS (SELECT FROM inventory_sync.channel_location cl WHERE cl.location = k_location) THEN
+                LOCK TABLE inventory_sync.channel IN ROW SHARE MODE;
+                PERFORM inventory_sync._promise_keys_lock(ARRAY[k_item], ARRAY[k_location]);
+                PERFORM inventory_sync._channel_atp_move(ARRAY[k_item], ARRAY[k_location], NULL, NULL, 'refresh', NULL,
+                                                         NULL);
+            END IF;
         END CASE;
     END LOOP;
     RETURN NULL;

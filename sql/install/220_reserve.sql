@@ -15,31 +15,20 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 DECLARE
-    c record;
     mine record;
 BEGIN
-    -- every channel selling from the location sees its ATP move, republished in (channel)
-    -- order; the reservation's own channel's after-state goes into the reservation change
-    FOR c IN SELECT cl.channel FROM inventory_sync.channel_location cl
-              WHERE cl.location = r.location
-              ORDER BY 1
-    LOOP
-        IF c.channel = r.channel THEN
-            mine := inventory_sync._channel_atp_publish(c.channel, r.item_gtin, 'reservation', posting_id, r.reservation_id);
-        ELSE
-            PERFORM inventory_sync._channel_atp_publish(c.channel, r.item_gtin, 'reservation', posting_id, r.reservation_id);
-        END IF;
-    END LOOP;
+    -- every channel selling from the location sees its ATP move (the caller holds the
+    -- location's promise key); the reservation's own channel's after-state goes into the
+    -- reservation change
+    PERFORM inventory_sync._channel_atp_move(ARRAY[r.item_gtin], ARRAY[r.location], NULL, NULL, 'reservation',
+                                             posting_id, r.reservation_id);
     -- A channel that no longer sells from the location (it left the channel after the
     -- reservation was placed there) is not moved by it: its published ATP is recorded as
-    -- it is. Locking it here would take a channel ATP row out of order in fulfil(), whose
-    -- issue posting already locked those of the location's channels.
-    IF mine IS NULL THEN
-        SELECT a.atp, a.version INTO mine FROM inventory_sync.channel_atp a
-         WHERE a.channel = r.channel AND a.item_gtin = r.item_gtin;
-        IF NOT FOUND THEN
-            SELECT inventory_sync._channel_atp_now(r.channel, r.item_gtin) AS atp, 0::bigint AS version INTO mine;
-        END IF;
+    -- it is.
+    SELECT a.atp, a.version INTO mine FROM inventory_sync.channel_atp a
+     WHERE a.channel = r.channel AND a.item_gtin = r.item_gtin;
+    IF NOT FOUND THEN
+        SELECT inventory_sync._channel_atp_now(r.channel, r.item_gtin) AS atp, 0::bigint AS version INTO mine;
     END IF;
     INSERT INTO inventory_sync.reservation_change (reservation_id, action, channel, item_gtin, location, order_ref,
                                                    line_ref, delta, open_after, atp_after, version, posting_id)
@@ -170,16 +159,22 @@ COMMENT ON FUNCTION _reserve_check(text, text, text, gtin, numeric, gln, timesta
   'Internal: checks reserve()''s arguments (IS020, 22004, 22023, 23503, IS043, IS045); returns the channel and the expiry';
 
 -- The locks a reservation takes, in the global order: the promise keys of every location
--- it could be held at (unless it is pooled from stock only), then the channel ATP rows,
--- one at a time, of this channel and of every channel selling from one of its locations.
-CREATE FUNCTION _reserve_lock(channel text, item gtin, promise_keys boolean)
+-- it could be held at (the one asked for, when the channel's published ATP is today's:
+-- otherwise every one of the channel's, whose location ATP is computed again), then the
+-- channel ATP rows, one at a time, of this channel and of every channel selling from one
+-- of its locations.
+CREATE FUNCTION _reserve_lock(channel text, item gtin, location gln)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 BEGIN
-    IF promise_keys THEN
+    IF location IS NOT NULL AND EXISTS (SELECT FROM inventory_sync.channel_atp_state s
+                                         WHERE s.channel = channel AND s.item_gtin = item
+                                           AND s.computed_on = current_date) THEN
+        PERFORM inventory_sync._promise_keys_lock(ARRAY[item], ARRAY[location]);
+    ELSE
         PERFORM inventory_sync._promise_keys_lock(array_agg(item), array_agg(cl.location))
            FROM inventory_sync.channel_location cl WHERE cl.channel = channel;
     END IF;
@@ -190,13 +185,14 @@ BEGIN
              UNION SELECT channel) x;
 END
 $$;
-COMMENT ON FUNCTION _reserve_lock(text, gtin, boolean) IS
-  'Internal: takes a reservation''s locks in the global order (promise keys of the channel''s locations, then channel ATP rows)';
+COMMENT ON FUNCTION _reserve_lock(text, gtin, gln) IS
+  'Internal: takes a reservation''s locks in the global order (promise keys of the location asked for or of the channel''s locations, then channel ATP rows)';
 
--- What stock offers a reservation, read after its locks. Pooled: the channel's ATP, its
--- published value brought up to date first (a new day may have expired lots). Otherwise
--- the location with the most ATP (the one asked for, if any) and the channel's ATP; a line
--- is held at one location, so it may take the lesser of the two (available).
+-- What stock offers a reservation, read after its locks. The channel's published ATP is
+-- brought up to date first when it is from an earlier day (lots leave ATP by date): the
+-- location ATP of each of its locations computed again, then summed. Pooled: that ATP.
+-- Otherwise the location with the most ATP (the one asked for, if any) and the channel's
+-- ATP; a line is held at one location, so it may take the lesser of the two (available).
 CREATE FUNCTION _reserve_stock_offer(channel text, item gtin, location gln, min_shelf_life_days integer,
                                      pooled boolean,
                                      OUT best gln, OUT best_atp numeric, OUT channel_atp numeric,
@@ -206,19 +202,25 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 BEGIN
+    IF NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s
+                    WHERE s.channel = channel AND s.item_gtin = item AND s.computed_on = current_date) THEN
+        PERFORM inventory_sync._channel_atp_move(array_agg(item), array_agg(cl.location), ARRAY[channel], ARRAY[item],
+                                                 'refresh', NULL, NULL)
+           FROM inventory_sync.channel_location cl WHERE cl.channel = channel;
+    END IF;
+    channel_atp := coalesce((SELECT a.atp FROM inventory_sync.channel_atp a
+                              WHERE a.channel = channel AND a.item_gtin = item), 0);
     IF pooled THEN
-        channel_atp := (inventory_sync._channel_atp_publish(channel, item, 'refresh', NULL, NULL)).atp;
         available := channel_atp;
         RETURN;
     END IF;
-    channel_atp := inventory_sync._channel_atp(channel, item);
     SELECT b.location, b.atp INTO best, best_atp
       FROM inventory_sync._channel_best_location(channel, item, min_shelf_life_days, location) b;
     available := least(coalesce(best_atp, 0), channel_atp);
 END
 $$;
 COMMENT ON FUNCTION _reserve_stock_offer(text, gtin, gln, integer, boolean) IS
-  'Internal: what stock offers a reservation: the channel''s ATP (pooled, republished first) or the best location''s and the channel''s, and the most a line may take';
+  'Internal: what stock offers a reservation: the channel''s ATP (brought up to date when from an earlier day) or the best location''s and the channel''s, and the most a line may take';
 
 -- Inserts a new reservation; NULL when a reservation with the same key was committed
 -- meanwhile (the caller returns that one).
@@ -379,7 +381,7 @@ BEGIN
         RETURN r;
     END IF;
     pooled := location IS NULL AND inventory_sync.channel_is_dedicated(channel);
-    PERFORM inventory_sync._reserve_lock(channel, item, NOT pooled OR ch.allow_backorder);
+    PERFORM inventory_sync._reserve_lock(channel, item, location);
     SELECT * INTO offer FROM inventory_sync._reserve_stock_offer(channel, item, location, ch.min_shelf_life_days, pooled);
     IF quantity <= offer.available THEN
         RETURN inventory_sync._reserve_from_stock(channel, order_ref, line_ref, item, quantity, offer.best, location,

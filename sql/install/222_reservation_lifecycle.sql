@@ -81,6 +81,8 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
+    -- before any row: a membership change (EXCLUSIVE on channel) waits for it
+    LOCK TABLE inventory_sync.channel IN ROW SHARE MODE;
     RETURN inventory_sync._reservation_close(inventory_sync._reservation_lock_open(reservation_id, 'cancel'),
                                              'cancelled', 0, NULL);
 END
@@ -93,6 +95,8 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
+    -- before any row: a membership change (EXCLUSIVE on channel) waits for it
+    LOCK TABLE inventory_sync.channel IN ROW SHARE MODE;
     RETURN inventory_sync._reservation_close(inventory_sync._reservation_lock_open(reservation_id, 'expire'),
                                              'expired', 0, NULL);
 END
@@ -110,6 +114,8 @@ DECLARE
     r inventory_sync.reservation;
     n integer := 0;
 BEGIN
+    -- before any row: a membership change (EXCLUSIVE on channel) waits for it
+    LOCK TABLE inventory_sync.channel IN ROW SHARE MODE;
     -- reservations another transaction is resolving right now are skipped, not waited for
     SELECT array_agg(v.reservation_id ORDER BY v.reservation_id) INTO due
       FROM (SELECT v.reservation_id FROM inventory_sync.reservation v

@@ -60,13 +60,18 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-    v inventory_sync.reservation := inventory_sync._reservation_lock_open(reservation_id, 'fulfil');
+    v inventory_sync.reservation;
     ch inventory_sync.channel;
-    want numeric := coalesce(quantity, v.open_quantity);
+    want numeric;
     avail numeric;
-    key text := format('Reservation %s (channel "%s", order "%s", line "%s").', v.reservation_id, v.channel,
-                       v.order_ref, v.line_ref);
+    key text;
 BEGIN
+    -- before any row: a membership change (EXCLUSIVE on channel) waits for it
+    LOCK TABLE inventory_sync.channel IN ROW SHARE MODE;
+    v := inventory_sync._reservation_lock_open(reservation_id, 'fulfil');
+    want := coalesce(quantity, v.open_quantity);
+    key := format('Reservation %s (channel "%s", order "%s", line "%s").', v.reservation_id, v.channel,
+                  v.order_ref, v.line_ref);
     -- the quantity asked is checked against the reservation before any stock is looked at
     IF want > v.open_quantity THEN
         RAISE EXCEPTION 'cannot fulfil % of reservation %: it holds %', want, reservation_id, v.open_quantity

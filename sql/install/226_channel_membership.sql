@@ -4,9 +4,9 @@
 -- membership (below), a channel's deletion or renaming, an item's deletion.
 --
 -- Channel membership changes: pooled reservations are only possible while their channel
--- is dedicated. The change waits for reservations in flight (the fast path holds a
--- ROW SHARE lock on channel from its start), then places the pools of channels that now
--- share a location, and republishes every channel's ATP.
+-- is dedicated. The change waits for promises and postings in flight (each holds a ROW
+-- SHARE lock on channel from its start), then places the pools of channels that now share
+-- a location, and recomputes every channel's ATP, as set operations.
 --
 -- The lock is on channel, not on channel_location itself: the changing statement already
 -- holds ROW EXCLUSIVE on channel_location, so two changes upgrading it to EXCLUSIVE would
@@ -27,50 +27,107 @@ $$;
 COMMENT ON FUNCTION _channel_location_lock() IS
   'Trigger: a change of channel membership waits for reservations in flight and holds new ones until it commits';
 
+-- Pooled reservations of channels that now share a location are each placed at one of
+-- their channel's locations, as set operations: per (channel, item), the locations in
+-- order of ATP (priority, then location, among equals) lay their ATP end to end, the
+-- reservations in order of id lay their quantities end to end, and a reservation goes to
+-- the location whose stretch holds all of it. The few that straddle two stretches are
+-- then placed one at a time where the most ATP is left (IS046 where none has enough).
+CREATE FUNCTION _pools_place()
+RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+DECLARE
+    placed integer;
+    one record;
+    best record;
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.pool_place (reservation_id bigint PRIMARY KEY, channel text, item gtin,
+                                                        quantity numeric, location gln) ON COMMIT DROP;
+    TRUNCATE pg_temp.pool_place;
+    WITH pools AS (
+         SELECT r.reservation_id, r.channel, r.item_gtin, r.open_quantity AS q,
+                sum(r.open_quantity) OVER (PARTITION BY r.channel, r.item_gtin ORDER BY r.reservation_id) AS r_end
+           FROM inventory_sync.reservation r
+          WHERE r.status = 'open' AND r.location IS NULL
+            AND r.channel IN (SELECT a.channel FROM inventory_sync.channel_location a
+                                JOIN inventory_sync.channel_location b ON b.location = a.location AND b.channel <> a.channel)),
+    keys AS (SELECT DISTINCT p.channel, p.item_gtin, cl.location, cl.priority, c.min_shelf_life_days AS shelf
+               FROM pools p
+               JOIN inventory_sync.channel c ON c.channel = p.channel
+               JOIN inventory_sync.channel_location cl ON cl.channel = p.channel),
+    caps AS (SELECT k.channel, k.item_gtin, k.location, greatest(a.atp, 0) AS cap,
+                    sum(greatest(a.atp, 0)) OVER (PARTITION BY k.channel, k.item_gtin
+                                                  ORDER BY a.atp DESC, k.priority, k.location) AS l_end
+               FROM keys k
+               JOIN inventory_sync._location_atp_of((SELECT array_agg(k2.item_gtin) FROM keys k2),
+                                                    (SELECT array_agg(k2.location) FROM keys k2),
+                                                    (SELECT array_agg(k2.shelf) FROM keys k2)) a
+                 ON a.item_gtin = k.item_gtin AND a.location = k.location AND a.min_shelf_life_days = k.shelf)
+    INSERT INTO pg_temp.pool_place
+    SELECT p.reservation_id, p.channel, p.item_gtin, p.q,
+           (SELECT c.location FROM caps c
+             WHERE c.channel = p.channel AND c.item_gtin = p.item_gtin
+               AND c.l_end - c.cap <= p.r_end - p.q AND p.r_end <= c.l_end AND c.cap > 0
+             LIMIT 1)
+      FROM pools AS p;
+    -- the straddling ones, one at a time, where the most is left
+    FOR one IN SELECT * FROM pg_temp.pool_place x WHERE x.location IS NULL ORDER BY x.reservation_id LOOP
+        SELECT b.location, b.atp - coalesce((SELECT sum(x.quantity) FROM pg_temp.pool_place x
+                                              WHERE x.item = one.item AND x.location = b.location), 0) AS left
+          INTO best
+          FROM inventory_sync.channel c,
+               LATERAL (SELECT cl.location, a.atp, cl.priority
+                          FROM inventory_sync.channel_location cl,
+                               inventory_sync._location_atp_of(ARRAY[one.item], ARRAY[cl.location],
+                                                               ARRAY[c.min_shelf_life_days]) a
+                         WHERE cl.channel = one.channel) b
+         WHERE c.channel = one.channel
+         ORDER BY 2 DESC, b.priority, b.location
+         LIMIT 1;
+        IF best.location IS NULL OR best.left < one.quantity THEN
+            RAISE EXCEPTION 'channel "%" would share a location, but its reservation % (% of gtin %, anywhere) fits no single location',
+                  one.channel, one.reservation_id, one.quantity, one.item
+                  USING ERRCODE = 'IS046',
+                        DETAIL = format('The most ATP left at one of its locations is %s.', greatest(coalesce(best.left, 0), 0)),
+                        HINT = 'Resolve or reduce its open anywhere reservations first, or keep its locations its own.';
+        END IF;
+        UPDATE pg_temp.pool_place x SET location = best.location WHERE x.reservation_id = one.reservation_id;
+    END LOOP;
+    -- held where placed: the reservation and the promise key there
+    UPDATE inventory_sync.reservation r SET location = x.location
+      FROM pg_temp.pool_place x WHERE r.reservation_id = x.reservation_id;
+    GET DIAGNOSTICS placed = ROW_COUNT;
+    INSERT INTO inventory_sync.promise_key (item_gtin, location)
+    SELECT DISTINCT x.item, x.location FROM pg_temp.pool_place x
+    ON CONFLICT DO NOTHING;
+    UPDATE inventory_sync.promise_key k SET reserved = k.reserved + x.q, version = k.version + 1
+      FROM (SELECT x.item, x.location, sum(x.quantity) AS q FROM pg_temp.pool_place x GROUP BY 1, 2) x
+     WHERE k.item_gtin = x.item AND k.location = x.location;
+    RETURN placed;
+END
+$$;
+COMMENT ON FUNCTION _pools_place() IS
+  'Internal (membership changes): places the pooled reservations of channels that now share a location at one of their locations each, as set operations (IS046 if one fits nowhere); returns how many';
+
+-- A change of membership holds channel's EXCLUSIVE lock (_channel_location_lock): no
+-- promise or posting at a channel's location is in flight, so it changes everything as
+-- set operations, without row locks one by one.
 CREATE FUNCTION _channel_location_changed()
 RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync, pg_temp
+SET plan_cache_mode = force_custom_plan
 AS $$
-DECLARE
-    pooled bigint[];
-    v inventory_sync.reservation;
-    best record;
 BEGIN
-    -- the global lock order: the reservations to place, then the promise keys of every
-    -- location they could be placed at, then (refresh_channel_atp) channel ATP rows
-    SELECT array_agg(r.reservation_id ORDER BY r.reservation_id) INTO pooled
-      FROM (SELECT r.reservation_id FROM inventory_sync.reservation r
-             WHERE r.status = 'open' AND r.location IS NULL AND NOT inventory_sync.channel_is_dedicated(r.channel)
-             ORDER BY r.reservation_id FOR UPDATE) r;
-    PERFORM inventory_sync._promise_keys_lock(array_agg(r.item_gtin), array_agg(cl.location))
-       FROM inventory_sync.reservation r
-       JOIN inventory_sync.channel_location cl ON cl.channel = r.channel
-      WHERE r.reservation_id = ANY (pooled);
-    FOR v IN SELECT * FROM inventory_sync.reservation r WHERE r.reservation_id = ANY (pooled)
-              ORDER BY r.reservation_id
-    LOOP
-        SELECT b.location, b.atp INTO best
-          FROM inventory_sync.channel c,
-               inventory_sync._channel_best_location(v.channel, v.item_gtin, c.min_shelf_life_days, NULL) b
-         WHERE c.channel = v.channel;
-        IF best.location IS NULL OR best.atp < v.open_quantity THEN
-            RAISE EXCEPTION 'channel "%" would share a location, but its reservation % (% of gtin %, anywhere) fits no single location',
-                  v.channel, v.reservation_id, v.open_quantity, v.item_gtin
-                  USING ERRCODE = 'IS046',
-                        DETAIL = format('The most ATP at one of its locations is %s.', coalesce(best.atp, 0)),
-                        HINT = 'Resolve or reduce its open anywhere reservations first, or keep its locations its own.';
-        END IF;
-        UPDATE inventory_sync.reservation r SET location = best.location WHERE r.reservation_id = v.reservation_id;
-        UPDATE inventory_sync.promise_key k SET reserved = k.reserved + v.open_quantity, version = k.version + 1
-         WHERE k.item_gtin = v.item_gtin AND k.location = best.location;
-    END LOOP;
-    PERFORM inventory_sync.refresh_channel_atp();
+    PERFORM inventory_sync._pools_place();
+    PERFORM inventory_sync._channel_atp_recompute(NULL, NULL, 'refresh');
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION _channel_location_changed() IS
-  'Trigger: after a change of channel membership, places the pooled reservations of channels that now share a location (IS046 if one fits nowhere) and republishes channel ATP';
+  'Trigger: after a change of channel membership, places the pooled reservations of channels that now share a location (IS046 if one fits nowhere) and recomputes channel ATP, as set operations';
 
 CREATE TRIGGER channel_location_10_lock BEFORE INSERT OR UPDATE OR DELETE ON channel_location
     FOR EACH STATEMENT EXECUTE FUNCTION _channel_location_lock();

@@ -36,6 +36,27 @@ AS $$
      WHERE a.version <> coalesce(x.n, 0) OR a.version <> coalesce(x.top, 0) OR x.broken > 0
         OR (x.n > 0 AND x.last_after <> a.atp)
     UNION ALL
+    -- (b2) the stored location ATP channel ATP is summed from = its inputs now (computed
+    --      today), and each channel's running sum = the sum of its locations' parts
+    SELECT 'stored location ATP differs from its inputs', NULL, la.item_gtin, la.location, NULL, la.atp, f.atp
+      FROM location_atp la
+      JOIN _location_atp_of((SELECT array_agg(x.item_gtin) FROM location_atp x),
+                            (SELECT array_agg(x.location) FROM location_atp x),
+                            (SELECT array_agg(x.min_shelf_life_days) FROM location_atp x)) f
+        ON (f.item_gtin, f.location, f.min_shelf_life_days) = (la.item_gtin, la.location, la.min_shelf_life_days)
+     WHERE la.computed_on = current_date AND f.atp <> la.atp
+    UNION ALL
+    SELECT 'channel ATP running sum differs from its locations', s.channel, s.item_gtin, NULL, NULL, s.stock,
+           coalesce(x.stock, 0)
+      FROM channel_atp_state s
+      JOIN channel c ON c.channel = s.channel
+      LEFT JOIN LATERAL (SELECT sum(greatest(la.atp, 0)) AS stock
+                           FROM channel_location cl
+                           JOIN location_atp la ON la.item_gtin = s.item_gtin AND la.location = cl.location
+                                               AND la.min_shelf_life_days = c.min_shelf_life_days
+                          WHERE cl.channel = s.channel) x ON true
+     WHERE s.stock <> coalesce(x.stock, 0)
+    UNION ALL
     -- (c) a location's promise key holds exactly its open reservations from stock
     SELECT 'promise key differs from the reservations held there', NULL, k.item_gtin, k.location, NULL,
            k.reserved, coalesce(r.held, 0)
