@@ -853,18 +853,22 @@ stamp_released_lots(Batch *b)
 	pfree(order);
 }
 
-/* The statement's (item, location) pairs, one per balance key, in key order. */
+/* The statement's (item, location, bucket) keys, one per balance key, in key order. */
 static void
-statement_pairs(Batch *b, Datum **items, Datum **locations)
+statement_pairs(Batch *b, StatementPairs *pairs)
 {
+	int			n = Max(b->nkeys, 1);
 	int			i;
 
-	*items = palloc(sizeof(Datum) * Max(b->nkeys, 1));
-	*locations = palloc(sizeof(Datum) * Max(b->nkeys, 1));
+	pairs->items = palloc(sizeof(Datum) * n);
+	pairs->locations = palloc(sizeof(Datum) * n);
+	pairs->buckets = palloc(sizeof(Datum) * n);
+	pairs->n = b->nkeys;
 	for (i = 0; i < b->nkeys; i++)
 	{
-		(*items)[i] = Int64GetDatum(b->sorted[i]->key.item);
-		(*locations)[i] = Int64GetDatum(b->sorted[i]->key.location);
+		pairs->items[i] = Int64GetDatum(b->sorted[i]->key.item);
+		pairs->locations[i] = Int64GetDatum(b->sorted[i]->key.location);
+		pairs->buckets[i] = CStringGetTextDatum(b->sorted[i]->key.bucket);
 	}
 }
 
@@ -874,14 +878,13 @@ apply_batch(Batch *b)
 {
 	BalanceAccess ba;
 	HeapAppend	after_states;
-	Datum	   *items;
-	Datum	   *locations;
+	StatementPairs pairs;
 	bool		channel_keys;
 	int			i;
 
 	/* the promise keys of channels' locations before the balance rows (the lock order) */
-	statement_pairs(b, &items, &locations);
-	channel_keys = lock_channel_keys(items, locations, b->nkeys);
+	statement_pairs(b, &pairs);
+	channel_keys = lock_channel_keys(&pairs);
 	after_states_begin(&after_states);
 	balance_open(&ba);
 	for (i = 0; i < b->nkeys; i++)
@@ -896,7 +899,7 @@ apply_batch(Batch *b)
 	after_states_finish(&after_states);
 	/* after the keys: the channels selling from their locations move */
 	if (channel_keys)
-		publish_channel_atp(items, locations, b->nkeys, b->postings[b->npostings - 1].posting_id);
+		publish_channel_atp(&pairs, b->postings[b->npostings - 1].posting_id);
 }
 
 PG_FUNCTION_INFO_V1(ledger_apply);

@@ -63,16 +63,17 @@ channels_exist(void)
 	return channels_present;
 }
 
-/* A plan taking (gtin[], gln[], ...) made for the current types; NULL args beyond the two arrays are int8. */
+/* A plan taking (gtin[], gln[], text[], int8), made for the current types. */
 static SPIPlanPtr
 prepare_pairs_plan(const char *sql, int nargs)
 {
-	Oid			argtypes[3];
+	Oid			argtypes[4];
 	SPIPlanPtr	plan;
 
 	argtypes[0] = get_array_type(posting_catalog.gtin_type);
 	argtypes[1] = get_array_type(posting_catalog.gln_type);
-	argtypes[2] = INT8OID;
+	argtypes[2] = TEXTARRAYOID;
+	argtypes[3] = INT8OID;
 	plan = SPI_prepare(sql, nargs, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "inventory_sync: could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
@@ -81,12 +82,13 @@ prepare_pairs_plan(const char *sql, int nargs)
 }
 
 static void
-pairs_args(Datum *args, const Datum *items, const Datum *locations, int nkeys)
+pairs_args(Datum *args, const StatementPairs *pairs)
 {
-	args[0] = PointerGetDatum(construct_array((Datum *) items, nkeys, posting_catalog.gtin_type,
+	args[0] = PointerGetDatum(construct_array(pairs->items, pairs->n, posting_catalog.gtin_type,
 											  8, true, TYPALIGN_DOUBLE));
-	args[1] = PointerGetDatum(construct_array((Datum *) locations, nkeys, posting_catalog.gln_type,
+	args[1] = PointerGetDatum(construct_array(pairs->locations, pairs->n, posting_catalog.gln_type,
 											  8, true, TYPALIGN_DOUBLE));
+	args[2] = PointerGetDatum(construct_array(pairs->buckets, pairs->n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 /* The plans below are made for one incarnation of the extension's types. */
@@ -103,16 +105,16 @@ channel_plans_check(void)
 		SPI_freeplan(lock_plan);
 	if (refresh_plan != NULL)
 		SPI_freeplan(refresh_plan);
-	lock_plan = prepare_pairs_plan("SELECT inventory_sync._posting_keys_lock($1, $2)", 2);
-	refresh_plan = prepare_pairs_plan("SELECT inventory_sync._channel_atp_refresh($1, $2, $3)", 3);
+	lock_plan = prepare_pairs_plan("SELECT inventory_sync._posting_keys_lock($1, $2, $3)", 3);
+	refresh_plan = prepare_pairs_plan("SELECT inventory_sync._channel_atp_refresh($1, $2, $3, $4)", 4);
 	plans_for_gtin_type = posting_catalog.gtin_type;
 }
 
 bool
-lock_channel_keys(const Datum *items, const Datum *locations, int nkeys)
+lock_channel_keys(const StatementPairs *pairs)
 {
 	Oid			channel = ext_catalog_relid("channel", true);
-	Datum		args[2];
+	Datum		args[3];
 	bool		isnull;
 	int			rc;
 
@@ -120,10 +122,10 @@ lock_channel_keys(const Datum *items, const Datum *locations, int nkeys)
 		return false;
 	/* before anything is read about channels: taking the lock reads pending invalidations */
 	LockRelationOid(channel, RowShareLock);
-	if (!channels_exist() || nkeys == 0)
+	if (!channels_exist() || pairs->n == 0)
 		return false;
 	channel_plans_check();
-	pairs_args(args, items, locations, nkeys);
+	pairs_args(args, pairs);
 	rc = SPI_execute_plan(lock_plan, args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "inventory_sync: locking promise keys failed: %s", SPI_result_code_string(rc));
@@ -131,14 +133,14 @@ lock_channel_keys(const Datum *items, const Datum *locations, int nkeys)
 }
 
 void
-publish_channel_atp(const Datum *items, const Datum *locations, int nkeys, int64 last_posting)
+publish_channel_atp(const StatementPairs *pairs, int64 last_posting)
 {
-	Datum		args[3];
+	Datum		args[4];
 	int			rc;
 
 	channel_plans_check();
-	pairs_args(args, items, locations, nkeys);
-	args[2] = Int64GetDatum(last_posting);
+	pairs_args(args, pairs);
+	args[3] = Int64GetDatum(last_posting);
 	rc = SPI_execute_plan(refresh_plan, args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "inventory_sync: moving channel ATP failed: %s", SPI_result_code_string(rc));

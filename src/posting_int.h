@@ -261,16 +261,25 @@ extern void after_states_finish(HeapAppend *w);
  * Channel ATP (posting_channels.c).
  * ------------------------------------------------------------------------ */
 
+/* A statement's balance keys as arrays: (item, location, bucket), one per key. */
+typedef struct StatementPairs
+{
+	Datum	   *items;
+	Datum	   *locations;
+	Datum	   *buckets;
+	int			n;
+} StatementPairs;
+
 /*
  * Before a statement's balance rows: a ROW SHARE lock on channel, then the promise keys of
- * its (item, location) pairs at locations channels sell from; true when there were any
- * (publish_channel_atp must then run after the balances).
+ * the (item, location) pairs whose location ATP its keys can change at locations channels
+ * sell from; true when there were any (publish_channel_atp must then run after the
+ * balances).
  */
-extern bool lock_channel_keys(const Datum *items, const Datum *locations, int nkeys);
+extern bool lock_channel_keys(const StatementPairs *pairs);
 
-/* Move the ATP of the channels selling from these (item, location) pairs. */
-extern void publish_channel_atp(const Datum *items, const Datum *locations, int nkeys,
-								int64 last_posting);
+/* Move the ATP of the channels selling from where these keys changed stock. */
+extern void publish_channel_atp(const StatementPairs *pairs, int64 last_posting);
 
 /* Whether any channel exists (read once, again after an invalidation); inside SPI. */
 extern bool channels_exist(void);

@@ -215,24 +215,35 @@ $$;
 COMMENT ON FUNCTION _channel_atp_add(text, gtin, numeric, bigint) IS
   'Internal: moves a channel''s published ATP by a pooled reservation''s change; the caller''s reservation_change row records the move when atp_before is not NULL';
 
--- A posting statement's (item, location) pairs: the posting engine locked their promise
--- keys before its balance rows (src/posting_apply.c).
-CREATE FUNCTION _channel_atp_refresh(items gtin[], locations gln[], posting_id bigint)
-RETURNS void
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- The (item, location) pairs whose location ATP a posting statement's balance keys can
+-- change at locations channels sell from: stock in a sellable bucket there, and any stock
+-- in transit to one (expected supply there). A key in a bucket that is not sellable
+-- changes no ATP, and its statement takes no promise key for it.
+CREATE FUNCTION _posting_atp_pairs(items gtin[], locations gln[], buckets text[])
+RETURNS TABLE (item gtin, location gln)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
-    PERFORM inventory_sync._channel_atp_move(items, locations, NULL, NULL, 'posting', posting_id, NULL);
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN QUERY
+    SELECT DISTINCT u.item, x.location
+      FROM unnest($1, $2, $3) AS u(item, location, bucket)
+      LEFT JOIN inventory_sync.transit_route r ON r.in_transit = u.location
+      CROSS JOIN LATERAL (VALUES (CASE WHEN EXISTS (SELECT FROM inventory_sync.bucket bk
+                                                     WHERE bk.bucket = u.bucket AND bk.sellable)
+                                       THEN u.location END),
+                                 (r.destination)) AS x(location)
+     WHERE x.location IS NOT NULL AND u.item IS NOT NULL
+       AND EXISTS (SELECT FROM inventory_sync.channel_location cl WHERE cl.location = x.location);
 END
 $$;
-COMMENT ON FUNCTION _channel_atp_refresh(gtin[], gln[], bigint) IS
-  'Internal (called by the posting engine): moves the ATP of every channel selling from (or expecting transit stock at) the locations whose stock a statement changed';
+COMMENT ON FUNCTION _posting_atp_pairs(gtin[], gln[], text[]) IS
+  'Internal: the (item, location) pairs at channels'' locations whose ATP a statement''s balance keys (item, location, bucket) can change';
 
--- The promise keys a posting statement takes before its balance rows: those of its pairs
--- at a location some channel sells from (or routed in transit to one). Returns whether
--- there were any (the engine then moves channel ATP after its balances).
-CREATE FUNCTION _posting_keys_lock(items gtin[], locations gln[])
+-- The promise keys a posting statement takes before its balance rows (src/posting_apply.c).
+-- Returns whether there were any (the engine then moves channel ATP after its balances).
+CREATE FUNCTION _posting_keys_lock(items gtin[], locations gln[], buckets text[])
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
@@ -241,13 +252,8 @@ DECLARE
     k_items gtin[];
     k_locations gln[];
 BEGIN
-    SELECT array_agg(t.item), array_agg(t.location) INTO k_items, k_locations
-      FROM (SELECT DISTINCT u.item, x.location
-              FROM unnest(items, locations) AS u(item, location)
-              LEFT JOIN inventory_sync.transit_route r ON r.in_transit = u.location
-              CROSS JOIN LATERAL (VALUES (u.location), (r.destination)) AS x(location)
-             WHERE x.location IS NOT NULL
-               AND EXISTS (SELECT FROM inventory_sync.channel_location cl WHERE cl.location = x.location)) t;
+    SELECT array_agg(p.item), array_agg(p.location) INTO k_items, k_locations
+      FROM inventory_sync._posting_atp_pairs(items, locations, buckets) p;
     IF k_items IS NULL THEN
         RETURN false;
     END IF;
@@ -255,8 +261,23 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION _posting_keys_lock(gtin[], gln[]) IS
-  'Internal (called by the posting engine before its balance rows): locks the promise keys of a statement''s pairs at locations channels sell from; false when there are none';
+COMMENT ON FUNCTION _posting_keys_lock(gtin[], gln[], text[]) IS
+  'Internal (called by the posting engine before its balance rows): locks the promise keys of the pairs whose ATP a statement can change at channels'' locations; false when there are none';
+
+-- After the statement's balances: the channels selling from those pairs move.
+CREATE FUNCTION _channel_atp_refresh(items gtin[], locations gln[], buckets text[], posting_id bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    PERFORM inventory_sync._channel_atp_move(array_agg(p.item), array_agg(p.location), NULL, NULL, 'posting',
+                                             posting_id, NULL)
+       FROM inventory_sync._posting_atp_pairs(items, locations, buckets) p;
+END
+$$;
+COMMENT ON FUNCTION _channel_atp_refresh(gtin[], gln[], text[], bigint) IS
+  'Internal (called by the posting engine): moves the ATP of every channel selling from (or expecting transit stock at) the locations whose sellable stock a statement changed';
 
 -- Every (item, location) a channel's ATP may be made of: where there is stock, a
 -- reservation or a stored location ATP at one of its locations.

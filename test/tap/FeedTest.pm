@@ -56,8 +56,12 @@ SELECT count(*) FROM inventory_sync.receive('$src', '$tag-l$i', '09506000134383'
 	}
 	if ($i % 10 == 0)
 	{
+		# shipped from the writer's own location: a transaction that posts at one location
+		# and fulfils from another takes the second location's locks after the first's, and
+		# two such writers can deadlock (docs/reference/promises.md, "Lock order")
 		$sql .= qq{SELECT count(*) FROM inventory_sync.fulfil(
-  (SELECT reservation_id FROM inventory_sync.reservation WHERE order_ref = '$tag-o$i'), 1);
+  (SELECT reservation_id FROM inventory_sync.reservation WHERE order_ref = '$tag-o$i'), 1, source => '$src',
+  location => '$loc');
 };
 	}
 	$sql .= "COMMIT;\n";
