@@ -1,4 +1,4 @@
--- title: 5. Evening: the KPIs, and proof of zero drift
+-- title: 6. Evening: the KPIs, and proof of zero drift
 SET search_path = inventory_sync, public;
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
@@ -22,7 +22,8 @@ SELECT source, postings, demo.dur(latency_p50) AS latency_p50, demo.dur(latency_
        exceptions, open_exceptions AS still_open
   FROM kpi_source ORDER BY source;
 
-\echo 'Feed lag per replication slot: what the web shop has not yet confirmed (the evening count).'
+\echo 'Feed lag per replication slot: what the web shop has not yet confirmed (the recall, the'
+\echo 'espresso machines and the evening count).'
 SELECT slot_name, plugin, active, confirmed_flush_lsn, current_lsn, lag_bytes,
        pg_size_pretty(lag_bytes) AS lag, coalesce(demo.dur(lag_time), 'not streaming') AS lag_time
   FROM kpi_slot;

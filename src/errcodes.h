@@ -36,6 +36,11 @@
 #define ERRCODE_IS_EXPIRY_NOT_FUTURE		MAKE_SQLSTATE('I','S','0','4','5')
 #define ERRCODE_IS_POOL_CANNOT_BE_PLACED	MAKE_SQLSTATE('I','S','0','4','6')
 
+/* Traceability (raised by the SQL of 510_genealogy.sql to 550_serial.sql) */
+#define ERRCODE_IS_UNKNOWN_LOT				MAKE_SQLSTATE('I','S','0','5','0')
+#define ERRCODE_IS_RECALL_BUCKET			MAKE_SQLSTATE('I','S','0','5','1')
+#define ERRCODE_IS_UNKNOWN_SERIAL			MAKE_SQLSTATE('I','S','0','5','2')
+
 /* Reconciliation (snapshot feeds) */
 #define ERRCODE_IS_SNAPSHOT_FEED_REFUSED	MAKE_SQLSTATE('I','S','0','8','0')
 #define ERRCODE_IS_SNAPSHOT_IN_FUTURE		MAKE_SQLSTATE('I','S','0','8','1')

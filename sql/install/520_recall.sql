@@ -4,7 +4,9 @@
 --
 -- recall() moves every positive balance of the recalled lots that is in a sellable bucket,
 -- or at an in-transit location, into a blocking bucket (default "blocked"): one move
--- posting per key, all in one INSERT into the ledger, so the posting engine checks them
+-- posting per key (for a serial-tracked item, whose postings each move one named unit:
+-- one per serialised unit there, as serial_state in 550_serial.sql places it), all in
+-- one INSERT into the ledger, so the posting engine checks them
 -- like any other posting and the feed publishes them as ordinary events. It records the
 -- recall, the lots it reached, and the open reservations of the recalled items at the
 -- locations it blocked (flagged, not cancelled: another lot may still fill them), and
@@ -77,11 +79,11 @@ $$;
 
 CREATE VIEW recall_posting AS
 SELECT r.recall_id, r.recall_ref, l.posting_id, l.item_gtin, l.lot, l.location, l.bucket, l.to_bucket,
-       l.base_quantity AS quantity, l.source, l.actor, l.recorded_at
+       l.base_quantity AS quantity, l.source, l.actor, l.recorded_at, l.serial
   FROM inventory_sync.recall r
   JOIN inventory_sync.ledger l ON l.reference = r.recall_ref AND l.kind = 'move' AND l.source = r.source
                               AND l.source_event_id LIKE r.recall_ref || ':%';
-COMMENT ON VIEW recall_posting IS 'The move postings of each recall (reference = recall_ref, event ids <recall_ref>:<gln>:<gtin>:<lot>:<bucket>)';
+COMMENT ON VIEW recall_posting IS 'The move postings of each recall (reference = recall_ref, event ids <recall_ref>:<gln>:<gtin>:<lot>:<bucket>, and :<serial> for a serialised unit)';
 
 -- Arguments first, before anything is read or written.
 CREATE FUNCTION _recall_check_args(item gtin, lot lot_number, reason text, source text, recall_ref text,
@@ -174,6 +176,10 @@ COMMENT ON FUNCTION _recall_record(gtin, lot_number, text, text, text, text) IS
 -- Every sellable or in-transit balance of the recalled lots, locked in the posting
 -- engine's order (item, location, lot, bucket) so that the quantities moved are the ones
 -- there when the moves are applied: a transfer or fulfilment in flight finishes first.
+-- A serial-tracked item's stock is moved unit by unit (the engine takes a serial per
+-- posting): each unit of the lot that serial_state has on hand in such a bucket or in
+-- transit. Candidates are the units whose last posting names the lot (serial_unit), so
+-- the walk reads no other unit's history.
 CREATE FUNCTION _recall_block(recall_id bigint)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -190,19 +196,34 @@ BEGIN
      WHERE rl.recall_id = r.recall_id
      ORDER BY b.item_gtin, b.location, b.lot, b.bucket
        FOR NO KEY UPDATE OF b;
-    INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, lot, bucket, to_bucket,
+    INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, lot, serial, bucket, to_bucket,
                                        quantity, reference)
     SELECT 'move', r.source,
-           pg_catalog.concat_ws(':', r.recall_ref, b.location::text, b.item_gtin::text, b.lot::text, b.bucket),
-           b.item_gtin, b.location, b.lot, b.bucket, r.to_bucket, b.quantity, r.recall_ref
-      FROM inventory_sync.balance b
-      JOIN inventory_sync.recall_lot rl ON rl.item_gtin OPERATOR(inventory_sync.=) b.item_gtin
-                                       AND rl.lot OPERATOR(inventory_sync.=) b.lot
-      JOIN inventory_sync.bucket k ON k.bucket = b.bucket
-      JOIN inventory_sync.location loc ON loc.gln OPERATOR(inventory_sync.=) b.location
-     WHERE rl.recall_id = r.recall_id AND b.quantity > 0 AND b.bucket <> r.to_bucket
-       AND (k.sellable OR loc.kind = 'in_transit')
-     ORDER BY b.item_gtin, b.location, b.lot, b.bucket;
+           pg_catalog.concat_ws(':', r.recall_ref, m.location::text, m.item_gtin::text, m.lot::text, m.bucket,
+                                m.serial::text),
+           m.item_gtin, m.location, m.lot, m.serial, m.bucket, r.to_bucket, m.quantity, r.recall_ref
+      FROM (SELECT b.item_gtin, b.location, b.lot, NULL::inventory_sync.serial_number AS serial, b.bucket, b.quantity
+              FROM inventory_sync.balance b
+              JOIN inventory_sync.recall_lot rl ON rl.item_gtin OPERATOR(inventory_sync.=) b.item_gtin
+                                               AND rl.lot OPERATOR(inventory_sync.=) b.lot
+              JOIN inventory_sync.item i ON i.gtin OPERATOR(inventory_sync.=) b.item_gtin
+              JOIN inventory_sync.bucket k ON k.bucket = b.bucket
+              JOIN inventory_sync.location loc ON loc.gln OPERATOR(inventory_sync.=) b.location
+             WHERE rl.recall_id = r.recall_id AND NOT i.serial_tracked AND b.quantity > 0 AND b.bucket <> r.to_bucket
+               AND (k.sellable OR loc.kind = 'in_transit')
+            UNION ALL
+            SELECT s.item_gtin, s.location, s.lot, s.serial, s.bucket, 1
+              FROM inventory_sync.recall_lot rl
+              JOIN inventory_sync.item i ON i.gtin OPERATOR(inventory_sync.=) rl.item_gtin
+              JOIN inventory_sync.serial_unit u ON u.item_gtin OPERATOR(inventory_sync.=) rl.item_gtin
+                                               AND u.lot OPERATOR(inventory_sync.=) rl.lot
+              JOIN inventory_sync.serial_state s ON s.item_gtin OPERATOR(inventory_sync.=) u.item_gtin
+                                                AND s.serial OPERATOR(inventory_sync.=) u.serial
+              JOIN inventory_sync.bucket k ON k.bucket = s.bucket
+              JOIN inventory_sync.location loc ON loc.gln OPERATOR(inventory_sync.=) s.location
+             WHERE rl.recall_id = r.recall_id AND i.serial_tracked AND s.lot OPERATOR(inventory_sync.=) rl.lot
+               AND s.bucket <> r.to_bucket AND (k.sellable OR loc.kind = 'in_transit')) m
+     ORDER BY m.item_gtin, m.location, m.lot, m.bucket, m.serial;
     GET DIAGNOSTICS n = ROW_COUNT;
     INSERT INTO inventory_sync.recall_reservation
     SELECT r.recall_id, v.reservation_id, v.channel, v.order_ref, v.line_ref, v.item_gtin, v.location, v.open_quantity
@@ -219,12 +240,13 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION _recall_block(bigint) IS
-  'Moves every sellable or in-transit balance of a recall''s lots into its blocking bucket (one statement, keys locked in the engine''s order) and flags the open reservations of the recalled items there';
+  'Moves every sellable or in-transit balance of a recall''s lots into its blocking bucket (one statement, keys locked in the engine''s order; a serial-tracked item unit by unit) and flags the open reservations of the recalled items there';
 
 CREATE FUNCTION _recall(item gtin, lot lot_number, reason text, source text, recall_ref text,
                         to_bucket text DEFAULT 'blocked')
 RETURNS TABLE (item_gtin gtin, lot_number lot_number, location gln, to_location gln, quantity numeric,
-               reference text, source_event_id text, event_time timestamptz, posting_id bigint)
+               reference text, source_event_id text, event_time timestamptz, posting_id bigint,
+               serial serial_number)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
@@ -237,10 +259,11 @@ BEGIN
     PERFORM inventory_sync._recall_block(id);
     RETURN QUERY
     SELECT s.item_gtin, s.lot, s.location, s.to_location, s.quantity, s.reference, s.source_event_id,
-           s.event_time, s.posting_id
+           s.event_time, s.posting_id, l.serial
       FROM inventory_sync.recall_lot rl
       JOIN inventory_sync.lot_shipment s ON s.item_gtin OPERATOR(inventory_sync.=) rl.item_gtin
                                         AND s.lot OPERATOR(inventory_sync.=) rl.lot
+      JOIN inventory_sync.ledger l ON l.posting_id = s.posting_id
      WHERE rl.recall_id = id
      ORDER BY s.event_time, s.posting_id;
 END
@@ -251,10 +274,11 @@ COMMENT ON FUNCTION _recall(gtin, lot_number, text, text, text, text) IS
 CREATE FUNCTION recall(item gtin, lot lot_number, reason text, source text, recall_ref text,
                        to_bucket text DEFAULT 'blocked')
 RETURNS TABLE (item_gtin gtin, lot_number lot_number, location gln, to_location gln, quantity numeric,
-               reference text, source_event_id text, event_time timestamptz, posting_id bigint)
+               reference text, source_event_id text, event_time timestamptz, posting_id bigint,
+               serial serial_number)
 AS 'MODULE_PATHNAME', 'api_entry' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION recall(gtin, lot_number, text, text, text, text) IS
-  'Recalls a lot and every lot made from it: moves their sellable and in-transit stock into to_bucket everywhere at once (postings as the caller''s quality-authority source), flags open reservations, returns the customer shipments to contact';
+  'Recalls a lot and every lot made from it: moves their sellable and in-transit stock into to_bucket everywhere at once (postings as the caller''s quality-authority source; serialised units one by one), flags open reservations, returns the customer shipments to contact (with the serial of a serialised unit)';
 
 -- Rights: reading is for readers (functions: 900_privileges.sql).
 GRANT SELECT ON recall_posting TO inventory_sync_reader;

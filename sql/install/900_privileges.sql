@@ -128,3 +128,8 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Serial lifecycle (550_serial.sql): reading, with the caller's rights (the walk reads
+-- only what a reader may read; it needs no internal helper).
+GRANT EXECUTE ON FUNCTION serial_history(gtin, serial_number) TO inventory_sync_reader;
+GRANT EXECUTE ON FUNCTION serial_exceptions(gtin) TO inventory_sync_reader;
