@@ -36,6 +36,10 @@
 #define ERRCODE_IS_EXPIRY_NOT_FUTURE		MAKE_SQLSTATE('I','S','0','4','5')
 #define ERRCODE_IS_POOL_CANNOT_BE_PLACED	MAKE_SQLSTATE('I','S','0','4','6')
 
+/* Logistic units (SSCC): raised by the unit functions (sql/install/540_logistic_unit.sql) */
+#define ERRCODE_IS_UNKNOWN_LOGISTIC_UNIT	MAKE_SQLSTATE('I','S','0','5','2')
+#define ERRCODE_IS_LOGISTIC_UNIT_STATE		MAKE_SQLSTATE('I','S','0','5','3')
+
 /* Reconciliation (snapshot feeds) */
 #define ERRCODE_IS_SNAPSHOT_FEED_REFUSED	MAKE_SQLSTATE('I','S','0','8','0')
 #define ERRCODE_IS_SNAPSHOT_IN_FUTURE		MAKE_SQLSTATE('I','S','0','8','1')
