@@ -41,6 +41,10 @@
 #define ERRCODE_IS_RECALL_BUCKET			MAKE_SQLSTATE('I','S','0','5','1')
 #define ERRCODE_IS_UNKNOWN_SERIAL			MAKE_SQLSTATE('I','S','0','5','2')
 
+/* Logistic units (SSCC): raised by the unit functions (sql/install/540_logistic_unit.sql) */
+#define ERRCODE_IS_UNKNOWN_LOGISTIC_UNIT	MAKE_SQLSTATE('I','S','0','5','4')
+#define ERRCODE_IS_LOGISTIC_UNIT_STATE		MAKE_SQLSTATE('I','S','0','5','5')
+
 /* Reconciliation (snapshot feeds) */
 #define ERRCODE_IS_SNAPSHOT_FEED_REFUSED	MAKE_SQLSTATE('I','S','0','8','0')
 #define ERRCODE_IS_SNAPSHOT_IN_FUTURE		MAKE_SQLSTATE('I','S','0','8','1')

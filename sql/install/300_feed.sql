@@ -17,7 +17,8 @@ ALTER TABLE channel_location SET (user_catalog_table = true);
 
 -- ---------------------------------------------------------------------------
 -- Publication for native subscribers (CREATE SUBSCRIPTION ... PUBLICATION inventory_sync):
--- a read copy of balances and channel ATP, and the master data that interprets them.
+-- a read copy of balances and channel ATP, the master data that interprets them, and the
+-- logistic units with their contents and history.
 --
 -- A publication cannot be a member of an extension, so CREATE EXTENSION does not create
 -- one: pg_dump would dump it as a free-standing object and a restore would then collide
@@ -36,6 +37,7 @@ DECLARE
         inventory_sync.balance, inventory_sync.channel_atp, inventory_sync.item,
         inventory_sync.item_pack, inventory_sync.location, inventory_sync.lot,
         inventory_sync.channel, inventory_sync.channel_location,
+        inventory_sync.logistic_unit, inventory_sync.logistic_unit_content, inventory_sync.logistic_unit_event,
         inventory_sync.unit WHERE (unit NOT IN ('EA', 'KGM', 'LTR', 'MTR')),
         inventory_sync.bucket WHERE (bucket NOT IN ('receiving', 'qa_hold', 'quarantine', 'released', 'damaged', 'blocked'))
     $t$;

@@ -133,3 +133,14 @@ $$;
 -- only what a reader may read; it needs no internal helper).
 GRANT EXECUTE ON FUNCTION serial_history(gtin, serial_number) TO inventory_sync_reader;
 GRANT EXECUTE ON FUNCTION serial_exceptions(gtin) TO inventory_sync_reader;
+-- Logistic units (SSCC): the unit operations are writers'; their implementations
+-- (_pack_unit ...) and helpers stay with no API role (revoked above).
+GRANT EXECUTE ON FUNCTION pack_unit(text, text, sscc, gln, jsonb, sscc, text),
+                          unpack_unit(text, text, sscc, text),
+                          move_unit(text, text, sscc, text, text, text),
+                          transfer_unit(text, text, sscc, gln, timestamptz, text),
+                          receive_unit(text, text, text, gln, text, text),
+                          receive_unit(text, text, jsonb, gln, text, text),
+                          ship_unit(text, text, sscc, text),
+                          count_unit(text, text, sscc, jsonb, text)
+   TO inventory_sync_writer;

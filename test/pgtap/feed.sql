@@ -104,13 +104,13 @@ RESET ROLE;
 -- The publication.
 SELECT is(create_publication(), 'inventory_sync', 'create_publication() creates inventory_sync');
 SELECT is((SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'inventory_sync'),
-          'balance,bucket,channel,channel_atp,channel_location,item,item_pack,location,lot,unit',
+          'balance,bucket,channel,channel_atp,channel_location,item,item_pack,location,logistic_unit,logistic_unit_content,logistic_unit_event,lot,unit',
           'it publishes balances, channel ATP and their master data');
 SELECT ok((SELECT rowfilter LIKE '%receiving%' FROM pg_publication_tables WHERE pubname = 'inventory_sync' AND tablename = 'bucket'),
           'seeded buckets are filtered out');
 ALTER PUBLICATION inventory_sync SET TABLE inventory_sync.item;
 SELECT is(create_publication(), 'inventory_sync', 'calling it again');
-SELECT is((SELECT count(*) FROM pg_publication_tables WHERE pubname = 'inventory_sync'), 10::bigint,
+SELECT is((SELECT count(*) FROM pg_publication_tables WHERE pubname = 'inventory_sync'), 13::bigint,
           'restores the table list');
 SELECT is(create_publication(NULL), NULL::text, 'NULL name: nothing');
 

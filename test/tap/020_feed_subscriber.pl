@@ -17,12 +17,12 @@ is($pub->safe_psql('postgres', 'SELECT inventory_sync.create_publication()'), 'i
 	'create_publication() creates the publication inventory_sync');
 my $tables = q{SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'inventory_sync'};
 is($pub->safe_psql('postgres', $tables),
-	'balance,bucket,channel,channel_atp,channel_location,item,item_pack,location,lot,unit',
+	'balance,bucket,channel,channel_atp,channel_location,item,item_pack,location,logistic_unit,logistic_unit_content,logistic_unit_event,lot,unit',
 	'it publishes balances, channel ATP and their master data');
 $pub->safe_psql('postgres', q{ALTER PUBLICATION inventory_sync DROP TABLE inventory_sync.lot});
 $pub->safe_psql('postgres', 'SELECT inventory_sync.create_publication()');
 is($pub->safe_psql('postgres', $tables),
-	'balance,bucket,channel,channel_atp,channel_location,item,item_pack,location,lot,unit',
+	'balance,bucket,channel,channel_atp,channel_location,item,item_pack,location,logistic_unit,logistic_unit_content,logistic_unit_event,lot,unit',
 	'calling it again restores the table list');
 
 # Before the subscription: a custom bucket, stock in it, postings and a reservation.
@@ -31,6 +31,8 @@ INSERT INTO inventory_sync.bucket (bucket, sellable, description) VALUES ('retur
 SELECT count(*) FROM inventory_sync.return_stock('pos', 'RT-1', '09506000134352', '0614141000029', 2, 'returns_hold');
 });
 $pub->safe_psql('postgres', posting_sql('pre', $_)) for 1 .. 10;
+$pub->safe_psql('postgres', q{SELECT inventory_sync.pack_unit('wms', 'PK-pre', '106141410000000019', '0614141000012',
+                                                          '[["09506000134352", 10]]')});
 
 # The subscriber: the extension (empty tables, seeded units and buckets), then the subscription.
 $sub->safe_psql('postgres', 'CREATE EXTENSION inventory_sync');
@@ -62,6 +64,12 @@ SELECT count(*) FROM inventory_sync.cancel_reservation(
   (SELECT min(reservation_id) FROM inventory_sync.reservation WHERE status = 'open'));
 SELECT count(*) FROM inventory_sync.count_stock('wms', 'CNT-1', '09506000134352', '0614141000012', 400);
 });
+$pub->safe_psql('postgres', q{
+SELECT inventory_sync.pack_unit('wms', 'PK-post', '106141410000000026', '0614141000012', '[["09506000134352", 5]]',
+                                parent => '106141410000000019');
+SELECT count(*) FROM inventory_sync.move_unit('wms', 'MV-post', '106141410000000019', 'qa_hold');
+SELECT inventory_sync.unpack_unit('wms', 'UP-post', '106141410000000019');
+});
 $pub->wait_for_catchup('inventory_copy');
 
 my $pub_balances = $pub->safe_psql('postgres', $balances);
@@ -70,6 +78,15 @@ is($sub->safe_psql('postgres', $atp), $pub->safe_psql('postgres', $atp), 'stream
 is($sub->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.channel_location}), '3',
 	'streamed: channel membership');
 like($pub_balances, qr/0614141000036 +released 9 v1/, 'the copy covers the new location');
+my $units = q{SELECT concat_ws(E'\n',
+    (SELECT string_agg(format('%s %s %s %s', sscc, parent, location, status), ',' ORDER BY sscc) FROM inventory_sync.logistic_unit),
+    (SELECT string_agg(format('%s/%s %s %s %s', sscc, line_no, item_gtin, bucket, quantity), ',' ORDER BY sscc, line_no)
+       FROM inventory_sync.logistic_unit_content),
+    (SELECT string_agg(format('%s %s %s %s %s', unit_event_id, sscc, kind, source_event_id, posting_ids), ',' ORDER BY unit_event_id)
+       FROM inventory_sync.logistic_unit_event))};
+my $pub_units = $pub->safe_psql('postgres', $units);
+is($sub->safe_psql('postgres', $units), $pub_units, 'copied and streamed: logistic units, their contents and history equal');
+like($pub_units, qr/106141410000000019 +0614141000012 unpacked/, 'with the unit unpacked after the subscription');
 ok($pub->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.balance}) > 10, 'with many keys');
 is($pub->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.verify()}), '0', 'verify() on the publisher');
 
