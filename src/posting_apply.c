@@ -879,12 +879,13 @@ apply_batch(Batch *b)
 	BalanceAccess ba;
 	HeapAppend	after_states;
 	StatementPairs pairs;
+	ChannelStatement channels;
 	bool		channel_keys;
 	int			i;
 
 	/* the promise keys of channels' locations before the balance rows (the lock order) */
 	statement_pairs(b, &pairs);
-	channel_keys = lock_channel_keys(&pairs);
+	channel_keys = lock_channel_keys(&pairs, &channels);
 	after_states_begin(&after_states);
 	balance_open(&ba);
 	for (i = 0; i < b->nkeys; i++)
@@ -899,7 +900,7 @@ apply_batch(Batch *b)
 	after_states_finish(&after_states);
 	/* after the keys: the channels selling from their locations move */
 	if (channel_keys)
-		publish_channel_atp(&pairs, b->postings[b->npostings - 1].posting_id);
+		publish_channel_atp(&pairs, &channels, b->postings[b->npostings - 1].posting_id);
 }
 
 PG_FUNCTION_INFO_V1(ledger_apply);

@@ -110,20 +110,13 @@ channel_plans_check(void)
 	plans_for_gtin_type = posting_catalog.gtin_type;
 }
 
-bool
-lock_channel_keys(const StatementPairs *pairs)
+static bool
+sql_lock_keys(const StatementPairs *pairs)
 {
-	Oid			channel = ext_catalog_relid("channel", true);
 	Datum		args[3];
 	bool		isnull;
 	int			rc;
 
-	if (!OidIsValid(channel))
-		return false;
-	/* before anything is read about channels: taking the lock reads pending invalidations */
-	LockRelationOid(channel, RowShareLock);
-	if (!channels_exist() || pairs->n == 0)
-		return false;
 	channel_plans_check();
 	pairs_args(args, pairs);
 	rc = SPI_execute_plan(lock_plan, args, NULL, false, 1);
@@ -132,12 +125,45 @@ lock_channel_keys(const StatementPairs *pairs)
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+bool
+lock_channel_keys(const StatementPairs *pairs, ChannelStatement *cs)
+{
+	Oid			channel = ext_catalog_relid("channel", true);
+
+	memset(cs, 0, sizeof(*cs));
+	cs->keys = CHANNEL_KEYS_NONE;
+	if (!OidIsValid(channel))
+		return false;
+	/* before anything is read about channels: taking the lock reads pending invalidations */
+	LockRelationOid(channel, RowShareLock);
+	if (!channels_exist() || pairs->n == 0)
+		return false;
+	cs->keys = channel_keys_lock_fast(pairs, cs);
+	switch (cs->keys)
+	{
+		case CHANNEL_KEYS_NONE:
+			return false;
+		case CHANNEL_KEYS_FAST:
+			return true;
+		case CHANNEL_KEYS_CREATE:
+			if (!sql_lock_keys(pairs))
+				elog(ERROR, "inventory_sync: the promise keys of a statement's pairs were not found again");
+			cs->keys = CHANNEL_KEYS_FAST;
+			return true;
+		case CHANNEL_KEYS_SQL:
+			return sql_lock_keys(pairs);
+	}
+	return false;
+}
+
 void
-publish_channel_atp(const StatementPairs *pairs, int64 last_posting)
+publish_channel_atp(const StatementPairs *pairs, const ChannelStatement *cs, int64 last_posting)
 {
 	Datum		args[4];
 	int			rc;
 
+	if (cs->keys == CHANNEL_KEYS_FAST && channel_move_fast(cs, last_posting))
+		return;
 	channel_plans_check();
 	pairs_args(args, pairs);
 	args[3] = Int64GetDatum(last_posting);

@@ -270,16 +270,43 @@ typedef struct StatementPairs
 	int			n;
 } StatementPairs;
 
+/* A pair whose ATP a statement can change at a channel's location. */
+typedef struct ChannelPair
+{
+	int64		item;
+	int64		location;
+} ChannelPair;
+
+/* What the statement decided about channels before its balances (posting_channels.c). */
+typedef enum ChannelKeys
+{
+	CHANNEL_KEYS_NONE,			/* no pair at a channel's location: nothing to move */
+	CHANNEL_KEYS_FAST,			/* channel_move.c took the promise keys and may move the channels */
+	CHANNEL_KEYS_CREATE,		/* the same, once the SQL has created the missing keys */
+	CHANNEL_KEYS_SQL			/* the SQL takes the keys and moves the channels */
+} ChannelKeys;
+
+typedef struct ChannelStatement
+{
+	ChannelKeys keys;
+	ChannelPair *pairs;			/* sorted, distinct */
+	int			npairs;
+} ChannelStatement;
+
+/* channel_move.c: the statement's pairs and their promise keys, then the channels' move. */
+extern ChannelKeys channel_keys_lock_fast(const StatementPairs *pairs, ChannelStatement *cs);
+extern bool channel_move_fast(const ChannelStatement *cs, int64 posting_id);
+
 /*
  * Before a statement's balance rows: a ROW SHARE lock on channel, then the promise keys of
  * the (item, location) pairs whose location ATP its keys can change at locations channels
  * sell from; true when there were any (publish_channel_atp must then run after the
  * balances).
  */
-extern bool lock_channel_keys(const StatementPairs *pairs);
+extern bool lock_channel_keys(const StatementPairs *pairs, ChannelStatement *cs);
 
 /* Move the ATP of the channels selling from where these keys changed stock. */
-extern void publish_channel_atp(const StatementPairs *pairs, int64 last_posting);
+extern void publish_channel_atp(const StatementPairs *pairs, const ChannelStatement *cs, int64 last_posting);
 
 /* Whether any channel exists (read once, again after an invalidation); inside SPI. */
 extern bool channels_exist(void);

@@ -257,7 +257,7 @@ DO $$
 DECLARE
     t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['channel', 'channel_location', 'channel_safety_stock', 'safety_stock'] LOOP
+    FOREACH t IN ARRAY ARRAY['channel', 'channel_location', 'channel_safety_stock', 'safety_stock', 'transit_route'] LOOP
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I
                         FOR EACH STATEMENT EXECUTE FUNCTION master_data_changed()', t || '_changed', t);
     END LOOP;

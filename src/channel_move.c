@@ -1,0 +1,694 @@
+/*
+ * channel_move.c
+ *		Channel ATP moved by a posting statement without planning a statement per row.
+ *
+ * What _channel_atp_move() (sql/install/212_channel_atp_publish.sql) does for a posting,
+ * for the statements it is made for: no key at an in-transit location, every row it
+ * needs already there, no backorder held at the locations, no pooled reservation being
+ * fulfilled. Everything else, and any of these the moment one does not hold, goes to the
+ * SQL, which handles every case; verify_promises() recomputes both from scratch.
+ *
+ *   before the balances: the promise keys of the statement's pairs at channels'
+ *     locations whose stock is sellable, in (item, location) order (the lock order);
+ *   after them: each pair's location ATP for each shelf-life rule of the channels there,
+ *     computed as _location_atp_of() computes it (eligible sellable on-hand beyond
+ *     safety stock, less reservations held there), stored in location_atp; then, in
+ *     (channel, item) order, each channel's ATP row locked and moved by the change of
+ *     the location's contribution, its running sum with it, the change recorded.
+ *
+ * Which channels sell from a location, which buckets are sellable and which locations
+ * are routed in transit are read once and again after a change of channel,
+ * channel_location, bucket or transit_route (their triggers send invalidations).
+ */
+#include "postgres.h"
+#include "pg_compat.h"
+
+#include "access/xact.h"
+#include "catalog/pg_collation.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/varlena.h"
+#include "utils/date.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "ext_catalog.h"
+#include "heap_append.h"
+#include "keyed_row.h"
+#include "numeric_util.h"
+#include "posting_int.h"
+
+/* ------------------------------------------------------------------------
+ * The topology, per backend.
+ * ------------------------------------------------------------------------ */
+typedef struct ChannelAt
+{
+	text	   *channel;
+	int32		shelf;			/* channel.min_shelf_life_days */
+	Numeric		safety;			/* channel.safety_stock */
+} ChannelAt;
+
+typedef struct LocationEntry
+{
+	int64		location;		/* hash key */
+	bool		in_transit;		/* routed in transit (transit_route.in_transit) */
+	int			nchannels;
+	ChannelAt  *channels;
+} LocationEntry;
+
+typedef struct BucketEntry
+{
+	char		bucket[NAMEDATALEN];	/* hash key; bucket names are short */
+	bool		sellable;
+} BucketEntry;
+
+static MemoryContext topo_cxt = NULL;
+static HTAB *topo_locations = NULL;
+static HTAB *topo_buckets = NULL;
+static bool topo_valid = false;
+
+/* The tables the fast path reads and writes, for one incarnation of the extension. */
+enum
+{
+	T_PROMISE_KEY, T_LOCATION_ATP, T_CHANNEL_ATP, T_STATE, T_SAFETY, T_CHANNEL_SAFETY, T_LOT,
+	T_BALANCE, T_BACKORDER, T_FULFILLING,
+	NUM_TABLES
+};
+static KeyedTable tables[NUM_TABLES];
+static Oid	change_relid;
+static AttrNumber change_att[9];
+static int	change_natts;
+static bool tables_valid = false;
+
+static void
+channel_move_reset(int kind, Oid relid)
+{
+	topo_valid = false;
+	tables_valid = false;
+}
+
+static void
+tables_load(void)
+{
+	static const char *const item_location[] = {"item_gtin", "location", "min_shelf_life_days"};
+	static const char *const channel_item[] = {"channel", "item_gtin"};
+	static const char *const item_lot[] = {"item_gtin", "lot"};
+	static const char *const reserved[] = {"reserved"};
+	static const char *const latp[] = {"atp", "computed_on"};
+	static const char *const catp[] = {"atp", "version", "updated_at"};
+	static const char *const stock[] = {"stock"};
+	static const char *const quantity[] = {"quantity"};
+	static const char *const expiry[] = {"expiry"};
+	static const char *const bal[] = {"lot", "bucket", "quantity"};
+	static const char *const bal_key[] = {"item_gtin", "location", "lot", "bucket"};
+	static const char *const change_cols[] = {"channel", "item_gtin", "atp_before", "atp_after", "version",
+	"cause", "posting_id", "reservation_id", "changed_at"};
+	Relation	rel;
+	int			i;
+
+	keyed_table_load(&tables[T_PROMISE_KEY], "promise_key", NULL, item_location, 2, reserved, 1);
+	keyed_table_load(&tables[T_LOCATION_ATP], "location_atp", NULL, item_location, 3, latp, 2);
+	keyed_table_load(&tables[T_CHANNEL_ATP], "channel_atp", NULL, channel_item, 2, catp, 3);
+	keyed_table_load(&tables[T_STATE], "channel_atp_state", NULL, channel_item, 2, stock, 1);
+	keyed_table_load(&tables[T_SAFETY], "safety_stock", NULL, item_location, 2, quantity, 1);
+	keyed_table_load(&tables[T_CHANNEL_SAFETY], "channel_safety_stock", NULL, channel_item, 2, quantity, 1);
+	keyed_table_load(&tables[T_LOT], "lot", NULL, item_lot, 2, expiry, 1);
+	keyed_table_load(&tables[T_BALANCE], "balance", NULL, bal_key, 4, bal, 3);
+	tables[T_BALANCE].nkeys = 2;	/* searched by (item, location) */
+	keyed_table_load(&tables[T_BACKORDER], "reservation", "reservation_open_backorder", item_location, 2, NULL, 0);
+	keyed_table_load(&tables[T_FULFILLING], "reservation", "reservation_fulfilling", channel_item, 2, NULL, 0);
+	change_relid = ext_catalog_relid("channel_atp_change", false);
+	rel = table_open(change_relid, AccessShareLock);
+	for (i = 0; i < 9; i++)
+		change_att[i] = ext_catalog_column(rel, change_cols[i]);
+	change_natts = RelationGetDescr(rel)->natts;
+	table_close(rel, AccessShareLock);
+	tables_valid = true;
+}
+
+/*
+ * Runs a query of the topology (inside the caller's SPI connection). SPI returns in its
+ * own procedure context: what is kept from the rows is copied into topo_cxt after it.
+ */
+static void
+topo_query(const char *sql)
+{
+	int			rc = SPI_execute(sql, true, 0);
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "inventory_sync: could not read \"%s\": %s", sql, SPI_result_code_string(rc));
+	MemoryContextSwitchTo(topo_cxt);
+}
+
+static LocationEntry *
+topo_location(int64 location, bool create)
+{
+	bool		found;
+	LocationEntry *e = hash_search(topo_locations, &location, create ? HASH_ENTER : HASH_FIND, &found);
+
+	if (create && !found)
+	{
+		e->in_transit = false;
+		e->nchannels = 0;
+		e->channels = NULL;
+	}
+	return e;
+}
+
+/* Every channel of every location, in channel order; the in-transit locations; the buckets. */
+static void
+topo_load_rows(void)
+{
+	uint64		i;
+	bool		isnull;
+
+	topo_query("SELECT cl.location::int8, cl.channel, c.min_shelf_life_days, c.safety_stock"
+			   "  FROM inventory_sync.channel_location cl"
+			   "  JOIN inventory_sync.channel c ON c.channel OPERATOR(pg_catalog.=) cl.channel"
+			   " ORDER BY 1, 2");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		LocationEntry *e = topo_location(DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)), true);
+		ChannelAt  *c;
+
+		e->channels = e->channels == NULL ? palloc(sizeof(ChannelAt) * 4)
+			: (e->nchannels % 4 == 0 ? repalloc(e->channels, sizeof(ChannelAt) * (e->nchannels + 4)) : e->channels);
+		c = &e->channels[e->nchannels++];
+		c->channel = DatumGetTextPCopy(SPI_getbinval(row, desc, 2, &isnull));
+		c->shelf = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
+		c->safety = DatumGetNumericCopy(SPI_getbinval(row, desc, 4, &isnull));
+	}
+	topo_query("SELECT in_transit::int8 FROM inventory_sync.transit_route");
+	for (i = 0; i < SPI_processed; i++)
+		topo_location(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
+					  true)->in_transit = true;
+	topo_query("SELECT bucket, sellable FROM inventory_sync.bucket");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		BucketEntry *b;
+
+		if (strlen(name) >= NAMEDATALEN)
+			continue;			/* not cached: such a key goes to the SQL */
+		b = hash_search(topo_buckets, name, HASH_ENTER, NULL);
+		b->sellable = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+}
+
+static void
+topo_load(void)
+{
+	HASHCTL		ctl;
+	MemoryContext old;
+
+	if (topo_cxt == NULL)
+		topo_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_sync channel topology",
+										 ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(topo_cxt);
+	old = MemoryContextSwitchTo(topo_cxt);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(LocationEntry);
+	ctl.hcxt = topo_cxt;
+	topo_locations = hash_create("inventory_sync channel locations", 256, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(BucketEntry);
+	topo_buckets = hash_create("inventory_sync buckets", 32, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	/* marked valid first: an invalidation while loading marks it stale again */
+	topo_valid = true;
+	topo_load_rows();
+	MemoryContextSwitchTo(old);
+}
+
+/* ------------------------------------------------------------------------
+ * Before the balances: the pairs and their promise keys.
+ * ------------------------------------------------------------------------ */
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const ChannelPair *x = a;
+	const ChannelPair *y = b;
+
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	if (x->location != y->location)
+		return x->location < y->location ? -1 : 1;
+	return 0;
+}
+
+/*
+ * The statement's pairs whose ATP it can change at channels' locations, sorted and
+ * distinct, into cs; false when the fast path cannot decide them (a key at an in-transit
+ * location, a bucket not in the cache).
+ */
+static bool
+statement_channel_pairs(const StatementPairs *pairs, ChannelStatement *cs)
+{
+	int			i;
+	int			n = 0;
+
+	cs->pairs = palloc(sizeof(ChannelPair) * Max(pairs->n, 1));
+	for (i = 0; i < pairs->n; i++)
+	{
+		int64		location = DatumGetInt64(pairs->locations[i]);
+		LocationEntry *e = topo_location(location, false);
+		char	   *bucket = TextDatumGetCString(pairs->buckets[i]);
+		BucketEntry *b = strlen(bucket) < NAMEDATALEN ? hash_search(topo_buckets, bucket, HASH_FIND, NULL) : NULL;
+
+		if (e != NULL && e->in_transit)
+			return false;
+		if (b == NULL)
+			return false;
+		if (e == NULL || e->nchannels == 0 || !b->sellable)
+			continue;
+		cs->pairs[n].item = DatumGetInt64(pairs->items[i]);
+		cs->pairs[n].location = location;
+		n++;
+	}
+	qsort(cs->pairs, n, sizeof(ChannelPair), pair_cmp);
+	cs->npairs = 0;
+	for (i = 0; i < n; i++)
+		if (cs->npairs == 0 || pair_cmp(&cs->pairs[cs->npairs - 1], &cs->pairs[i]) != 0)
+			cs->pairs[cs->npairs++] = cs->pairs[i];
+	return true;
+}
+
+/* Locks the promise keys of cs's pairs in order; false at the first one missing. */
+static bool
+lock_promise_keys(ChannelStatement *cs)
+{
+	KeyedRow	r;
+	bool		all = true;
+	int			i;
+
+	keyed_row_open(&r, &tables[T_PROMISE_KEY], RowExclusiveLock);
+	for (i = 0; i < cs->npairs && all; i++)
+	{
+		Datum		key[2] = {Int64GetDatum(cs->pairs[i].item), Int64GetDatum(cs->pairs[i].location)};
+
+		all = keyed_row_find(&r, key) && keyed_row_lock(&r, LockTupleExclusive);
+	}
+	keyed_row_close(&r);
+	return all;
+}
+
+ChannelKeys
+channel_keys_lock_fast(const StatementPairs *pairs, ChannelStatement *cs)
+{
+	static bool watching = false;
+
+	memset(cs, 0, sizeof(*cs));
+	if (!watching)
+	{
+		ext_catalog_on_change(channel_move_reset, EXT_CHANGE_RELATION | EXT_CHANGE_TYPE);
+		watching = true;
+	}
+	if (IsolationUsesXactSnapshot())
+		return CHANNEL_KEYS_SQL;
+	if (!topo_valid)
+		topo_load();
+	if (!tables_valid)
+		tables_load();
+	if (!statement_channel_pairs(pairs, cs))
+		return CHANNEL_KEYS_SQL;
+	if (cs->npairs == 0)
+		return CHANNEL_KEYS_NONE;
+	/* a missing key is created by the SQL, which takes every key again in order */
+	return lock_promise_keys(cs) ? CHANNEL_KEYS_FAST : CHANNEL_KEYS_CREATE;
+}
+
+/* ------------------------------------------------------------------------
+ * After the balances: location ATP, then the channels.
+ * ------------------------------------------------------------------------ */
+
+/* A channel's move for an item, summed over the statement's locations. */
+typedef struct ChannelDelta
+{
+	text	   *channel;
+	int64		item;
+	Numeric		delta;
+	Numeric		safety;			/* the channel's default */
+} ChannelDelta;
+
+/* A location ATP row to rewrite. */
+typedef struct LocationWrite
+{
+	int64		item;
+	int64		location;
+	int32		shelf;
+	Numeric		atp;
+} LocationWrite;
+
+typedef struct MoveWork
+{
+	ChannelDelta *deltas;
+	int			ndeltas;
+	int			maxdeltas;
+	LocationWrite *writes;
+	int			nwrites;
+	int			maxwrites;
+	DateADT		today;
+} MoveWork;
+
+static inline Numeric
+num_max0(Numeric x)
+{
+	return num_sign(x) > 0 ? x : num_zero();
+}
+
+/* Sellable stock of a pair by lot expiry: eligible on-hand for a shelf-life rule is the sum of the lines whose lot lives long enough. */
+typedef struct StockLine
+{
+	Numeric		quantity;
+	bool		has_expiry;
+	DateADT		expiry;
+} StockLine;
+
+/*
+ * The pair's sellable balance lines, read with a fresh snapshot; false when the fast
+ * path cannot judge one (a bucket not in the cache).
+ */
+static bool
+pair_stock(const ChannelPair *p, StockLine **lines, int *nlines)
+{
+	KeyedRow	b;
+	KeyedRow	lot;
+	Datum		key[2] = {Int64GetDatum(p->item), Int64GetDatum(p->location)};
+	int			max = 8;
+	bool		ok = true;
+
+	*lines = palloc(sizeof(StockLine) * max);
+	*nlines = 0;
+	keyed_row_open(&b, &tables[T_BALANCE], AccessShareLock);
+	keyed_row_open(&lot, &tables[T_LOT], AccessShareLock);
+	keyed_scan_begin(&b, key, 2);
+	while (ok && keyed_scan_next(&b))
+	{
+		bool		isnull;
+		Datum		lotnum = keyed_row_get(&b, 0, &isnull);
+		bool		nolot = isnull;
+		char	   *bucket = TextDatumGetCString(keyed_row_get(&b, 1, &isnull));
+		BucketEntry *be = strlen(bucket) < NAMEDATALEN ? hash_search(topo_buckets, bucket, HASH_FIND, NULL) : NULL;
+		StockLine  *l;
+
+		if (be == NULL)
+		{
+			ok = false;
+			break;
+		}
+		if (!be->sellable)
+			continue;
+		if (*nlines == max)
+			*lines = repalloc(*lines, sizeof(StockLine) * (max *= 2));
+		l = &(*lines)[(*nlines)++];
+		l->quantity = DatumGetNumericCopy(keyed_row_get(&b, 2, &isnull));
+		l->has_expiry = false;
+		if (!nolot)
+		{
+			Datum		lkey[2] = {Int64GetDatum(p->item), lotnum};
+
+			if (keyed_row_find(&lot, lkey))
+			{
+				Datum		e = keyed_row_get(&lot, 0, &isnull);
+
+				l->has_expiry = !isnull;
+				l->expiry = isnull ? 0 : DatumGetDateADT(e);
+			}
+		}
+	}
+	keyed_scan_end(&b);
+	keyed_row_close(&lot);
+	keyed_row_close(&b);
+	return ok;
+}
+
+/* The first numeric column of the row keyed so; fallback when there is none. */
+static Numeric
+keyed_numeric(int table, const Datum *key, Numeric fallback)
+{
+	KeyedRow	r;
+	Numeric		v = fallback;
+	bool		isnull;
+
+	keyed_row_open(&r, &tables[table], AccessShareLock);
+	if (keyed_row_find(&r, key))
+		v = DatumGetNumericCopy(keyed_row_get(&r, 0, &isnull));
+	keyed_row_close(&r);
+	return v;
+}
+
+/* Whether the index of table holds a visible row with these keys. */
+static bool
+keyed_exists(int table, const Datum *key)
+{
+	KeyedRow	r;
+	bool		found;
+
+	keyed_row_open(&r, &tables[table], AccessShareLock);
+	found = keyed_row_find(&r, key);
+	keyed_row_close(&r);
+	return found;
+}
+
+static void
+add_delta(MoveWork *w, const ChannelAt *c, int64 item, Numeric delta)
+{
+	ChannelDelta *d;
+
+	if (w->ndeltas == w->maxdeltas)
+		w->deltas = repalloc(w->deltas, sizeof(ChannelDelta) * (w->maxdeltas *= 2));
+	d = &w->deltas[w->ndeltas++];
+	d->channel = c->channel;
+	d->item = item;
+	d->delta = delta;
+	d->safety = c->safety;
+}
+
+/*
+ * One pair: its location ATP for each shelf-life rule of the channels there, compared
+ * with the stored one; the rows to rewrite and the channels' deltas into w. False when
+ * the SQL must do the statement (a row missing, a backorder held there, ...).
+ */
+static bool
+pair_move(const ChannelPair *p, MoveWork *w)
+{
+	LocationEntry *e = topo_location(p->location, false);
+	Datum		key[3] = {Int64GetDatum(p->item), Int64GetDatum(p->location), 0};
+	StockLine  *lines;
+	int			nlines;
+	Numeric		safety;
+	Numeric		reserved;
+	int			c;
+
+	if (e == NULL || keyed_exists(T_BACKORDER, key) || !pair_stock(p, &lines, &nlines))
+		return false;
+	safety = keyed_numeric(T_SAFETY, key, num_zero());
+	reserved = keyed_numeric(T_PROMISE_KEY, key, num_zero());
+	for (c = 0; c < e->nchannels; c++)
+	{
+		int32		shelf = e->channels[c].shelf;
+		Numeric		eligible = num_zero();
+		Numeric		atp;
+		Numeric		old_atp;
+		DateADT		old_day;
+		KeyedRow	r;
+		bool		isnull;
+		bool		found;
+		int			i;
+		int			k;
+
+		/* one row per shelf-life rule: the first channel with it computes it */
+		for (k = 0; k < c && e->channels[k].shelf != shelf; k++)
+			;
+		for (i = 0; i < nlines; i++)
+			if (!lines[i].has_expiry || lines[i].expiry >= w->today + shelf)
+				eligible = num_add(eligible, lines[i].quantity);
+		atp = num_sub(num_max0(num_sub(eligible, safety)), reserved);
+		key[2] = Int32GetDatum(shelf);
+		keyed_row_open(&r, &tables[T_LOCATION_ATP], AccessShareLock);
+		found = keyed_row_find(&r, key);
+		if (found)
+		{
+			old_atp = DatumGetNumericCopy(keyed_row_get(&r, 0, &isnull));
+			old_day = DatumGetDateADT(keyed_row_get(&r, 1, &isnull));
+		}
+		keyed_row_close(&r);
+		if (!found)
+			return false;
+		if (k == c && (num_cmp(atp, old_atp) != 0 || old_day != w->today))
+		{
+			LocationWrite *lw;
+
+			if (w->nwrites == w->maxwrites)
+				w->writes = repalloc(w->writes, sizeof(LocationWrite) * (w->maxwrites *= 2));
+			lw = &w->writes[w->nwrites++];
+			lw->item = p->item;
+			lw->location = p->location;
+			lw->shelf = shelf;
+			lw->atp = atp;
+		}
+		if (num_cmp(num_max0(atp), num_max0(old_atp)) != 0)
+			add_delta(w, &e->channels[c], p->item, num_sub(num_max0(atp), num_max0(old_atp)));
+	}
+	return true;
+}
+
+static int
+delta_cmp(const void *a, const void *b)
+{
+	const ChannelDelta *x = a;
+	const ChannelDelta *y = b;
+	int			c = varstr_cmp(VARDATA_ANY(x->channel), VARSIZE_ANY_EXHDR(x->channel),
+							   VARDATA_ANY(y->channel), VARSIZE_ANY_EXHDR(y->channel), DEFAULT_COLLATION_OID);
+
+	if (c != 0)
+		return c;
+	return x->item < y->item ? -1 : (x->item > y->item ? 1 : 0);
+}
+
+/* The deltas in (channel, item) order, one per pair; false when a channel cannot be moved here. */
+static bool
+deltas_merge(MoveWork *w)
+{
+	int			n = 0;
+	int			i;
+
+	qsort(w->deltas, w->ndeltas, sizeof(ChannelDelta), delta_cmp);
+	for (i = 0; i < w->ndeltas; i++)
+	{
+		if (n > 0 && delta_cmp(&w->deltas[n - 1], &w->deltas[i]) == 0)
+			w->deltas[n - 1].delta = num_add(w->deltas[n - 1].delta, w->deltas[i].delta);
+		else
+			w->deltas[n++] = w->deltas[i];
+	}
+	w->ndeltas = n;
+	for (i = 0; i < n; i++)
+	{
+		Datum		key[2] = {PointerGetDatum(w->deltas[i].channel), Int64GetDatum(w->deltas[i].item)};
+
+		/* summed again by the SQL: a pooled reservation being fulfilled, or no row yet */
+		if (keyed_exists(T_FULFILLING, key) || !keyed_exists(T_CHANNEL_ATP, key) || !keyed_exists(T_STATE, key))
+			return false;
+	}
+	return true;
+}
+
+static void
+write_locations(MoveWork *w)
+{
+	KeyedRow	r;
+	int			i;
+	static const int cols[2] = {0, 1};
+
+	keyed_row_open(&r, &tables[T_LOCATION_ATP], RowExclusiveLock);
+	for (i = 0; i < w->nwrites; i++)
+	{
+		LocationWrite *lw = &w->writes[i];
+		Datum		key[3] = {Int64GetDatum(lw->item), Int64GetDatum(lw->location), Int32GetDatum(lw->shelf)};
+		Datum		values[2] = {NumericGetDatum(lw->atp), DateADTGetDatum(w->today)};
+
+		if (!keyed_row_find(&r, key))
+			elog(ERROR, "inventory_sync: a location ATP row vanished under its promise key");
+		keyed_row_update(&r, cols, values, 2);
+	}
+	keyed_row_close(&r);
+}
+
+/* One channel's move, under its ATP row's lock; the change row, if ATP changed, into changes. */
+static void
+move_channel(const ChannelDelta *d, KeyedRow *atp_row, KeyedRow *state_row, HeapAppend *changes,
+			 int64 posting_id)
+{
+	Datum		key[2] = {PointerGetDatum(d->channel), Int64GetDatum(d->item)};
+	Numeric		safety;
+	Numeric		atp;
+	Numeric		stock;
+	Numeric		after;
+	int64		version;
+	bool		isnull;
+	static const int stock_col[1] = {0};
+
+	if (!keyed_row_find(atp_row, key) || !keyed_row_lock(atp_row, LockTupleNoKeyExclusive))
+		elog(ERROR, "inventory_sync: a channel ATP row vanished");
+	atp = DatumGetNumericCopy(keyed_row_get(atp_row, 0, &isnull));
+	version = DatumGetInt64(keyed_row_get(atp_row, 1, &isnull));
+	/* read after the lock: the running sum as the previous mover left it */
+	if (!keyed_row_find(state_row, key))
+		elog(ERROR, "inventory_sync: a channel ATP state row vanished");
+	stock = DatumGetNumericCopy(keyed_row_get(state_row, 0, &isnull));
+	safety = keyed_numeric(T_CHANNEL_SAFETY, key, d->safety);
+	after = num_add(atp, num_sub(num_max0(num_sub(num_add(stock, d->delta), safety)),
+								 num_max0(num_sub(stock, safety))));
+	{
+		Datum		v[1] = {NumericGetDatum(num_add(stock, d->delta))};
+
+		keyed_row_update(state_row, stock_col, v, 1);
+	}
+	if (num_cmp(after, atp) != 0)
+	{
+		static const int atp_cols[3] = {0, 1, 2};
+		Datum		v[3] = {NumericGetDatum(after), Int64GetDatum(version + 1),
+		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())};
+		Datum		row[64];
+		bool		nulls[64];
+		int			i;
+
+		keyed_row_update(atp_row, atp_cols, v, 3);
+		for (i = 0; i < change_natts; i++)
+			nulls[i] = true;
+#define SET(c, val) (row[change_att[c] - 1] = (val), nulls[change_att[c] - 1] = false)
+		SET(0, PointerGetDatum(d->channel));
+		SET(1, Int64GetDatum(d->item));
+		SET(2, NumericGetDatum(atp));
+		SET(3, NumericGetDatum(after));
+		SET(4, Int64GetDatum(version + 1));
+		SET(5, CStringGetTextDatum("posting"));
+		SET(6, Int64GetDatum(posting_id));
+		SET(8, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+#undef SET
+		heap_append_row(changes, row, nulls);
+	}
+}
+
+bool
+channel_move_fast(const ChannelStatement *cs, int64 posting_id)
+{
+	MoveWork	w;
+	KeyedRow	atp_row;
+	KeyedRow	state_row;
+	HeapAppend	changes;
+	int			i;
+
+	memset(&w, 0, sizeof(w));
+	w.today = GetSQLCurrentDate();
+	w.maxdeltas = w.maxwrites = 8;
+	w.deltas = palloc(sizeof(ChannelDelta) * w.maxdeltas);
+	w.writes = palloc(sizeof(LocationWrite) * w.maxwrites);
+	if (!topo_valid || !tables_valid || change_natts > 64)
+		return false;
+	/* everything decided before anything is written: the SQL can still take over */
+	for (i = 0; i < cs->npairs; i++)
+		if (!pair_move(&cs->pairs[i], &w))
+			return false;
+	if (!deltas_merge(&w))
+		return false;
+	write_locations(&w);
+	if (w.ndeltas == 0)
+		return true;
+	keyed_row_open(&atp_row, &tables[T_CHANNEL_ATP], RowExclusiveLock);
+	keyed_row_open(&state_row, &tables[T_STATE], RowExclusiveLock);
+	heap_append_init(&changes, change_relid, change_natts, Min(w.ndeltas, 100));
+	heap_append_open(&changes);
+	for (i = 0; i < w.ndeltas; i++)
+		if (num_sign(w.deltas[i].delta) != 0)
+			move_channel(&w.deltas[i], &atp_row, &state_row, &changes, posting_id);
+	heap_append_finish(&changes, false);
+	keyed_row_close(&state_row);
+	keyed_row_close(&atp_row);
+	return true;
+}

@@ -1,0 +1,183 @@
+/*
+ * keyed_row.c
+ *		Rows found through a btree index, locked and rewritten through the table AM (see
+ *		keyed_row.h).
+ *
+ * A version is found with a fresh snapshot (the latest committed, and this transaction's
+ * own after a CommandCounterIncrement), locked as SELECT ... FOR UPDATE locks it (in the
+ * tuple lock's queue, then following the update chain to its latest version), and
+ * rewritten as UPDATE would: new heap version, index entries where the update was not
+ * HOT. The callers hold the locks that decide who may write the row, so a rewrite
+ * meeting a concurrent change is a bug, reported as such.
+ */
+#include "postgres.h"
+#include "pg_compat.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "utils/snapmgr.h"
+
+#include "ext_catalog.h"
+#include "keyed_row.h"
+
+void
+keyed_table_load(KeyedTable *t, const char *table, const char *index, const char *const *keycols, int nkeys,
+				 const char *const *cols, int ncols)
+{
+	Relation	rel;
+	Relation	idx;
+	AttrNumber	keyatts[KEYED_MAX_KEYS];
+	int			i;
+
+	Assert(nkeys <= KEYED_MAX_KEYS && ncols <= KEYED_MAX_COLS);
+	memset(t, 0, sizeof(*t));
+	t->relid = ext_catalog_relid(table, false);
+	rel = table_open(t->relid, AccessShareLock);
+	for (i = 0; i < nkeys; i++)
+		keyatts[i] = ext_catalog_column(rel, keycols[i]);
+	t->indexid = index ? ext_catalog_relid(index, false) : ext_catalog_index_on(rel, keyatts, nkeys, true);
+	if (!OidIsValid(t->indexid))
+		elog(ERROR, "inventory_sync: %s has lost its unique index on its key", table);
+	for (i = 0; i < ncols; i++)
+		t->att[i] = ext_catalog_column(rel, cols[i]);
+	t->ncols = ncols;
+	t->natts = RelationGetDescr(rel)->natts;
+	t->nkeys = nkeys;
+	idx = index_open(t->indexid, AccessShareLock);
+	ext_catalog_index_key_eq(idx, nkeys, t->eq, t->collation);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+}
+
+void
+keyed_row_open(KeyedRow *r, const KeyedTable *t, LOCKMODE lockmode)
+{
+	memset(r, 0, sizeof(*r));
+	r->t = t;
+	r->rel = table_open(t->relid, lockmode);
+	r->index = index_open(t->indexid, lockmode);
+	r->slot = table_slot_create(r->rel, NULL);
+	r->newrow = MakeSingleTupleTableSlot(RelationGetDescr(r->rel), &TTSOpsVirtual);
+}
+
+void
+keyed_row_close(KeyedRow *r)
+{
+	if (r->scan != NULL)
+		keyed_scan_end(r);
+	ExecDropSingleTupleTableSlot(r->slot);
+	ExecDropSingleTupleTableSlot(r->newrow);
+	index_close(r->index, NoLock);
+	table_close(r->rel, NoLock);
+}
+
+void
+keyed_scan_begin(KeyedRow *r, const Datum *key, int nkeys)
+{
+	const KeyedTable *t = r->t;
+	int			i;
+
+	Assert(nkeys <= t->nkeys && r->scan == NULL);
+	for (i = 0; i < nkeys; i++)
+	{
+		ScanKeyInit(&r->key[i], i + 1, BTEqualStrategyNumber, t->eq[i], key[i]);
+		r->key[i].sk_collation = t->collation[i];
+	}
+	CommandCounterIncrement();
+	r->scan_snapshot = RegisterSnapshot(GetLatestSnapshot());
+	r->scan = compat_index_beginscan(r->rel, r->index, r->scan_snapshot, nkeys, 0);
+	index_rescan(r->scan, r->key, nkeys, NULL, 0);
+}
+
+bool
+keyed_scan_next(KeyedRow *r)
+{
+	return index_getnext_slot(r->scan, ForwardScanDirection, r->slot);
+}
+
+void
+keyed_scan_end(KeyedRow *r)
+{
+	index_endscan(r->scan);
+	UnregisterSnapshot(r->scan_snapshot);
+	r->scan = NULL;
+}
+
+bool
+keyed_row_find(KeyedRow *r, const Datum *key)
+{
+	bool		found;
+
+	keyed_scan_begin(r, key, r->t->nkeys);
+	found = keyed_scan_next(r);
+	keyed_scan_end(r);
+	return found;
+}
+
+Datum
+keyed_row_get(KeyedRow *r, int c, bool *isnull)
+{
+	return slot_getattr(r->slot, r->t->att[c], isnull);
+}
+
+bool
+keyed_row_lock(KeyedRow *r, LockTupleMode mode)
+{
+	TM_Result	res;
+	TM_FailureData tmfd;
+
+	PushActiveSnapshot(GetLatestSnapshot());
+	res = table_tuple_lock(r->rel, &r->slot->tts_tid, GetActiveSnapshot(), r->slot, GetCurrentCommandId(false),
+						   mode, LockWaitBlock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+	PopActiveSnapshot();
+	if (res == TM_Ok)
+		return true;
+	if (res != TM_Deleted && res != TM_Updated)
+		elog(ERROR, "inventory_sync: unexpected result %d locking a row of \"%s\"", (int) res,
+			 RelationGetRelationName(r->rel));
+	return false;
+}
+
+void
+keyed_row_update(KeyedRow *r, const int *cols, const Datum *values, int n)
+{
+	const KeyedTable *t = r->t;
+	TupleTableSlot *newrow = r->newrow;
+	TM_Result	res;
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	TU_UpdateIndexes update_indexes;
+	int			i;
+
+	slot_getallattrs(r->slot);
+	ExecClearTuple(newrow);
+	memcpy(newrow->tts_values, r->slot->tts_values, sizeof(Datum) * t->natts);
+	memcpy(newrow->tts_isnull, r->slot->tts_isnull, sizeof(bool) * t->natts);
+	for (i = 0; i < n; i++)
+	{
+		newrow->tts_values[t->att[cols[i]] - 1] = values[i];
+		newrow->tts_isnull[t->att[cols[i]] - 1] = false;
+	}
+	ExecStoreVirtualTuple(newrow);
+	res = table_tuple_update(r->rel, &r->slot->tts_tid, newrow, GetCurrentCommandId(true), GetActiveSnapshot(),
+							 InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
+	if (res != TM_Ok)
+		elog(ERROR, "inventory_sync: a locked row of \"%s\" changed under its lock (%d)",
+			 RelationGetRelationName(r->rel), (int) res);
+	if (update_indexes != TU_None)
+	{
+		EState	   *estate = CreateExecutorState();
+		ResultRelInfo *rri = makeNode(ResultRelInfo);
+
+		InitResultRelInfo(rri, r->rel, 1, NULL, 0);
+		ExecOpenIndices(rri, false);
+		compat_ExecInsertIndexTuples(rri, newrow, estate, false, false, NULL, NIL,
+									 update_indexes == TU_Summarizing);
+		ExecCloseIndices(rri);
+		FreeExecutorState(estate);
+	}
+}

@@ -1,0 +1,85 @@
+/*
+ * keyed_row.h
+ *		Rows of the extension's tables found through a btree index, locked and rewritten
+ *		through the table AM (src/keyed_row.c).
+ *
+ * For the hot paths that must not plan and start a statement per row: what UPDATE ...
+ * WHERE key = ... does, one row at a time. A KeyedTable describes a table once per
+ * incarnation of the extension (relation, index, the index keys' equality procedures,
+ * the columns used, by name); a KeyedRow is one open use of it.
+ */
+#ifndef INVENTORY_SYNC_KEYED_ROW_H
+#define INVENTORY_SYNC_KEYED_ROW_H
+
+#include "postgres.h"
+
+#include "access/skey.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "nodes/lockoptions.h"
+#include "utils/rel.h"
+
+#define KEYED_MAX_KEYS 4
+#define KEYED_MAX_COLS 10
+
+typedef struct KeyedTable
+{
+	Oid			relid;
+	Oid			indexid;
+	int			nkeys;			/* key columns the index is searched by */
+	RegProcedure eq[KEYED_MAX_KEYS];
+	Oid			collation[KEYED_MAX_KEYS];
+	int			ncols;
+	AttrNumber	att[KEYED_MAX_COLS];	/* the columns asked for, in the order asked */
+	int			natts;			/* the table's columns (with dropped ones) */
+} KeyedTable;
+
+/*
+ * Describes table: its index named index (or, when index is NULL, its unique index on
+ * exactly keycols), searched by the first nkeys of keycols; cols are the columns the
+ * caller reads or writes, by position in cols.
+ */
+extern void keyed_table_load(KeyedTable *t, const char *table, const char *index,
+							 const char *const *keycols, int nkeys,
+							 const char *const *cols, int ncols);
+
+typedef struct KeyedRow
+{
+	const KeyedTable *t;
+	Relation	rel;
+	Relation	index;
+	ScanKeyData key[KEYED_MAX_KEYS];
+	TupleTableSlot *slot;		/* the version found */
+	TupleTableSlot *newrow;		/* the version written */
+	struct IndexScanDescData *scan;
+	Snapshot	scan_snapshot;
+} KeyedRow;
+
+extern void keyed_row_open(KeyedRow *r, const KeyedTable *t, LOCKMODE lockmode);
+extern void keyed_row_close(KeyedRow *r);
+
+/*
+ * The latest committed version (or this transaction's own) of the row whose first
+ * nkeys index keys are key[], into r->slot; false when there is none. Commands before
+ * this one are made visible first.
+ */
+extern bool keyed_row_find(KeyedRow *r, const Datum *key);
+
+/* Every such row in turn (a prefix of the index keys): begin, then next until false. */
+extern void keyed_scan_begin(KeyedRow *r, const Datum *key, int nkeys);
+extern bool keyed_scan_next(KeyedRow *r);
+extern void keyed_scan_end(KeyedRow *r);
+
+/* Column c (a position in the table's cols) of the version in r->slot. */
+extern Datum keyed_row_get(KeyedRow *r, int c, bool *isnull);
+
+/*
+ * Waits in the found row's lock queue and locks its latest version into r->slot, as
+ * SELECT ... FOR UPDATE (or FOR NO KEY UPDATE) would; false when it was deleted meanwhile.
+ */
+extern bool keyed_row_lock(KeyedRow *r, LockTupleMode mode);
+
+/* Rewrites the row in r->slot (which this transaction has locked) with columns replaced. */
+extern void keyed_row_update(KeyedRow *r, const int *cols, const Datum *values, int n);
+
+#endif							/* INVENTORY_SYNC_KEYED_ROW_H */
