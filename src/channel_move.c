@@ -29,8 +29,10 @@
 #include "utils/builtins.h"
 #include "utils/varlena.h"
 #include "utils/date.h"
+#include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "ext_catalog.h"
@@ -128,13 +130,15 @@ tables_load(void)
 }
 
 /*
- * Runs a query of the topology (inside the caller's SPI connection). SPI returns in its
- * own procedure context: what is kept from the rows is copied into topo_cxt after it.
+ * Runs a query of the topology (inside the caller's SPI connection), under a snapshot
+ * of its own: the statement's may be older than the membership change it waited for on
+ * channel's lock. SPI returns in its own procedure context: what is kept from the rows is
+ * copied into topo_cxt after it.
  */
 static void
 topo_query(const char *sql)
 {
-	int			rc = SPI_execute(sql, true, 0);
+	int			rc = SPI_execute(sql, false, 0);
 
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "inventory_sync: could not read \"%s\": %s", sql, SPI_result_code_string(rc));
@@ -344,8 +348,19 @@ typedef struct LocationWrite
 	Numeric		atp;
 } LocationWrite;
 
+/* Sellable stock of a pair by lot expiry (a shelf-life rule sums the lines that live long enough). */
+typedef struct StockLine
+{
+	Numeric		quantity;
+	bool		has_expiry;
+	DateADT		expiry;
+} StockLine;
+
 typedef struct MoveWork
 {
+	KeyedRow	rows[NUM_TABLES];	/* opened on first use */
+	bool		open[NUM_TABLES];
+	Snapshot	snapshot;		/* for the location phase: taken after the statement's writes */
 	ChannelDelta *deltas;
 	int			ndeltas;
 	int			maxdeltas;
@@ -355,44 +370,83 @@ typedef struct MoveWork
 	DateADT		today;
 } MoveWork;
 
+/* What each table is opened with: the ones written take ROW EXCLUSIVE, as UPDATE would. */
+static const bool table_written[NUM_TABLES] = {
+	[T_LOCATION_ATP] = true, [T_CHANNEL_ATP] = true, [T_STATE] = true,
+};
+
+static KeyedRow *
+row_of(MoveWork *w, int table)
+{
+	if (!w->open[table])
+	{
+		keyed_row_open(&w->rows[table], &tables[table], table_written[table] ? RowExclusiveLock : AccessShareLock);
+		w->open[table] = true;
+	}
+	return &w->rows[table];
+}
+
+static void
+work_close(MoveWork *w)
+{
+	int			i;
+
+	for (i = 0; i < NUM_TABLES; i++)
+		if (w->open[i])
+			keyed_row_close(&w->rows[i]);
+	if (w->snapshot != NULL)
+		UnregisterSnapshot(w->snapshot);
+}
+
 static inline Numeric
 num_max0(Numeric x)
 {
 	return num_sign(x) > 0 ? x : num_zero();
 }
 
-/* Sellable stock of a pair by lot expiry: eligible on-hand for a shelf-life rule is the sum of the lines whose lot lives long enough. */
-typedef struct StockLine
+/* The row of table keyed so, read under the location phase's snapshot; false: none. */
+static bool
+find_row(MoveWork *w, int table, const Datum *key)
 {
-	Numeric		quantity;
-	bool		has_expiry;
-	DateADT		expiry;
-} StockLine;
+	KeyedRow   *r = row_of(w, table);
+
+	r->snapshot = w->snapshot;
+	return keyed_row_find(r, key);
+}
+
+/* The first numeric column of the row keyed so; fallback when there is none. */
+static Numeric
+find_numeric(MoveWork *w, int table, const Datum *key, Numeric fallback)
+{
+	bool		isnull;
+
+	if (!find_row(w, table, key))
+		return fallback;
+	return DatumGetNumericCopy(keyed_row_get(row_of(w, table), 0, &isnull));
+}
 
 /*
- * The pair's sellable balance lines, read with a fresh snapshot; false when the fast
- * path cannot judge one (a bucket not in the cache).
+ * The pair's sellable balance lines; false when the fast path cannot judge one (a bucket
+ * not in the cache).
  */
 static bool
-pair_stock(const ChannelPair *p, StockLine **lines, int *nlines)
+pair_stock(MoveWork *w, const ChannelPair *p, StockLine **lines, int *nlines)
 {
-	KeyedRow	b;
-	KeyedRow	lot;
+	KeyedRow   *b = row_of(w, T_BALANCE);
 	Datum		key[2] = {Int64GetDatum(p->item), Int64GetDatum(p->location)};
 	int			max = 8;
 	bool		ok = true;
+	bool		isnull;
 
 	*lines = palloc(sizeof(StockLine) * max);
 	*nlines = 0;
-	keyed_row_open(&b, &tables[T_BALANCE], AccessShareLock);
-	keyed_row_open(&lot, &tables[T_LOT], AccessShareLock);
-	keyed_scan_begin(&b, key, 2);
-	while (ok && keyed_scan_next(&b))
+	b->snapshot = w->snapshot;
+	keyed_scan_begin(b, key, 2);
+	while (keyed_scan_next(b))
 	{
-		bool		isnull;
-		Datum		lotnum = keyed_row_get(&b, 0, &isnull);
+		Datum		lotnum = keyed_row_get(b, 0, &isnull);
 		bool		nolot = isnull;
-		char	   *bucket = TextDatumGetCString(keyed_row_get(&b, 1, &isnull));
+		char	   *bucket = TextDatumGetCString(keyed_row_get(b, 1, &isnull));
 		BucketEntry *be = strlen(bucket) < NAMEDATALEN ? hash_search(topo_buckets, bucket, HASH_FIND, NULL) : NULL;
 		StockLine  *l;
 
@@ -406,53 +460,23 @@ pair_stock(const ChannelPair *p, StockLine **lines, int *nlines)
 		if (*nlines == max)
 			*lines = repalloc(*lines, sizeof(StockLine) * (max *= 2));
 		l = &(*lines)[(*nlines)++];
-		l->quantity = DatumGetNumericCopy(keyed_row_get(&b, 2, &isnull));
+		l->quantity = DatumGetNumericCopy(keyed_row_get(b, 2, &isnull));
 		l->has_expiry = false;
 		if (!nolot)
 		{
-			Datum		lkey[2] = {Int64GetDatum(p->item), lotnum};
+			Datum		lkey[2] = {Int64GetDatum(p->item), datumCopy(lotnum, false, -1)};
 
-			if (keyed_row_find(&lot, lkey))
+			if (find_row(w, T_LOT, lkey))
 			{
-				Datum		e = keyed_row_get(&lot, 0, &isnull);
+				Datum		e = keyed_row_get(row_of(w, T_LOT), 0, &isnull);
 
 				l->has_expiry = !isnull;
 				l->expiry = isnull ? 0 : DatumGetDateADT(e);
 			}
 		}
 	}
-	keyed_scan_end(&b);
-	keyed_row_close(&lot);
-	keyed_row_close(&b);
+	keyed_scan_end(b);
 	return ok;
-}
-
-/* The first numeric column of the row keyed so; fallback when there is none. */
-static Numeric
-keyed_numeric(int table, const Datum *key, Numeric fallback)
-{
-	KeyedRow	r;
-	Numeric		v = fallback;
-	bool		isnull;
-
-	keyed_row_open(&r, &tables[table], AccessShareLock);
-	if (keyed_row_find(&r, key))
-		v = DatumGetNumericCopy(keyed_row_get(&r, 0, &isnull));
-	keyed_row_close(&r);
-	return v;
-}
-
-/* Whether the index of table holds a visible row with these keys. */
-static bool
-keyed_exists(int table, const Datum *key)
-{
-	KeyedRow	r;
-	bool		found;
-
-	keyed_row_open(&r, &tables[table], AccessShareLock);
-	found = keyed_row_find(&r, key);
-	keyed_row_close(&r);
-	return found;
 }
 
 static void
@@ -469,13 +493,40 @@ add_delta(MoveWork *w, const ChannelAt *c, int64 item, Numeric delta)
 	d->safety = c->safety;
 }
 
+static void
+add_write(MoveWork *w, const ChannelPair *p, int32 shelf, Numeric atp)
+{
+	LocationWrite *lw;
+
+	if (w->nwrites == w->maxwrites)
+		w->writes = repalloc(w->writes, sizeof(LocationWrite) * (w->maxwrites *= 2));
+	lw = &w->writes[w->nwrites++];
+	lw->item = p->item;
+	lw->location = p->location;
+	lw->shelf = shelf;
+	lw->atp = atp;
+}
+
+/* Eligible on-hand for a shelf-life rule: the lines whose lot lives long enough. */
+static Numeric
+eligible_for(const StockLine *lines, int nlines, DateADT today, int32 shelf)
+{
+	Numeric		eligible = num_zero();
+	int			i;
+
+	for (i = 0; i < nlines; i++)
+		if (!lines[i].has_expiry || lines[i].expiry >= today + shelf)
+			eligible = num_add(eligible, lines[i].quantity);
+	return eligible;
+}
+
 /*
  * One pair: its location ATP for each shelf-life rule of the channels there, compared
  * with the stored one; the rows to rewrite and the channels' deltas into w. False when
  * the SQL must do the statement (a row missing, a backorder held there, ...).
  */
 static bool
-pair_move(const ChannelPair *p, MoveWork *w)
+pair_move(MoveWork *w, const ChannelPair *p)
 {
 	LocationEntry *e = topo_location(p->location, false);
 	Datum		key[3] = {Int64GetDatum(p->item), Int64GetDatum(p->location), 0};
@@ -485,53 +536,30 @@ pair_move(const ChannelPair *p, MoveWork *w)
 	Numeric		reserved;
 	int			c;
 
-	if (e == NULL || keyed_exists(T_BACKORDER, key) || !pair_stock(p, &lines, &nlines))
+	if (e == NULL || find_row(w, T_BACKORDER, key) || !pair_stock(w, p, &lines, &nlines))
 		return false;
-	safety = keyed_numeric(T_SAFETY, key, num_zero());
-	reserved = keyed_numeric(T_PROMISE_KEY, key, num_zero());
+	safety = find_numeric(w, T_SAFETY, key, num_zero());
+	reserved = find_numeric(w, T_PROMISE_KEY, key, num_zero());
 	for (c = 0; c < e->nchannels; c++)
 	{
 		int32		shelf = e->channels[c].shelf;
-		Numeric		eligible = num_zero();
 		Numeric		atp;
 		Numeric		old_atp;
 		DateADT		old_day;
-		KeyedRow	r;
 		bool		isnull;
-		bool		found;
-		int			i;
 		int			k;
 
-		/* one row per shelf-life rule: the first channel with it computes it */
+		/* one row per shelf-life rule: the first channel with it compares and writes it */
 		for (k = 0; k < c && e->channels[k].shelf != shelf; k++)
 			;
-		for (i = 0; i < nlines; i++)
-			if (!lines[i].has_expiry || lines[i].expiry >= w->today + shelf)
-				eligible = num_add(eligible, lines[i].quantity);
-		atp = num_sub(num_max0(num_sub(eligible, safety)), reserved);
+		atp = num_sub(num_max0(num_sub(eligible_for(lines, nlines, w->today, shelf), safety)), reserved);
 		key[2] = Int32GetDatum(shelf);
-		keyed_row_open(&r, &tables[T_LOCATION_ATP], AccessShareLock);
-		found = keyed_row_find(&r, key);
-		if (found)
-		{
-			old_atp = DatumGetNumericCopy(keyed_row_get(&r, 0, &isnull));
-			old_day = DatumGetDateADT(keyed_row_get(&r, 1, &isnull));
-		}
-		keyed_row_close(&r);
-		if (!found)
+		if (!find_row(w, T_LOCATION_ATP, key))
 			return false;
+		old_atp = DatumGetNumericCopy(keyed_row_get(row_of(w, T_LOCATION_ATP), 0, &isnull));
+		old_day = DatumGetDateADT(keyed_row_get(row_of(w, T_LOCATION_ATP), 1, &isnull));
 		if (k == c && (num_cmp(atp, old_atp) != 0 || old_day != w->today))
-		{
-			LocationWrite *lw;
-
-			if (w->nwrites == w->maxwrites)
-				w->writes = repalloc(w->writes, sizeof(LocationWrite) * (w->maxwrites *= 2));
-			lw = &w->writes[w->nwrites++];
-			lw->item = p->item;
-			lw->location = p->location;
-			lw->shelf = shelf;
-			lw->atp = atp;
-		}
+			add_write(w, p, shelf, atp);
 		if (num_cmp(num_max0(atp), num_max0(old_atp)) != 0)
 			add_delta(w, &e->channels[c], p->item, num_sub(num_max0(atp), num_max0(old_atp)));
 	}
@@ -572,7 +600,7 @@ deltas_merge(MoveWork *w)
 		Datum		key[2] = {PointerGetDatum(w->deltas[i].channel), Int64GetDatum(w->deltas[i].item)};
 
 		/* summed again by the SQL: a pooled reservation being fulfilled, or no row yet */
-		if (keyed_exists(T_FULFILLING, key) || !keyed_exists(T_CHANNEL_ATP, key) || !keyed_exists(T_STATE, key))
+		if (find_row(w, T_FULFILLING, key) || !find_row(w, T_CHANNEL_ATP, key) || !find_row(w, T_STATE, key))
 			return false;
 	}
 	return true;
@@ -581,30 +609,55 @@ deltas_merge(MoveWork *w)
 static void
 write_locations(MoveWork *w)
 {
-	KeyedRow	r;
+	KeyedRow   *r = row_of(w, T_LOCATION_ATP);
 	int			i;
 	static const int cols[2] = {0, 1};
 
-	keyed_row_open(&r, &tables[T_LOCATION_ATP], RowExclusiveLock);
 	for (i = 0; i < w->nwrites; i++)
 	{
 		LocationWrite *lw = &w->writes[i];
 		Datum		key[3] = {Int64GetDatum(lw->item), Int64GetDatum(lw->location), Int32GetDatum(lw->shelf)};
 		Datum		values[2] = {NumericGetDatum(lw->atp), DateADTGetDatum(w->today)};
 
-		if (!keyed_row_find(&r, key))
+		if (!find_row(w, T_LOCATION_ATP, key))
 			elog(ERROR, "inventory_sync: a location ATP row vanished under its promise key");
-		keyed_row_update(&r, cols, values, 2);
+		keyed_row_update(r, cols, values, 2);
 	}
-	keyed_row_close(&r);
 }
 
-/* One channel's move, under its ATP row's lock; the change row, if ATP changed, into changes. */
 static void
-move_channel(const ChannelDelta *d, KeyedRow *atp_row, KeyedRow *state_row, HeapAppend *changes,
-			 int64 posting_id)
+append_change(HeapAppend *changes, const ChannelDelta *d, Numeric before, Numeric after, int64 version,
+			  int64 posting_id)
+{
+	Datum		row[64];
+	bool		nulls[64];
+	int			i;
+
+	for (i = 0; i < change_natts; i++)
+		nulls[i] = true;
+#define SET(c, val) (row[change_att[c] - 1] = (val), nulls[change_att[c] - 1] = false)
+	SET(0, PointerGetDatum(d->channel));
+	SET(1, Int64GetDatum(d->item));
+	SET(2, NumericGetDatum(before));
+	SET(3, NumericGetDatum(after));
+	SET(4, Int64GetDatum(version));
+	SET(5, CStringGetTextDatum("posting"));
+	SET(6, Int64GetDatum(posting_id));
+	SET(8, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+#undef SET
+	heap_append_row(changes, row, nulls);
+}
+
+/*
+ * One channel's move, under its ATP row's lock (taken here, waiting for the previous
+ * mover or promise): the running sum and the ATP read as that one left them.
+ */
+static void
+move_channel(MoveWork *w, const ChannelDelta *d, HeapAppend *changes, int64 posting_id)
 {
 	Datum		key[2] = {PointerGetDatum(d->channel), Int64GetDatum(d->item)};
+	KeyedRow   *atp_row = row_of(w, T_CHANNEL_ATP);
+	KeyedRow   *state_row = row_of(w, T_STATE);
 	Numeric		safety;
 	Numeric		atp;
 	Numeric		stock;
@@ -612,16 +665,18 @@ move_channel(const ChannelDelta *d, KeyedRow *atp_row, KeyedRow *state_row, Heap
 	int64		version;
 	bool		isnull;
 	static const int stock_col[1] = {0};
+	static const int atp_cols[3] = {0, 1, 2};
 
+	atp_row->snapshot = NULL;
 	if (!keyed_row_find(atp_row, key) || !keyed_row_lock(atp_row, LockTupleNoKeyExclusive))
 		elog(ERROR, "inventory_sync: a channel ATP row vanished");
 	atp = DatumGetNumericCopy(keyed_row_get(atp_row, 0, &isnull));
 	version = DatumGetInt64(keyed_row_get(atp_row, 1, &isnull));
-	/* read after the lock: the running sum as the previous mover left it */
+	state_row->snapshot = NULL;
 	if (!keyed_row_find(state_row, key))
 		elog(ERROR, "inventory_sync: a channel ATP state row vanished");
 	stock = DatumGetNumericCopy(keyed_row_get(state_row, 0, &isnull));
-	safety = keyed_numeric(T_CHANNEL_SAFETY, key, d->safety);
+	safety = find_numeric(w, T_CHANNEL_SAFETY, key, d->safety);
 	after = num_add(atp, num_sub(num_max0(num_sub(num_add(stock, d->delta), safety)),
 								 num_max0(num_sub(stock, safety))));
 	{
@@ -631,36 +686,33 @@ move_channel(const ChannelDelta *d, KeyedRow *atp_row, KeyedRow *state_row, Heap
 	}
 	if (num_cmp(after, atp) != 0)
 	{
-		static const int atp_cols[3] = {0, 1, 2};
 		Datum		v[3] = {NumericGetDatum(after), Int64GetDatum(version + 1),
 		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())};
-		Datum		row[64];
-		bool		nulls[64];
-		int			i;
 
 		keyed_row_update(atp_row, atp_cols, v, 3);
-		for (i = 0; i < change_natts; i++)
-			nulls[i] = true;
-#define SET(c, val) (row[change_att[c] - 1] = (val), nulls[change_att[c] - 1] = false)
-		SET(0, PointerGetDatum(d->channel));
-		SET(1, Int64GetDatum(d->item));
-		SET(2, NumericGetDatum(atp));
-		SET(3, NumericGetDatum(after));
-		SET(4, Int64GetDatum(version + 1));
-		SET(5, CStringGetTextDatum("posting"));
-		SET(6, Int64GetDatum(posting_id));
-		SET(8, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
-#undef SET
-		heap_append_row(changes, row, nulls);
+		append_change(changes, d, atp, after, version + 1, posting_id);
 	}
+}
+
+/* Phase one, deciding without writing; false: the SQL takes the statement. */
+static bool
+decide(MoveWork *w, const ChannelStatement *cs)
+{
+	int			i;
+
+	if (!topo_valid || !tables_valid || change_natts > 64)
+		return false;
+	w->snapshot = keyed_snapshot();
+	for (i = 0; i < cs->npairs; i++)
+		if (!pair_move(w, &cs->pairs[i]))
+			return false;
+	return deltas_merge(w);
 }
 
 bool
 channel_move_fast(const ChannelStatement *cs, int64 posting_id)
 {
 	MoveWork	w;
-	KeyedRow	atp_row;
-	KeyedRow	state_row;
 	HeapAppend	changes;
 	int			i;
 
@@ -669,26 +721,22 @@ channel_move_fast(const ChannelStatement *cs, int64 posting_id)
 	w.maxdeltas = w.maxwrites = 8;
 	w.deltas = palloc(sizeof(ChannelDelta) * w.maxdeltas);
 	w.writes = palloc(sizeof(LocationWrite) * w.maxwrites);
-	if (!topo_valid || !tables_valid || change_natts > 64)
-		return false;
 	/* everything decided before anything is written: the SQL can still take over */
-	for (i = 0; i < cs->npairs; i++)
-		if (!pair_move(&cs->pairs[i], &w))
-			return false;
-	if (!deltas_merge(&w))
+	if (!decide(&w, cs))
+	{
+		work_close(&w);
 		return false;
+	}
 	write_locations(&w);
-	if (w.ndeltas == 0)
-		return true;
-	keyed_row_open(&atp_row, &tables[T_CHANNEL_ATP], RowExclusiveLock);
-	keyed_row_open(&state_row, &tables[T_STATE], RowExclusiveLock);
-	heap_append_init(&changes, change_relid, change_natts, Min(w.ndeltas, 100));
-	heap_append_open(&changes);
-	for (i = 0; i < w.ndeltas; i++)
-		if (num_sign(w.deltas[i].delta) != 0)
-			move_channel(&w.deltas[i], &atp_row, &state_row, &changes, posting_id);
-	heap_append_finish(&changes, false);
-	keyed_row_close(&state_row);
-	keyed_row_close(&atp_row);
+	if (w.ndeltas > 0)
+	{
+		heap_append_init(&changes, change_relid, change_natts, Min(w.ndeltas, 100));
+		heap_append_open(&changes);
+		for (i = 0; i < w.ndeltas; i++)
+			if (num_sign(w.deltas[i].delta) != 0)
+				move_channel(&w, &w.deltas[i], &changes, posting_id);
+		heap_append_finish(&changes, false);
+	}
+	work_close(&w);
 	return true;
 }

@@ -75,6 +75,13 @@ keyed_row_close(KeyedRow *r)
 	table_close(r->rel, NoLock);
 }
 
+Snapshot
+keyed_snapshot(void)
+{
+	CommandCounterIncrement();
+	return RegisterSnapshot(GetLatestSnapshot());
+}
+
 void
 keyed_scan_begin(KeyedRow *r, const Datum *key, int nkeys)
 {
@@ -87,9 +94,11 @@ keyed_scan_begin(KeyedRow *r, const Datum *key, int nkeys)
 		ScanKeyInit(&r->key[i], i + 1, BTEqualStrategyNumber, t->eq[i], key[i]);
 		r->key[i].sk_collation = t->collation[i];
 	}
-	CommandCounterIncrement();
-	r->scan_snapshot = RegisterSnapshot(GetLatestSnapshot());
-	r->scan = compat_index_beginscan(r->rel, r->index, r->scan_snapshot, nkeys, 0);
+	if (r->snapshot != NULL)
+		r->scan_snapshot = NULL;
+	else
+		r->scan_snapshot = keyed_snapshot();
+	r->scan = compat_index_beginscan(r->rel, r->index, r->snapshot ? r->snapshot : r->scan_snapshot, nkeys, 0);
 	index_rescan(r->scan, r->key, nkeys, NULL, 0);
 }
 
@@ -103,7 +112,9 @@ void
 keyed_scan_end(KeyedRow *r)
 {
 	index_endscan(r->scan);
-	UnregisterSnapshot(r->scan_snapshot);
+	if (r->scan_snapshot != NULL)
+		UnregisterSnapshot(r->scan_snapshot);
+	r->scan_snapshot = NULL;
 	r->scan = NULL;
 }
 

@@ -52,18 +52,23 @@ typedef struct KeyedRow
 	TupleTableSlot *slot;		/* the version found */
 	TupleTableSlot *newrow;		/* the version written */
 	struct IndexScanDescData *scan;
-	Snapshot	scan_snapshot;
+	Snapshot	scan_snapshot;	/* registered by the scan, when it took its own */
+	Snapshot	snapshot;		/* the caller's, for finds; NULL: a fresh one each time */
 } KeyedRow;
 
 extern void keyed_row_open(KeyedRow *r, const KeyedTable *t, LOCKMODE lockmode);
 extern void keyed_row_close(KeyedRow *r);
 
 /*
- * The latest committed version (or this transaction's own) of the row whose first
- * nkeys index keys are key[], into r->slot; false when there is none. Commands before
- * this one are made visible first.
+ * The latest committed version (or this transaction's own) of the row whose index keys
+ * are key[], into r->slot; false when there is none. Commands before this one are made
+ * visible first. With r->snapshot set (a caller's fresh snapshot, e.g. keyed_snapshot()
+ * taken once after the locks that keep the rows read from changing), it reads under that.
  */
 extern bool keyed_row_find(KeyedRow *r, const Datum *key);
+
+/* A fresh snapshot (after a CommandCounterIncrement), registered: unregister it when done. */
+extern Snapshot keyed_snapshot(void);
 
 /* Every such row in turn (a prefix of the index keys): begin, then next until false. */
 extern void keyed_scan_begin(KeyedRow *r, const Datum *key, int nkeys);

@@ -54,7 +54,8 @@ channels_exist(void)
 	channels_present = false;
 	if (OidIsValid(ext_catalog_relid("channel_location", true)))
 	{
-		rc = SPI_execute("SELECT EXISTS (SELECT FROM inventory_sync.channel_location)", true, 1);
+		/* a fresh snapshot: the statement's may predate a change it waited for on channel's lock */
+		rc = SPI_execute("SELECT EXISTS (SELECT FROM inventory_sync.channel_location)", false, 1);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "inventory_sync: could not read channel_location: %s", SPI_result_code_string(rc));
 		channels_present = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
