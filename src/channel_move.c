@@ -31,6 +31,7 @@
 #include "utils/date.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -272,6 +273,7 @@ statement_channel_pairs(const StatementPairs *pairs, ChannelStatement *cs)
 			continue;
 		cs->pairs[n].item = DatumGetInt64(pairs->items[i]);
 		cs->pairs[n].location = location;
+		cs->pairs[n].reserved = NULL;
 		n++;
 	}
 	qsort(cs->pairs, n, sizeof(ChannelPair), pair_cmp);
@@ -294,8 +296,12 @@ lock_promise_keys(ChannelStatement *cs)
 	for (i = 0; i < cs->npairs && all; i++)
 	{
 		Datum		key[2] = {Int64GetDatum(cs->pairs[i].item), Int64GetDatum(cs->pairs[i].location)};
+		bool		isnull;
 
 		all = keyed_row_find(&r, key) && keyed_row_lock(&r, LockTupleExclusive);
+		/* held to the end of the transaction: what it reserves changes only here */
+		if (all)
+			cs->pairs[i].reserved = DatumGetNumericCopy(keyed_row_get(&r, 0, &isnull));
 	}
 	keyed_row_close(&r);
 	return all;
@@ -337,6 +343,8 @@ typedef struct ChannelDelta
 	int64		item;
 	Numeric		delta;
 	Numeric		safety;			/* the channel's default */
+	ItemPointerData atp_tid;	/* its channel_atp and channel_atp_state rows, as found */
+	ItemPointerData state_tid;
 } ChannelDelta;
 
 /* A location ATP row to rewrite. */
@@ -346,6 +354,7 @@ typedef struct LocationWrite
 	int64		location;
 	int32		shelf;
 	Numeric		atp;
+	ItemPointerData tid;		/* the row as found (its promise key keeps it so) */
 } LocationWrite;
 
 /* Sellable stock of a pair by lot expiry (a shelf-life rule sums the lines that live long enough). */
@@ -494,7 +503,7 @@ add_delta(MoveWork *w, const ChannelAt *c, int64 item, Numeric delta)
 }
 
 static void
-add_write(MoveWork *w, const ChannelPair *p, int32 shelf, Numeric atp)
+add_write(MoveWork *w, const ChannelPair *p, int32 shelf, Numeric atp, ItemPointer tid)
 {
 	LocationWrite *lw;
 
@@ -505,6 +514,7 @@ add_write(MoveWork *w, const ChannelPair *p, int32 shelf, Numeric atp)
 	lw->location = p->location;
 	lw->shelf = shelf;
 	lw->atp = atp;
+	lw->tid = *tid;
 }
 
 /* Eligible on-hand for a shelf-life rule: the lines whose lot lives long enough. */
@@ -539,7 +549,7 @@ pair_move(MoveWork *w, const ChannelPair *p)
 	if (e == NULL || find_row(w, T_BACKORDER, key) || !pair_stock(w, p, &lines, &nlines))
 		return false;
 	safety = find_numeric(w, T_SAFETY, key, num_zero());
-	reserved = find_numeric(w, T_PROMISE_KEY, key, num_zero());
+	reserved = p->reserved ? p->reserved : find_numeric(w, T_PROMISE_KEY, key, num_zero());
 	for (c = 0; c < e->nchannels; c++)
 	{
 		int32		shelf = e->channels[c].shelf;
@@ -559,7 +569,7 @@ pair_move(MoveWork *w, const ChannelPair *p)
 		old_atp = DatumGetNumericCopy(keyed_row_get(row_of(w, T_LOCATION_ATP), 0, &isnull));
 		old_day = DatumGetDateADT(keyed_row_get(row_of(w, T_LOCATION_ATP), 1, &isnull));
 		if (k == c && (num_cmp(atp, old_atp) != 0 || old_day != w->today))
-			add_write(w, p, shelf, atp);
+			add_write(w, p, shelf, atp, &row_of(w, T_LOCATION_ATP)->slot->tts_tid);
 		if (num_cmp(num_max0(atp), num_max0(old_atp)) != 0)
 			add_delta(w, &e->channels[c], p->item, num_sub(num_max0(atp), num_max0(old_atp)));
 	}
@@ -600,8 +610,12 @@ deltas_merge(MoveWork *w)
 		Datum		key[2] = {PointerGetDatum(w->deltas[i].channel), Int64GetDatum(w->deltas[i].item)};
 
 		/* summed again by the SQL: a pooled reservation being fulfilled, or no row yet */
-		if (find_row(w, T_FULFILLING, key) || !find_row(w, T_CHANNEL_ATP, key) || !find_row(w, T_STATE, key))
+		if (find_row(w, T_FULFILLING, key) || !find_row(w, T_CHANNEL_ATP, key))
 			return false;
+		w->deltas[i].atp_tid = row_of(w, T_CHANNEL_ATP)->slot->tts_tid;
+		if (!find_row(w, T_STATE, key))
+			return false;
+		w->deltas[i].state_tid = row_of(w, T_STATE)->slot->tts_tid;
 	}
 	return true;
 }
@@ -619,7 +633,7 @@ write_locations(MoveWork *w)
 		Datum		key[3] = {Int64GetDatum(lw->item), Int64GetDatum(lw->location), Int32GetDatum(lw->shelf)};
 		Datum		values[2] = {NumericGetDatum(lw->atp), DateADTGetDatum(w->today)};
 
-		if (!find_row(w, T_LOCATION_ATP, key))
+		if (!keyed_row_fetch(r, &lw->tid, w->snapshot) && !find_row(w, T_LOCATION_ATP, key))
 			elog(ERROR, "inventory_sync: a location ATP row vanished under its promise key");
 		keyed_row_update(r, cols, values, 2);
 	}
@@ -649,8 +663,11 @@ append_change(HeapAppend *changes, const ChannelDelta *d, Numeric before, Numeri
 }
 
 /*
- * One channel's move, under its ATP row's lock (taken here, waiting for the previous
- * mover or promise): the running sum and the ATP read as that one left them.
+ * One channel's move. Its ATP row is read and rewritten as UPDATE would: when another
+ * mover or promise changed it after the snapshot the row and the running sum were read
+ * under, the rewrite waits for that one and fails, and the move is read again; once the
+ * rewrite succeeded the row is this transaction's, and the running sum read with it is
+ * the one the previous mover left (they change together under the row).
  */
 static void
 move_channel(MoveWork *w, const ChannelDelta *d, HeapAppend *changes, int64 posting_id)
@@ -658,39 +675,54 @@ move_channel(MoveWork *w, const ChannelDelta *d, HeapAppend *changes, int64 post
 	Datum		key[2] = {PointerGetDatum(d->channel), Int64GetDatum(d->item)};
 	KeyedRow   *atp_row = row_of(w, T_CHANNEL_ATP);
 	KeyedRow   *state_row = row_of(w, T_STATE);
-	Numeric		safety;
-	Numeric		atp;
-	Numeric		stock;
-	Numeric		after;
-	int64		version;
-	bool		isnull;
+	Numeric		safety = find_numeric(w, T_CHANNEL_SAFETY, key, d->safety);
 	static const int stock_col[1] = {0};
 	static const int atp_cols[3] = {0, 1, 2};
 
-	atp_row->snapshot = NULL;
-	if (!keyed_row_find(atp_row, key) || !keyed_row_lock(atp_row, LockTupleNoKeyExclusive))
-		elog(ERROR, "inventory_sync: a channel ATP row vanished");
-	atp = DatumGetNumericCopy(keyed_row_get(atp_row, 0, &isnull));
-	version = DatumGetInt64(keyed_row_get(atp_row, 1, &isnull));
-	state_row->snapshot = NULL;
-	if (!keyed_row_find(state_row, key))
-		elog(ERROR, "inventory_sync: a channel ATP state row vanished");
-	stock = DatumGetNumericCopy(keyed_row_get(state_row, 0, &isnull));
-	safety = find_numeric(w, T_CHANNEL_SAFETY, key, d->safety);
-	after = num_add(atp, num_sub(num_max0(num_sub(num_add(stock, d->delta), safety)),
-								 num_max0(num_sub(stock, safety))));
+	for (int attempt = 0;; attempt++)
 	{
-		Datum		v[1] = {NumericGetDatum(num_add(stock, d->delta))};
+		Snapshot	snap = keyed_snapshot();
+		Numeric		atp;
+		Numeric		stock;
+		Numeric		after;
+		int64		version;
+		bool		isnull;
+		bool		done;
+		Datum		v[3];
 
+		atp_row->snapshot = state_row->snapshot = snap;
+		/* the versions found deciding, when they still are the latest; else searched */
+		if (!(attempt == 0 && keyed_row_fetch(atp_row, (ItemPointer) &d->atp_tid, snap)) &&
+			!keyed_row_find(atp_row, key))
+			elog(ERROR, "inventory_sync: a channel ATP row vanished");
+		if (!(attempt == 0 && keyed_row_fetch(state_row, (ItemPointer) &d->state_tid, snap)) &&
+			!keyed_row_find(state_row, key))
+			elog(ERROR, "inventory_sync: a channel ATP state row vanished");
+		UnregisterSnapshot(snap);
+		atp = DatumGetNumericCopy(keyed_row_get(atp_row, 0, &isnull));
+		version = DatumGetInt64(keyed_row_get(atp_row, 1, &isnull));
+		stock = DatumGetNumericCopy(keyed_row_get(state_row, 0, &isnull));
+		after = num_add(atp, num_sub(num_max0(num_sub(num_add(stock, d->delta), safety)),
+									 num_max0(num_sub(stock, safety))));
+		/* the ATP row first: it is the lock every writer of the channel's ATP queues on */
+		v[0] = NumericGetDatum(num_cmp(after, atp) != 0 ? after : atp);
+		v[1] = Int64GetDatum(num_cmp(after, atp) != 0 ? version + 1 : version);
+		v[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+		done = keyed_row_try_update(atp_row, atp_cols, v, num_cmp(after, atp) != 0 ? 3 : 2);
+		if (!done)
+		{
+			/* as UPDATE: a row changed after this transaction's snapshot cannot be moved from it */
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent update")));
+			continue;
+		}
+		v[0] = NumericGetDatum(num_add(stock, d->delta));
 		keyed_row_update(state_row, stock_col, v, 1);
-	}
-	if (num_cmp(after, atp) != 0)
-	{
-		Datum		v[3] = {NumericGetDatum(after), Int64GetDatum(version + 1),
-		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())};
-
-		keyed_row_update(atp_row, atp_cols, v, 3);
-		append_change(changes, d, atp, after, version + 1, posting_id);
+		if (num_cmp(after, atp) != 0)
+			append_change(changes, d, atp, after, version + 1, posting_id);
+		return;
 	}
 }
 
@@ -700,6 +732,8 @@ decide(MoveWork *w, const ChannelStatement *cs)
 {
 	int			i;
 
+	/* a channel's rules may have changed while this statement waited for a promise key */
+	AcceptInvalidationMessages();
 	if (!topo_valid || !tables_valid || change_natts > 64)
 		return false;
 	w->snapshot = keyed_snapshot();

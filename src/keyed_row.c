@@ -129,6 +129,17 @@ keyed_row_find(KeyedRow *r, const Datum *key)
 	return found;
 }
 
+bool
+keyed_row_fetch(KeyedRow *r, ItemPointer tid, Snapshot snapshot)
+{
+	Snapshot	snap = snapshot ? snapshot : keyed_snapshot();
+	bool		found = table_tuple_fetch_row_version(r->rel, tid, snap, r->slot);
+
+	if (snapshot == NULL)
+		UnregisterSnapshot(snap);
+	return found;
+}
+
 Datum
 keyed_row_get(KeyedRow *r, int c, bool *isnull)
 {
@@ -153,8 +164,9 @@ keyed_row_lock(KeyedRow *r, LockTupleMode mode)
 	return false;
 }
 
-void
-keyed_row_update(KeyedRow *r, const int *cols, const Datum *values, int n)
+/* The found version with columns replaced, written as UPDATE would; its result. */
+static TM_Result
+row_update(KeyedRow *r, const int *cols, const Datum *values, int n)
 {
 	const KeyedTable *t = r->t;
 	TupleTableSlot *newrow = r->newrow;
@@ -176,10 +188,7 @@ keyed_row_update(KeyedRow *r, const int *cols, const Datum *values, int n)
 	ExecStoreVirtualTuple(newrow);
 	res = table_tuple_update(r->rel, &r->slot->tts_tid, newrow, GetCurrentCommandId(true), GetActiveSnapshot(),
 							 InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
-	if (res != TM_Ok)
-		elog(ERROR, "inventory_sync: a locked row of \"%s\" changed under its lock (%d)",
-			 RelationGetRelationName(r->rel), (int) res);
-	if (update_indexes != TU_None)
+	if (res == TM_Ok && update_indexes != TU_None)
 	{
 		EState	   *estate = CreateExecutorState();
 		ResultRelInfo *rri = makeNode(ResultRelInfo);
@@ -191,4 +200,28 @@ keyed_row_update(KeyedRow *r, const int *cols, const Datum *values, int n)
 		ExecCloseIndices(rri);
 		FreeExecutorState(estate);
 	}
+	return res;
+}
+
+void
+keyed_row_update(KeyedRow *r, const int *cols, const Datum *values, int n)
+{
+	TM_Result	res = row_update(r, cols, values, n);
+
+	if (res != TM_Ok)
+		elog(ERROR, "inventory_sync: a locked row of \"%s\" changed under its lock (%d)",
+			 RelationGetRelationName(r->rel), (int) res);
+}
+
+bool
+keyed_row_try_update(KeyedRow *r, const int *cols, const Datum *values, int n)
+{
+	TM_Result	res = row_update(r, cols, values, n);
+
+	if (res == TM_Updated || res == TM_Deleted)
+		return false;
+	if (res != TM_Ok)
+		elog(ERROR, "inventory_sync: unexpected result %d updating a row of \"%s\"", (int) res,
+			 RelationGetRelationName(r->rel));
+	return true;
 }

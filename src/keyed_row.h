@@ -67,6 +67,13 @@ extern void keyed_row_close(KeyedRow *r);
  */
 extern bool keyed_row_find(KeyedRow *r, const Datum *key);
 
+/*
+ * The version at tid into r->slot if snapshot (NULL: a fresh one) sees it: a row found
+ * before, read again without searching the index; false when that version is not the
+ * one the snapshot sees any more (search again).
+ */
+extern bool keyed_row_fetch(KeyedRow *r, ItemPointer tid, Snapshot snapshot);
+
 /* A fresh snapshot (after a CommandCounterIncrement), registered: unregister it when done. */
 extern Snapshot keyed_snapshot(void);
 
@@ -86,5 +93,12 @@ extern bool keyed_row_lock(KeyedRow *r, LockTupleMode mode);
 
 /* Rewrites the row in r->slot (which this transaction has locked) with columns replaced. */
 extern void keyed_row_update(KeyedRow *r, const int *cols, const Datum *values, int n);
+
+/*
+ * The same for a row found but not locked: waits for a transaction holding it, as UPDATE
+ * does; false when the version in r->slot is not the latest any more (it was updated or
+ * deleted meanwhile: find it again).
+ */
+extern bool keyed_row_try_update(KeyedRow *r, const int *cols, const Datum *values, int n);
 
 #endif							/* INVENTORY_SYNC_KEYED_ROW_H */

@@ -275,6 +275,7 @@ typedef struct ChannelPair
 {
 	int64		item;
 	int64		location;
+	Numeric		reserved;		/* its promise key's, as locked (NULL: not read) */
 } ChannelPair;
 
 /* What the statement decided about channels before its balances (posting_channels.c). */

@@ -69,7 +69,7 @@ CREATE TABLE promise_key (
     reserved  numeric NOT NULL DEFAULT 0,
     version   bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (item_gtin, location)
-);
+) WITH (fillfactor = 50);
 COMMENT ON TABLE promise_key IS 'Open reserved quantity per item and location; promises lock this row (maintained by the reservation functions)';
 
 CREATE TYPE reservation_status AS ENUM ('open', 'fulfilled', 'cancelled', 'expired');
@@ -165,10 +165,14 @@ CREATE TABLE channel_atp (
     version    bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (channel, item_gtin)
-);
+) WITH (fillfactor = 50);
 COMMENT ON TABLE channel_atp IS 'ATP per channel and item, exact as of every committed change of its inputs, with a version that increases with every change (for feeds and read copies)';
 COMMENT ON COLUMN channel_atp.atp IS 'What the channel can still promise: may be below zero when facts took stock that was promised, or safety stock is not covered';
 
+-- Every posting and promise rewrites rows of promise_key, location_atp, channel_atp and
+-- channel_atp_state in place, none of them in an indexed column: room left on each page
+-- keeps those rewrites heap-only (no new index entry, the old version pruned on the page).
+--
 -- What a channel's ATP is summed from: the ATP of an item at a location as channels with
 -- one shelf-life rule see it, kept exact by every change of its inputs there (postings,
 -- reservations, safety stock, expected supply), each made under the location's promise
@@ -182,7 +186,7 @@ CREATE TABLE location_atp (
     atp                 numeric NOT NULL,
     computed_on         date NOT NULL,
     PRIMARY KEY (item_gtin, location, min_shelf_life_days)
-);
+) WITH (fillfactor = 70);
 COMMENT ON TABLE location_atp IS 'ATP of an item at a location as channels with a minimum remaining shelf life see it: what published channel ATP is summed from (maintained with every change of its inputs)';
 COMMENT ON COLUMN location_atp.atp IS 'Eligible sellable on-hand beyond safety stock, less reservations held there and backorder shortfall (below zero when promises exceed it)';
 COMMENT ON COLUMN location_atp.computed_on IS 'The day it was computed: lots leave it by date, so a value of an earlier day is recomputed before a promise relies on it';
@@ -197,7 +201,7 @@ CREATE TABLE channel_atp_state (
     dedicated   boolean NOT NULL,
     stock       numeric NOT NULL DEFAULT 0,
     PRIMARY KEY (channel, item_gtin)
-);
+) WITH (fillfactor = 50);
 COMMENT ON TABLE channel_atp_state IS 'The running sum of each channel ATP, the oldest day its parts were computed on, and whether the channel was dedicated then (maintained with channel_atp)';
 COMMENT ON COLUMN channel_atp_state.computed_on IS 'The oldest day any of the location ATP it sums was computed on (today: exact now)';
 COMMENT ON COLUMN channel_atp_state.dedicated IS 'No other channel sells from the channel''s locations: anywhere reservations are pooled';

@@ -307,9 +307,12 @@ COMMENT ON FUNCTION _channel_pairs(text, gtin) IS
 
 -- Every channel ATP (of a channel, an item, or all) computed again from its inputs, as
 -- set operations: the location ATP of every pair, then every channel's sum. It holds
--- channel's EXCLUSIVE lock (every promise and posting at a channel's location holds a
--- weaker one that conflicts with it), so it takes no promise key one by one.
-CREATE FUNCTION _channel_atp_recompute(channel text, item gtin, cause text)
+-- channel's EXCLUSIVE lock (every promise and posting holds a weaker one that conflicts
+-- with it), so it takes no promise key one by one; by_keys, it takes the promise keys of
+-- the pairs instead (in one statement, in order): for a change of a channel's own rules,
+-- whose UPDATE already holds ROW EXCLUSIVE on channel (two such changes upgrading it to
+-- EXCLUSIVE would wait for each other).
+CREATE FUNCTION _channel_atp_recompute(channel text, item gtin, cause text, by_keys boolean DEFAULT false)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
@@ -322,9 +325,14 @@ DECLARE
     s_channels text[];
     s_items gtin[];
 BEGIN
-    LOCK TABLE inventory_sync.channel IN EXCLUSIVE MODE;
+    IF NOT by_keys THEN
+        LOCK TABLE inventory_sync.channel IN EXCLUSIVE MODE;
+    END IF;
     SELECT array_agg(p.item_gtin), array_agg(p.location) INTO p_items, p_locations
       FROM (SELECT DISTINCT p.item_gtin, p.location FROM inventory_sync._channel_pairs(channel, item) p) p;
+    IF by_keys THEN
+        PERFORM inventory_sync._promise_keys_lock(p_items, p_locations);
+    END IF;
     SELECT array_agg(x.channel ORDER BY x.channel, x.item_gtin), array_agg(x.item_gtin ORDER BY x.channel, x.item_gtin)
       INTO s_channels, s_items
       FROM (SELECT p.channel, p.item_gtin FROM inventory_sync._channel_pairs(channel, item) p
@@ -346,8 +354,8 @@ BEGIN
     RETURN inventory_sync._channel_atp_move(p_items, p_locations, s_channels, s_items, cause, NULL, NULL);
 END
 $$;
-COMMENT ON FUNCTION _channel_atp_recompute(text, gtin, text) IS
-  'Internal: recomputes, as set operations under channel''s EXCLUSIVE lock, the location ATP and channel ATP of a channel, an item, or all; returns how many channel ATP rows changed';
+COMMENT ON FUNCTION _channel_atp_recompute(text, gtin, text, boolean) IS
+  'Internal: recomputes, as set operations under channel''s EXCLUSIVE lock (or, by_keys, under the promise keys of every pair it computes), the location ATP and channel ATP of a channel, an item, or all; returns how many channel ATP rows changed';
 
 CREATE FUNCTION refresh_channel_atp(channel text DEFAULT NULL, item gtin DEFAULT NULL)
 RETURNS integer
@@ -388,7 +396,7 @@ BEGIN
         CASE TG_TABLE_NAME
         WHEN 'channel' THEN
             IF EXISTS (SELECT FROM inventory_sync.channel c WHERE c.channel = j->>'channel') THEN
-                PERFORM inventory_sync._channel_atp_recompute(j->>'channel', NULL, 'refresh');
+                PERFORM inventory_sync._channel_atp_recompute(j->>'channel', NULL, 'refresh', true);
             END IF;
         WHEN 'channel_safety_stock' THEN
             IF EXISTS (SELECT FROM inventory_sync.channel c WHERE c.channel = j->>'channel') THEN
