@@ -40,6 +40,7 @@
 #include "heap_append.h"
 #include "keyed_row.h"
 #include "numeric_util.h"
+#include "channel_move.h"
 #include "posting_int.h"
 
 /* ------------------------------------------------------------------------
@@ -68,6 +69,7 @@ typedef struct BucketEntry
 
 static MemoryContext topo_cxt = NULL;
 static HTAB *topo_locations = NULL;
+static HTAB *topo_channels = NULL;
 static HTAB *topo_buckets = NULL;
 static bool topo_valid = false;
 
@@ -100,7 +102,7 @@ tables_load(void)
 	static const char *const reserved[] = {"reserved"};
 	static const char *const latp[] = {"atp", "computed_on"};
 	static const char *const catp[] = {"atp", "version", "updated_at"};
-	static const char *const stock[] = {"stock"};
+	static const char *const stock[] = {"stock", "computed_on"};
 	static const char *const quantity[] = {"quantity"};
 	static const char *const expiry[] = {"expiry"};
 	static const char *const bal[] = {"lot", "bucket", "quantity"};
@@ -113,7 +115,7 @@ tables_load(void)
 	keyed_table_load(&tables[T_PROMISE_KEY], "promise_key", NULL, item_location, 2, reserved, 1);
 	keyed_table_load(&tables[T_LOCATION_ATP], "location_atp", NULL, item_location, 3, latp, 2);
 	keyed_table_load(&tables[T_CHANNEL_ATP], "channel_atp", NULL, channel_item, 2, catp, 3);
-	keyed_table_load(&tables[T_STATE], "channel_atp_state", NULL, channel_item, 2, stock, 1);
+	keyed_table_load(&tables[T_STATE], "channel_atp_state", NULL, channel_item, 2, stock, 2);
 	keyed_table_load(&tables[T_SAFETY], "safety_stock", NULL, item_location, 2, quantity, 1);
 	keyed_table_load(&tables[T_CHANNEL_SAFETY], "channel_safety_stock", NULL, channel_item, 2, quantity, 1);
 	keyed_table_load(&tables[T_LOT], "lot", NULL, item_lot, 2, expiry, 1);
@@ -186,6 +188,27 @@ topo_load_rows(void)
 		c->shelf = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
 		c->safety = DatumGetNumericCopy(SPI_getbinval(row, desc, 4, &isnull));
 	}
+	topo_query("SELECT c.channel, c.allow_backorder, c.reservation_ttl, c.min_shelf_life_days,"
+			   "       count(cl.location), min(cl.location::int8)"
+			   "  FROM inventory_sync.channel c"
+			   "  LEFT JOIN inventory_sync.channel_location cl ON cl.channel OPERATOR(pg_catalog.=) c.channel"
+			   " GROUP BY 1, 2, 3, 4");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *name = SPI_getvalue(row, desc, 1);
+		ChannelTerms *t;
+
+		if (strlen(name) >= sizeof(t->channel))
+			continue;			/* not cached: its promises go to the SQL */
+		t = hash_search(topo_channels, name, HASH_ENTER, NULL);
+		t->allow_backorder = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
+		t->ttl = *DatumGetIntervalP(SPI_getbinval(row, desc, 3, &isnull));
+		t->shelf = DatumGetInt32(SPI_getbinval(row, desc, 4, &isnull));
+		t->nlocations = DatumGetInt64(SPI_getbinval(row, desc, 5, &isnull));
+		t->location = t->nlocations > 0 ? DatumGetInt64(SPI_getbinval(row, desc, 6, &isnull)) : 0;
+	}
 	topo_query("SELECT in_transit::int8 FROM inventory_sync.transit_route");
 	for (i = 0; i < SPI_processed; i++)
 		topo_location(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
@@ -223,6 +246,9 @@ topo_load(void)
 	ctl.keysize = NAMEDATALEN;
 	ctl.entrysize = sizeof(BucketEntry);
 	topo_buckets = hash_create("inventory_sync buckets", 32, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	ctl.keysize = sizeof(((ChannelTerms *) NULL)->channel);
+	ctl.entrysize = sizeof(ChannelTerms);
+	topo_channels = hash_create("inventory_sync channel terms", 32, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	/* marked valid first: an invalidation while loading marks it stale again */
 	topo_valid = true;
 	topo_load_rows();
@@ -307,23 +333,55 @@ lock_promise_keys(ChannelStatement *cs)
 	return all;
 }
 
-ChannelKeys
-channel_keys_lock_fast(const StatementPairs *pairs, ChannelStatement *cs)
+void
+channel_topology_load(void)
 {
 	static bool watching = false;
 
-	memset(cs, 0, sizeof(*cs));
 	if (!watching)
 	{
 		ext_catalog_on_change(channel_move_reset, EXT_CHANGE_RELATION | EXT_CHANGE_TYPE);
 		watching = true;
 	}
-	if (IsolationUsesXactSnapshot())
-		return CHANNEL_KEYS_SQL;
 	if (!topo_valid)
 		topo_load();
 	if (!tables_valid)
 		tables_load();
+}
+
+const ChannelTerms *
+channel_terms(const char *channel)
+{
+	if (strlen(channel) >= sizeof(((ChannelTerms *) NULL)->channel))
+		return NULL;
+	return hash_search(topo_channels, channel, HASH_FIND, NULL);
+}
+
+int
+channel_location_channels(int64 location, text ***channels, int32 **shelves)
+{
+	LocationEntry *e = topo_location(location, false);
+	int			i;
+
+	if (e == NULL || e->nchannels == 0)
+		return 0;
+	*channels = palloc(sizeof(text *) * e->nchannels);
+	*shelves = palloc(sizeof(int32) * e->nchannels);
+	for (i = 0; i < e->nchannels; i++)
+	{
+		(*channels)[i] = e->channels[i].channel;
+		(*shelves)[i] = e->channels[i].shelf;
+	}
+	return e->nchannels;
+}
+
+ChannelKeys
+channel_keys_lock_fast(const StatementPairs *pairs, ChannelStatement *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	if (IsolationUsesXactSnapshot())
+		return CHANNEL_KEYS_SQL;
+	channel_topology_load();
 	if (!statement_channel_pairs(pairs, cs))
 		return CHANNEL_KEYS_SQL;
 	if (cs->npairs == 0)
@@ -377,6 +435,9 @@ typedef struct MoveWork
 	int			nwrites;
 	int			maxwrites;
 	DateADT		today;
+	const char *cause;			/* what the changes record: posting or reservation */
+	int64		posting_id;		/* 0: none */
+	int64		reservation_id; /* 0: none */
 } MoveWork;
 
 /* What each table is opened with: the ones written take ROW EXCLUSIVE, as UPDATE would. */
@@ -640,8 +701,8 @@ write_locations(MoveWork *w)
 }
 
 static void
-append_change(HeapAppend *changes, const ChannelDelta *d, Numeric before, Numeric after, int64 version,
-			  int64 posting_id)
+append_change(MoveWork *w, HeapAppend *changes, const ChannelDelta *d, Numeric before, Numeric after,
+			  int64 version)
 {
 	Datum		row[64];
 	bool		nulls[64];
@@ -655,8 +716,11 @@ append_change(HeapAppend *changes, const ChannelDelta *d, Numeric before, Numeri
 	SET(2, NumericGetDatum(before));
 	SET(3, NumericGetDatum(after));
 	SET(4, Int64GetDatum(version));
-	SET(5, CStringGetTextDatum("posting"));
-	SET(6, Int64GetDatum(posting_id));
+	SET(5, CStringGetTextDatum(w->cause));
+	if (w->posting_id != 0)
+		SET(6, Int64GetDatum(w->posting_id));
+	if (w->reservation_id != 0)
+		SET(7, Int64GetDatum(w->reservation_id));
 	SET(8, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
 #undef SET
 	heap_append_row(changes, row, nulls);
@@ -670,7 +734,7 @@ append_change(HeapAppend *changes, const ChannelDelta *d, Numeric before, Numeri
  * the one the previous mover left (they change together under the row).
  */
 static void
-move_channel(MoveWork *w, const ChannelDelta *d, HeapAppend *changes, int64 posting_id)
+move_channel(MoveWork *w, const ChannelDelta *d, HeapAppend *changes)
 {
 	Datum		key[2] = {PointerGetDatum(d->channel), Int64GetDatum(d->item)};
 	KeyedRow   *atp_row = row_of(w, T_CHANNEL_ATP);
@@ -721,14 +785,14 @@ move_channel(MoveWork *w, const ChannelDelta *d, HeapAppend *changes, int64 post
 		v[0] = NumericGetDatum(num_add(stock, d->delta));
 		keyed_row_update(state_row, stock_col, v, 1);
 		if (num_cmp(after, atp) != 0)
-			append_change(changes, d, atp, after, version + 1, posting_id);
+			append_change(w, changes, d, atp, after, version + 1);
 		return;
 	}
 }
 
 /* Phase one, deciding without writing; false: the SQL takes the statement. */
 static bool
-decide(MoveWork *w, const ChannelStatement *cs)
+decide(MoveWork *w, ChannelPair *pairs, int npairs)
 {
 	int			i;
 
@@ -737,26 +801,35 @@ decide(MoveWork *w, const ChannelStatement *cs)
 	if (!topo_valid || !tables_valid || change_natts > 64)
 		return false;
 	w->snapshot = keyed_snapshot();
-	for (i = 0; i < cs->npairs; i++)
-		if (!pair_move(w, &cs->pairs[i]))
+	for (i = 0; i < npairs; i++)
+		if (!pair_move(w, &pairs[i]))
 			return false;
 	return deltas_merge(w);
 }
 
+static void
+work_init(MoveWork *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->today = GetSQLCurrentDate();
+	w->maxdeltas = w->maxwrites = 8;
+	w->deltas = palloc(sizeof(ChannelDelta) * w->maxdeltas);
+	w->writes = palloc(sizeof(LocationWrite) * w->maxwrites);
+}
+
 bool
-channel_move_fast(const ChannelStatement *cs, int64 posting_id)
+channel_move_run(ChannelPair *pairs, int npairs, const char *cause, int64 posting_id, int64 reservation_id)
 {
 	MoveWork	w;
 	HeapAppend	changes;
 	int			i;
 
-	memset(&w, 0, sizeof(w));
-	w.today = GetSQLCurrentDate();
-	w.maxdeltas = w.maxwrites = 8;
-	w.deltas = palloc(sizeof(ChannelDelta) * w.maxdeltas);
-	w.writes = palloc(sizeof(LocationWrite) * w.maxwrites);
+	work_init(&w);
+	w.cause = cause;
+	w.posting_id = posting_id;
+	w.reservation_id = reservation_id;
 	/* everything decided before anything is written: the SQL can still take over */
-	if (!decide(&w, cs))
+	if (!decide(&w, pairs, npairs))
 	{
 		work_close(&w);
 		return false;
@@ -768,9 +841,52 @@ channel_move_fast(const ChannelStatement *cs, int64 posting_id)
 		heap_append_open(&changes);
 		for (i = 0; i < w.ndeltas; i++)
 			if (num_sign(w.deltas[i].delta) != 0)
-				move_channel(&w, &w.deltas[i], &changes, posting_id);
+				move_channel(&w, &w.deltas[i], &changes);
 		heap_append_finish(&changes, false);
 	}
 	work_close(&w);
 	return true;
+}
+
+bool
+channel_move_fast(const ChannelStatement *cs, int64 posting_id)
+{
+	return channel_move_run(cs->pairs, cs->npairs, "posting", posting_id, 0);
+}
+
+bool
+location_atp_now(int64 item, int64 location, int32 shelf, Numeric *atp)
+{
+	MoveWork	w;
+	ChannelPair p = {item, location, NULL};
+	Datum		key[2] = {Int64GetDatum(item), Int64GetDatum(location)};
+	StockLine  *lines;
+	int			nlines;
+	bool		ok;
+
+	work_init(&w);
+	w.snapshot = keyed_snapshot();
+	ok = !find_row(&w, T_BACKORDER, key) && pair_stock(&w, &p, &lines, &nlines);
+	if (ok)
+		*atp = num_sub(num_max0(num_sub(eligible_for(lines, nlines, w.today, shelf),
+										find_numeric(&w, T_SAFETY, key, num_zero()))),
+					   find_numeric(&w, T_PROMISE_KEY, key, num_zero()));
+	work_close(&w);
+	return ok;
+}
+
+bool
+channel_rows_ready(text *channel, int64 item, bool today)
+{
+	MoveWork	w;
+	Datum		key[2] = {PointerGetDatum(channel), Int64GetDatum(item)};
+	bool		isnull;
+	bool		ok;
+
+	work_init(&w);
+	w.snapshot = keyed_snapshot();
+	ok = find_row(&w, T_CHANNEL_ATP, key) && !find_row(&w, T_FULFILLING, key) && find_row(&w, T_STATE, key) &&
+		(!today || DatumGetDateADT(keyed_row_get(row_of(&w, T_STATE), 1, &isnull)) == w.today);
+	work_close(&w);
+	return ok;
 }

@@ -51,13 +51,6 @@
 #include "promise.h"
 #include "promise_internal.h"
 
-/* reserve()'s arguments */
-enum
-{
-	ARG_CHANNEL, ARG_ORDER_REF, ARG_LINE_REF, ARG_ITEM, ARG_QUANTITY, ARG_LOCATION,
-	ARG_EXPIRES_AT, ARG_DUE_DATE,
-	NUM_RESERVE_ARGS
-};
 
 /* ------------------------------------------------------------------------
  * Which (channel, item) the fast path may promise, remembered per backend.
@@ -212,9 +205,12 @@ row_all_null(Datum *values, bool *nulls, int natts)
 	}
 }
 
-/* The reservation row the fast path inserts (open, anywhere in the channel); returns its id. */
-static int64
-fast_reservation_row(FunctionCallInfo fcinfo, const TermsEntry *terms_now, Datum *values, bool *nulls)
+/*
+ * The reservation row a C path inserts (open; at location, or anywhere in the channel when
+ * location is 0), expiring after ttl unless the caller said when; returns its id.
+ */
+int64
+reservation_row_fill(FunctionCallInfo fcinfo, const Interval *ttl, int64 location, Datum *values, bool *nulls)
 {
 	PromiseCatalog *pc = &promise_catalog;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
@@ -228,14 +224,15 @@ fast_reservation_row(FunctionCallInfo fcinfo, const TermsEntry *terms_now, Datum
 	SET(RES_ORDER_REF, PG_GETARG_DATUM(ARG_ORDER_REF));
 	SET(RES_LINE_REF, PG_GETARG_DATUM(ARG_LINE_REF));
 	SET(RES_ITEM, PG_GETARG_DATUM(ARG_ITEM));
-	SET(RES_ANYWHERE, BoolGetDatum(true));
+	if (location != 0)
+		SET(RES_LOCATION, Int64GetDatum(location));
+	SET(RES_ANYWHERE, BoolGetDatum(PG_ARGISNULL(ARG_LOCATION)));
 	SET(RES_QUANTITY, quantity);
 	SET(RES_OPEN, quantity);
 	SET(RES_FULFILLED, NumericGetDatum(num_zero()));
 	SET(RES_STATUS, ObjectIdGetDatum(pc->status_open));
 	SET(RES_EXPIRES_AT, PG_ARGISNULL(ARG_EXPIRES_AT)
-		? DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now),
-							  IntervalPGetDatum(&terms_now->ttl))
+		? DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), IntervalPGetDatum(ttl))
 		: PG_GETARG_DATUM(ARG_EXPIRES_AT));
 	if (!PG_ARGISNULL(ARG_DUE_DATE))
 		SET(RES_DUE_DATE, PG_GETARG_DATUM(ARG_DUE_DATE));
@@ -246,12 +243,14 @@ fast_reservation_row(FunctionCallInfo fcinfo, const TermsEntry *terms_now, Datum
 }
 
 /*
- * The after-state: the reservation opened, and the channel's ATP move it made (atp_before,
- * atp_after, version). channel_atp_change gets no row for that move (see 200_promise.sql).
+ * The after-state of a reservation a C path opened: at location (0: anywhere), the
+ * channel's ATP after it and its version; atp_before when this row records the channel's
+ * move itself (a pooled reservation: channel_atp_change gets no row for it, see
+ * 200_promise.sql), else NULL.
  */
-static void
-append_reserve_change(HeapAppend *writer, FunctionCallInfo fcinfo, int64 change_id,
-					  int64 reservation_id, const AtpTake *take)
+void
+reservation_change_append(HeapAppend *writer, FunctionCallInfo fcinfo, int64 change_id, int64 reservation_id,
+						  int64 location, Numeric atp_before, Numeric atp_after, int64 version)
 {
 	PromiseCatalog *pc = &promise_catalog;
 	Datum		quantity = PG_GETARG_DATUM(ARG_QUANTITY);
@@ -265,15 +264,16 @@ append_reserve_change(HeapAppend *writer, FunctionCallInfo fcinfo, int64 change_
 	SET(CHG_ACTION, ObjectIdGetDatum(pc->action_reserve));
 	SET(CHG_CHANNEL, PG_GETARG_DATUM(ARG_CHANNEL));
 	SET(CHG_ITEM, PG_GETARG_DATUM(ARG_ITEM));
-	/* location: NULL, anywhere in the channel */
+	if (location != 0)
+		SET(CHG_LOCATION, Int64GetDatum(location));
 	SET(CHG_ORDER_REF, PG_GETARG_DATUM(ARG_ORDER_REF));
 	SET(CHG_LINE_REF, PG_GETARG_DATUM(ARG_LINE_REF));
 	SET(CHG_DELTA, quantity);
 	SET(CHG_OPEN_AFTER, quantity);
-	/* atp_after - delta, as _channel_atp_add records a move */
-	SET(CHG_ATP_BEFORE, NumericGetDatum(num_add(take->atp_after, DatumGetNumeric(quantity))));
-	SET(CHG_ATP_AFTER, NumericGetDatum(take->atp_after));
-	SET(CHG_VERSION, Int64GetDatum(take->version));
+	if (atp_before != NULL)
+		SET(CHG_ATP_BEFORE, NumericGetDatum(atp_before));
+	SET(CHG_ATP_AFTER, NumericGetDatum(atp_after));
+	SET(CHG_VERSION, Int64GetDatum(version));
 	/* posting_id: NULL, no posting made this change */
 	SET(CHG_CHANGED_AT, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
 #undef SET
@@ -305,7 +305,7 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **values, bool **nulls)
 	 * same terms or IS044), the change id, the change table opened */
 	*values = palloc(sizeof(Datum) * pc->reservation_natts);
 	*nulls = palloc(sizeof(bool) * pc->reservation_natts);
-	reservation_id = fast_reservation_row(fcinfo, terms_now, *values, *nulls);
+	reservation_id = reservation_row_fill(fcinfo, &terms_now->ttl, 0, *values, *nulls);
 	if (!reservation_insert(*values, *nulls))
 		return false;
 	change_id = nextval_internal(pc->change_seq, false);
@@ -321,7 +321,9 @@ reserve_fast(FunctionCallInfo fcinfo, Datum **values, bool **nulls)
 						  quantity, take.atp_before);
 
 	/* after it: one row, the index locks kept to commit */
-	append_reserve_change(&change_writer, fcinfo, change_id, reservation_id, &take);
+	/* atp_after + q: the move this row records (as _channel_atp_add records one) */
+	reservation_change_append(&change_writer, fcinfo, change_id, reservation_id, 0,
+							  num_add(take.atp_after, quantity), take.atp_after, take.version);
 	heap_append_finish(&change_writer, true);
 	return true;
 }
@@ -380,17 +382,12 @@ key_part_ok(text *t)
 	return len >= 1 && (len <= 200 || pg_mbstrlen_with_len(VARDATA_ANY(t), len) <= 200);
 }
 
-/*
- * The fast path's domain: anywhere, every key given, a sane quantity and expiry, under
- * READ COMMITTED (under REPEATABLE READ and SERIALIZABLE the general path's SQL decides
- * as SQL does). Anything else, refusals included, is the general path's to judge.
- */
-static bool
-fast_path_may_apply(FunctionCallInfo fcinfo)
+bool
+reserve_args_sane(FunctionCallInfo fcinfo)
 {
 	int			i;
 
-	if (PG_NARGS() != NUM_RESERVE_ARGS || !PG_ARGISNULL(ARG_LOCATION))
+	if (PG_NARGS() != NUM_RESERVE_ARGS)
 		return false;
 	for (i = ARG_CHANNEL; i <= ARG_QUANTITY; i++)
 		if (PG_ARGISNULL(i))
@@ -410,7 +407,7 @@ Datum
 reserve(PG_FUNCTION_ARGS)
 {
 	TupleDesc	resultdesc;
-	bool		fast = fast_path_may_apply(fcinfo);
+	bool		sane = reserve_args_sane(fcinfo);
 	Datum	   *values;
 	bool	   *nulls;
 	HeapTuple	row;
@@ -423,7 +420,9 @@ reserve(PG_FUNCTION_ARGS)
 	promise_catalog_load();
 	/* membership cannot change until this transaction ends (see the file comment) */
 	LockRelationOid(promise_catalog.channel, RowShareLock);
-	if (fast && reserve_fast(fcinfo, &values, &nulls))
+	if (sane && PG_ARGISNULL(ARG_LOCATION) && reserve_fast(fcinfo, &values, &nulls))
+		row = heap_form_tuple(resultdesc, values, nulls);
+	else if (sane && reserve_placed(fcinfo, &values, &nulls))
 		row = heap_form_tuple(resultdesc, values, nulls);
 	else
 		row = reserve_general(fcinfo, resultdesc);

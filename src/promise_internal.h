@@ -14,7 +14,17 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "fmgr.h"
+#include "datatype/timestamp.h"
 #include "utils/numeric.h"
+
+/* reserve()'s arguments */
+enum
+{
+	ARG_CHANNEL, ARG_ORDER_REF, ARG_LINE_REF, ARG_ITEM, ARG_QUANTITY, ARG_LOCATION,
+	ARG_EXPIRES_AT, ARG_DUE_DATE,
+	NUM_RESERVE_ARGS
+};
 
 /* The SQL the promise layer runs, prepared once per backend (promise_catalog.c). */
 typedef enum PromiseQuery
@@ -82,6 +92,18 @@ extern void fast_terms_invalidate(void);
 
 /* reservation_write.c */
 extern bool reservation_insert(Datum *values, bool *nulls);
+
+/* promise.c: what reserve()'s C paths share */
+struct HeapAppend;
+extern bool reserve_args_sane(FunctionCallInfo fcinfo);
+extern int64 reservation_row_fill(FunctionCallInfo fcinfo, const Interval *ttl, int64 location, Datum *values,
+								  bool *nulls);
+extern void reservation_change_append(struct HeapAppend *writer, FunctionCallInfo fcinfo, int64 change_id,
+									  int64 reservation_id, int64 location, Numeric atp_before,
+									  Numeric atp_after, int64 version);
+
+/* reserve_placed.c: a reservation held at one location, in C; false when the SQL must decide it */
+extern bool reserve_placed(FunctionCallInfo fcinfo, Datum **values, bool **nulls);
 
 /* ------------------------------------------------------------------------
  * Taking ATP from a channel (atp_take.c): the one place C moves a channel's published ATP.

@@ -43,8 +43,10 @@ DECLARE
     one record;
     best record;
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS pg_temp.pool_place (reservation_id bigint PRIMARY KEY, channel text, item gtin,
-                                                        quantity numeric, location gln) ON COMMIT DROP;
+    IF to_regclass('pg_temp.pool_place') IS NULL THEN
+        CREATE TEMP TABLE pool_place (reservation_id bigint PRIMARY KEY, channel text, item gtin, quantity numeric,
+                                      location gln) ON COMMIT DROP;
+    END IF;
     TRUNCATE pg_temp.pool_place;
     WITH pools AS (
          SELECT r.reservation_id, r.channel, r.item_gtin, r.open_quantity AS q,

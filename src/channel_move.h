@@ -1,0 +1,58 @@
+/*
+ * channel_move.h
+ *		Channel ATP moved in C (src/channel_move.c): what the posting engine and reserve()
+ *		share of it.
+ */
+#ifndef INVENTORY_SYNC_CHANNEL_MOVE_H
+#define INVENTORY_SYNC_CHANNEL_MOVE_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "utils/numeric.h"
+
+#include "posting_int.h"
+
+/* A channel's terms, as the channel table says them (read once, again after a change). */
+typedef struct ChannelTerms
+{
+	char		channel[72];	/* hash key; channel names are 1 to 64 characters */
+	bool		allow_backorder;
+	Interval	ttl;			/* reservation_ttl */
+	int32		shelf;			/* min_shelf_life_days */
+	int64		nlocations;
+	int64		location;		/* the lowest of its locations (its only one, when it has one) */
+} ChannelTerms;
+
+/* The topology and the tables, up to date (inside the caller's SPI connection). */
+extern void channel_topology_load(void);
+
+/* A channel's terms; NULL when it is unknown (or its name too long to cache). */
+extern const ChannelTerms *channel_terms(const char *channel);
+
+/* The channels selling from a location, as (name, shelf-life rule) pairs: how many, and each. */
+extern int	channel_location_channels(int64 location, text ***channels, int32 **shelves);
+
+/*
+ * The ATP of an item at a location as channels with the given shelf-life rule see it, read
+ * now (the caller holds its promise key); false when C cannot compute it (a backorder held
+ * there, a bucket not in the cache): the SQL must.
+ */
+extern bool location_atp_now(int64 item, int64 location, int32 shelf, Numeric *atp);
+
+/*
+ * Whether the channel's ATP for the item can be moved in C: its channel_atp and
+ * channel_atp_state rows exist, no pooled reservation of it is being fulfilled, and (when
+ * today is asked) its sum is today's.
+ */
+extern bool channel_rows_ready(text *channel, int64 item, bool today);
+
+/*
+ * Moves the channels selling from these pairs (their promise keys held) by the change of
+ * their location ATP, recording each change with cause, posting_id and reservation_id
+ * (0: none); false, having written nothing, when the SQL must do it.
+ */
+extern bool channel_move_run(ChannelPair *pairs, int npairs, const char *cause, int64 posting_id,
+							 int64 reservation_id);
+
+#endif							/* INVENTORY_SYNC_CHANNEL_MOVE_H */
