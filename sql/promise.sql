@@ -90,8 +90,10 @@ SELECT count(*) FROM receive('p_wms', 'GR-11', '09506000200026', '0614141200016'
 SELECT count(*) FROM receive('p_wms', 'GR-12', '09506000200026', '0614141200016', 6, 'released', 'C');
 SELECT atp('09506000200026', channel => 'web') AS web, atp('09506000200026', '0614141200016') AS dc;
 SELECT reservation_id FROM reserve('web', 'W-3000', '1', '09506000200026', 4);
-SELECT status, fulfilled_quantity FROM fulfil(4);
-SELECT lot, quantity FROM ledger WHERE reference LIKE 'reservation 4 %' ORDER BY posting_id;
+SELECT status, fulfilled_quantity FROM fulfil((SELECT reservation_id FROM reservation WHERE order_ref = 'W-3000'));
+SELECT lot, quantity FROM ledger
+ WHERE reference LIKE 'reservation ' || (SELECT reservation_id FROM reservation WHERE order_ref = 'W-3000') || ' %'
+ ORDER BY posting_id;
 
 -- Time-phased ATP, the APICS way, on given numbers: on hand 20; scheduled receipts and
 -- customer orders per period. Period 3 orders 15 with no receipt: it borrows from 2 and 1.

@@ -100,7 +100,7 @@ tables_load(void)
 	static const char *const channel_item[] = {"channel", "item_gtin"};
 	static const char *const item_lot[] = {"item_gtin", "lot"};
 	static const char *const reserved[] = {"reserved"};
-	static const char *const latp[] = {"atp", "computed_on"};
+	static const char *const latp[] = {"atp", "computed_on", "location", "min_shelf_life_days"};
 	static const char *const catp[] = {"atp", "version", "updated_at"};
 	static const char *const stock[] = {"stock", "computed_on"};
 	static const char *const quantity[] = {"quantity"};
@@ -113,7 +113,7 @@ tables_load(void)
 	int			i;
 
 	keyed_table_load(&tables[T_PROMISE_KEY], "promise_key", NULL, item_location, 2, reserved, 1);
-	keyed_table_load(&tables[T_LOCATION_ATP], "location_atp", NULL, item_location, 3, latp, 2);
+	keyed_table_load(&tables[T_LOCATION_ATP], "location_atp", NULL, item_location, 3, latp, 4);
 	keyed_table_load(&tables[T_CHANNEL_ATP], "channel_atp", NULL, channel_item, 2, catp, 3);
 	keyed_table_load(&tables[T_STATE], "channel_atp_state", NULL, channel_item, 2, stock, 2);
 	keyed_table_load(&tables[T_SAFETY], "safety_stock", NULL, item_location, 2, quantity, 1);
@@ -208,6 +208,29 @@ topo_load_rows(void)
 		t->shelf = DatumGetInt32(SPI_getbinval(row, desc, 4, &isnull));
 		t->nlocations = DatumGetInt64(SPI_getbinval(row, desc, 5, &isnull));
 		t->location = t->nlocations > 0 ? DatumGetInt64(SPI_getbinval(row, desc, 6, &isnull)) : 0;
+		t->locations = NULL;
+		t->priorities = NULL;
+	}
+	topo_query("SELECT cl.channel, cl.location::int8, cl.priority FROM inventory_sync.channel_location cl"
+			   " ORDER BY cl.channel, cl.priority, cl.location");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		ChannelTerms *t = hash_search(topo_channels, SPI_getvalue(row, desc, 1), HASH_FIND, NULL);
+		int			n;
+
+		if (t == NULL)
+			continue;
+		if (t->locations == NULL)
+		{
+			t->locations = palloc(sizeof(int64) * t->nlocations);
+			t->priorities = palloc(sizeof(int32) * t->nlocations);
+			t->nlocations = 0;	/* counted again as they come */
+		}
+		n = t->nlocations++;
+		t->locations[n] = DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
+		t->priorities[n] = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
 	}
 	topo_query("SELECT in_transit::int8 FROM inventory_sync.transit_route");
 	for (i = 0; i < SPI_processed; i++)
@@ -889,4 +912,65 @@ channel_rows_ready(text *channel, int64 item, bool today)
 		(!today || DatumGetDateADT(keyed_row_get(row_of(&w, T_STATE), 1, &isnull)) == w.today);
 	work_close(&w);
 	return ok;
+}
+
+typedef struct OrderedLocation
+{
+	int64		location;
+	int32		priority;
+	Numeric		atp;
+} OrderedLocation;
+
+static int
+ordered_cmp(const void *a, const void *b)
+{
+	const OrderedLocation *x = a;
+	const OrderedLocation *y = b;
+	int			c = num_cmp(y->atp, x->atp);
+
+	if (c != 0)
+		return c;
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return x->location < y->location ? -1 : (x->location > y->location ? 1 : 0);
+}
+
+void
+channel_location_order(const ChannelTerms *terms, int64 item, int64 *ordered)
+{
+	MoveWork	w;
+	KeyedRow   *r;
+	OrderedLocation *o = palloc(sizeof(OrderedLocation) * Max(terms->nlocations, 1));
+	Datum		key[1] = {Int64GetDatum(item)};
+	bool		isnull;
+	int			i;
+
+	for (i = 0; i < terms->nlocations; i++)
+	{
+		o[i].location = terms->locations[i];
+		o[i].priority = terms->priorities[i];
+		o[i].atp = num_zero();
+	}
+	/* one range of the index: every stored location ATP of the item */
+	work_init(&w);
+	w.snapshot = keyed_snapshot();
+	r = row_of(&w, T_LOCATION_ATP);
+	r->snapshot = w.snapshot;
+	keyed_scan_begin(r, key, 1);
+	while (keyed_scan_next(r))
+	{
+		int64		location = DatumGetInt64(keyed_row_get(r, 2, &isnull));
+		int32		shelf = DatumGetInt32(keyed_row_get(r, 3, &isnull));
+
+		if (shelf != terms->shelf)
+			continue;
+		for (i = 0; i < terms->nlocations; i++)
+			if (o[i].location == location)
+				o[i].atp = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
+	}
+	keyed_scan_end(r);
+	work_close(&w);
+	qsort(o, terms->nlocations, sizeof(OrderedLocation), ordered_cmp);
+	for (i = 0; i < terms->nlocations; i++)
+		ordered[i] = o[i].location;
 }

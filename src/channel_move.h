@@ -22,6 +22,8 @@ typedef struct ChannelTerms
 	int32		shelf;			/* min_shelf_life_days */
 	int64		nlocations;
 	int64		location;		/* the lowest of its locations (its only one, when it has one) */
+	int64	   *locations;		/* all of them, in (priority, location) order */
+	int32	   *priorities;
 } ChannelTerms;
 
 /* The topology and the tables, up to date (inside the caller's SPI connection). */
@@ -32,6 +34,13 @@ extern const ChannelTerms *channel_terms(const char *channel);
 
 /* The channels selling from a location, as (name, shelf-life rule) pairs: how many, and each. */
 extern int	channel_location_channels(int64 location, text ***channels, int32 **shelves);
+
+/*
+ * The channel's locations for an item in the order a line anywhere in it is placed: most
+ * stored ATP first (as the channel sees it), then priority, then location; into ordered
+ * (terms->nlocations of them).
+ */
+extern void channel_location_order(const ChannelTerms *terms, int64 item, int64 *ordered);
 
 /*
  * The ATP of an item at a location as channels with the given shelf-life rule see it, read

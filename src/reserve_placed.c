@@ -51,29 +51,58 @@ text_cmp(const void *a, const void *b)
 					  DEFAULT_COLLATION_OID);
 }
 
-/* The location the line is held at; 0 when this path does not decide it. */
-static int64
-placed_location(FunctionCallInfo fcinfo, const ChannelTerms *terms, text *channel, PlacedLocks *locks)
+/* The channels selling from a location (the reserving one among them?), sorted: the rows a line there locks. */
+static bool
+location_channels(int64 location, text *channel, PlacedLocks *locks)
 {
-	int64		location = PG_ARGISNULL(ARG_LOCATION) ? terms->location : DatumGetInt64(PG_GETARG_DATUM(ARG_LOCATION));
 	int32	   *shelves;
 	bool		member = false;
 	int			i;
 
-	if (terms->allow_backorder || terms->nlocations == 0 || (PG_ARGISNULL(ARG_LOCATION) && terms->nlocations != 1))
-		return 0;
 	locks->n = channel_location_channels(location, &locks->channels, &shelves);
 	for (i = 0; i < locks->n; i++)
 		member |= text_cmp(&locks->channels[i], &channel) == 0;
-	if (!member)
-		return 0;				/* not its location: IS043 is the SQL's */
 	qsort(locks->channels, locks->n, sizeof(text *), text_cmp);
-	/* every channel moved must have its rows; the reserving one's sum must be today's */
-	for (i = 0; i < locks->n; i++)
-		if (!channel_rows_ready(locks->channels[i], DatumGetInt64(PG_GETARG_DATUM(ARG_ITEM)),
-								text_cmp(&locks->channels[i], &channel) == 0))
+	return member;
+}
+
+/*
+ * The locations this path tries for the line, in order, into *out; 0 when the SQL decides
+ * it: a backorder channel, a location not the channel's (IS043), a channel whose sum is
+ * not today's, a channel selling there without its rows yet.
+ */
+static int
+placed_candidates(FunctionCallInfo fcinfo, const ChannelTerms *terms, text *channel, int64 **out)
+{
+	int64		item = DatumGetInt64(PG_GETARG_DATUM(ARG_ITEM));
+	int			n;
+	int			i;
+	int			j;
+
+	if (terms->allow_backorder || terms->nlocations == 0 || terms->locations == NULL)
+		return 0;
+	n = PG_ARGISNULL(ARG_LOCATION) ? (int) terms->nlocations : 1;
+	*out = palloc(sizeof(int64) * n);
+	if (!PG_ARGISNULL(ARG_LOCATION))
+		(*out)[0] = DatumGetInt64(PG_GETARG_DATUM(ARG_LOCATION));
+	else if (n == 1)
+		(*out)[0] = terms->location;
+	else
+		channel_location_order(terms, item, *out);
+	/* every channel a line there moves must have its rows; the reserving one's sum today's */
+	if (!channel_rows_ready(channel, item, true))
+		return 0;
+	for (i = 0; i < n; i++)
+	{
+		PlacedLocks locks;
+
+		if (!location_channels((*out)[i], channel, &locks))
 			return 0;
-	return location;
+		for (j = 0; j < locks.n; j++)
+			if (text_cmp(&locks.channels[j], &channel) != 0 && !channel_rows_ready(locks.channels[j], item, false))
+				return 0;
+	}
+	return n;
 }
 
 /* Locks the ATP rows of the channels, in order; the reserving channel's ATP as locked into *own. */
@@ -104,14 +133,13 @@ lock_channel_rows(const PlacedLocks *locks, text *channel, Datum item, Numeric *
 
 /* The location's promise key, created where missing (_promise_keys_lock: it holds none yet), locked. */
 static void
-lock_promise_key(Datum item, int64 location, Numeric quantity, Numeric *reserved)
+lock_promise_key(Datum item, int64 location)
 {
 	KeyedTable	t;
 	KeyedRow	r;
 	static const char *const keycols[] = {"item_gtin", "location"};
 	static const char *const cols[] = {"reserved"};
 	Datum		key[2] = {item, Int64GetDatum(location)};
-	bool		isnull;
 
 	keyed_table_load(&t, "promise_key", NULL, keycols, 2, cols, 1);
 	keyed_row_open(&r, &t, RowExclusiveLock);
@@ -124,19 +152,91 @@ lock_promise_key(Datum item, int64 location, Numeric quantity, Numeric *reserved
 		PointerGetDatum(construct_array(&key[1], 1, gln, 8, true, TYPALIGN_DOUBLE))};
 
 		if (SPI_execute_with_args("SELECT inventory_sync._promise_keys_lock($1, $2)", 2, argtypes, args, NULL,
-								  false, 1) != SPI_OK_SELECT ||
-			!keyed_row_find(&r, key))
+								  false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "inventory_sync: could not create the promise key of a reservation");
 	}
-	*reserved = DatumGetNumericCopy(keyed_row_get(&r, 0, &isnull));
-	{
-		static const int col[1] = {0};
-		Datum		v[1] = {NumericGetDatum(num_add(*reserved, quantity))};
-
-		/* written now, read by the move below: the line is held there once it is checked */
-		keyed_row_update(&r, col, v, 1);
-	}
 	keyed_row_close(&r);
+}
+
+/* The line held there: the promise key's reserved quantity grows by it (the key is locked). */
+static void
+hold_on_promise_key(Datum item, int64 location, Numeric quantity)
+{
+	KeyedTable	t;
+	KeyedRow	r;
+	static const char *const keycols[] = {"item_gtin", "location"};
+	static const char *const cols[] = {"reserved"};
+	static const int col[1] = {0};
+	Datum		key[2] = {item, Int64GetDatum(location)};
+	Datum		v[1];
+	bool		isnull;
+
+	keyed_table_load(&t, "promise_key", NULL, keycols, 2, cols, 1);
+	keyed_row_open(&r, &t, RowExclusiveLock);
+	if (!keyed_row_find(&r, key))
+		elog(ERROR, "inventory_sync: a locked promise key vanished");
+	v[0] = NumericGetDatum(num_add(DatumGetNumeric(keyed_row_get(&r, 0, &isnull)), quantity));
+	keyed_row_update(&r, col, v, 1);
+	keyed_row_close(&r);
+}
+
+/* What one location offers the line, read under its locks. */
+typedef struct PlacedTry
+{
+	int64		location;
+	Numeric		location_atp;	/* before the line */
+	Numeric		channel_atp;
+	bool		fits;
+} PlacedTry;
+
+/* Takes the line's locks at a location (level 2, then 4) and reads what it offers. */
+static void
+try_location_locked(text *channel, Datum item, int32 shelf, Numeric quantity, PlacedTry *t)
+{
+	PlacedLocks locks;
+
+	(void) location_channels(t->location, channel, &locks);
+	lock_promise_key(item, t->location);
+	t->channel_atp = NULL;
+	if (!lock_channel_rows(&locks, channel, item, &t->channel_atp) || t->channel_atp == NULL)
+		elog(ERROR, "inventory_sync: a channel ATP row checked a moment ago is gone");
+	/* (a location whose ATP C cannot read, a backorder held there, is passed over) */
+	if (!location_atp_now(DatumGetInt64(item), t->location, shelf, &t->location_atp))
+		t->location_atp = num_zero();
+	t->fits = num_cmp(quantity, t->location_atp) <= 0 && num_cmp(quantity, t->channel_atp) <= 0;
+}
+
+/*
+ * The same in a subtransaction, for a line that may go elsewhere: when it does not fit,
+ * the subtransaction is rolled back and the locks it took with it, so the next location's
+ * are taken holding none (no cycle with a line trying them the other way round).
+ */
+static void
+try_location(text *channel, Datum item, int32 shelf, Numeric quantity, PlacedTry *t)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		try_location_locked(channel, item, shelf, quantity, t);
+	}
+	PG_CATCH();
+	{
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (t->fits)
+		ReleaseCurrentSubTransaction();
+	else
+		RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
 }
 
 /* The channels moved by the SQL (a row C does not find: it creates it), under the same locks. */
@@ -178,78 +278,117 @@ refuse(FunctionCallInfo fcinfo, int64 location, Numeric location_atp, Numeric ch
 	pg_unreachable();
 }
 
+/* Where the line goes: the first location it fits at, tried in order; refused (IS040) where none. */
+static int64
+place_line(FunctionCallInfo fcinfo, text *channel, int32 shelf, const int64 *candidates, int n)
+{
+	Datum		item = PG_GETARG_DATUM(ARG_ITEM);
+	Numeric		quantity = PG_GETARG_NUMERIC(ARG_QUANTITY);
+	PlacedTry	best = {0};
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		PlacedTry	t = {candidates[i]};
+
+		if (n == 1)
+			try_location_locked(channel, item, shelf, quantity, &t);
+		else
+			try_location(channel, item, shelf, quantity, &t);
+		if (t.fits)
+			return t.location;
+		if (best.location == 0 || num_cmp(t.location_atp, best.location_atp) > 0)
+			best = t;
+		/* the channel's own ATP limits the line wherever it goes */
+		if (num_cmp(quantity, t.channel_atp) > 0)
+			break;
+	}
+	refuse(fcinfo, best.location, best.location_atp, best.channel_atp,
+		   num_cmp(best.location_atp, best.channel_atp) < 0 ? best.location_atp : best.channel_atp);
+}
+
+/* The reservation's after-state: its channel's ATP and version as the move left them. */
+static void
+record_reserve(FunctionCallInfo fcinfo, text *channel, int64 reservation_id, int64 location)
+{
+	PromiseCatalog *pc = &promise_catalog;
+	KeyedTable	t;
+	KeyedRow	r;
+	HeapAppend	writer;
+	static const char *const keycols[] = {"channel", "item_gtin"};
+	static const char *const cols[] = {"atp", "version"};
+	Datum		key[2] = {PointerGetDatum(channel), PG_GETARG_DATUM(ARG_ITEM)};
+	bool		isnull;
+
+	keyed_table_load(&t, "channel_atp", NULL, keycols, 2, cols, 2);
+	keyed_row_open(&r, &t, AccessShareLock);
+	if (!keyed_row_find(&r, key))
+		elog(ERROR, "inventory_sync: a channel ATP row vanished");
+	heap_append_init(&writer, pc->reservation_change, pc->change_natts, 1);
+	heap_append_open(&writer);
+	reservation_change_append(&writer, fcinfo, nextval_internal(pc->change_seq, false), reservation_id, location,
+							  NULL, DatumGetNumeric(keyed_row_get(&r, 0, &isnull)),
+							  DatumGetInt64(keyed_row_get(&r, 1, &isnull)));
+	heap_append_finish(&writer, true);
+	keyed_row_close(&r);
+}
+
+/* Points the reservation at the location it was placed at, when that is not the first tried. */
+static void
+reservation_move_to(int64 reservation_id, int64 location)
+{
+	Oid			argtypes[2] = {INT8OID, ext_catalog_type("gln", false)};
+	Datum		args[2] = {Int64GetDatum(reservation_id), Int64GetDatum(location)};
+
+	if (SPI_execute_with_args("UPDATE inventory_sync.reservation SET location = $2 WHERE reservation_id = $1",
+							  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "inventory_sync: could not place reservation %lld", (long long) reservation_id);
+}
+
 bool
 reserve_placed(FunctionCallInfo fcinfo, Datum **values, bool **nulls)
 {
 	PromiseCatalog *pc = &promise_catalog;
-	text	   *channel = PG_GETARG_TEXT_PP(ARG_CHANNEL);
 	Datum		item = PG_GETARG_DATUM(ARG_ITEM);
-	Numeric		quantity = PG_GETARG_NUMERIC(ARG_QUANTITY);
-	char	   *name = text_to_cstring(channel);
+	char	   *name = TextDatumGetCString(PG_GETARG_DATUM(ARG_CHANNEL));
+	text	   *channel = cstring_to_text(name);
 	const ChannelTerms *terms;
-	PlacedLocks locks;
+	int64	   *candidates;
+	int			n;
 	int64		location;
 	int64		reservation_id;
-	Numeric		reserved;
-	Numeric		location_atp;
-	Numeric		channel_atp = NULL;
-	Numeric		available;
 	ChannelPair pair;
-	HeapAppend	writer;
 
 	channel_topology_load();
 	terms = channel_terms(name);
-	if (terms == NULL)
+	if (terms == NULL || (n = placed_candidates(fcinfo, terms, channel, &candidates)) == 0)
 		return false;
-	channel = DatumGetTextPCopy(PointerGetDatum(cstring_to_text(name)));
-	location = placed_location(fcinfo, terms, channel, &locks);
-	if (location == 0)
-		return false;
-	if (!location_atp_now(DatumGetInt64(item), location, terms->shelf, &location_atp))
-		return false;
+	{
+		Numeric		atp;
 
-	/* the reservation first (level 1); a key seen before is the SQL's (same terms or IS044) */
+		/* the SQL decides a line whose first location's ATP C cannot read (a backorder held there) */
+		if (!location_atp_now(DatumGetInt64(item), candidates[0], terms->shelf, &atp))
+			return false;
+	}
+
+	/* the reservation first (level 1), at the first location tried; a key seen before is the SQL's */
 	*values = palloc(sizeof(Datum) * pc->reservation_natts);
 	*nulls = palloc(sizeof(bool) * pc->reservation_natts);
-	reservation_id = reservation_row_fill(fcinfo, &terms->ttl, location, *values, *nulls);
+	reservation_id = reservation_row_fill(fcinfo, &terms->ttl, candidates[0], *values, *nulls);
 	if (!reservation_insert(*values, *nulls))
 		return false;
-	/* then the promise key (level 2) and the channels' ATP rows (level 4), and the check under them */
-	lock_promise_key(item, location, quantity, &reserved);
-	if (!lock_channel_rows(&locks, channel, item, &channel_atp) || channel_atp == NULL)
-		elog(ERROR, "inventory_sync: a channel ATP row checked a moment ago is gone");
-	if (!location_atp_now(DatumGetInt64(item), location, terms->shelf, &location_atp))
-		elog(ERROR, "inventory_sync: the ATP of a location could not be read again");
-	/* location_atp_now read the promise key as just written: the line is in it */
-	location_atp = num_add(location_atp, quantity);
-	available = num_cmp(location_atp, channel_atp) < 0 ? location_atp : channel_atp;
-	if (num_cmp(quantity, available) > 0)
-		refuse(fcinfo, location, location_atp, channel_atp, available);
-
+	location = place_line(fcinfo, channel, terms->shelf, candidates, n);
+	if (location != candidates[0])
+	{
+		reservation_move_to(reservation_id, location);
+		(*values)[pc->reservation_att[RES_LOCATION] - 1] = Int64GetDatum(location);
+	}
+	hold_on_promise_key(item, location, PG_GETARG_NUMERIC(ARG_QUANTITY));
 	pair.item = DatumGetInt64(item);
 	pair.location = location;
 	pair.reserved = NULL;
 	if (!channel_move_run(&pair, 1, "reservation", 0, reservation_id))
 		sql_move(item, location, reservation_id);
-	{
-		KeyedTable	t;
-		KeyedRow	r;
-		static const char *const keycols[] = {"channel", "item_gtin"};
-		static const char *const cols[] = {"atp", "version"};
-		Datum		key[2] = {PointerGetDatum(channel), item};
-		bool		isnull;
-
-		keyed_table_load(&t, "channel_atp", NULL, keycols, 2, cols, 2);
-		keyed_row_open(&r, &t, AccessShareLock);
-		if (!keyed_row_find(&r, key))
-			elog(ERROR, "inventory_sync: a channel ATP row vanished");
-		heap_append_init(&writer, pc->reservation_change, pc->change_natts, 1);
-		heap_append_open(&writer);
-		reservation_change_append(&writer, fcinfo, nextval_internal(pc->change_seq, false), reservation_id, location,
-								  NULL, DatumGetNumeric(keyed_row_get(&r, 0, &isnull)),
-								  DatumGetInt64(keyed_row_get(&r, 1, &isnull)));
-		heap_append_finish(&writer, true);
-		keyed_row_close(&r);
-	}
+	record_reserve(fcinfo, channel, reservation_id, location);
 	return true;
 }

@@ -63,19 +63,18 @@ BEGIN
     -- REPEATABLE READ every row is written, so a concurrent change committed since the
     -- snapshot is a serialization failure rather than a lost update.
     WITH f AS (SELECT * FROM inventory_sync._location_atp_of(k_items, k_locations, k_shelves)),
-    o AS (SELECT la.item_gtin, la.location, la.min_shelf_life_days, la.atp
-            FROM inventory_sync.location_atp la
-            JOIN f ON (f.item_gtin, f.location, f.min_shelf_life_days) = (la.item_gtin, la.location, la.min_shelf_life_days)),
     w AS (INSERT INTO inventory_sync.location_atp AS la (item_gtin, location, min_shelf_life_days, atp, computed_on)
           SELECT f.item_gtin, f.location, f.min_shelf_life_days, f.atp, current_date FROM f
           ON CONFLICT ON CONSTRAINT location_atp_pkey
           DO UPDATE SET atp = excluded.atp, computed_on = excluded.computed_on
            WHERE (la.atp, la.computed_on) IS DISTINCT FROM (excluded.atp, excluded.computed_on)
               OR current_setting('transaction_isolation') <> 'read committed'),
+    -- (location_atp read here is as the statement found it: the old values)
     d AS (SELECT f.item_gtin, f.location, f.min_shelf_life_days,
                  greatest(f.atp, 0) - greatest(coalesce(o.atp, 0), 0) AS delta
-            FROM f LEFT JOIN o ON (o.item_gtin, o.location, o.min_shelf_life_days)
-                                  = (f.item_gtin, f.location, f.min_shelf_life_days)),
+            FROM f LEFT JOIN inventory_sync.location_atp o
+              ON o.item_gtin = f.item_gtin AND o.location = f.location
+             AND o.min_shelf_life_days = f.min_shelf_life_days),
     m AS (SELECT cl.channel, d.item_gtin AS item, sum(d.delta) AS delta, false AS resum
             FROM d
             JOIN inventory_sync.channel_location cl ON cl.location = d.location
@@ -291,14 +290,12 @@ BEGIN
     RETURN QUERY
     SELECT DISTINCT cl.channel, x.item_gtin, cl.location
       FROM inventory_sync.channel_location cl
-      CROSS JOIN LATERAL (SELECT b.item_gtin FROM inventory_sync.balance b
-                           WHERE b.location = cl.location AND ($2 IS NULL OR b.item_gtin = $2)
-                          UNION
-                          SELECT la.item_gtin FROM inventory_sync.location_atp la
-                           WHERE la.location = cl.location AND ($2 IS NULL OR la.item_gtin = $2)
-                          UNION
-                          SELECT k.item_gtin FROM inventory_sync.promise_key k
-                           WHERE k.location = cl.location AND ($2 IS NULL OR k.item_gtin = $2)) x
+      JOIN (SELECT b.item_gtin, b.location FROM inventory_sync.balance b WHERE $2 IS NULL OR b.item_gtin = $2
+            UNION
+            SELECT la.item_gtin, la.location FROM inventory_sync.location_atp la WHERE $2 IS NULL OR la.item_gtin = $2
+            UNION
+            SELECT k.item_gtin, k.location FROM inventory_sync.promise_key k WHERE $2 IS NULL OR k.item_gtin = $2) x
+        ON x.location = cl.location
      WHERE $1 IS NULL OR cl.channel = $1;
 END
 $$;

@@ -37,6 +37,10 @@ CREATE FUNCTION _pools_place()
 RETURNS integer
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
+-- its sets are as big as every pool times every location of its channel, and the planner
+-- takes a set-returning function for a thousand rows: hash joins, not nested loops over
+-- a hundred thousand rows each
+SET enable_nestloop = off
 AS $$
 DECLARE
     placed integer;

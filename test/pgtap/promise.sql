@@ -103,8 +103,10 @@ SELECT throws_ok($$SELECT fulfil(999)$$, '23503', NULL, 'unknown reservation');
 SELECT throws_ok($$SELECT _reservation_fulfilled(2, 2, ARRAY[1::bigint], '0614141000012')$$, '42501', NULL,
   'the consuming step cannot be called on its own (no API role may execute it)');
 SELECT is((reserve('web', 'm', '1', '09506000134369', 4)).location, '0614141000012'::gln, 'lot-tracked reservation');
-SELECT lives_ok($$SELECT fulfil(3)$$, 'fulfil a lot-tracked item');
-SELECT results_eq($$SELECT lot::text, quantity FROM ledger WHERE reference LIKE 'reservation 3 %' ORDER BY posting_id$$,
+SELECT lives_ok($$SELECT fulfil((SELECT reservation_id FROM reservation WHERE order_ref = 'm'))$$, 'fulfil a lot-tracked item');
+SELECT results_eq($$SELECT lot::text, quantity FROM ledger
+                    WHERE reference LIKE 'reservation ' || (SELECT reservation_id FROM reservation WHERE order_ref = 'm') || ' %'
+                    ORDER BY posting_id$$,
   $$VALUES ('MID', 2::numeric), ('LATE', 2::numeric)$$, 'FEFO: earliest expiry first, skipping lots below the shelf life');
 RESET ROLE;
 -- the bound role is checked for the issue: a writer not bound to the source is refused
