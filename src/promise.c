@@ -1,7 +1,8 @@
 /*
  * promise.c
  *		reserve(): a reservation anywhere in a dedicated channel in one locked row (see
- *		promise.h); every other case is handed to _reserve_general() in SQL.
+ *		promise.h); a line held at one location in reserve_placed.c; every other case is
+ *		handed to _reserve_general() in SQL.
  *
  * Why the work is ordered the way it is: with many clients promising one hot item, the
  * rate is set by how long the hot row stays locked, i.e. by everything done between the

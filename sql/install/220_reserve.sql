@@ -3,8 +3,10 @@
 -- reserve: a promise of a quantity through a channel, refused beyond ATP (IS040).
 --
 -- reserve() is C (src/promise.c): it takes a pooled reservation from stock in a
--- dedicated channel whose published ATP is today's, and hands every other case to
--- _reserve_general(), which has reserve()'s arguments and result. _reserve_general():
+-- dedicated channel whose published ATP is today's, and a line held at one location
+-- from stock (src/reserve_placed.c: the location named, or anywhere in a channel that
+-- does not pool), and hands every other case to _reserve_general(), which has reserve()'s
+-- arguments and result. _reserve_general():
 -- checks the arguments, returns the reservation a repeated key names, takes its locks in
 -- the global order, reads what stock offers, and places the line from stock, or as a
 -- backorder, or refuses it (IS040).
