@@ -974,3 +974,19 @@ channel_location_order(const ChannelTerms *terms, int64 item, int64 *ordered)
 	for (i = 0; i < terms->nlocations; i++)
 		ordered[i] = o[i].location;
 }
+
+bool
+channel_atp_now(text *channel, int64 item, Numeric *atp)
+{
+	MoveWork	w;
+	Datum		key[2] = {PointerGetDatum(channel), Int64GetDatum(item)};
+	bool		found;
+
+	work_init(&w);
+	w.snapshot = keyed_snapshot();
+	found = find_row(&w, T_CHANNEL_ATP, key);
+	if (found)
+		*atp = find_numeric(&w, T_CHANNEL_ATP, key, num_zero());
+	work_close(&w);
+	return found;
+}

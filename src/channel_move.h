@@ -49,6 +49,9 @@ extern void channel_location_order(const ChannelTerms *terms, int64 item, int64 
  */
 extern bool location_atp_now(int64 item, int64 location, int32 shelf, Numeric *atp);
 
+/* The channel's published ATP for the item, read now; false when it has none. */
+extern bool channel_atp_now(text *channel, int64 item, Numeric *atp);
+
 /*
  * Whether the channel's ATP for the item can be moved in C: its channel_atp and
  * channel_atp_state rows exist, no pooled reservation of it is being fulfilled, and (when

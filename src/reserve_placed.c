@@ -278,6 +278,54 @@ refuse(FunctionCallInfo fcinfo, int64 location, Numeric location_atp, Numeric ch
 	pg_unreachable();
 }
 
+/*
+ * The refusal names what the channel's best location has, as the SQL reads it (every
+ * location of the channel, or the one asked for), and the channel's ATP as locked.
+ */
+pg_noreturn static void
+refuse_with_best(FunctionCallInfo fcinfo, text *channel, int32 shelf, Numeric channel_atp)
+{
+	Oid			argtypes[4] = {TEXTOID, ext_catalog_type("gtin", false), INT4OID, ext_catalog_type("gln", false)};
+	Datum		args[4] = {PointerGetDatum(channel), PG_GETARG_DATUM(ARG_ITEM), Int32GetDatum(shelf),
+	PG_ARGISNULL(ARG_LOCATION) ? (Datum) 0 : PG_GETARG_DATUM(ARG_LOCATION)};
+	char		nulls[5] = "   n";
+	int64		location = 0;
+	Numeric		location_atp = num_zero();
+	bool		isnull;
+
+	if (!PG_ARGISNULL(ARG_LOCATION))
+		nulls[3] = ' ';
+	/* (read-write: a fresh snapshot, not the one this call started with before it waited) */
+	if (SPI_execute_with_args("SELECT location::int8, atp FROM inventory_sync._channel_best_location($1, $2, $3, $4)",
+							  4, argtypes, args, nulls, false, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		location = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		location_atp = DatumGetNumericCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	refuse(fcinfo, location, location_atp, channel_atp,
+		   num_cmp(location_atp, channel_atp) < 0 ? location_atp : channel_atp);
+}
+
+/*
+ * Whether the line fits at the first location, read without locks: when it does not, the
+ * SQL decides (it refuses, or finds the one location that holds it, before it writes
+ * anything); so does a line whose location's ATP C cannot read (a backorder held there).
+ * Under the locks it is read again: a refusal there happens only when another promise
+ * took the stock in between.
+ */
+static bool
+line_likely_fits(FunctionCallInfo fcinfo, text *channel, int32 shelf, int64 location)
+{
+	Numeric		quantity = PG_GETARG_NUMERIC(ARG_QUANTITY);
+	Numeric		location_atp;
+	Numeric		channel_atp;
+
+	if (!location_atp_now(DatumGetInt64(PG_GETARG_DATUM(ARG_ITEM)), location, shelf, &location_atp) ||
+		!channel_atp_now(channel, DatumGetInt64(PG_GETARG_DATUM(ARG_ITEM)), &channel_atp))
+		return false;
+	return num_cmp(quantity, location_atp) <= 0 && num_cmp(quantity, channel_atp) <= 0;
+}
+
 /* Where the line goes: the first location it fits at, tried in order; refused (IS040) where none. */
 static int64
 place_line(FunctionCallInfo fcinfo, text *channel, int32 shelf, const int64 *candidates, int n)
@@ -303,8 +351,7 @@ place_line(FunctionCallInfo fcinfo, text *channel, int32 shelf, const int64 *can
 		if (num_cmp(quantity, t.channel_atp) > 0)
 			break;
 	}
-	refuse(fcinfo, best.location, best.location_atp, best.channel_atp,
-		   num_cmp(best.location_atp, best.channel_atp) < 0 ? best.location_atp : best.channel_atp);
+	refuse_with_best(fcinfo, channel, shelf, best.channel_atp);
 }
 
 /* The reservation's after-state: its channel's ATP and version as the move left them. */
@@ -363,13 +410,8 @@ reserve_placed(FunctionCallInfo fcinfo, Datum **values, bool **nulls)
 	terms = channel_terms(name);
 	if (terms == NULL || (n = placed_candidates(fcinfo, terms, channel, &candidates)) == 0)
 		return false;
-	{
-		Numeric		atp;
-
-		/* the SQL decides a line whose first location's ATP C cannot read (a backorder held there) */
-		if (!location_atp_now(DatumGetInt64(item), candidates[0], terms->shelf, &atp))
-			return false;
-	}
+	if (!line_likely_fits(fcinfo, channel, terms->shelf, candidates[0]))
+		return false;
 
 	/* the reservation first (level 1), at the first location tried; a key seen before is the SQL's */
 	*values = palloc(sizeof(Datum) * pc->reservation_natts);
