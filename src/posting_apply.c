@@ -884,8 +884,12 @@ apply_batch(Batch *b)
 	int			i;
 
 	/* the promise keys of channels' locations before the balance rows (the lock order) */
-	statement_pairs(b, &pairs);
-	channel_keys = lock_channel_keys(&pairs, &channels);
+	channel_keys = false;
+	if (channels_in_play())
+	{
+		statement_pairs(b, &pairs);
+		channel_keys = lock_channel_keys(&pairs, &channels);
+	}
 	after_states_begin(&after_states);
 	balance_open(&ba);
 	for (i = 0; i < b->nkeys; i++)

@@ -127,17 +127,23 @@ sql_lock_keys(const StatementPairs *pairs)
 }
 
 bool
-lock_channel_keys(const StatementPairs *pairs, ChannelStatement *cs)
+channels_in_play(void)
 {
 	Oid			channel = ext_catalog_relid("channel", true);
 
-	memset(cs, 0, sizeof(*cs));
-	cs->keys = CHANNEL_KEYS_NONE;
 	if (!OidIsValid(channel))
 		return false;
 	/* before anything is read about channels: taking the lock reads pending invalidations */
 	LockRelationOid(channel, RowShareLock);
-	if (!channels_exist() || pairs->n == 0)
+	return channels_exist();
+}
+
+bool
+lock_channel_keys(const StatementPairs *pairs, ChannelStatement *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->keys = CHANNEL_KEYS_NONE;
+	if (pairs->n == 0)
 		return false;
 	cs->keys = channel_keys_lock_fast(pairs, cs);
 	switch (cs->keys)

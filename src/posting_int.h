@@ -299,7 +299,13 @@ extern ChannelKeys channel_keys_lock_fast(const StatementPairs *pairs, ChannelSt
 extern bool channel_move_fast(const ChannelStatement *cs, int64 posting_id);
 
 /*
- * Before a statement's balance rows: a ROW SHARE lock on channel, then the promise keys of
+ * First of all (every posting statement): a ROW SHARE lock on channel, held to the end of
+ * the transaction, then whether any channel exists (no: nothing more to do about them).
+ */
+extern bool channels_in_play(void);
+
+/*
+ * Before a statement's balance rows, when channels are in play: the promise keys of
  * the (item, location) pairs whose location ATP its keys can change at locations channels
  * sell from; true when there were any (publish_channel_atp must then run after the
  * balances).

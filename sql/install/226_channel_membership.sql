@@ -72,12 +72,11 @@ BEGIN
                                                     (SELECT array_agg(k2.shelf) FROM keys k2)) a
                  ON a.item_gtin = k.item_gtin AND a.location = k.location AND a.min_shelf_life_days = k.shelf)
     INSERT INTO pg_temp.pool_place
-    SELECT p.reservation_id, p.channel, p.item_gtin, p.q,
-           (SELECT c.location FROM caps c
-             WHERE c.channel = p.channel AND c.item_gtin = p.item_gtin
-               AND c.l_end - c.cap <= p.r_end - p.q AND p.r_end <= c.l_end AND c.cap > 0
-             LIMIT 1)
-      FROM pools AS p;
+    SELECT DISTINCT ON (p.reservation_id) p.reservation_id, p.channel, p.item_gtin, p.q, c.location
+      FROM pools AS p
+      LEFT JOIN caps c ON c.channel = p.channel AND c.item_gtin = p.item_gtin AND c.cap > 0
+                      AND c.l_end - c.cap <= p.r_end - p.q AND p.r_end <= c.l_end
+     ORDER BY p.reservation_id, c.l_end;
     -- the straddling ones, one at a time, where the most is left
     FOR one IN SELECT * FROM pg_temp.pool_place x WHERE x.location IS NULL ORDER BY x.reservation_id LOOP
         SELECT b.location, b.atp - coalesce((SELECT sum(x.quantity) FROM pg_temp.pool_place x
