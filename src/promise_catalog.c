@@ -21,6 +21,7 @@
 #include "utils/rel.h"
 
 #include "ext_catalog.h"
+#include "keyed_row.h"
 #include "promise_internal.h"
 
 PromiseCatalog promise_catalog;
@@ -77,28 +78,14 @@ table_columns(Relation rel, const char *const *names, int n, AttrNumber *atts)
 	return live == n;
 }
 
-/* channel_atp: its columns and the primary key the fast path finds its row by */
+/* channel_atp: the row the fast path takes from, by its unique (channel, item_gtin) key */
 static void
 load_channel_atp(Oid relid)
 {
-	PromiseCatalog *pc = &promise_catalog;
-	Relation	rel = table_open(relid, AccessShareLock);
-	Relation	idx;
+	static const char *const keycols[] = {"channel", "item_gtin"};
+	static const char *const cols[NUM_ATP_COLUMNS] = {"atp", "version", "updated_at"};
 
-	pc->channel_atp_att_atp = ext_catalog_column(rel, "atp");
-	pc->channel_atp_att_version = ext_catalog_column(rel, "version");
-	pc->channel_atp_att_updated_at = ext_catalog_column(rel, "updated_at");
-	pc->channel_atp_key = compat_RelationGetPrimaryKeyIndex(rel);
-	if (!OidIsValid(pc->channel_atp_key))
-		elog(ERROR, "inventory_sync: channel_atp has lost its primary key");
-	idx = index_open(pc->channel_atp_key, AccessShareLock);
-	if (IndexRelationGetNumberOfKeyAttributes(idx) != 2 ||
-		idx->rd_index->indkey.values[0] != ext_catalog_column(rel, "channel") ||
-		idx->rd_index->indkey.values[1] != ext_catalog_column(rel, "item_gtin"))
-		elog(ERROR, "inventory_sync: channel_atp's primary key is not (channel, item_gtin)");
-	ext_catalog_index_key_eq(idx, 2, pc->channel_atp_key_eq, pc->channel_atp_key_collation);
-	index_close(idx, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	keyed_table_load(&promise_catalog.channel_atp_table, "channel_atp", NULL, keycols, 2, cols, NUM_ATP_COLUMNS);
 }
 
 /* reservation: every column the fast path writes, and the index its key is unique in */

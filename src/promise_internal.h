@@ -18,6 +18,8 @@
 #include "datatype/timestamp.h"
 #include "utils/numeric.h"
 
+#include "keyed_row.h"
+
 /* reserve()'s arguments */
 enum
 {
@@ -52,15 +54,17 @@ typedef enum ReservationChangeColumn
 	NUM_CHG_COLUMNS
 } ReservationChangeColumn;
 
+/* channel_atp's columns the fast path reads and writes, as channel_atp_table names them */
+typedef enum AtpColumn
+{
+	ATP_COL_ATP, ATP_COL_VERSION, ATP_COL_UPDATED_AT,
+	NUM_ATP_COLUMNS
+} AtpColumn;
+
 typedef struct PromiseCatalog
 {
 	Oid			channel_atp;	/* the key: all below belong to this incarnation */
-	Oid			channel_atp_key;	/* its primary key index (channel, item_gtin) */
-	RegProcedure channel_atp_key_eq[2];
-	Oid			channel_atp_key_collation[2];
-	AttrNumber	channel_atp_att_atp;
-	AttrNumber	channel_atp_att_version;
-	AttrNumber	channel_atp_att_updated_at;
+	KeyedTable	channel_atp_table;	/* found by (channel, item_gtin); columns: AtpColumn */
 	Oid			channel;		/* the table membership changes lock (see promise.c) */
 	Oid			reservation;
 	Oid			reservation_key;	/* unique (channel, order_ref, line_ref) */
