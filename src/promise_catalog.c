@@ -80,7 +80,7 @@ table_columns(Relation rel, const char *const *names, int n, AttrNumber *atts)
 
 /* channel_atp: the row the fast path takes from, by its unique (channel, item_gtin) key */
 static void
-load_channel_atp(Oid relid)
+load_channel_atp(void)
 {
 	static const char *const keycols[] = {"channel", "item_gtin"};
 	static const char *const cols[NUM_ATP_COLUMNS] = {"atp", "version", "updated_at"};
@@ -156,7 +156,7 @@ promise_catalog_load(void)
 	pc->channel = ext_catalog_relid("channel", false);
 	pc->gtin_type = ext_catalog_type("gtin", false);
 	pc->gln_type = ext_catalog_type("gln", false);
-	load_channel_atp(atp);
+	load_channel_atp();
 	load_reservation();
 	load_reservation_change();
 	pc->channel_atp = atp;
