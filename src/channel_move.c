@@ -372,6 +372,12 @@ channel_topology_load(void)
 		tables_load();
 }
 
+const KeyedTable *
+channel_move_table(ChannelTable which)
+{
+	return &tables[which == CHANNEL_TABLE_PROMISE_KEY ? T_PROMISE_KEY : T_CHANNEL_ATP];
+}
+
 const ChannelTerms *
 channel_terms(const char *channel)
 {

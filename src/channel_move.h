@@ -29,6 +29,17 @@ typedef struct ChannelTerms
 /* The topology and the tables, up to date (inside the caller's SPI connection). */
 extern void channel_topology_load(void);
 
+/*
+ * The tables channel_move.c reads by key, as loaded by channel_topology_load():
+ * promise_key (column 0: reserved) and channel_atp (0: atp, 1: version, 2: updated_at).
+ */
+typedef enum ChannelTable
+{
+	CHANNEL_TABLE_PROMISE_KEY, CHANNEL_TABLE_ATP
+} ChannelTable;
+struct KeyedTable;
+extern const struct KeyedTable *channel_move_table(ChannelTable which);
+
 /* A channel's terms; NULL when it is unknown (or its name too long to cache). */
 extern const ChannelTerms *channel_terms(const char *channel);
 

@@ -109,15 +109,11 @@ placed_candidates(FunctionCallInfo fcinfo, const ChannelTerms *terms, text *chan
 static bool
 lock_channel_rows(const PlacedLocks *locks, text *channel, Datum item, Numeric *own)
 {
-	KeyedTable	t;
 	KeyedRow	r;
-	static const char *const keycols[] = {"channel", "item_gtin"};
-	static const char *const cols[] = {"atp"};
 	bool		ok = true;
 	int			i;
 
-	keyed_table_load(&t, "channel_atp", NULL, keycols, 2, cols, 1);
-	keyed_row_open(&r, &t, RowExclusiveLock);
+	keyed_row_open(&r, channel_move_table(CHANNEL_TABLE_ATP), RowExclusiveLock);
 	for (i = 0; i < locks->n && ok; i++)
 	{
 		Datum		key[2] = {PointerGetDatum(locks->channels[i]), item};
@@ -135,14 +131,10 @@ lock_channel_rows(const PlacedLocks *locks, text *channel, Datum item, Numeric *
 static void
 lock_promise_key(Datum item, int64 location)
 {
-	KeyedTable	t;
 	KeyedRow	r;
-	static const char *const keycols[] = {"item_gtin", "location"};
-	static const char *const cols[] = {"reserved"};
 	Datum		key[2] = {item, Int64GetDatum(location)};
 
-	keyed_table_load(&t, "promise_key", NULL, keycols, 2, cols, 1);
-	keyed_row_open(&r, &t, RowExclusiveLock);
+	keyed_row_open(&r, channel_move_table(CHANNEL_TABLE_PROMISE_KEY), RowExclusiveLock);
 	if (!keyed_row_find(&r, key) || !keyed_row_lock(&r, LockTupleExclusive))
 	{
 		Oid			gtin = ext_catalog_type("gtin", false);
@@ -162,17 +154,13 @@ lock_promise_key(Datum item, int64 location)
 static void
 hold_on_promise_key(Datum item, int64 location, Numeric quantity)
 {
-	KeyedTable	t;
 	KeyedRow	r;
-	static const char *const keycols[] = {"item_gtin", "location"};
-	static const char *const cols[] = {"reserved"};
 	static const int col[1] = {0};
 	Datum		key[2] = {item, Int64GetDatum(location)};
 	Datum		v[1];
 	bool		isnull;
 
-	keyed_table_load(&t, "promise_key", NULL, keycols, 2, cols, 1);
-	keyed_row_open(&r, &t, RowExclusiveLock);
+	keyed_row_open(&r, channel_move_table(CHANNEL_TABLE_PROMISE_KEY), RowExclusiveLock);
 	if (!keyed_row_find(&r, key))
 		elog(ERROR, "inventory_sync: a locked promise key vanished");
 	v[0] = NumericGetDatum(num_add(DatumGetNumeric(keyed_row_get(&r, 0, &isnull)), quantity));
@@ -359,16 +347,12 @@ static void
 record_reserve(FunctionCallInfo fcinfo, text *channel, int64 reservation_id, int64 location)
 {
 	PromiseCatalog *pc = &promise_catalog;
-	KeyedTable	t;
 	KeyedRow	r;
 	HeapAppend	writer;
-	static const char *const keycols[] = {"channel", "item_gtin"};
-	static const char *const cols[] = {"atp", "version"};
 	Datum		key[2] = {PointerGetDatum(channel), PG_GETARG_DATUM(ARG_ITEM)};
 	bool		isnull;
 
-	keyed_table_load(&t, "channel_atp", NULL, keycols, 2, cols, 2);
-	keyed_row_open(&r, &t, AccessShareLock);
+	keyed_row_open(&r, channel_move_table(CHANNEL_TABLE_ATP), AccessShareLock);
 	if (!keyed_row_find(&r, key))
 		elog(ERROR, "inventory_sync: a channel ATP row vanished");
 	heap_append_init(&writer, pc->reservation_change, pc->change_natts, 1);
