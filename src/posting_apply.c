@@ -54,6 +54,8 @@ typedef struct Posting
 	TimestampTz recorded_at;
 	int			first_effect;	/* its effects are effects[first_effect .. +neffects] */
 	int			neffects;
+	char	   *production_order;	/* a consumption of a lot for a production order (the
+									 * first word of its reference), else NULL */
 	bool		releases_lot;	/* a lot release (see posting_releases_lot) */
 	Datum		actor;			/* name: who posted it; set for lot releases only */
 } Posting;
@@ -413,6 +415,18 @@ add_effect(Batch *b, int posting, int64 location, const char *bucket, bool enter
 	b->neffects++;
 }
 
+/* The production order a reference names: its first word (production_order_of() in SQL). */
+static char *
+production_order_of(Datum reference)
+{
+	char	   *r = TextDatumGetCString(reference);
+	char	   *space = strchr(r, ' ');
+
+	if (space != NULL)
+		*space = '\0';
+	return r[0] != '\0' ? r : NULL;
+}
+
 /* One row of the transition table as the next posting, with its effects. */
 static inline void
 collect_posting(Batch *b, TupleTableSlot *slot, const LedgerLayout *l, Relation rel)
@@ -444,6 +458,8 @@ collect_posting(Batch *b, TupleTableSlot *slot, const LedgerLayout *l, Relation 
 	bucket = TextDatumGetCString(COL(LC_BUCKET));
 	to_bucket = ISNULL(LC_TO_BUCKET) ? bucket : TextDatumGetCString(COL(LC_TO_BUCKET));
 	to_location = ISNULL(LC_TO_LOCATION) ? p->location : DatumGetInt64(COL(LC_TO_LOCATION));
+	p->production_order = (p->kind == PK_CONSUMPTION && p->lot && !ISNULL(LC_REFERENCE))
+		? production_order_of(COL(LC_REFERENCE)) : NULL;
 #undef COL
 #undef ISNULL
 
@@ -641,6 +657,36 @@ refuse_stale_expected(const Posting *p, const BalanceKey *key, Numeric before)
 			 errhint("Read the balance again and retry with the quantity you find.")));
 }
 
+/*
+ * A production order consumes lots that are there: consuming a lot the key never held
+ * (a lot scanned wrong, or not received yet) or more than it has left (a lot already
+ * consumed) would make the lot's genealogy name an input that was not used, so it is
+ * refused wherever it happens, strict location or not.
+ */
+static void
+refuse_lot_not_there(const Posting *p, const BalanceKey *key, Numeric before, bool never_held)
+{
+	const char *lot = text_to_cstring(DatumGetTextPP(p->lot));
+	const char *event = text_to_cstring(DatumGetTextPP(p->event_id));
+
+	if (never_held)
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_LOT_NOT_AVAILABLE),
+				 errmsg("production order %s consumes lot %s of gtin %s, which was never at location %s, bucket \"%s\"",
+						p->production_order, lot, key_text(key->item, GS1_KEY_GTIN),
+						key_text(key->location, GS1_KEY_GLN), key->bucket),
+				 errdetail("Source \"%s\", event \"%s\".", p->source_str, event),
+				 errhint("Check the lot scanned; a lot is consumed where it is: post its receipt, or its move into this bucket, first.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_IS_LOT_NOT_AVAILABLE),
+			 errmsg("production order %s consumes %s of lot %s of gtin %s at location %s, bucket \"%s\", which has %s left",
+					p->production_order, num_text(num_neg(p->base_quantity)), lot,
+					key_text(key->item, GS1_KEY_GTIN), key_text(key->location, GS1_KEY_GLN),
+					key->bucket, num_text(before)),
+			 errdetail("Source \"%s\", event \"%s\".", p->source_str, event),
+			 errhint("The lot is used up here: check the lot scanned, or post what is missing (a receipt, a count) first.")));
+}
+
 /* A strict location refuses a balance going negative; any other records it. */
 static void
 on_negative_balance(const Posting *p, const BalanceKey *key, const LocationInfo *loc,
@@ -694,6 +740,8 @@ apply_effect(Batch *b, const KeyEntry *k, int j, bool locked, const LocationInfo
 	{
 		if (!locked)
 			return false;
+		if (p->production_order != NULL)
+			refuse_lot_not_there(p, &k->key, before, s->version == 1);
 		on_negative_balance(p, &k->key, loc, before, eff->delta, s->quantity);
 	}
 
