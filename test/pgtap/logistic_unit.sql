@@ -5,7 +5,7 @@
 -- to their sources, in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(156);
+SELECT plan(164);
 
 -- Master data ------------------------------------------------------------------
 -- E 09506000134352 espresso (case 19506000134359 = 12 E) | Y 09506000134383 yoghurt, lot-tracked
@@ -325,6 +325,14 @@ SELECT throws_ok($$SELECT * FROM count_unit('pos', 'CNT-2', '106141417000000025'
 SELECT throws_ok($$SELECT * FROM count_unit('pos', 'CNT-2', '106141417000000025', '[{"sscc": "106141417000000032"}]')$$, '22023', NULL,
                  'count: a unit inside is counted by its own SSCC');
 SELECT throws_ok($$SELECT * FROM count_unit('pos', 'CNT-2', '106141417000000025', NULL)$$, '22004', NULL, 'count: NULL contents');
+-- the pallet's own line and its case's line share a key (yoghurt Y1 in receiving): a count
+-- of the pallet reconciles its own lines only, the case is counted by its own SSCC
+SELECT results_eq($$SELECT line_no, lot::text, recorded, counted, difference, posting_id IS NULL
+                      FROM count_unit('pos', 'CNT-4', '106141417000000018', '[["09506000134383", 6, "Y1"]]')$$,
+                  $$VALUES (1, 'Y1', 6::numeric, 6::numeric, 0::numeric, true)$$,
+                  'count of a unit: its own lines, not those of the units inside it (nothing counted twice)');
+SELECT is(pg_temp.bal('09506000134383', '0614141000029', 'receiving', 'Y1'), 16::numeric,
+          'count of a unit: the key keeps the case''s part');
 
 -- ---------------------------------------------------------------- unpack and ship
 SELECT results_eq($$SELECT status::text, parent IS NULL FROM unpack_unit('pos', 'UP-1', '106141417000000018')$$,
@@ -350,6 +358,14 @@ SELECT throws_ok($$SELECT * FROM ship_unit('pos', 'SH-2', '106141417000000032')$
 SELECT throws_ok($$SELECT * FROM count_unit('pos', 'CNT-3', '106141417000000032', '[]')$$, 'IS055', NULL, 'counting a shipped unit');
 SELECT throws_ok($$SELECT pack_unit('pos', 'PK-8', '106141417000000032', '0614141000029', '[]')$$, 'IS055', NULL,
                  'packing into a shipped unit');
+SELECT throws_ok($$SELECT pack_unit('pos', 'PK-8', '106141417000000018', '0614141000029', '[]')$$, 'IS055',
+                 'pack_unit(): logistic unit 106141417000000018 is unpacked, not packed', 'packing into an unpacked unit: its SSCC is used');
+SELECT lives_ok($$SELECT pack_unit('pos', 'PK-E', '106141417000000124', '0614141000029', '[]')$$, 'an empty unit, labelled');
+SELECT lives_ok($$CREATE TEMP TABLE before_empty AS SELECT pg_temp.state() AS s$$, 'the state before unpacking it');
+SELECT throws_ok($$SELECT unpack_unit('pos', 'UP-4', '106141417000000124')$$, 'IS055',
+                 'unpack_unit(): logistic unit 106141417000000124 is empty', 'unpacking an empty unit');
+SELECT is(pg_temp.state(), (SELECT s FROM before_empty), 'unpacking an empty unit writes nothing');
+SELECT is((SELECT status::text FROM logistic_unit WHERE sscc = '106141417000000124'), 'packed', 'the empty unit stays packed');
 SELECT throws_ok($$SELECT unpack_unit('pos', 'UP-3', NULL)$$, '22004', NULL, 'unpack: a NULL SSCC');
 SELECT throws_ok($$SELECT unpack_unit('pos', 'UP-3', '106141417000000063')$$, 'IS054', NULL, 'unpack: an unknown unit');
 
@@ -412,7 +428,7 @@ SELECT is((SELECT count(*) FROM ledger WHERE source_event_id LIKE 'PK-9%' OR sou
                                            OR source_event_id LIKE 'GR-9%' OR source_event_id LIKE 'ASN-2%' OR source_event_id LIKE 'LBL-2%'
                                            OR source_event_id LIKE 'CNT-2%' OR source_event_id LIKE 'SH-2%' OR source_event_id LIKE 'UP-%'),
           0::bigint, 'no refused call posted anything');
-SELECT is((SELECT count(*) FROM logistic_unit_event WHERE source_event_id IN ('PK-9', 'MV-2', 'TR-2', 'GR-9', 'ASN-2', 'LBL-2', 'CNT-2', 'SH-2', 'UP-2', 'UP-3')),
+SELECT is((SELECT count(*) FROM logistic_unit_event WHERE source_event_id IN ('PK-9', 'MV-2', 'TR-2', 'GR-9', 'ASN-2', 'LBL-2', 'CNT-2', 'SH-2', 'UP-2', 'UP-3', 'UP-4', 'PK-8')),
           0::bigint, 'nor recorded anything');
 SELECT is((SELECT count(*) FROM logistic_unit WHERE sscc IN ('106141417000000056', '106141417000000063', '106141417000000117')), 0::bigint,
           'nor created a unit');
