@@ -16,7 +16,9 @@
 -- Packing posts nothing (the stock stays where it is) but allocates it: the packed lines
 -- of a location, lot and bucket never exceed its balance (IS004), so the same stock is
 -- never in two units. Facts posted outside the unit functions are never refused for
--- that; count_unit() reconciles a unit with what is found in it.
+-- that; count_unit() reconciles a unit with what is found in it. A recall is the one
+-- operation outside them that changes lines: it blocks a key's whole balance, so the
+-- lines of that key in units there move with it (_recall_units, at the end).
 --
 -- Rights: the unit tables are written by these functions only. Each API function is an
 -- entry point like recall() (src/caller.c): it runs with the caller's rights, remembers
@@ -1361,3 +1363,45 @@ AS 'MODULE_PATHNAME', 'api_entry' LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp;
 COMMENT ON FUNCTION count_unit(text, text, sscc, jsonb, text) IS
   'Counts what is in a logistic unit (its own lines; a unit inside it is counted by its own SSCC): posts each difference as an adjustment with reason count and returns every line as recorded and counted';
+
+-- ---------------------------------------------------------------------------
+-- A recall reaches the units (called by _recall_block in 520_recall.sql).
+-- ---------------------------------------------------------------------------
+
+-- The logistic units at the keys a recall blocked: a move takes the key's whole balance,
+-- so every line of it in a unit packed at that location, or in transit through it, is
+-- now in the blocking bucket too; a pallet of recalled trays cannot be shipped as if it
+-- still held sellable stock. Each unit reached gets a "moved" row in its history, event
+-- <recall_ref>/<sscc>, with the recall's postings of its keys. Only the lines are
+-- written (their rows are locked after the balance rows, as a unit operation locks them
+-- after its own postings); the units' rows are not, so the recall never waits on a unit
+-- operation that waits on it.
+CREATE FUNCTION _recall_units(r recall, posting_ids bigint[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    WITH reached AS (
+        UPDATE inventory_sync.logistic_unit_content c SET bucket = r.to_bucket
+          FROM inventory_sync.ledger l, inventory_sync.logistic_unit u
+         WHERE l.posting_id = ANY (posting_ids) AND l.serial IS NULL
+           AND u.sscc OPERATOR(inventory_sync.=) c.sscc AND u.status IN ('packed', 'in_transit')
+           AND u.location OPERATOR(inventory_sync.=) l.location
+           AND c.item_gtin OPERATOR(inventory_sync.=) l.item_gtin AND c.lot OPERATOR(inventory_sync.=) l.lot
+           AND c.bucket = l.bucket
+        RETURNING c.sscc, u.location, l.posting_id)
+    INSERT INTO inventory_sync.logistic_unit_event (sscc, kind, source, source_event_id, location, to_bucket,
+                                                    posting_ids, terms, reference, actor)
+    SELECT x.sscc, 'moved', r.source, r.recall_ref || '/' || inventory_sync.text(x.sscc), x.location, r.to_bucket,
+           pg_catalog.array_agg(DISTINCT x.posting_id ORDER BY x.posting_id),
+           pg_catalog.jsonb_build_object('op', 'recall', 'recall_ref', r.recall_ref), r.recall_ref,
+           inventory_sync._unit_caller()
+      FROM reached x
+     GROUP BY x.sscc, x.location
+     ORDER BY x.sscc
+    ON CONFLICT (source, source_event_id) WHERE via IS NULL DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION _recall_units(recall, bigint[]) IS
+  'Moves the lines of the logistic units at the keys a recall blocked into its blocking bucket and records a "moved" row in each unit''s history';
