@@ -1,7 +1,9 @@
 -- Traceability: a dairy plant turns milk lots into yoghurt batches and yoghurt into
--- trays; the trays go through a DC to two stores and to customers. A milk lot turns out
--- to be contaminated: trace it forward, recall it, and every tray made from it leaves
--- sellable stock everywhere at once. Master data changes leave an audit trail.
+-- trays; the trays go on pallets (SSCC) to a DC, which receives each pallet by scanning
+-- its label, and on to two stores and to customers. A milk lot turns out to be
+-- contaminated: trace it forward, recall it, and every tray made from it, loose or on a
+-- pallet, leaves sellable stock everywhere at once. Master data changes leave an audit
+-- trail.
 SET search_path = inventory_sync, public;
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
@@ -82,13 +84,32 @@ SELECT count(*) FROM release_lot('t_lims', 'QR-Y3', '09506000700038', 'Y3');
 SELECT production_order, input_gtin, input_lot, consumed, output_gtin, output_lot, produced
   FROM lot_link WHERE production_order LIKE 'WO-_' ORDER BY production_order, input_lot, output_lot;
 
--- Trays to the DC, then to the stores; the yoghurt Y3 to the DC too.
+-- Trays on pallets to the DC, then to the stores; the yoghurt Y3 to the DC too. The plant
+-- packs 150 trays onto two pallets (SSCC), which travel on the truck as units.
 SELECT count(*) FROM move_stock('t_mes', 'DS-1', '09506000700045', '0614141700011', 150, 'released', 't_dispatch', 'T1');
 SELECT count(*) FROM move_stock('t_mes', 'DS-2', '09506000700038', '0614141700011', 1000, 'released', 't_dispatch', 'Y3');
-SELECT count(*) FROM transfer_out('t_mes', 'TO-1', '09506000700045', '0614141700011', '0614141700080', 150, now() + interval '1 hour', bucket => 't_dispatch', lot => 'T1');
+SELECT sscc, location, status
+  FROM pack_unit('t_mes', 'PK-P1', '106141417000001015', '0614141700011', '[["09506000700045", 100, "T1", "t_dispatch"]]');
+SELECT sscc, location, status
+  FROM pack_unit('t_mes', 'PK-P2', '106141417000001022', '0614141700011', '[["09506000700045", 50, "T1", "t_dispatch"]]');
+SELECT source_event_id, kind, location, to_location, quantity
+  FROM transfer_unit('t_mes', 'TO-1', '106141417000001015', '0614141700080', now() + interval '1 hour');
+SELECT source_event_id, kind, location, to_location, quantity
+  FROM transfer_unit('t_mes', 'TO-1b', '106141417000001022', '0614141700080', now() + interval '1 hour');
 SELECT count(*) FROM transfer_out('t_mes', 'TO-2', '09506000700038', '0614141700011', '0614141700080', 1000, now() + interval '1 hour', bucket => 't_dispatch', lot => 'Y3');
-SELECT count(*) FROM transfer_in('t_wms', 'GR-1', '09506000700045', '0614141700080', '0614141700028', 150, bucket => 't_dispatch', to_bucket => 'released', lot => 'T1');
+-- The DC scans each pallet's SSCC label as it comes off the truck: the raw scan (symbology
+-- identifier, the SSCC, the trays' GTIN, the count, FNC1, the lot) is a GS1 element string;
+-- receiving by it brings the whole pallet in from transit, one posting per line.
+SELECT sscc, content_gtin, count, lot
+  FROM gs1_parse(']C100106141417000001015020950600070004537100' || chr(29) || '10T1');
+SELECT source_event_id, kind, location, to_location, bucket, to_bucket, quantity
+  FROM receive_unit('t_wms', 'GR-1', ']C100106141417000001015020950600070004537100' || chr(29) || '10T1',
+                    '0614141700028', 'released');
+SELECT count(*) FROM receive_unit('t_wms', 'GR-1b', '(00)106141417000001022', '0614141700028', 'released');
+SELECT sscc, location, status FROM logistic_unit WHERE sscc IN ('106141417000001015', '106141417000001022') ORDER BY sscc;
 SELECT count(*) FROM transfer_in('t_wms', 'GR-2', '09506000700038', '0614141700080', '0614141700028', 1000, bucket => 't_dispatch', to_bucket => 'released', lot => 'Y3');
+-- The first pallet is broken down for the stores; the second stays whole at the DC.
+SELECT sscc, status FROM unpack_unit('t_wms', 'UP-1', '106141417000001015');
 SELECT count(*) FROM transfer_out('t_wms', 'TO-3', '09506000700045', '0614141700028', '0614141700097', 40, now() + interval '1 hour', lot => 'T1');
 SELECT count(*) FROM transfer_in('t_pos', 'GR-3', '09506000700045', '0614141700097', '0614141700035', 40, lot => 'T1');
 SELECT count(*) FROM transfer_out('t_wms', 'TO-4', '09506000700045', '0614141700028', '0614141700097', 30, now() + interval '1 hour', lot => 'T1');
@@ -125,6 +146,12 @@ SELECT item_gtin, lot, depth, production_order FROM recall_lot ORDER BY depth, i
 SELECT source_event_id, kind, source, bucket, to_bucket, base_quantity, reference
   FROM ledger WHERE reference = 'RC-2026-01' ORDER BY posting_id;
 SELECT channel, order_ref, item_gtin, open_quantity FROM recall_reservation;
+-- The recall reaches every tray, those still on a pallet too: the pallet's line is
+-- blocked with the DC's stock, the pallet's history says why, and the DC cannot ship it.
+SELECT sscc, line_no, lot, bucket, quantity FROM logistic_unit_content WHERE sscc = '106141417000001022';
+SELECT kind, source, source_event_id, to_bucket, cardinality(posting_ids) AS postings
+  FROM logistic_unit_event WHERE sscc = '106141417000001022' ORDER BY unit_event_id;
+SELECT count(*) FROM ship_unit('t_wms', 'SHIP-3', '106141417000001022', 'ORDER 5003');
 SELECT atp('09506000700045', channel => 't_web') AS web_trays;
 -- Calling it again is a replay: nothing new is posted, the same customers are listed.
 SELECT count(*) FROM recall('09506000700014', 'TANK-1', 'Listeria found in retained sample', 't_lims', 'RC-2026-01');

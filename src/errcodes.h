@@ -36,10 +36,12 @@
 #define ERRCODE_IS_EXPIRY_NOT_FUTURE		MAKE_SQLSTATE('I','S','0','4','5')
 #define ERRCODE_IS_POOL_CANNOT_BE_PLACED	MAKE_SQLSTATE('I','S','0','4','6')
 
-/* Traceability (raised by the SQL of 510_genealogy.sql to 550_serial.sql) */
+/* Traceability (raised by the SQL of 510_genealogy.sql to 550_serial.sql; IS053 by the
+ * apply step, for a production order's consumption of a lot that is not there) */
 #define ERRCODE_IS_UNKNOWN_LOT				MAKE_SQLSTATE('I','S','0','5','0')
 #define ERRCODE_IS_RECALL_BUCKET			MAKE_SQLSTATE('I','S','0','5','1')
 #define ERRCODE_IS_UNKNOWN_SERIAL			MAKE_SQLSTATE('I','S','0','5','2')
+#define ERRCODE_IS_LOT_NOT_AVAILABLE		MAKE_SQLSTATE('I','S','0','5','3')
 
 /* Logistic units (SSCC): raised by the unit functions (sql/install/540_logistic_unit.sql) */
 #define ERRCODE_IS_UNKNOWN_LOGISTIC_UNIT	MAKE_SQLSTATE('I','S','0','5','4')

@@ -54,6 +54,8 @@ typedef struct Posting
 	TimestampTz recorded_at;
 	int			first_effect;	/* its effects are effects[first_effect .. +neffects] */
 	int			neffects;
+	char	   *production_order;	/* a consumption of a lot for a production order (the
+									 * first word of its reference), else NULL */
 	bool		releases_lot;	/* a lot release (see posting_releases_lot) */
 	Datum		actor;			/* name: who posted it; set for lot releases only */
 } Posting;
@@ -104,6 +106,7 @@ typedef enum ApplyPlan
 	AP_SERIAL_SET,
 	AP_LOT_REGISTER,
 	AP_LOT_RELEASE,
+	AP_SERIAL_ON_KEY,
 	NUM_APPLY_PLANS
 } ApplyPlan;
 
@@ -125,6 +128,14 @@ static const char *const apply_sql[NUM_APPLY_PLANS] = {
 	" WHERE item_gtin OPERATOR(inventory_sync.=) $1::inventory_sync.gtin AND lot OPERATOR(inventory_sync.=) $2"
 	"   AND released_at IS NULL AND EXISTS (SELECT FROM inventory_sync.bucket b"
 	"       WHERE b.bucket OPERATOR(pg_catalog.=) $3 AND b.sellable)",
+	/* one serial's changes of a key: its postings (ledger_serial), each one's change of the key */
+	"SELECT COALESCE(pg_catalog.sum((SELECT c.delta FROM inventory_sync.balance_change c"
+	"   WHERE c.balance_id OPERATOR(pg_catalog.=) $1 AND c.event_time OPERATOR(pg_catalog.=) l.event_time"
+	"     AND c.posting_id OPERATOR(pg_catalog.=) l.posting_id)), 0)"
+	" FROM inventory_sync.ledger l"
+	" WHERE l.item_gtin OPERATOR(inventory_sync.=) $2::inventory_sync.gtin"
+	"   AND l.serial OPERATOR(inventory_sync.=) $3 AND l.serial IS NOT NULL"
+	"   AND l.event_time OPERATOR(pg_catalog.<=) $4",
 };
 
 static SPIPlanPtr apply_plans[NUM_APPLY_PLANS];
@@ -154,6 +165,7 @@ static const char *const apply_args[NUM_APPLY_PLANS] = {
 	"isilti",					/* AP_SERIAL_SET */
 	"il",						/* AP_LOT_REGISTER */
 	"iltn",						/* AP_LOT_RELEASE */
+	"iisz",						/* AP_SERIAL_ON_KEY */
 };
 
 static Oid
@@ -167,6 +179,8 @@ plan_arg_type(char letter)
 			return TEXTOID;
 		case 'n':
 			return NAMEOID;
+		case 'z':
+			return TIMESTAMPTZOID;
 		case 'l':
 			return posting_catalog.lot_type;
 		case 's':
@@ -401,6 +415,18 @@ add_effect(Batch *b, int posting, int64 location, const char *bucket, bool enter
 	b->neffects++;
 }
 
+/* The production order a reference names: its first word (production_order_of() in SQL). */
+static char *
+production_order_of(Datum reference)
+{
+	char	   *r = TextDatumGetCString(reference);
+	char	   *space = strchr(r, ' ');
+
+	if (space != NULL)
+		*space = '\0';
+	return r[0] != '\0' ? r : NULL;
+}
+
 /* One row of the transition table as the next posting, with its effects. */
 static inline void
 collect_posting(Batch *b, TupleTableSlot *slot, const LedgerLayout *l, Relation rel)
@@ -432,6 +458,8 @@ collect_posting(Batch *b, TupleTableSlot *slot, const LedgerLayout *l, Relation 
 	bucket = TextDatumGetCString(COL(LC_BUCKET));
 	to_bucket = ISNULL(LC_TO_BUCKET) ? bucket : TextDatumGetCString(COL(LC_TO_BUCKET));
 	to_location = ISNULL(LC_TO_LOCATION) ? p->location : DatumGetInt64(COL(LC_TO_LOCATION));
+	p->production_order = (p->kind == PK_CONSUMPTION && p->lot && !ISNULL(LC_REFERENCE))
+		? production_order_of(COL(LC_REFERENCE)) : NULL;
 #undef COL
 #undef ISNULL
 
@@ -521,19 +549,74 @@ find_or_create_row(BalanceAccess *ba, const BalanceKey *key, Datum lot, bool loc
 	}
 }
 
+/* Two postings name the same serial (both name one). */
+static bool
+same_serial(Datum x, Datum y)
+{
+	text	   *xs = DatumGetTextPP(x);
+	text	   *ys = DatumGetTextPP(y);
+
+	return VARSIZE_ANY_EXHDR(xs) == VARSIZE_ANY_EXHDR(ys) &&
+		memcmp(VARDATA_ANY(xs), VARDATA_ANY(ys), VARSIZE_ANY_EXHDR(xs)) == 0;
+}
+
+/*
+ * How many of the key's units are the count's serial, as of the count's event time: the
+ * serial's changes of the key recorded so far, and this statement's earlier effects of
+ * it on the key. The key's balance is the sum of its units; a count of one unit is
+ * compared with that unit's part of it alone.
+ */
+static Numeric
+serial_on_key(Batch *b, const KeyEntry *k, int j, int64 balance_id)
+{
+	const Posting *p = &b->postings[b->effects[k->effects[j]].posting];
+	Datum		v[4];
+	bool		isnull;
+	Numeric		sum;
+	int			m;
+
+	v[0] = Int64GetDatum(balance_id);
+	v[1] = Int64GetDatum(p->item);
+	v[2] = p->serial;
+	v[3] = TimestampTzGetDatum(p->event_time);
+	run_plan(AP_SERIAL_ON_KEY, v, NULL, SPI_OK_SELECT, 1);
+	sum = DatumGetNumeric(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	sum = num_add(sum, b->zero);	/* out of the tuple table, which goes now */
+	SPI_freetuptable(SPI_tuptable);
+	for (m = 0; m < j; m++)
+	{
+		const Effect *pe = &b->effects[k->effects[m]];
+		const Posting *pp = &b->postings[pe->posting];
+
+		if (pp->serial && same_serial(pp->serial, p->serial) && pp->event_time <= p->event_time)
+			sum = num_add(sum, pe->delta);
+	}
+	return sum;
+}
+
 /*
  * A count's delta: the counted quantity minus the balance as of the count's event
  * time (the balance less the key's changes after it, this statement's earlier effects
  * included). The key's count watermark moves forward to it.
+ *
+ * A count that names a serial states where one unit is (1: here, 0: not here): its
+ * delta is taken against that unit's part of the key only, and it leaves the key's
+ * watermark alone, since the key's other units were not counted.
  */
 static void
 count_delta(Batch *b, const KeyEntry *k, int j, int64 balance_id, BalanceState *s)
 {
 	Effect	   *eff = &b->effects[k->effects[j]];
 	const Posting *p = &b->postings[eff->posting];
-	Numeric		later = sum_after(balance_id, p->event_time);
+	Numeric		later;
 	int			m;
 
+	if (p->serial)
+	{
+		eff->delta = num_sub(p->base_quantity, serial_on_key(b, k, j, balance_id));
+		return;
+	}
+	later = sum_after(balance_id, p->event_time);
 	for (m = 0; m < j; m++)
 	{
 		const Effect *pe = &b->effects[k->effects[m]];
@@ -572,6 +655,36 @@ refuse_stale_expected(const Posting *p, const BalanceKey *key, Numeric before)
 			 errdetail("Source \"%s\", event \"%s\".", p->source_str,
 					   text_to_cstring(DatumGetTextPP(p->event_id))),
 			 errhint("Read the balance again and retry with the quantity you find.")));
+}
+
+/*
+ * A production order consumes lots that are there: consuming a lot the key never held
+ * (a lot scanned wrong, or not received yet) or more than it has left (a lot already
+ * consumed) would make the lot's genealogy name an input that was not used, so it is
+ * refused wherever it happens, strict location or not.
+ */
+static void
+refuse_lot_not_there(const Posting *p, const BalanceKey *key, Numeric before, bool never_held)
+{
+	const char *lot = text_to_cstring(DatumGetTextPP(p->lot));
+	const char *event = text_to_cstring(DatumGetTextPP(p->event_id));
+
+	if (never_held)
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_LOT_NOT_AVAILABLE),
+				 errmsg("production order %s consumes lot %s of gtin %s, which was never at location %s, bucket \"%s\"",
+						p->production_order, lot, key_text(key->item, GS1_KEY_GTIN),
+						key_text(key->location, GS1_KEY_GLN), key->bucket),
+				 errdetail("Source \"%s\", event \"%s\".", p->source_str, event),
+				 errhint("Check the lot scanned; a lot is consumed where it is: post its receipt, or its move into this bucket, first.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_IS_LOT_NOT_AVAILABLE),
+			 errmsg("production order %s consumes %s of lot %s of gtin %s at location %s, bucket \"%s\", which has %s left",
+					p->production_order, num_text(num_neg(p->base_quantity)), lot,
+					key_text(key->item, GS1_KEY_GTIN), key_text(key->location, GS1_KEY_GLN),
+					key->bucket, num_text(before)),
+			 errdetail("Source \"%s\", event \"%s\".", p->source_str, event),
+			 errhint("The lot is used up here: check the lot scanned, or post what is missing (a receipt, a count) first.")));
 }
 
 /* A strict location refuses a balance going negative; any other records it. */
@@ -627,6 +740,8 @@ apply_effect(Batch *b, const KeyEntry *k, int j, bool locked, const LocationInfo
 	{
 		if (!locked)
 			return false;
+		if (p->production_order != NULL)
+			refuse_lot_not_there(p, &k->key, before, s->version == 1);
 		on_negative_balance(p, &k->key, loc, before, eff->delta, s->quantity);
 	}
 

@@ -7,7 +7,8 @@
 -- posting per key (for a serial-tracked item, whose postings each move one named unit:
 -- one per serialised unit there, as serial_state in 550_serial.sql places it), all in
 -- one INSERT into the ledger, so the posting engine checks them
--- like any other posting and the feed publishes them as ordinary events. It records the
+-- like any other posting and the feed publishes them as ordinary events; the lines of
+-- logistic units at those keys move with them (_recall_units, 540_logistic_unit.sql). It records the
 -- recall, the lots it reached, and the open reservations of the recalled items at the
 -- locations it blocked (flagged, not cancelled: another lot may still fill them), and
 -- returns the customer shipments of the recalled lots: whom to contact.
@@ -188,7 +189,7 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     r inventory_sync.recall := (SELECT x FROM inventory_sync.recall x WHERE x.recall_id = recall_id);
-    n bigint;
+    ids bigint[];
 BEGIN
     PERFORM FROM inventory_sync.balance b
       JOIN inventory_sync.recall_lot rl ON rl.item_gtin OPERATOR(inventory_sync.=) b.item_gtin
@@ -196,6 +197,7 @@ BEGIN
      WHERE rl.recall_id = r.recall_id
      ORDER BY b.item_gtin, b.location, b.lot, b.bucket
        FOR NO KEY UPDATE OF b;
+    WITH moved AS (
     INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, lot, serial, bucket, to_bucket,
                                        quantity, reference)
     SELECT 'move', r.source,
@@ -223,8 +225,10 @@ BEGIN
               JOIN inventory_sync.location loc ON loc.gln OPERATOR(inventory_sync.=) s.location
              WHERE rl.recall_id = r.recall_id AND i.serial_tracked AND s.lot OPERATOR(inventory_sync.=) rl.lot
                AND s.bucket <> r.to_bucket AND (k.sellable OR loc.kind = 'in_transit')) m
-     ORDER BY m.item_gtin, m.location, m.lot, m.bucket, m.serial;
-    GET DIAGNOSTICS n = ROW_COUNT;
+     ORDER BY m.item_gtin, m.location, m.lot, m.bucket, m.serial
+    RETURNING posting_id)
+    SELECT coalesce(pg_catalog.array_agg(moved.posting_id ORDER BY moved.posting_id), '{}') INTO ids FROM moved;
+    PERFORM inventory_sync._recall_units(r, ids);
     INSERT INTO inventory_sync.recall_reservation
     SELECT r.recall_id, v.reservation_id, v.channel, v.order_ref, v.line_ref, v.item_gtin, v.location, v.open_quantity
       FROM inventory_sync.reservation v
@@ -236,11 +240,11 @@ BEGIN
                         WHERE p.recall_id = r.recall_id AND p.location OPERATOR(inventory_sync.=) v.location
                           AND p.item_gtin OPERATOR(inventory_sync.=) v.item_gtin))
     ON CONFLICT DO NOTHING;
-    RETURN n;
+    RETURN pg_catalog.cardinality(ids);
 END
 $$;
 COMMENT ON FUNCTION _recall_block(bigint) IS
-  'Moves every sellable or in-transit balance of a recall''s lots into its blocking bucket (one statement, keys locked in the engine''s order; a serial-tracked item unit by unit) and flags the open reservations of the recalled items there';
+  'Moves every sellable or in-transit balance of a recall''s lots into its blocking bucket (one statement, keys locked in the engine''s order; a serial-tracked item unit by unit), with the lines of the logistic units there, and flags the open reservations of the recalled items there';
 
 CREATE FUNCTION _recall(item gtin, lot lot_number, reason text, source text, recall_ref text,
                         to_bucket text DEFAULT 'blocked')

@@ -16,7 +16,9 @@
 -- Packing posts nothing (the stock stays where it is) but allocates it: the packed lines
 -- of a location, lot and bucket never exceed its balance (IS004), so the same stock is
 -- never in two units. Facts posted outside the unit functions are never refused for
--- that; count_unit() reconciles a unit with what is found in it.
+-- that; count_unit() reconciles a unit with what is found in it. A recall is the one
+-- operation outside them that changes lines: it blocks a key's whole balance, so the
+-- lines of that key in units there move with it (_recall_units, at the end).
 --
 -- Rights: the unit tables are written by these functions only. Each API function is an
 -- entry point like recall() (src/caller.c): it runs with the caller's rights, remembers
@@ -27,7 +29,10 @@
 --
 -- Lock order: units first (the unit a call names and the units it names, in SSCC order;
 -- then the units inside it), then balance rows in the engine's order (item, location,
--- lot, bucket), taken by packing or by the postings.
+-- lot, bucket), taken by packing or by the postings. A unit a call creates has no row to
+-- lock beforehand: its INSERT waits for a concurrent call creating the same SSCC, and
+-- once that one has committed, the call goes on as if the unit had been there (a replay,
+-- or the unit's rules), so no caller ever sees a unique violation for an SSCC.
 -- ---------------------------------------------------------------------------
 
 CREATE TYPE logistic_unit_status AS ENUM ('packed', 'in_transit', 'shipped', 'unpacked');
@@ -94,7 +99,7 @@ COMMENT ON COLUMN logistic_unit_event.posting_ids IS 'The ledger postings of thi
 COMMENT ON COLUMN logistic_unit_event.terms IS 'On the named unit''s row: what the call stated; a call with the same event id must state the same (a replay) or is refused';
 COMMENT ON COLUMN logistic_unit_event.actor IS 'The role that called the unit function';
 CREATE UNIQUE INDEX logistic_unit_event_call ON logistic_unit_event (source, source_event_id) WHERE via IS NULL;
-COMMENT ON INDEX logistic_unit_event_call IS 'One call per (source, source_event_id): a concurrent second call of the same event waits and fails (23505)';
+COMMENT ON INDEX logistic_unit_event_call IS 'One call per (source, source_event_id): a concurrent call of the same event for another unit waits and fails (23505); for the same unit it waits on the unit and is a replay';
 CREATE INDEX logistic_unit_event_unit ON logistic_unit_event (sscc, unit_event_id);
 COMMENT ON INDEX logistic_unit_event_unit IS 'A unit''s history in order';
 
@@ -744,11 +749,18 @@ BEGIN
         RETURN (SELECT y FROM inventory_sync.logistic_unit y WHERE y.sscc OPERATOR(inventory_sync.=) sscc);
     END IF;
 
-    -- the unit: a new one, or one packed here already that gets more
-    SELECT * INTO u FROM inventory_sync.logistic_unit y WHERE y.sscc OPERATOR(inventory_sync.=) sscc;
+    -- the unit: a new one, or one packed here already that gets more. A new SSCC has no
+    -- row to lock: a concurrent call creating the same unit is waited for by the INSERT,
+    -- and once it has committed this call finds the unit it created, locks it and goes on
+    -- as if the unit had been there (a replay, more stock for it, or a refusal), never
+    -- with a unique violation.
+    INSERT INTO inventory_sync.logistic_unit (sscc, location, status) VALUES (sscc, location, 'packed')
+        ON CONFLICT DO NOTHING RETURNING * INTO u;
     IF NOT FOUND THEN
-        INSERT INTO inventory_sync.logistic_unit (sscc, location, status) VALUES (sscc, location, 'packed') RETURNING * INTO u;
-    ELSE
+        SELECT * INTO u FROM inventory_sync.logistic_unit y WHERE y.sscc OPERATOR(inventory_sync.=) sscc FOR UPDATE;
+        IF inventory_sync._unit_replay(source, source_event_id, terms) THEN
+            RETURN u;
+        END IF;
         PERFORM inventory_sync._unit_require('pack_unit', u, 'packed', false);
         IF u.location OPERATOR(inventory_sync.<>) location THEN
             RAISE EXCEPTION 'pack_unit(): logistic unit % is at location %, not %', sscc, u.location, location
@@ -856,6 +868,13 @@ BEGIN
                                              ARRAY(SELECT l.value->>'bucket' FROM pg_catalog.jsonb_array_elements(lines) l));
     kids := ARRAY(SELECT y.sscc FROM inventory_sync.logistic_unit y
                    WHERE y.parent OPERATOR(inventory_sync.=) sscc ORDER BY y.sscc);
+    -- unpacking releases stock and units: with neither, the call names the wrong unit
+    IF pg_catalog.jsonb_array_length(lines) = 0 AND pg_catalog.cardinality(kids) = 0 THEN
+        RAISE EXCEPTION 'unpack_unit(): logistic unit % is empty', sscc
+              USING ERRCODE = 'IS055',
+                    DETAIL = format('It holds no stock and no unit at location %s.', u.location),
+                    HINT = 'Check the SSCC scanned; an empty unit stays packed and can still be packed into.';
+    END IF;
     DELETE FROM inventory_sync.logistic_unit_content c WHERE c.sscc OPERATOR(inventory_sync.=) sscc;
     UPDATE inventory_sync.logistic_unit y SET parent = NULL, changed_at = now()
      WHERE y.parent OPERATOR(inventory_sync.=) sscc;
@@ -1048,6 +1067,30 @@ SET search_path = pg_catalog, inventory_sync, pg_temp;
 COMMENT ON FUNCTION ship_unit(text, text, sscc, text) IS
   'Ships a logistic unit (units inside it included) to a customer: one issue posting per line, in one INSERT';
 
+-- An SSCC names one unit: a notice announcing a unit the network knows is refused.
+CREATE FUNCTION _unit_refuse_known(units jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    known inventory_sync.logistic_unit;
+BEGIN
+    SELECT y.* INTO known FROM inventory_sync.logistic_unit y
+     WHERE y.sscc IN (SELECT (x.value->>'sscc')::inventory_sync.sscc FROM pg_catalog.jsonb_array_elements(units) x)
+     ORDER BY y.sscc LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'receive_unit(): logistic unit % is known already', known.sscc
+              USING ERRCODE = 'IS055',
+                    DETAIL = format('It is %s at location %s.', pg_catalog.replace(known.status::text, '_', ' '), known.location),
+                    HINT = 'A unit in transit is received by its label; an SSCC names one unit.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION _unit_refuse_known(jsonb) IS
+  'Refuses (IS055) a notice that announces a logistic unit the network knows already, naming the first one';
+
 -- A unit the network does not know arrives: its units and lines are created, and
 -- received as one receipt posting per line.
 CREATE FUNCTION _unit_receive_new(source text, source_event_id text, notice jsonb, location gln, bucket text,
@@ -1060,7 +1103,7 @@ AS $$
 DECLARE
     units jsonb;
     top inventory_sync.sscc;
-    known inventory_sync.logistic_unit;
+    created bigint;
     ids bigint[];
 BEGIN
     SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('sscc', n.sscc, 'parent', n.parent, 'depth', n.depth,
@@ -1078,19 +1121,23 @@ BEGIN
         RETURN QUERY SELECT * FROM inventory_sync._unit_postings(source, source_event_id);
         RETURN;
     END IF;
-    SELECT y.* INTO known FROM inventory_sync.logistic_unit y
-     WHERE y.sscc IN (SELECT (x.value->>'sscc')::inventory_sync.sscc FROM pg_catalog.jsonb_array_elements(units) x)
-     ORDER BY y.sscc LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'receive_unit(): logistic unit % is known already', known.sscc
-              USING ERRCODE = 'IS055',
-                    DETAIL = format('It is %s at location %s.', pg_catalog.replace(known.status::text, '_', ' '), known.location),
-                    HINT = 'A unit in transit is received by its label; an SSCC names one unit.';
-    END IF;
+    PERFORM inventory_sync._unit_refuse_known(units);
+    -- A concurrent call receiving one of these units is waited for by the INSERT; once it
+    -- has committed, its units are known: this call is its replay, or is refused as a
+    -- unit known already, never with a unique violation.
     INSERT INTO inventory_sync.logistic_unit (sscc, parent, location, status)
     SELECT (x.value->>'sscc')::inventory_sync.sscc, (x.value->>'parent')::inventory_sync.sscc, location, 'packed'
       FROM pg_catalog.jsonb_array_elements(units) x
-     ORDER BY (x.value->>'depth')::integer;
+     ORDER BY (x.value->>'depth')::integer
+        ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS created = ROW_COUNT;
+    IF created < pg_catalog.jsonb_array_length(units) THEN
+        IF inventory_sync._unit_replay(source, source_event_id, terms) THEN
+            RETURN QUERY SELECT * FROM inventory_sync._unit_postings(source, source_event_id);
+            RETURN;
+        END IF;
+        PERFORM inventory_sync._unit_refuse_known(units);
+    END IF;
     INSERT INTO inventory_sync.logistic_unit_content (sscc, line_no, item_gtin, lot, bucket, quantity)
     SELECT (x.value->>'sscc')::inventory_sync.sscc,
            row_number() OVER (PARTITION BY x.value->>'sscc' ORDER BY (l.value->>'first')::integer),
@@ -1316,3 +1363,45 @@ AS 'MODULE_PATHNAME', 'api_entry' LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp;
 COMMENT ON FUNCTION count_unit(text, text, sscc, jsonb, text) IS
   'Counts what is in a logistic unit (its own lines; a unit inside it is counted by its own SSCC): posts each difference as an adjustment with reason count and returns every line as recorded and counted';
+
+-- ---------------------------------------------------------------------------
+-- A recall reaches the units (called by _recall_block in 520_recall.sql).
+-- ---------------------------------------------------------------------------
+
+-- The logistic units at the keys a recall blocked: a move takes the key's whole balance,
+-- so every line of it in a unit packed at that location, or in transit through it, is
+-- now in the blocking bucket too; a pallet of recalled trays cannot be shipped as if it
+-- still held sellable stock. Each unit reached gets a "moved" row in its history, event
+-- <recall_ref>/<sscc>, with the recall's postings of its keys. Only the lines are
+-- written (their rows are locked after the balance rows, as a unit operation locks them
+-- after its own postings); the units' rows are not, so the recall never waits on a unit
+-- operation that waits on it.
+CREATE FUNCTION _recall_units(r recall, posting_ids bigint[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    WITH reached AS (
+        UPDATE inventory_sync.logistic_unit_content c SET bucket = r.to_bucket
+          FROM inventory_sync.ledger l, inventory_sync.logistic_unit u
+         WHERE l.posting_id = ANY (posting_ids) AND l.serial IS NULL
+           AND u.sscc OPERATOR(inventory_sync.=) c.sscc AND u.status IN ('packed', 'in_transit')
+           AND u.location OPERATOR(inventory_sync.=) l.location
+           AND c.item_gtin OPERATOR(inventory_sync.=) l.item_gtin AND c.lot OPERATOR(inventory_sync.=) l.lot
+           AND c.bucket = l.bucket
+        RETURNING c.sscc, u.location, l.posting_id)
+    INSERT INTO inventory_sync.logistic_unit_event (sscc, kind, source, source_event_id, location, to_bucket,
+                                                    posting_ids, terms, reference, actor)
+    SELECT x.sscc, 'moved', r.source, r.recall_ref || '/' || inventory_sync.text(x.sscc), x.location, r.to_bucket,
+           pg_catalog.array_agg(DISTINCT x.posting_id ORDER BY x.posting_id),
+           pg_catalog.jsonb_build_object('op', 'recall', 'recall_ref', r.recall_ref), r.recall_ref,
+           inventory_sync._unit_caller()
+      FROM reached x
+     GROUP BY x.sscc, x.location
+     ORDER BY x.sscc
+    ON CONFLICT (source, source_event_id) WHERE via IS NULL DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION _recall_units(recall, bigint[]) IS
+  'Moves the lines of the logistic units at the keys a recall blocked into its blocking bucket and records a "moved" row in each unit''s history';

@@ -5,7 +5,7 @@
 -- to their sources, in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(156);
+SELECT plan(172);
 
 -- Master data ------------------------------------------------------------------
 -- E 09506000134352 espresso (case 19506000134359 = 12 E) | Y 09506000134383 yoghurt, lot-tracked
@@ -325,6 +325,14 @@ SELECT throws_ok($$SELECT * FROM count_unit('pos', 'CNT-2', '106141417000000025'
 SELECT throws_ok($$SELECT * FROM count_unit('pos', 'CNT-2', '106141417000000025', '[{"sscc": "106141417000000032"}]')$$, '22023', NULL,
                  'count: a unit inside is counted by its own SSCC');
 SELECT throws_ok($$SELECT * FROM count_unit('pos', 'CNT-2', '106141417000000025', NULL)$$, '22004', NULL, 'count: NULL contents');
+-- the pallet's own line and its case's line share a key (yoghurt Y1 in receiving): a count
+-- of the pallet reconciles its own lines only, the case is counted by its own SSCC
+SELECT results_eq($$SELECT line_no, lot::text, recorded, counted, difference, posting_id IS NULL
+                      FROM count_unit('pos', 'CNT-4', '106141417000000018', '[["09506000134383", 6, "Y1"]]')$$,
+                  $$VALUES (1, 'Y1', 6::numeric, 6::numeric, 0::numeric, true)$$,
+                  'count of a unit: its own lines, not those of the units inside it (nothing counted twice)');
+SELECT is(pg_temp.bal('09506000134383', '0614141000029', 'receiving', 'Y1'), 16::numeric,
+          'count of a unit: the key keeps the case''s part');
 
 -- ---------------------------------------------------------------- unpack and ship
 SELECT results_eq($$SELECT status::text, parent IS NULL FROM unpack_unit('pos', 'UP-1', '106141417000000018')$$,
@@ -350,6 +358,14 @@ SELECT throws_ok($$SELECT * FROM ship_unit('pos', 'SH-2', '106141417000000032')$
 SELECT throws_ok($$SELECT * FROM count_unit('pos', 'CNT-3', '106141417000000032', '[]')$$, 'IS055', NULL, 'counting a shipped unit');
 SELECT throws_ok($$SELECT pack_unit('pos', 'PK-8', '106141417000000032', '0614141000029', '[]')$$, 'IS055', NULL,
                  'packing into a shipped unit');
+SELECT throws_ok($$SELECT pack_unit('pos', 'PK-8', '106141417000000018', '0614141000029', '[]')$$, 'IS055',
+                 'pack_unit(): logistic unit 106141417000000018 is unpacked, not packed', 'packing into an unpacked unit: its SSCC is used');
+SELECT lives_ok($$SELECT pack_unit('pos', 'PK-E', '106141417000000124', '0614141000029', '[]')$$, 'an empty unit, labelled');
+SELECT lives_ok($$CREATE TEMP TABLE before_empty AS SELECT pg_temp.state() AS s$$, 'the state before unpacking it');
+SELECT throws_ok($$SELECT unpack_unit('pos', 'UP-4', '106141417000000124')$$, 'IS055',
+                 'unpack_unit(): logistic unit 106141417000000124 is empty', 'unpacking an empty unit');
+SELECT is(pg_temp.state(), (SELECT s FROM before_empty), 'unpacking an empty unit writes nothing');
+SELECT is((SELECT status::text FROM logistic_unit WHERE sscc = '106141417000000124'), 'packed', 'the empty unit stays packed');
 SELECT throws_ok($$SELECT unpack_unit('pos', 'UP-3', NULL)$$, '22004', NULL, 'unpack: a NULL SSCC');
 SELECT throws_ok($$SELECT unpack_unit('pos', 'UP-3', '106141417000000063')$$, 'IS054', NULL, 'unpack: an unknown unit');
 
@@ -412,12 +428,60 @@ SELECT is((SELECT count(*) FROM ledger WHERE source_event_id LIKE 'PK-9%' OR sou
                                            OR source_event_id LIKE 'GR-9%' OR source_event_id LIKE 'ASN-2%' OR source_event_id LIKE 'LBL-2%'
                                            OR source_event_id LIKE 'CNT-2%' OR source_event_id LIKE 'SH-2%' OR source_event_id LIKE 'UP-%'),
           0::bigint, 'no refused call posted anything');
-SELECT is((SELECT count(*) FROM logistic_unit_event WHERE source_event_id IN ('PK-9', 'MV-2', 'TR-2', 'GR-9', 'ASN-2', 'LBL-2', 'CNT-2', 'SH-2', 'UP-2', 'UP-3')),
+SELECT is((SELECT count(*) FROM logistic_unit_event WHERE source_event_id IN ('PK-9', 'MV-2', 'TR-2', 'GR-9', 'ASN-2', 'LBL-2', 'CNT-2', 'SH-2', 'UP-2', 'UP-3', 'UP-4', 'PK-8')),
           0::bigint, 'nor recorded anything');
 SELECT is((SELECT count(*) FROM logistic_unit WHERE sscc IN ('106141417000000056', '106141417000000063', '106141417000000117')), 0::bigint,
           'nor created a unit');
 SELECT results_eq($$SELECT l.actor::text COLLATE "default", count(*) FROM ledger l WHERE l.source_event_id LIKE '%/1061414170%' GROUP BY 1 ORDER BY 1$$,
                   $$VALUES ('lu_pos', 8::bigint), ('lu_wms', 19::bigint)$$, 'every unit posting is recorded as the role that called');
+
+-- ---------------------------------------------------------------- a recall reaches the units
+-- Lot Y9 at the DC: a pallet holding a case, and a case on the truck. The lab recalls Y9:
+-- the balances move into blocked, and so do the units' lines, so the recalled pallet can
+-- no longer be shipped as sellable stock.
+--   P9 106141417000000131 (30 Y9, and C9 inside) | C9 106141417000000148 (10 Y9) | T9 106141417000000155 (10 Y9, to the truck)
+RESET ROLE;
+CREATE ROLE lu_lab;
+GRANT inventory_sync_writer TO lu_lab;
+INSERT INTO source (source, name, kind, role) VALUES ('lab', 'Quality lab', 'lims', 'lu_lab');
+INSERT INTO ownership (location, bucket, source) VALUES ('0614141000012', 'blocked', 'lab');
+SET ROLE lu_wms;
+SELECT lives_ok($$SELECT receive('wms', 'GR-Y9', '09506000134383', '0614141000012', 60, 'released', 'Y9');
+                  SELECT pack_unit('wms', 'PK-C9', '106141417000000148', '0614141000012', '[["09506000134383", 10, "Y9"]]');
+                  SELECT pack_unit('wms', 'PK-P9', '106141417000000131', '0614141000012',
+                                   '[{"sscc": "106141417000000148"}, ["09506000134383", 30, "Y9"]]');
+                  SELECT pack_unit('wms', 'PK-T9', '106141417000000155', '0614141000012', '[["09506000134383", 10, "Y9"]]');
+                  SELECT transfer_unit('wms', 'TR-T9', '106141417000000155', '0614141999996')$$,
+                'recall: lot Y9 packed on a pallet and a case, and a case on the truck');
+RESET ROLE;
+SET ROLE lu_lab;
+SELECT lives_ok($$SELECT * FROM recall('09506000134383', 'Y9', 'Listeria', 'lab', 'RC-Y9')$$, 'recall: lot Y9 recalled');
+RESET ROLE;
+SELECT results_eq($$SELECT sscc::text, bucket, quantity FROM logistic_unit_content WHERE lot = 'Y9' ORDER BY sscc, line_no$$,
+                  $$VALUES ('106141417000000131', 'blocked', 30::numeric), ('106141417000000148', 'blocked', 10::numeric),
+                           ('106141417000000155', 'blocked', 10::numeric)$$,
+                  'recall: the lines of the units at the keys it blocked are blocked too, on the truck as well');
+SELECT results_eq($$VALUES (pg_temp.bal('09506000134383', '0614141000012', 'blocked', 'Y9'),
+                            pg_temp.bal('09506000134383', '0614141999996', 'blocked', 'Y9'),
+                            pg_temp.bal('09506000134383', '0614141000012', 'released', 'Y9'))$$,
+                  $$VALUES (50::numeric, 10::numeric, 0::numeric)$$, 'recall: the balances, packed and loose');
+SELECT results_eq($$SELECT e.sscc::text, e.kind::text, e.source, e.source_event_id, e.to_bucket, e.actor::text COLLATE "default",
+                           e.posting_ids = ARRAY(SELECT p.posting_id FROM recall_posting p
+                                                  WHERE p.recall_ref = 'RC-Y9' AND p.location = e.location)
+                      FROM logistic_unit_event e WHERE e.reference = 'RC-Y9' ORDER BY e.sscc$$,
+                  $$VALUES ('106141417000000131', 'moved', 'lab', 'RC-Y9/106141417000000131', 'blocked', 'lu_lab', true),
+                           ('106141417000000148', 'moved', 'lab', 'RC-Y9/106141417000000148', 'blocked', 'lu_lab', true),
+                           ('106141417000000155', 'moved', 'lab', 'RC-Y9/106141417000000155', 'blocked', 'lu_lab', true)$$,
+                  'recall: each unit reached has it in its history, with the recall''s postings');
+SET ROLE lu_wms;
+SELECT throws_ok($$SELECT * FROM ship_unit('wms', 'SH-P9', '106141417000000131')$$, 'IS001',
+                 'source "wms" is not the system of record for bucket "blocked" at location 0614141000012',
+                 'recall: the recalled pallet cannot be shipped');
+RESET ROLE;
+SET ROLE lu_lab;
+SELECT lives_ok($$SELECT * FROM recall('09506000134383', 'Y9', 'Listeria', 'lab', 'RC-Y9')$$, 'recall: a replay');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM logistic_unit_event WHERE reference = 'RC-Y9'), 3::bigint, 'recall: a replay records nothing new');
 RESET ROLE;
 SET ROLE lu_reader;
 SELECT ok((SELECT count(*) > 0 FROM logistic_unit) AND (SELECT count(*) > 0 FROM logistic_unit_content)

@@ -4,7 +4,7 @@
 -- input. Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(57);
+SELECT plan(64);
 
 CREATE ROLE sl_pos;
 CREATE ROLE sl_lab;
@@ -101,6 +101,39 @@ SELECT results_eq($$SELECT s.state, s.location::text, h.conflict FROM serial_sta
                      WHERE s.serial = 'P-TR'$$,
                   $$VALUES ('in_stock', '0614141800018', 'already_on_hand')$$,
                   'a count that finds a unit elsewhere moves it there, and says it was on hand elsewhere');
+
+-- ---------------------------------------------------------------- a count of one serial reconciles that unit only
+-- Three phones in qa_hold at the DC: the key's balance is the sum of its units. A count
+-- naming a serial states that one unit, so its delta is taken against that unit alone,
+-- never against the whole key (counting P-K1 found must post 0, not 1 - 3 = -2).
+SET ROLE sl_pos;
+INSERT INTO ledger (kind, source, source_event_id, gtin, location, serial, bucket, quantity) VALUES
+  ('receipt', 'sl_pos', 'K-1', '09506000800028', '0614141800025', 'P-K1', 'qa_hold', 1),
+  ('receipt', 'sl_pos', 'K-2', '09506000800028', '0614141800025', 'P-K2', 'qa_hold', 1),
+  ('receipt', 'sl_pos', 'K-3', '09506000800028', '0614141800025', 'P-K3', 'qa_hold', 1);
+SELECT lives_ok($$SELECT count_stock('sl_pos', 'KC-1', '09506000800028', '0614141800025', 1, bucket => 'qa_hold', serial => 'P-K1')$$,
+                'a count finds one of three phones where it is');
+SELECT lives_ok($$SELECT count_stock('sl_pos', 'KC-2', '09506000800028', '0614141800025', 0, bucket => 'qa_hold', serial => 'P-K2')$$,
+                'a count misses another');
+SELECT lives_ok($$SELECT count_stock('sl_pos', 'KC-3', '09506000800028', '0614141800025', 1, bucket => 'qa_hold', serial => 'P-K4')$$,
+                'a count finds a phone nobody received');
+INSERT INTO ledger (kind, source, source_event_id, gtin, location, serial, bucket, quantity) VALUES
+  ('receipt', 'sl_pos', 'K-5',  '09506000800028', '0614141800025', 'P-K5', 'qa_hold', 1),
+  ('count',   'sl_pos', 'KC-5', '09506000800028', '0614141800025', 'P-K5', 'qa_hold', 1),
+  ('count',   'sl_pos', 'KC-6', '09506000800028', '0614141800025', 'P-K3', 'qa_hold', 0);
+RESET ROLE;
+SELECT results_eq($$SELECT l.source_event_id, c.delta, c.quantity_after FROM balance_change c JOIN ledger l USING (posting_id)
+                     WHERE l.source_event_id LIKE 'KC-%' ORDER BY l.posting_id$$,
+                  $$VALUES ('KC-1', 0::numeric, 3::numeric), ('KC-2', -1, 2), ('KC-3', 1, 3), ('KC-5', 0, 4), ('KC-6', -1, 3)$$,
+                  'a serial''s count posts the difference for that unit alone (a receipt earlier in the same statement included)');
+SELECT results_eq($$SELECT quantity, last_count_at FROM balance
+                     WHERE item_gtin = '09506000800028' AND location = '0614141800025' AND bucket = 'qa_hold'$$,
+                  $$VALUES (3::numeric, NULL::timestamptz)$$,
+                  'the key holds the units found, and its count watermark stays: its other units were not counted');
+SELECT results_eq($$SELECT serial::text, state FROM serial_state WHERE serial::text LIKE 'P-K%' ORDER BY serial$$,
+                  $$VALUES ('P-K1', 'in_stock'), ('P-K2', 'missing'), ('P-K3', 'missing'), ('P-K4', 'in_stock'), ('P-K5', 'in_stock')$$,
+                  'the units'' states agree with the balance');
+SELECT is_empty($$SELECT * FROM verify()$$, 'verify(): the serial counts are in the books');
 
 -- ---------------------------------------------------------------- contradictions
 SET ROLE sl_pos;

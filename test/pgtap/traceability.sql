@@ -3,7 +3,7 @@
 -- rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(61);
+SELECT plan(69);
 
 CREATE ROLE tr_lab;
 CREATE ROLE tr_mes;
@@ -102,6 +102,37 @@ SELECT throws_ok($$SELECT * FROM trace_forward('09506000700014', 'M1', -1)$$, '2
 SELECT is((SELECT count(*) FROM trace_back('09506000700014', 'M1')), 1::bigint, 'trace_back: a raw material has no ancestors');
 SET ROLE tr_reader;
 SELECT lives_ok($$SELECT * FROM trace_forward('09506000700014', 'M1')$$, 'trace: a reader may trace');
+RESET ROLE;
+
+-- ---------------------------------------------------------------- a production order consumes lots that are there
+-- A consumption naming a production order links its lot into the genealogy: a lot that
+-- is not at the key (scanned wrong, never received) or is used up would make a trace or a
+-- recall name an input that was never used. Refused everywhere (IS053), strict or not,
+-- naming the order, the lot and the key; the statement writes nothing.
+SET ROLE tr_mes;
+SELECT lives_ok($$SELECT receive('mes', 'R3', '09506000700014', '0614141700011', 50, 'qa_hold', 'M3');
+                  SELECT consume('mes', 'C5', '09506000700014', '0614141700011', 50, 'M3', 'qa_hold', reference => 'WO-4')$$,
+                'production order: lot M3 received and used up by WO-4');
+SELECT lives_ok($$CREATE TEMP TABLE before_bad_orders AS
+                  SELECT (SELECT count(*) FROM inventory_sync.ledger) AS postings, (SELECT count(*) FROM inventory_sync.lot) AS lots$$,
+                'production order: the state before the refusals');
+SELECT throws_ok($$SELECT consume('mes', 'C6', '09506000700014', '0614141700011', 10, 'M9', 'qa_hold', reference => 'WO-5')$$,
+                 'IS053', 'production order WO-5 consumes lot M9 of gtin 09506000700014, which was never at location 0614141700011, bucket "qa_hold"',
+                 'production order: an unknown lot is refused (IS053), the key named');
+SELECT throws_ok($$SELECT consume('mes', 'C6', '09506000700014', '0614141700011', 10, 'M3', 'qa_hold', reference => 'WO-5 line 2')$$,
+                 'IS053', 'production order WO-5 consumes 10 of lot M3 of gtin 09506000700014 at location 0614141700011, bucket "qa_hold", which has 0 left',
+                 'production order: an already-consumed lot is refused (IS053)');
+SELECT throws_ok($$SELECT consume('mes', 'C6', '09506000700014', '0614141700028', 10, 'M1', 'qa_hold', reference => 'WO-5')$$,
+                 'IS053', NULL, 'production order: a lot known elsewhere, never at this location');
+SELECT throws_ok($$INSERT INTO ledger (kind, source, source_event_id, gtin, location, lot, bucket, quantity, reference) VALUES
+                     ('consumption', 'mes', 'C7', '09506000700014', '0614141700011', 'M1', 'qa_hold', 600, 'WO-5'),
+                     ('consumption', 'mes', 'C8', '09506000700014', '0614141700011', 'M1', 'qa_hold', 600, 'WO-5'),
+                     ('production', 'mes', 'P5', '09506000700038', '0614141700011', 'Y5', 'qa_hold', 100, 'WO-5')$$,
+                 'IS053', 'production order WO-5 consumes 600 of lot M1 of gtin 09506000700014 at location 0614141700011, bucket "qa_hold", which has 100 left',
+                 'production order: a batch consuming a lot twice over is refused as a whole');
+SELECT results_eq($$SELECT (SELECT count(*) FROM ledger), (SELECT count(*) FROM lot) FROM before_bad_orders$$,
+                  $$SELECT postings, lots FROM before_bad_orders$$, 'production order: the refusals wrote nothing');
+SELECT is((SELECT sum(quantity) FROM balance WHERE lot = 'M1'), 700::numeric, 'production order: the lot''s balance is untouched');
 RESET ROLE;
 
 -- ---------------------------------------------------------------- recall

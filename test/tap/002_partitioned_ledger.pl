@@ -1,5 +1,7 @@
 # The ledger converted to a table range-partitioned by recorded_at, exactly as
-# docs/operations.md describes, keeps posting: balances, replays, verify().
+# docs/operations.md describes, keeps posting: balances, replays, verify(); its indexes
+# are on every partition, and what reads them works there: lot genealogy, a recall, a
+# serial's history and a count of one serial.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -37,6 +39,11 @@ ALTER TABLE ledger_$year DROP CONSTRAINT ledger_source_source_event_id_key,
                           DROP CONSTRAINT ledger_pkey;
 ALTER TABLE ledger_$year ADD PRIMARY KEY (posting_id, recorded_at),
                          ADD UNIQUE (source, source_event_id, recorded_at);
+ALTER INDEX ledger_source_recorded RENAME TO ledger_${year}_source_recorded;
+ALTER INDEX ledger_manufacturing_lot RENAME TO ledger_${year}_manufacturing_lot;
+ALTER INDEX ledger_manufacturing_order RENAME TO ledger_${year}_manufacturing_order;
+ALTER INDEX ledger_lot RENAME TO ledger_${year}_lot;
+ALTER INDEX ledger_serial RENAME TO ledger_${year}_serial;
 CREATE TABLE ledger (LIKE ledger_$year INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS,
                      PRIMARY KEY (posting_id, recorded_at),
                      UNIQUE (source, source_event_id, recorded_at))
@@ -47,6 +54,18 @@ ALTER EXTENSION inventory_sync DROP SEQUENCE ledger_posting_id_seq;
 ALTER TABLE ledger_$year ALTER COLUMN posting_id DROP IDENTITY;
 ALTER TABLE ledger ATTACH PARTITION ledger_$year FOR VALUES FROM ('$year-01-01') TO ('$next-01-01');
 CREATE TABLE ledger_$next PARTITION OF ledger FOR VALUES FROM ('$next-01-01') TO ('$after-01-01');
+CREATE INDEX ledger_source_recorded ON ledger (source, recorded_at);
+CREATE INDEX ledger_manufacturing_lot ON ledger (item_gtin, lot, (pg_catalog.split_part(reference, ' ', 1)))
+ WHERE kind IN ('consumption', 'production') AND lot IS NOT NULL AND reference IS NOT NULL;
+CREATE INDEX ledger_manufacturing_order ON ledger ((pg_catalog.split_part(reference, ' ', 1)), kind)
+ WHERE kind IN ('consumption', 'production') AND lot IS NOT NULL AND reference IS NOT NULL;
+CREATE INDEX ledger_lot ON ledger (item_gtin, lot) WHERE lot IS NOT NULL AND kind IN ('issue', 'transfer_out');
+CREATE INDEX ledger_serial ON ledger (item_gtin, serial) WHERE serial IS NOT NULL;
+COMMENT ON INDEX ledger_source_recorded IS 'Postings of a source by recorded time (kpi_source: latency over a window, last event)';
+COMMENT ON INDEX ledger_manufacturing_lot IS 'Production orders a lot was consumed in or produced by (lot genealogy)';
+COMMENT ON INDEX ledger_manufacturing_order IS 'Consumption and production postings of a production order (lot genealogy)';
+COMMENT ON INDEX ledger_lot IS 'Where a lot left a location: its issues and transfers out (trace, recall)';
+COMMENT ON INDEX ledger_serial IS 'The postings of a serial (serial_history, serial_state, serial_exceptions)';
 CREATE TRIGGER ledger_10_validate BEFORE INSERT ON ledger
     FOR EACH ROW EXECUTE FUNCTION ledger_before_insert();
 CREATE TRIGGER ledger_20_apply AFTER INSERT ON ledger REFERENCING NEW TABLE AS new_postings
@@ -79,6 +98,65 @@ my ($rc, $out, $err) = $node->psql('postgres', q{
 INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, quantity)
      VALUES ('receipt', 'wms', 'after-1', '09506000134352', '0614141000012', 6)});
 like($err, qr/already posted with a different quantity/, 'a conflicting replay is still refused');
+
+# The ledger's indexes: on the partitioned table, and on each partition (this year's own
+# adopted, next year's built), so a partition attached later gets them too.
+my @indexes = qw(ledger_source_recorded ledger_manufacturing_lot ledger_manufacturing_order ledger_lot ledger_serial);
+for my $index (@indexes)
+{
+	is($node->safe_psql('postgres', qq{
+SELECT c.relkind::text || ':' || (SELECT count(*) FROM pg_inherits i WHERE i.inhparent = c.oid)
+  FROM pg_class c WHERE c.oid = 'inventory_sync.$index'::regclass}),
+		'I:2', "$index is on the partitioned ledger and on both partitions");
+}
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_indexes WHERE schemaname = 'inventory_sync' AND tablename = 'ledger_} . $year . q{'}),
+	'7', "this year's partition has no index twice (its own were adopted)");
+
+# Lot genealogy, a recall, serials: what reads those indexes, on the partitioned ledger.
+$node->safe_psql('postgres', q{
+SET search_path = inventory_sync;
+INSERT INTO item (gtin, name, base_unit, lot_tracked) VALUES ('09506000700014', 'Milk', 'LTR', true);
+INSERT INTO item (gtin, name, lot_tracked) VALUES ('09506000700038', 'Yoghurt', true);
+INSERT INTO item (gtin, name, serial_tracked) VALUES ('09506000800028', 'Phone', true);
+INSERT INTO ledger (kind, source, source_event_id, gtin, location, lot, serial, bucket, quantity, reference) VALUES
+  ('receipt', 'wms', 'M-1', '09506000700014', '0614141000012', 'M1', NULL, 'released', 1000, NULL),
+  ('consumption', 'wms', 'M-2', '09506000700014', '0614141000012', 'M1', NULL, 'released', 300, 'WO-1'),
+  ('production', 'wms', 'M-3', '09506000700038', '0614141000012', 'Y1', NULL, 'released', 600, 'WO-1 SSCC 1'),
+  ('issue', 'wms', 'M-4', '09506000700038', '0614141000012', 'Y1', NULL, 'released', 10, 'ORDER 1'),
+  ('receipt', 'wms', 'S-1', '09506000800028', '0614141000012', NULL, 'P-1', 'released', 1, NULL),
+  ('receipt', 'wms', 'S-2', '09506000800028', '0614141000012', NULL, 'P-2', 'released', 1, NULL),
+  ('receipt', 'wms', 'S-3', '09506000800028', '0614141000012', NULL, 'P-3', 'released', 1, NULL);
+SELECT inventory_sync.count_stock('wms', 'S-4', '09506000800028', '0614141000012', 1, serial => 'P-1');
+SELECT inventory_sync.count_stock('wms', 'S-5', '09506000800028', '0614141000012', 0, serial => 'P-2');
+});
+is($node->safe_psql('postgres', q{
+SELECT string_agg(depth || ' ' || lot_number || ' ' || coalesce(production_order, '-'), ', ' ORDER BY depth)
+  FROM inventory_sync.trace_forward('09506000700014', 'M1')}),
+	'0 M1 -, 1 Y1 WO-1', 'trace_forward on the partitioned ledger');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(lot_number::text, ', ' ORDER BY depth) FROM inventory_sync.trace_back('09506000700038', 'Y1')}),
+	'Y1, M1', 'trace_back on the partitioned ledger');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(reference, ', ') FROM inventory_sync.recall('09506000700014', 'M1', 'test', 'wms', 'RC-1')}),
+	'ORDER 1', 'recall on the partitioned ledger: the customer shipment');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(lot || ' ' || bucket || ' ' || quantity, ', ' ORDER BY lot)
+  FROM inventory_sync.balance WHERE lot IS NOT NULL AND quantity <> 0}),
+	'M1 blocked 700, Y1 blocked 590', 'recall: the lot and what was made from it are blocked');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(serial || ' ' || state, ', ' ORDER BY serial) FROM inventory_sync.serial_state}),
+	'P-1 in_stock, P-2 missing, P-3 in_stock', 'serial_state on the partitioned ledger');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(l.source_event_id || ' ' || c.delta, ', ' ORDER BY l.posting_id)
+  FROM inventory_sync.balance_change c JOIN inventory_sync.ledger l USING (posting_id) WHERE l.kind = 'count'}),
+	'S-4 0, S-5 -1', 'a count of one serial reconciles that unit only, on the partitioned ledger');
+like($node->safe_psql('postgres', q{
+SET search_path = inventory_sync;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT posting_id FROM ledger WHERE item_gtin = '09506000800028' AND serial = 'P-1'}),
+	qr/ledger_\d+_serial on ledger_\d+.*ledger_\d+_item_gtin_serial_idx on ledger_\d+/s,
+	"a serial's postings are found through each partition's serial index");
+is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.verify()}), '0', 'verify() after the traceability postings');
 
 $node->stop;
 done_testing();
