@@ -31,6 +31,7 @@
 #include "utils/date.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
+#include "storage/lmgr.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -384,6 +385,21 @@ channel_terms(const char *channel)
 	if (strlen(channel) >= sizeof(((ChannelTerms *) NULL)->channel))
 		return NULL;
 	return hash_search(topo_channels, channel, HASH_FIND, NULL);
+}
+
+bool
+channel_shares_location(const ChannelTerms *terms)
+{
+	int64		i;
+
+	for (i = 0; i < terms->nlocations && terms->locations != NULL; i++)
+	{
+		LocationEntry *e = topo_location(terms->locations[i], false);
+
+		if (e != NULL && e->nchannels > 1)
+			return true;
+	}
+	return false;
 }
 
 int
@@ -755,15 +771,24 @@ append_change(MoveWork *w, HeapAppend *changes, const ChannelDelta *d, Numeric b
 	heap_append_row(changes, row, nulls);
 }
 
+/* What a channel's move left (and, for a line, the ATP it needs before it). */
+typedef struct ChannelMoved
+{
+	Numeric		need;			/* NULL: no check */
+	Numeric		atp;			/* after the move; when refused, as found */
+	int64		version;
+} ChannelMoved;
+
 /*
  * One channel's move. Its ATP row is read and rewritten as UPDATE would: when another
  * mover or promise changed it after the snapshot the row and the running sum were read
  * under, the rewrite waits for that one and fails, and the move is read again; once the
  * rewrite succeeded the row is this transaction's, and the running sum read with it is
- * the one the previous mover left (they change together under the row).
+ * the one the previous mover left (they change together under the row). With moved->need
+ * set (a line's quantity), a channel found with less ATP than that is not moved: false.
  */
-static void
-move_channel(MoveWork *w, const ChannelDelta *d, HeapAppend *changes)
+static bool
+move_channel(MoveWork *w, const ChannelDelta *d, HeapAppend *changes, ChannelMoved *moved)
 {
 	Datum		key[2] = {PointerGetDatum(d->channel), Int64GetDatum(d->item)};
 	KeyedRow   *atp_row = row_of(w, T_CHANNEL_ATP);
@@ -771,51 +796,71 @@ move_channel(MoveWork *w, const ChannelDelta *d, HeapAppend *changes)
 	Numeric		safety = find_numeric(w, T_CHANNEL_SAFETY, key, d->safety);
 	static const int stock_col[1] = {0};
 	static const int atp_cols[3] = {0, 1, 2};
+	bool		locked = false;
 
 	for (int attempt = 0;; attempt++)
 	{
-		Snapshot	snap = keyed_snapshot();
+		/* the first look under the snapshot the move was decided with; after a wait, a fresh one */
+		Snapshot	snap = attempt == 0 && w->snapshot != NULL ? w->snapshot : keyed_snapshot();
 		Numeric		atp;
 		Numeric		stock;
 		Numeric		after;
 		int64		version;
 		bool		isnull;
-		bool		done;
 		Datum		v[3];
 
 		atp_row->snapshot = state_row->snapshot = snap;
-		/* the versions found deciding, when they still are the latest; else searched */
-		if (!(attempt == 0 && keyed_row_fetch(atp_row, (ItemPointer) &d->atp_tid, snap)) &&
+		/* the versions found deciding, when they still are the latest; else searched (locked: as locked) */
+		if (!locked && !(attempt == 0 && keyed_row_fetch(atp_row, (ItemPointer) &d->atp_tid, snap)) &&
 			!keyed_row_find(atp_row, key))
 			elog(ERROR, "inventory_sync: a channel ATP row vanished");
 		if (!(attempt == 0 && keyed_row_fetch(state_row, (ItemPointer) &d->state_tid, snap)) &&
 			!keyed_row_find(state_row, key))
 			elog(ERROR, "inventory_sync: a channel ATP state row vanished");
-		UnregisterSnapshot(snap);
+		if (snap != w->snapshot)
+			UnregisterSnapshot(snap);
 		atp = DatumGetNumericCopy(keyed_row_get(atp_row, 0, &isnull));
 		version = DatumGetInt64(keyed_row_get(atp_row, 1, &isnull));
 		stock = DatumGetNumericCopy(keyed_row_get(state_row, 0, &isnull));
+		/* a line taking what the channel no longer has: nothing written, the caller refuses */
+		if (moved != NULL && moved->need != NULL && num_cmp(atp, moved->need) < 0)
+		{
+			moved->atp = atp;
+			return false;
+		}
 		after = num_add(atp, num_sub(num_max0(num_sub(num_add(stock, d->delta), safety)),
 									 num_max0(num_sub(stock, safety))));
 		/* the ATP row first: it is the lock every writer of the channel's ATP queues on */
 		v[0] = NumericGetDatum(num_cmp(after, atp) != 0 ? after : atp);
 		v[1] = Int64GetDatum(num_cmp(after, atp) != 0 ? version + 1 : version);
 		v[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-		done = keyed_row_try_update(atp_row, atp_cols, v, num_cmp(after, atp) != 0 ? 3 : 2);
-		if (!done)
+		if (locked)
+			keyed_row_update(atp_row, atp_cols, v, num_cmp(after, atp) != 0 ? 3 : 2);
+		else if (!keyed_row_try_update(atp_row, atp_cols, v, num_cmp(after, atp) != 0 ? 3 : 2))
 		{
 			/* as UPDATE: a row changed after this transaction's snapshot cannot be moved from it */
 			if (IsolationUsesXactSnapshot())
 				ereport(ERROR,
 						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 						 errmsg("could not serialize access due to concurrent update")));
+			/*
+			 * Wait in the row's queue and lock its latest version, then decide on what the
+			 * previous mover committed: searching again and retrying the rewrite instead
+			 * would let every waiter fail again each time the row changes hands.
+			 */
+			locked = keyed_row_lock(atp_row, LockTupleNoKeyExclusive);
 			continue;
 		}
 		v[0] = NumericGetDatum(num_add(stock, d->delta));
 		keyed_row_update(state_row, stock_col, v, 1);
 		if (num_cmp(after, atp) != 0)
 			append_change(w, changes, d, atp, after, version + 1);
-		return;
+		if (moved != NULL)
+		{
+			moved->atp = after;
+			moved->version = num_cmp(after, atp) != 0 ? version + 1 : version;
+		}
+		return true;
 	}
 }
 
@@ -836,11 +881,26 @@ decide(MoveWork *w, ChannelPair *pairs, int npairs)
 	return deltas_merge(w);
 }
 
+/* CURRENT_DATE, which is the transaction's: computed once per transaction. */
+static DateADT
+today(void)
+{
+	static TimestampTz computed_for = 0;
+	static DateADT day;
+
+	if (GetCurrentTransactionStartTimestamp() != computed_for)
+	{
+		day = GetSQLCurrentDate();
+		computed_for = GetCurrentTransactionStartTimestamp();
+	}
+	return day;
+}
+
 static void
 work_init(MoveWork *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->today = GetSQLCurrentDate();
+	w->today = today();
 	w->maxdeltas = w->maxwrites = 8;
 	w->deltas = palloc(sizeof(ChannelDelta) * w->maxdeltas);
 	w->writes = palloc(sizeof(LocationWrite) * w->maxwrites);
@@ -870,7 +930,7 @@ channel_move_run(ChannelPair *pairs, int npairs, const char *cause, int64 postin
 		heap_append_open(&changes);
 		for (i = 0; i < w.ndeltas; i++)
 			if (num_sign(w.deltas[i].delta) != 0)
-				move_channel(&w, &w.deltas[i], &changes);
+				(void) move_channel(&w, &w.deltas[i], &changes, NULL);
 		heap_append_finish(&changes, false);
 	}
 	work_close(&w);
@@ -995,4 +1055,152 @@ channel_atp_now(text *channel, int64 item, Numeric *atp)
 		*atp = find_numeric(&w, T_CHANNEL_ATP, key, num_zero());
 	work_close(&w);
 	return found;
+}
+
+/* ------------------------------------------------------------------------
+ * A line held at a location: the stored location ATP moved by its quantity.
+ *
+ * A reservation changes only what is reserved at the location, so every stored ATP of
+ * the location (one per shelf-life rule) falls by exactly its quantity when the rows are
+ * today's: the balances, lots and safety stock need not be read. The channels there move
+ * by the change of their contribution, as for a posting.
+ * ------------------------------------------------------------------------ */
+
+/* A table and every index of it locked in mode (held to the end of the transaction). */
+void
+lock_table_and_indexes(Oid relid, LOCKMODE mode)
+{
+	Relation	rel = table_open(relid, mode);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+		LockRelationOid(lfirst_oid(lc), mode);
+	list_free(indexes);
+	table_close(rel, NoLock);
+}
+
+void
+channel_hold_prelock(void)
+{
+	int			i;
+
+	if (!tables_valid)
+		return;
+	for (i = 0; i < NUM_TABLES; i++)
+	{
+		LOCKMODE	mode = table_written[i] ? RowExclusiveLock : AccessShareLock;
+
+		LockRelationOid(tables[i].relid, mode);
+		LockRelationOid(tables[i].indexid, mode);
+	}
+	lock_table_and_indexes(change_relid, RowExclusiveLock);
+}
+
+bool
+channel_hold_read(LineHold *h)
+{
+	MoveWork	w;
+	LocationEntry *e;
+	KeyedRow   *r;
+	Datum		key[2] = {Int64GetDatum(h->item), Int64GetDatum(h->location)};
+	Datum		channel_key[2] = {PointerGetDatum(h->channel), Int64GetDatum(h->item)};
+	bool		ok;
+	bool		isnull;
+	int			c;
+
+	AcceptInvalidationMessages();
+	if (!topo_valid || !tables_valid || change_natts > 64 ||
+		(e = topo_location(h->location, false)) == NULL || e->nchannels == 0)
+		return false;
+	work_init(&w);
+	w.snapshot = keyed_snapshot();
+	h->nrows = 0;
+	ok = !find_row(&w, T_BACKORDER, key);
+	r = row_of(&w, T_LOCATION_ATP);
+	r->snapshot = w.snapshot;
+	keyed_scan_begin(r, key, 2);
+	while (ok && keyed_scan_next(r))
+	{
+		/* a row computed on an earlier day may have lots that left ATP since: recomputed */
+		ok = h->nrows < HOLD_MAX_SHELVES && DatumGetDateADT(keyed_row_get(r, 1, &isnull)) == w.today;
+		if (!ok)
+			break;
+		h->atps[h->nrows] = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
+		h->shelves[h->nrows] = DatumGetInt32(keyed_row_get(r, 3, &isnull));
+		h->tids[h->nrows] = r->slot->tts_tid;
+		h->nrows++;
+	}
+	keyed_scan_end(r);
+	if (ok)
+		ok = find_row(&w, T_CHANNEL_ATP, channel_key);
+	if (ok)
+		h->channel_atp = DatumGetNumericCopy(keyed_row_get(row_of(&w, T_CHANNEL_ATP), 0, &isnull));
+	work_close(&w);
+	/* every channel there needs its rule's row; the line's channel is one of them */
+	h->location_atp = NULL;
+	for (c = 0; ok && c < e->nchannels; c++)
+	{
+		int			k = 0;
+
+		while (k < h->nrows && h->shelves[k] != e->channels[c].shelf)
+			k++;
+		ok = k < h->nrows;
+		if (ok && e->channels[c].shelf == h->shelf)
+			h->location_atp = h->atps[k];
+	}
+	return ok && h->location_atp != NULL;
+}
+
+HoldResult
+channel_hold_write(LineHold *h, int64 reservation_id)
+{
+	MoveWork	w;
+	HeapAppend	changes;
+	LocationEntry *e = topo_location(h->location, false);
+	ChannelPair p = {h->item, h->location, NULL};
+	HoldResult	result = HOLD_DONE;
+	int			i;
+	int			c;
+
+	work_init(&w);
+	w.cause = "reservation";
+	w.reservation_id = reservation_id;
+	w.snapshot = keyed_snapshot();
+	h->version = -1;
+	for (i = 0; i < h->nrows; i++)
+		add_write(&w, &p, h->shelves[i], num_sub(h->atps[i], h->quantity), &h->tids[i]);
+	for (c = 0; c < e->nchannels; c++)
+		for (i = 0; i < h->nrows; i++)
+			if (h->shelves[i] == e->channels[c].shelf &&
+				num_cmp(num_max0(h->atps[i]), num_max0(w.writes[i].atp)) != 0)
+				add_delta(&w, &e->channels[c], h->item,
+						  num_sub(num_max0(w.writes[i].atp), num_max0(h->atps[i])));
+	/* decided before anything is written, as for a posting */
+	if (!deltas_merge(&w))
+	{
+		work_close(&w);
+		return HOLD_SLOW;
+	}
+	write_locations(&w);
+	heap_append_init(&changes, change_relid, change_natts, 1);
+	heap_append_open(&changes);
+	for (i = 0; i < w.ndeltas && result == HOLD_DONE; i++)
+	{
+		ChannelDelta *d = &w.deltas[i];
+		bool		own = VARSIZE_ANY(d->channel) == VARSIZE_ANY(h->channel) &&
+			memcmp(VARDATA_ANY(d->channel), VARDATA_ANY(h->channel), VARSIZE_ANY_EXHDR(h->channel)) == 0;
+		ChannelMoved moved = {own ? h->quantity : NULL};
+
+		if (!move_channel(&w, d, &changes, &moved))
+			result = HOLD_REFUSED;
+		if (own)
+		{
+			h->channel_atp = moved.atp;
+			h->version = moved.version;
+		}
+	}
+	heap_append_finish(&changes, false);
+	work_close(&w);
+	return result;
 }

@@ -9,6 +9,8 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "storage/itemptr.h"
+#include "storage/lockdefs.h"
 #include "utils/numeric.h"
 
 #include "posting_int.h"
@@ -42,6 +44,9 @@ extern const struct KeyedTable *channel_move_table(ChannelTable which);
 
 /* A channel's terms; NULL when it is unknown (or its name too long to cache). */
 extern const ChannelTerms *channel_terms(const char *channel);
+
+/* Whether another channel sells from one of the channel's locations (it does not pool). */
+extern bool channel_shares_location(const ChannelTerms *terms);
 
 /* The channels selling from a location, as (name, shelf-life rule) pairs: how many, and each. */
 extern int	channel_location_channels(int64 location, text ***channels, int32 **shelves);
@@ -77,5 +82,57 @@ extern bool channel_rows_ready(text *channel, int64 item, bool today);
  */
 extern bool channel_move_run(ChannelPair *pairs, int npairs, const char *cause, int64 posting_id,
 							 int64 reservation_id);
+
+/*
+ * A line of a reservation held at one location: what it asks, and what its location has
+ * (stored, read under the location's promise key, which the caller holds).
+ */
+#define HOLD_MAX_SHELVES 8
+typedef struct LineHold
+{
+	int64		item;
+	int64		location;
+	text	   *channel;		/* the reserving channel, selling from the location */
+	int32		shelf;			/* its shelf-life rule */
+	Numeric		quantity;
+	Numeric		location_atp;	/* read: the location's ATP as the channel sees it */
+	Numeric		channel_atp;	/* read: the channel's published ATP; held: after the line (refused: as found) */
+	int64		version;		/* held: its version (-1: not moved here) */
+	int			nrows;			/* the location's stored ATP, one row per shelf-life rule */
+	int32		shelves[HOLD_MAX_SHELVES];
+	Numeric		atps[HOLD_MAX_SHELVES];
+	ItemPointerData tids[HOLD_MAX_SHELVES];
+} LineHold;
+
+/* A table and every index of it locked in mode, to the end of the transaction. */
+extern void lock_table_and_indexes(Oid relid, LOCKMODE mode);
+
+/*
+ * Every table a hold reads or writes, locked ahead of the line's row locks: the hold then
+ * finds its relation locks held and waits on no lock manager while it holds the rows.
+ */
+extern void channel_hold_prelock(void);
+
+/*
+ * Reads the location's stored ATP for the line and the channel's published ATP (h->
+ * location_atp, h->channel_atp); false when C cannot move it from there (a backorder held
+ * there, a row not computed today, a channel without its row): the caller takes the route
+ * that recomputes the location.
+ */
+extern bool channel_hold_read(LineHold *h);
+
+typedef enum HoldResult
+{
+	HOLD_DONE,					/* location and channels moved, the line's channel's after-state in h */
+	HOLD_REFUSED,				/* the channel's ATP fell below the line meanwhile: refuse, writes undone */
+	HOLD_SLOW					/* nothing written: channel_move_run() or the SQL must move them */
+} HoldResult;
+
+/*
+ * After the promise key's reserved quantity grew by the line: the location's stored ATP
+ * falls by it and every channel there moves by the change of its contribution, in
+ * (channel, item) order; the line's channel must still have the quantity.
+ */
+extern HoldResult channel_hold_write(LineHold *h, int64 reservation_id);
 
 #endif							/* INVENTORY_SYNC_CHANNEL_MOVE_H */

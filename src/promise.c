@@ -49,6 +49,7 @@
 #include "gs1.h"
 #include "heap_append.h"
 #include "numeric_util.h"
+#include "channel_move.h"
 #include "promise.h"
 #include "promise_internal.h"
 
@@ -158,6 +159,21 @@ fast_terms(Datum channel, Datum item)
 	e = palloc(sizeof(TermsEntry));
 	*e = fresh;
 	return e;
+}
+
+/*
+ * A channel sharing a location with another does not pool: the fast path's own question
+ * (a query per call) need not be asked.
+ */
+static bool
+channel_shared(FunctionCallInfo fcinfo)
+{
+	char	   *name = TextDatumGetCString(PG_GETARG_DATUM(ARG_CHANNEL));
+	const ChannelTerms *terms;
+
+	channel_topology_load();
+	terms = channel_terms(name);
+	return terms != NULL && channel_shares_location(terms);
 }
 
 /* ------------------------------------------------------------------------
@@ -421,7 +437,7 @@ reserve(PG_FUNCTION_ARGS)
 	promise_catalog_load();
 	/* membership cannot change until this transaction ends (see the file comment) */
 	LockRelationOid(promise_catalog.channel, RowShareLock);
-	if (sane && PG_ARGISNULL(ARG_LOCATION) && reserve_fast(fcinfo, &values, &nulls))
+	if (sane && PG_ARGISNULL(ARG_LOCATION) && !channel_shared(fcinfo) && reserve_fast(fcinfo, &values, &nulls))
 		row = heap_form_tuple(resultdesc, values, nulls);
 	else if (sane && reserve_placed(fcinfo, &values, &nulls))
 		row = heap_form_tuple(resultdesc, values, nulls);

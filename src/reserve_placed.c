@@ -127,15 +127,17 @@ lock_channel_rows(const PlacedLocks *locks, text *channel, Datum item, Numeric *
 	return ok;
 }
 
-/* The location's promise key, created where missing (_promise_keys_lock: it holds none yet), locked. */
+/*
+ * The location's promise key, created where missing (_promise_keys_lock: it holds none
+ * yet), locked, in r (open: the caller closes it).
+ */
 static void
-lock_promise_key(Datum item, int64 location)
+lock_promise_key(Datum item, int64 location, KeyedRow *r)
 {
-	KeyedRow	r;
 	Datum		key[2] = {item, Int64GetDatum(location)};
 
-	keyed_row_open(&r, channel_move_table(CHANNEL_TABLE_PROMISE_KEY), RowExclusiveLock);
-	if (!keyed_row_find(&r, key) || !keyed_row_lock(&r, LockTupleExclusive))
+	keyed_row_open(r, channel_move_table(CHANNEL_TABLE_PROMISE_KEY), RowExclusiveLock);
+	if (!keyed_row_find(r, key) || !keyed_row_lock(r, LockTupleExclusive))
 	{
 		Oid			gtin = ext_catalog_type("gtin", false);
 		Oid			gln = ext_catalog_type("gln", false);
@@ -146,26 +148,21 @@ lock_promise_key(Datum item, int64 location)
 		if (SPI_execute_with_args("SELECT inventory_sync._promise_keys_lock($1, $2)", 2, argtypes, args, NULL,
 								  false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "inventory_sync: could not create the promise key of a reservation");
+		if (!keyed_row_find(r, key) || !keyed_row_lock(r, LockTupleExclusive))
+			elog(ERROR, "inventory_sync: a promise key just created is gone");
 	}
-	keyed_row_close(&r);
 }
 
-/* The line held there: the promise key's reserved quantity grows by it (the key is locked). */
+/* The line held there: the locked promise key's reserved quantity grows by it. */
 static void
-hold_on_promise_key(Datum item, int64 location, Numeric quantity)
+hold_on_promise_key(KeyedRow *r, Numeric quantity)
 {
-	KeyedRow	r;
 	static const int col[1] = {0};
-	Datum		key[2] = {item, Int64GetDatum(location)};
 	Datum		v[1];
 	bool		isnull;
 
-	keyed_row_open(&r, channel_move_table(CHANNEL_TABLE_PROMISE_KEY), RowExclusiveLock);
-	if (!keyed_row_find(&r, key))
-		elog(ERROR, "inventory_sync: a locked promise key vanished");
-	v[0] = NumericGetDatum(num_add(DatumGetNumeric(keyed_row_get(&r, 0, &isnull)), quantity));
-	keyed_row_update(&r, col, v, 1);
-	keyed_row_close(&r);
+	v[0] = NumericGetDatum(num_add(DatumGetNumeric(keyed_row_get(r, 0, &isnull)), quantity));
+	keyed_row_update(r, col, v, 1);
 }
 
 /* What one location offers the line, read under its locks. */
@@ -175,23 +172,60 @@ typedef struct PlacedTry
 	Numeric		location_atp;	/* before the line */
 	Numeric		channel_atp;
 	bool		fits;
+	bool		stored;			/* read from the stored location ATP: hold.* says how to move it */
+	LineHold	hold;
 } PlacedTry;
 
-/* Takes the line's locks at a location (level 2, then 4) and reads what it offers. */
+/*
+ * Takes the line's locks at a location (level 2, then 4) and reads what it offers: from
+ * its stored ATP, the channel's rows left to the move (they are taken last, so the
+ * channel's ATP row, the one every line of the channel queues on, is held the shortest);
+ * or, where C cannot read the stored ATP, by locking the channels' rows and recomputing.
+ */
 static void
-try_location_locked(text *channel, Datum item, int32 shelf, Numeric quantity, PlacedTry *t)
+read_location(text *channel, Datum item, int32 shelf, Numeric quantity, PlacedTry *t)
 {
 	PlacedLocks locks;
 
-	(void) location_channels(t->location, channel, &locks);
-	lock_promise_key(item, t->location);
-	t->channel_atp = NULL;
-	if (!lock_channel_rows(&locks, channel, item, &t->channel_atp) || t->channel_atp == NULL)
-		elog(ERROR, "inventory_sync: a channel ATP row checked a moment ago is gone");
-	/* (a location whose ATP C cannot read, a backorder held there, is passed over) */
-	if (!location_atp_now(DatumGetInt64(item), t->location, shelf, &t->location_atp))
-		t->location_atp = num_zero();
+	t->hold.item = DatumGetInt64(item);
+	t->hold.location = t->location;
+	t->hold.channel = channel;
+	t->hold.shelf = shelf;
+	t->hold.quantity = quantity;
+	t->stored = channel_hold_read(&t->hold);
+	if (t->stored)
+	{
+		t->location_atp = t->hold.location_atp;
+		t->channel_atp = t->hold.channel_atp;
+	}
+	else
+	{
+		(void) location_channels(t->location, channel, &locks);
+		t->channel_atp = NULL;
+		if (!lock_channel_rows(&locks, channel, item, &t->channel_atp) || t->channel_atp == NULL)
+			elog(ERROR, "inventory_sync: a channel ATP row checked a moment ago is gone");
+		/* (a location whose ATP C cannot read, a backorder held there, is passed over) */
+		if (!location_atp_now(DatumGetInt64(item), t->location, shelf, &t->location_atp))
+			t->location_atp = num_zero();
+	}
 	t->fits = num_cmp(quantity, t->location_atp) <= 0 && num_cmp(quantity, t->channel_atp) <= 0;
+}
+
+/*
+ * The line's hold on the location's promise key, where it fits: in the (sub)transaction
+ * that locked the key, so the lock and the update are one transaction's (a key locked by
+ * a subtransaction and rewritten by its parent would need a multixact).
+ */
+static void
+try_location_locked(text *channel, Datum item, int32 shelf, Numeric quantity, PlacedTry *t)
+{
+	KeyedRow	key;
+
+	lock_promise_key(item, t->location, &key);
+	read_location(channel, item, shelf, quantity, t);
+	if (t->fits)
+		hold_on_promise_key(&key, quantity);
+	keyed_row_close(&key);
 }
 
 /*
@@ -314,9 +348,9 @@ line_likely_fits(FunctionCallInfo fcinfo, text *channel, int32 shelf, int64 loca
 	return num_cmp(quantity, location_atp) <= 0 && num_cmp(quantity, channel_atp) <= 0;
 }
 
-/* Where the line goes: the first location it fits at, tried in order; refused (IS040) where none. */
-static int64
-place_line(FunctionCallInfo fcinfo, text *channel, int32 shelf, const int64 *candidates, int n)
+/* Where the line goes (into *placed): the first location it fits at, tried in order; refused (IS040) where none. */
+static void
+place_line(FunctionCallInfo fcinfo, text *channel, int32 shelf, const int64 *candidates, int n, PlacedTry *placed)
 {
 	Datum		item = PG_GETARG_DATUM(ARG_ITEM);
 	Numeric		quantity = PG_GETARG_NUMERIC(ARG_QUANTITY);
@@ -332,7 +366,10 @@ place_line(FunctionCallInfo fcinfo, text *channel, int32 shelf, const int64 *can
 		else
 			try_location(channel, item, shelf, quantity, &t);
 		if (t.fits)
-			return t.location;
+		{
+			*placed = t;
+			return;
+		}
 		if (best.location == 0 || num_cmp(t.location_atp, best.location_atp) > 0)
 			best = t;
 		/* the channel's own ATP limits the line wherever it goes */
@@ -342,26 +379,51 @@ place_line(FunctionCallInfo fcinfo, text *channel, int32 shelf, const int64 *can
 	refuse_with_best(fcinfo, channel, shelf, best.channel_atp);
 }
 
-/* The reservation's after-state: its channel's ATP and version as the move left them. */
+/*
+ * The reservation's after-state: its channel's ATP and version as the move left them
+ * (version -1: read from the row), into the writer opened with its change id before the
+ * line's locks.
+ */
 static void
-record_reserve(FunctionCallInfo fcinfo, text *channel, int64 reservation_id, int64 location)
+record_reserve(FunctionCallInfo fcinfo, HeapAppend *writer, int64 change_id, text *channel, int64 reservation_id,
+			   int64 location, Numeric atp, int64 version)
 {
-	PromiseCatalog *pc = &promise_catalog;
 	KeyedRow	r;
-	HeapAppend	writer;
 	Datum		key[2] = {PointerGetDatum(channel), PG_GETARG_DATUM(ARG_ITEM)};
 	bool		isnull;
 
-	keyed_row_open(&r, channel_move_table(CHANNEL_TABLE_ATP), AccessShareLock);
-	if (!keyed_row_find(&r, key))
-		elog(ERROR, "inventory_sync: a channel ATP row vanished");
-	heap_append_init(&writer, pc->reservation_change, pc->change_natts, 1);
-	heap_append_open(&writer);
-	reservation_change_append(&writer, fcinfo, nextval_internal(pc->change_seq, false), reservation_id, location,
-							  NULL, DatumGetNumeric(keyed_row_get(&r, 0, &isnull)),
-							  DatumGetInt64(keyed_row_get(&r, 1, &isnull)));
-	heap_append_finish(&writer, true);
-	keyed_row_close(&r);
+	if (version < 0)
+	{
+		keyed_row_open(&r, channel_move_table(CHANNEL_TABLE_ATP), AccessShareLock);
+		if (!keyed_row_find(&r, key))
+			elog(ERROR, "inventory_sync: a channel ATP row vanished");
+		atp = DatumGetNumericCopy(keyed_row_get(&r, 0, &isnull));
+		version = DatumGetInt64(keyed_row_get(&r, 1, &isnull));
+		keyed_row_close(&r);
+	}
+	reservation_change_append(writer, fcinfo, change_id, reservation_id, location, NULL, atp, version);
+	heap_append_finish(writer, true);
+}
+
+/*
+ * The channels moved by the line held at t's location (its promise key's reserved
+ * quantity grown by it): from the stored location ATP where it was read so, else
+ * recomputed, in C or, where C cannot, by the SQL. The line's channel's after-state
+ * into *atp and *version (-1: unknown here).
+ */
+static void
+move_channels(FunctionCallInfo fcinfo, PlacedTry *t, int64 reservation_id, Numeric *atp, int64 *version)
+{
+	ChannelPair pair = {DatumGetInt64(PG_GETARG_DATUM(ARG_ITEM)), t->location, NULL};
+	HoldResult	r = t->stored ? channel_hold_write(&t->hold, reservation_id) : HOLD_SLOW;
+
+	*atp = t->hold.channel_atp;
+	*version = r == HOLD_DONE ? t->hold.version : -1;
+	if (r == HOLD_REFUSED)
+		refuse(fcinfo, t->location, t->location_atp, t->hold.channel_atp,
+			   num_cmp(t->location_atp, t->hold.channel_atp) < 0 ? t->location_atp : t->hold.channel_atp);
+	if (r == HOLD_SLOW && !channel_move_run(&pair, 1, "reservation", 0, reservation_id))
+		sql_move(PG_GETARG_DATUM(ARG_ITEM), t->location, reservation_id);
 }
 
 /* Points the reservation at the location it was placed at, when that is not the first tried. */
@@ -380,15 +442,17 @@ bool
 reserve_placed(FunctionCallInfo fcinfo, Datum **values, bool **nulls)
 {
 	PromiseCatalog *pc = &promise_catalog;
-	Datum		item = PG_GETARG_DATUM(ARG_ITEM);
 	char	   *name = TextDatumGetCString(PG_GETARG_DATUM(ARG_CHANNEL));
 	text	   *channel = cstring_to_text(name);
 	const ChannelTerms *terms;
 	int64	   *candidates;
 	int			n;
-	int64		location;
 	int64		reservation_id;
-	ChannelPair pair;
+	PlacedTry	placed;
+	Numeric		atp;
+	int64		version;
+	HeapAppend	writer;
+	int64		change_id;
 
 	channel_topology_load();
 	terms = channel_terms(name);
@@ -403,18 +467,18 @@ reserve_placed(FunctionCallInfo fcinfo, Datum **values, bool **nulls)
 	reservation_id = reservation_row_fill(fcinfo, &terms->ttl, candidates[0], *values, *nulls);
 	if (!reservation_insert(*values, *nulls))
 		return false;
-	location = place_line(fcinfo, channel, terms->shelf, candidates, n);
-	if (location != candidates[0])
+	/* what can be done before the line's locks is: every relation locked, the change id drawn */
+	channel_hold_prelock();
+	heap_append_init(&writer, pc->reservation_change, pc->change_natts, 1);
+	heap_append_open(&writer);
+	change_id = nextval_internal(pc->change_seq, false);
+	place_line(fcinfo, channel, terms->shelf, candidates, n, &placed);
+	if (placed.location != candidates[0])
 	{
-		reservation_move_to(reservation_id, location);
-		(*values)[pc->reservation_att[RES_LOCATION] - 1] = Int64GetDatum(location);
+		reservation_move_to(reservation_id, placed.location);
+		(*values)[pc->reservation_att[RES_LOCATION] - 1] = Int64GetDatum(placed.location);
 	}
-	hold_on_promise_key(item, location, PG_GETARG_NUMERIC(ARG_QUANTITY));
-	pair.item = DatumGetInt64(item);
-	pair.location = location;
-	pair.reserved = NULL;
-	if (!channel_move_run(&pair, 1, "reservation", 0, reservation_id))
-		sql_move(item, location, reservation_id);
-	record_reserve(fcinfo, channel, reservation_id, location);
+	move_channels(fcinfo, &placed, reservation_id, &atp, &version);
+	record_reserve(fcinfo, &writer, change_id, channel, reservation_id, placed.location, atp, version);
 	return true;
 }
