@@ -14,11 +14,12 @@ AS $$
     --     by lots that expired since: refresh_channel_atp() brings it up to date)
     SELECT CASE WHEN s.computed_on = current_date THEN 'published channel ATP differs from its inputs'
                 ELSE 'published channel ATP is from an earlier day and differs' END,
-           a.channel, a.item_gtin, NULL::gln, NULL::bigint, a.atp, _channel_atp(a.channel, a.item_gtin)
+           a.channel, a.item_gtin, NULL::gln, NULL::bigint, a.atp, f.atp
       FROM channel_atp a
       JOIN channel c ON c.channel = a.channel
       LEFT JOIN channel_atp_state s ON s.channel = a.channel AND s.item_gtin = a.item_gtin
-     WHERE a.atp <> _channel_atp(a.channel, a.item_gtin)
+      CROSS JOIN LATERAL (SELECT _channel_atp(a.channel, a.item_gtin) AS atp) f
+     WHERE a.atp <> f.atp
     UNION ALL
     -- (b) the version of a channel's ATP counts its changes, and each change starts where
     --     the one before ended (its history: channel_atp_change and the reservation
@@ -87,8 +88,10 @@ AS $$
                 ELSE 'reservation changes do not add up to its open quantity' END,
            v.channel, v.item_gtin, v.location, v.reservation_id, v.open_quantity, ch.total
       FROM reservation v
-      LEFT JOIN LATERAL (SELECT sum(c.delta) AS total FROM reservation_change c
-                          WHERE c.reservation_id = v.reservation_id) ch ON true
+      -- every reservation's changes summed in one pass (reservation_change has no btree
+      -- index: a lookup per reservation would read it once per reservation)
+      LEFT JOIN (SELECT c.reservation_id, sum(c.delta) AS total FROM reservation_change c
+                  GROUP BY c.reservation_id) ch ON ch.reservation_id = v.reservation_id
      WHERE v.open_quantity < 0 OR v.open_quantity > v.quantity OR v.quantity <= 0
         OR v.fulfilled_quantity < 0 OR v.fulfilled_quantity > v.quantity
         OR (v.status <> 'open' AND v.open_quantity <> 0) OR v.fulfilling
