@@ -144,13 +144,21 @@ value_hash(Datum d, Oid typid, int16 typlen, bool typbyval)
 	return DatumGetUInt64(hash_any_extended((const unsigned char *) DatumGetPointer(d), typlen, 0));
 }
 
+/* A payload column's type, as its value is hashed. */
+typedef struct PayloadType
+{
+	Oid			typid;
+	int16		typlen;
+	bool		typbyval;
+} PayloadType;
+
 /*
  * The fingerprint of a payload: values[i] and nulls[i] of event_payload_cols[i], of the
  * types types[i]. A NULL and each column's position count, so moving a value from one
  * column to another changes it.
  */
 static int64
-payload_fingerprint(const Datum *values, const bool *nulls, const Oid *types)
+payload_fingerprint(const Datum *values, const bool *nulls, const PayloadType *types)
 {
 	uint64		h = UINT64CONST(0x6c656467);	/* any fixed seed */
 	int			i;
@@ -168,16 +176,19 @@ payload_fingerprint(const Datum *values, const bool *nulls, const Oid *types)
 			v = DatumGetUInt64(hash_any_extended((const unsigned char *) label, strlen(label), 0));
 		}
 		else
-		{
-			int16		typlen;
-			bool		typbyval;
-
-			get_typlenbyval(types[i], &typlen, &typbyval);
-			v = value_hash(values[i], types[i], typlen, typbyval);
-		}
+			v = value_hash(values[i], types[i].typid, types[i].typlen, types[i].typbyval);
 		h = hash_combine64(h, v);
 	}
 	return (int64) h;
+}
+
+/* A column's type from its attribute: no catalog lookup per row. */
+static inline void
+payload_type_of(Form_pg_attribute attr, PayloadType *t)
+{
+	t->typid = attr->atttypid;
+	t->typlen = attr->attlen;
+	t->typbyval = attr->attbyval;
 }
 
 int64
@@ -185,7 +196,7 @@ event_fingerprint(HeapTuple tup, TupleDesc desc, const LedgerLayout *l)
 {
 	Datum		values[EVENT_PAYLOAD_COLS];
 	bool		nulls[EVENT_PAYLOAD_COLS];
-	Oid			types[EVENT_PAYLOAD_COLS];
+	PayloadType types[EVENT_PAYLOAD_COLS];
 	int			i;
 
 	for (i = 0; i < EVENT_PAYLOAD_COLS; i++)
@@ -193,7 +204,7 @@ event_fingerprint(HeapTuple tup, TupleDesc desc, const LedgerLayout *l)
 		AttrNumber	att = l->att[event_payload_cols[i]];
 
 		values[i] = heap_getattr(tup, att, desc, &nulls[i]);
-		types[i] = TupleDescAttr(desc, att - 1)->atttypid;
+		payload_type_of(TupleDescAttr(desc, att - 1), &types[i]);
 	}
 	return payload_fingerprint(values, nulls, types);
 }
@@ -203,7 +214,7 @@ event_fingerprint_slot(TupleTableSlot *slot, const LedgerLayout *l)
 {
 	Datum		values[EVENT_PAYLOAD_COLS];
 	bool		nulls[EVENT_PAYLOAD_COLS];
-	Oid			types[EVENT_PAYLOAD_COLS];
+	PayloadType types[EVENT_PAYLOAD_COLS];
 	int			i;
 
 	for (i = 0; i < EVENT_PAYLOAD_COLS; i++)
@@ -212,7 +223,7 @@ event_fingerprint_slot(TupleTableSlot *slot, const LedgerLayout *l)
 
 		values[i] = slot->tts_values[att - 1];
 		nulls[i] = slot->tts_isnull[att - 1];
-		types[i] = TupleDescAttr(slot->tts_tupleDescriptor, att - 1)->atttypid;
+		payload_type_of(TupleDescAttr(slot->tts_tupleDescriptor, att - 1), &types[i]);
 	}
 	return payload_fingerprint(values, nulls, types);
 }
@@ -228,7 +239,7 @@ event_payload_fingerprint(PG_FUNCTION_ARGS)
 {
 	Datum		values[EVENT_PAYLOAD_COLS];
 	bool		nulls[EVENT_PAYLOAD_COLS];
-	Oid			types[EVENT_PAYLOAD_COLS];
+	PayloadType types[EVENT_PAYLOAD_COLS];
 	int			i;
 
 	if (PG_NARGS() != EVENT_PAYLOAD_COLS)
@@ -239,7 +250,8 @@ event_payload_fingerprint(PG_FUNCTION_ARGS)
 	{
 		nulls[i] = PG_ARGISNULL(i);
 		values[i] = nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(i);
-		types[i] = get_fn_expr_argtype(fcinfo->flinfo, i);
+		types[i].typid = get_fn_expr_argtype(fcinfo->flinfo, i);
+		get_typlenbyval(types[i].typid, &types[i].typlen, &types[i].typbyval);
 	}
 	PG_RETURN_INT64(payload_fingerprint(values, nulls, types));
 }
