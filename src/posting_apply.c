@@ -58,6 +58,7 @@ typedef struct Posting
 									 * first word of its reference), else NULL */
 	bool		releases_lot;	/* a lot release (see posting_releases_lot) */
 	Datum		actor;			/* name: who posted it; set for lot releases only */
+	int64		fingerprint;	/* of its payload, when the events are registered */
 } Posting;
 
 /* One effect of a posting on one balance key. */
@@ -90,6 +91,7 @@ typedef struct Batch
 	KeyEntry  **sorted;			/* the keys in the global order */
 	int			nkeys;
 	Numeric		zero;
+	bool		register_events;	/* a partitioned ledger: into the event registry */
 } Batch;
 
 /* The ledger layout of the relation the statement trigger last fired on. */
@@ -460,6 +462,7 @@ collect_posting(Batch *b, TupleTableSlot *slot, const LedgerLayout *l, Relation 
 	to_location = ISNULL(LC_TO_LOCATION) ? p->location : DatumGetInt64(COL(LC_TO_LOCATION));
 	p->production_order = (p->kind == PK_CONSUMPTION && p->lot && !ISNULL(LC_REFERENCE))
 		? production_order_of(COL(LC_REFERENCE)) : NULL;
+	p->fingerprint = b->register_events ? event_fingerprint_slot(slot, l) : 0;
 #undef COL
 #undef ISNULL
 
@@ -987,6 +990,27 @@ statement_pairs(Batch *b, StatementPairs *pairs)
 	}
 }
 
+/*
+ * A partitioned ledger's new events into the registry, in the statement's order: first,
+ * as the unpartitioned ledger's unique index takes them as the rows are stored, so a
+ * concurrent posting of the same event waits here, before any balance row is locked.
+ */
+static void
+register_events(Batch *b)
+{
+	HeapAppend	w;
+	int			i;
+
+	registry_begin(&w, b->npostings);
+	for (i = 0; i < b->npostings; i++)
+	{
+		const Posting *p = &b->postings[i];
+
+		registry_add(&w, p->source, p->event_id, p->posting_id, p->recorded_at, p->fingerprint);
+	}
+	heap_append_finish(&w, false);
+}
+
 /* Everything the statement writes, in the order that keeps concurrent statements apart. */
 static void
 apply_batch(Batch *b)
@@ -998,6 +1022,8 @@ apply_batch(Batch *b)
 	bool		channel_keys;
 	int			i;
 
+	if (b->register_events)
+		register_events(b);
 	/* the promise keys of channels' locations before the balance rows (the lock order) */
 	channel_keys = false;
 	if (channels_in_play())
@@ -1060,6 +1086,7 @@ ledger_apply(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(cxt);
 	memset(&b, 0, sizeof(b));
 	b.zero = int64_to_numeric(0);
+	b.register_events = registry_applies(rel);
 	collect_postings(&b, trigdata->tg_newtable, rel, cxt);
 	order_keys(&b);
 

@@ -13,6 +13,7 @@
  *                       and the after-states (balance_change) appended in batches
  *   posting_channels.c  channel ATP republished after a statement's keys
  *   posting_guard.c     the tables only the engine (or, for the ledger, nobody) changes
+ *   posting_registry.c  the registry of events a partitioned ledger's replays are found in
  *
  * Everything a posting row passes through per row is static inline here or file-local
  * in its file: the split costs the hot path no call it did not make before.
@@ -256,6 +257,39 @@ typedef struct AfterState
 extern void after_states_begin(HeapAppend *w);
 extern void after_state_append(HeapAppend *w, const AfterState *a);
 extern void after_states_finish(HeapAppend *w);
+
+/* ------------------------------------------------------------------------
+ * The event registry of a partitioned ledger (posting_registry.c).
+ * ------------------------------------------------------------------------ */
+#define EVENT_PAYLOAD_COLS 10
+
+/* The columns a replay must repeat exactly: kind, keys, buckets, quantity and unit. */
+extern const LedgerCol event_payload_cols[EVENT_PAYLOAD_COLS];
+
+typedef struct RegisteredEvent
+{
+	int64		posting_id;
+	TimestampTz recorded_at;
+	int64		fingerprint;	/* of the original's payload */
+} RegisteredEvent;
+
+/*
+ * Replays are found in the registry when the ledger is partitioned: the row trigger then
+ * fires on a partition, the statement trigger on the partitioned table.
+ */
+static inline bool
+registry_applies(Relation rel)
+{
+	return rel->rd_rel->relispartition || rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
+}
+
+extern bool registry_find(Datum source, Datum event_id, RegisteredEvent *ev);
+extern int64 event_fingerprint(HeapTuple tup, TupleDesc desc, const LedgerLayout *l);
+extern int64 event_fingerprint_slot(TupleTableSlot *slot, const LedgerLayout *l);
+/* A statement's new events: registry_begin, registry_add for each, heap_append_finish. */
+extern void registry_begin(HeapAppend *w, int nrows);
+extern void registry_add(HeapAppend *w, Datum source, Datum event_id, int64 posting_id,
+						 TimestampTz recorded_at, int64 fingerprint);
 
 /* ------------------------------------------------------------------------
  * Channel ATP (posting_channels.c).

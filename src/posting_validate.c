@@ -162,7 +162,8 @@ check_source_and_role(const Fact *f)
 }
 
 /* ------------------------------------------------------------------------
- * Replay detection: (source, source_event_id) looked up through the ledger's unique index.
+ * Replay detection: (source, source_event_id) looked up through the ledger's unique index
+ * (of a partitioned ledger: through the event registry first).
  * ------------------------------------------------------------------------ */
 static Oid
 find_event_index(Relation rel, const LedgerLayout *l)
@@ -253,35 +254,70 @@ same_col(HeapTuple a, HeapTuple b, TupleDesc desc, AttrNumber att)
 }
 
 /*
+ * A partitioned ledger's replay whose original is not in the fact's partition (an
+ * earlier one, or one detached or dropped since): the registry's fingerprint of the
+ * original's payload stands for its columns.
+ */
+static void
+check_registered_payload(const Fact *f, const RegisteredEvent *ev)
+{
+	if (event_fingerprint(f->tup, f->desc, f->layout) != ev->fingerprint)
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_CONFLICTING_REPLAY),
+				 errmsg("event \"%s\" of source \"%s\" was already posted with a different payload",
+						f->event_id, f->source),
+				 errdetail("The original is posting %lld, recorded at %s; kind, gtin, location, to_location, lot, serial, bucket, to_bucket, quantity and unit must repeat it.",
+						   (long long) ev->posting_id, timestamptz_to_str(ev->recorded_at)),
+				 errhint("A source event id names one fact forever: post a correction under a new event id.")));
+}
+
+/*
  * True when the fact's event was posted before with the same payload: the original
  * stands and nothing changes. The same event with another payload is refused.
+ *
+ * An unpartitioned ledger finds the original through its own unique index. A partitioned
+ * one asks the registry of every event it was ever given (posting_registry.c): an event
+ * it does not know is new, whatever the partitions hold; one it knows is compared column
+ * by column with the original when that is in the fact's partition, by fingerprint when not.
  */
 static bool
 is_exact_replay(const Fact *f)
 {
-	static const LedgerCol payload[] = {
-		LC_KIND, LC_GTIN, LC_LOCATION, LC_TO_LOCATION, LC_LOT, LC_SERIAL, LC_BUCKET,
-		LC_TO_BUCKET, LC_QUANTITY, LC_UNIT
-	};
 	const LedgerLayout *l = f->layout;
 	bool		isnull;
+	Datum		source = ledger_col(f->tup, f->desc, l, LC_SOURCE, &isnull);
+	Datum		event_id = ledger_col(f->tup, f->desc, l, LC_SOURCE_EVENT_ID, &isnull);
 	HeapTuple	existing;
 	int64		posted_id;
 	int			i;
 
-	existing = find_posted_event(f->rel, f->layout,
-								 ledger_col(f->tup, f->desc, l, LC_SOURCE, &isnull),
-								 ledger_col(f->tup, f->desc, l, LC_SOURCE_EVENT_ID, &isnull));
-	if (existing == NULL)
-		return false;
-	posted_id = DatumGetInt64(heap_getattr(existing, l->att[LC_POSTING_ID], f->desc, &isnull));
-	for (i = 0; i < lengthof(payload); i++)
+	if (registry_applies(f->rel))
 	{
-		if (!same_col(f->tup, existing, f->desc, l->att[payload[i]]))
+		RegisteredEvent ev;
+
+		if (!registry_find(source, event_id, &ev))
+			return false;
+		existing = find_posted_event(f->rel, f->layout, source, event_id);
+		if (existing == NULL)
+		{
+			check_registered_payload(f, &ev);
+			return true;
+		}
+	}
+	else
+	{
+		existing = find_posted_event(f->rel, f->layout, source, event_id);
+		if (existing == NULL)
+			return false;
+	}
+	posted_id = DatumGetInt64(heap_getattr(existing, l->att[LC_POSTING_ID], f->desc, &isnull));
+	for (i = 0; i < EVENT_PAYLOAD_COLS; i++)
+	{
+		if (!same_col(f->tup, existing, f->desc, l->att[event_payload_cols[i]]))
 			ereport(ERROR,
 					(errcode(ERRCODE_IS_CONFLICTING_REPLAY),
 					 errmsg("event \"%s\" of source \"%s\" was already posted with a different %s",
-							f->event_id, f->source, ledger_col_names[payload[i]]),
+							f->event_id, f->source, ledger_col_names[event_payload_cols[i]]),
 					 errdetail("The original is posting %lld.", (long long) posted_id),
 					 errhint("A source event id names one fact forever: post a correction under a new event id.")));
 	}

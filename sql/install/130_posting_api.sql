@@ -31,12 +31,19 @@ BEGIN
         -- an exact replay: the ledger skipped it; return the original
         SELECT * INTO r FROM inventory_sync.ledger l
          WHERE l.source = source AND l.source_event_id = source_event_id;
+        IF NOT FOUND THEN
+            -- its partition was detached or dropped: what the event registry keeps of it
+            SELECT e.posting_id, e.source, e.source_event_id, e.recorded_at
+              INTO r.posting_id, r.source, r.source_event_id, r.recorded_at
+              FROM inventory_sync.ledger_event e
+             WHERE e.source = source COLLATE "C" AND e.source_event_id = source_event_id COLLATE "C";
+        END IF;
     END IF;
     RETURN r;
 END
 $$;
 COMMENT ON FUNCTION post(posting_kind, text, text, gtin, gln, numeric, text, lot_number, serial_number, gln, text, text, timestamptz, text, text, timestamptz, numeric, bigint, bigint) IS
-  'Posts one fact of any kind (an INSERT into the ledger); returns the ledger row, or the original one for a replay';
+  'Posts one fact of any kind (an INSERT into the ledger); returns the ledger row, or the original one for a replay (of an archived original: its posting_id, source, source_event_id and recorded_at)';
 
 CREATE FUNCTION receive(source text, source_event_id text, gtin gtin, location gln, quantity numeric,
                         bucket text DEFAULT 'receiving', lot lot_number DEFAULT NULL,

@@ -60,6 +60,7 @@ BEGIN
             ('atp_phased(numeric, numeric[], numeric[])', 'PUBLIC'),
             -- reading
             ('verify()', 'inventory_sync_reader'), ('verify_promises()', 'inventory_sync_reader'),
+            ('verify(bigint)', 'inventory_sync_reader'), ('verify(timestamptz)', 'inventory_sync_reader'),
             ('atp(gtin, gln, text)', 'inventory_sync_reader'), ('atp_detail(gtin, text)', 'inventory_sync_reader'),
             ('atp_schedule(gtin, text, date, integer, interval)', 'inventory_sync_reader'),
             ('promise(gtin, text, numeric, date, integer)', 'inventory_sync_reader'),

@@ -256,3 +256,45 @@ SELECT source, 'gap', source_sequence, posting_id,
             THEN format('sequence %s is missing', source_sequence::numeric + 1)
             ELSE format('sequences %s to %s are missing', source_sequence::numeric + 1, next_sequence::numeric - 1) END
   FROM s WHERE next_sequence::numeric > source_sequence::numeric + 1;
+
+-- A replay on a partitioned ledger whose original's partition was detached or dropped
+-- returns what the event registry (ledger_event, new below) keeps of the original.
+CREATE OR REPLACE FUNCTION post(kind posting_kind, source text, source_event_id text, gtin gtin, location gln,
+                     quantity numeric, bucket text DEFAULT 'released', lot lot_number DEFAULT NULL,
+                     serial serial_number DEFAULT NULL, to_location gln DEFAULT NULL,
+                     to_bucket text DEFAULT NULL, unit text DEFAULT NULL,
+                     event_time timestamptz DEFAULT now(), reason text DEFAULT NULL,
+                     reference text DEFAULT NULL, eta timestamptz DEFAULT NULL,
+                     expected_quantity numeric DEFAULT NULL, source_sequence bigint DEFAULT NULL,
+                     corrects bigint DEFAULT NULL)
+RETURNS ledger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+#variable_conflict use_variable
+DECLARE
+    r inventory_sync.ledger;
+BEGIN
+    INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, quantity, bucket,
+                                       lot, serial, to_location, to_bucket, unit, event_time, reason,
+                                       reference, eta, expected_quantity, source_sequence, corrects)
+    VALUES (kind, source, source_event_id, gtin, location, quantity, bucket, lot, serial, to_location,
+            to_bucket, unit, event_time, reason, reference, eta, expected_quantity, source_sequence,
+            corrects)
+    RETURNING * INTO r;
+    IF r.posting_id IS NULL THEN
+        -- an exact replay: the ledger skipped it; return the original
+        SELECT * INTO r FROM inventory_sync.ledger l
+         WHERE l.source = source AND l.source_event_id = source_event_id;
+        IF NOT FOUND THEN
+            -- its partition was detached or dropped: what the event registry keeps of it
+            SELECT e.posting_id, e.source, e.source_event_id, e.recorded_at
+              INTO r.posting_id, r.source, r.source_event_id, r.recorded_at
+              FROM inventory_sync.ledger_event e
+             WHERE e.source = source COLLATE "C" AND e.source_event_id = source_event_id COLLATE "C";
+        END IF;
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION post(posting_kind, text, text, gtin, gln, numeric, text, lot_number, serial_number, gln, text, text, timestamptz, text, text, timestamptz, numeric, bigint, bigint) IS
+  'Posts one fact of any kind (an INSERT into the ledger); returns the ledger row, or the original one for a replay (of an archived original: its posting_id, source, source_event_id and recorded_at)';
