@@ -1,16 +1,18 @@
 /*
  * reserve_placed.c
  *		reserve() of a line held at one location, in C: at the location the caller names,
- *		or anywhere in a channel that sells from one location only (a marketplace selling
- *		from a DC another channel shares).
+ *		or anywhere in a channel that shares a location with another (its locations tried
+ *		in order of ATP).
  *
  * The same steps as _reserve_general() and its helpers take in SQL for such a line, in
  * the same lock order: the reservation row (an insert with the caller's key, so a key
- * seen before goes to the SQL), the location's promise key, then the ATP rows of every
- * channel selling from the location and of the reserving channel, in (channel, item)
- * order; then the check (the location's ATP as the channel sees it, and the channel's own
- * ATP: the line takes the lesser), the promise key's reserved quantity, the channels
- * moved by the location's new ATP (channel_move.c), and the reservation's after-state.
+ * seen before goes to the SQL), the location's promise key, then the ATP rows of the
+ * channels selling from the location in (channel, item) order. Under the key: the check
+ * (the location's ATP as the channel sees it, and the channel's own ATP: the line takes
+ * the lesser) and the key's reserved quantity; then the channels moved by the location's
+ * new ATP (channel_move.c: from the stored location ATP, which falls by the line, where
+ * it is today's; else recomputed, the channels' rows locked first), and the reservation's
+ * after-state.
  * Everything the SQL decides otherwise — a backorder channel, a published ATP from an
  * earlier day, a missing row, a refusal's wording — the SQL decides: this path returns
  * false before it writes anything, or hands the refusal to _reserve_refuse().
