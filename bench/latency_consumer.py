@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """Feed consumer for bench/latency.sh: follows the feed over the replication protocol as
 examples/feed_consumer.py does, and measures, for every posting event, how long after its
-commit it was received and applied.
+commit it was sent, received and applied.
 
 The clock is this machine's: an event carries its transaction's commit time (taken by the
-server just before the commit record is written); the consumer notes the wall-clock time
-at which the message holding the event was read from the connection (received) and at
-which the event was applied to the local copy (applied). Server and consumer share the
-clock, so the difference is the delivery latency without any clock skew.
+server just before the commit record is written); every message carries the time the
+walsender wrote it to the connection (sent: after the flush, the walsender's wake-up and the
+decoding of what the message holds); the consumer notes the wall-clock time at which the
+message holding the event was read from the connection (received) and at which the event
+was applied to the local copy (applied). Server and consumer share the clock, so each
+difference is a latency without any clock skew, and the stages add up: commit -> sent is
+the server's part, sent -> received the connection's and the consumer's wake-up (and its
+work on the messages before), received -> applied its parsing and applying.
 
 The local copy is the example consumer's (newest version per key wins), over every
 location. What the example adds on top, writing its state file before each confirmation,
@@ -16,7 +20,7 @@ is left out: it runs at most twice a second and off the path of an event's deliv
 Usage: latency_consumer.py --slot NAME --ready FILE --stop FILE --out FILE
   creates the slot (no snapshot), writes FILE --ready once streaming, and stops once it has
   received as many posting events as the number written into the --stop file; then writes
-  its figures to --out (JSON).
+  its figures to --out (JSON: percentiles in ms of each latency and stage, messages, lines).
 """
 import argparse
 import importlib.util
@@ -80,7 +84,8 @@ def main():
     with open(args.ready, "w") as f:
         f.write("ready\n")
 
-    received, applied = [], []
+    sent, received, applied = [], [], []
+    messages = lines = 0
     per_second = {}            # second since start -> worst received latency (ms)
     commit_clock = {}          # commit_time text -> epoch seconds (one parse per transaction)
     started = time.time()
@@ -93,7 +98,10 @@ def main():
         msg = rcur.read_message()
         if msg is not None:
             t_recv = time.time()
+            t_sent = msg.send_time.timestamp()
+            messages += 1
             for line in msg.payload.splitlines():
+                lines += 1
                 event = json.loads(line)
                 kind = event["type"]
                 if kind == "begin":
@@ -111,6 +119,7 @@ def main():
                 copy.apply(event)
                 t_app = time.time()
                 lat = (t_recv - t_commit) * 1000.0
+                sent.append((t_sent - t_commit) * 1000.0)
                 received.append(lat)
                 applied.append((t_app - t_commit) * 1000.0)
                 sec = int(t_recv - started)
@@ -139,7 +148,11 @@ def main():
     rcur.send_feedback(flush_lsn=confirmed, force=True)
     repl.close()
     with open(args.out, "w") as f:
-        json.dump({"received_ms": percentiles(received), "applied_ms": percentiles(applied),
+        json.dump({"sent_ms": percentiles(sent), "received_ms": percentiles(received),
+                   "applied_ms": percentiles(applied),
+                   "sent_to_received_ms": percentiles([r - s for s, r in zip(sent, received)]),
+                   "received_to_applied_ms": percentiles([a - r for r, a in zip(received, applied)]),
+                   "messages": messages, "lines": lines,
                    "worst_per_second_ms": [round(per_second.get(s, 0.0), 3)
                                            for s in range(max(per_second, default=-1) + 1)],
                    "keys": len(copy.rows)}, f)

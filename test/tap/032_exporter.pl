@@ -1,8 +1,9 @@
 # prometheus-postgres-exporter with the shipped custom queries
 # (examples/prometheus/queries.yaml): the exporter runs on a loopback port against a node
 # with postings of known latency, counts, a shipment on the road, an open exception and a
-# feed slot left behind, connected as a monitoring login with only inventory_sync_reader
-# and pg_monitor; a scrape of /metrics carries every KPI with the values the views give.
+# feed slot left behind (its lag, and its delivery delay unknown), connected as a monitoring
+# login with only inventory_sync_reader and pg_monitor; a scrape of /metrics carries every
+# KPI with the values the views give.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -108,6 +109,12 @@ is(sample('inventory_sync_count_accuracy_accuracy', source => 'k_wms', location 
 my $lag = sample('inventory_sync_slot_lag_bytes', slot_name => 'behind', plugin => 'inventory_sync');
 ok(defined $lag && $lag > 0, "the slot nobody reads is $lag bytes behind");
 is(sample('inventory_sync_slot_active', slot_name => 'behind'), '0', 'and not active');
+
+# delivery latency: nobody streams the slot, so how late it is is unknown while it is behind
+my $behind = sample('inventory_sync_feed_delay_lag_bytes', slot_name => 'behind', plugin => 'inventory_sync', consumer => '');
+ok(defined $behind && $behind > 0, "delivery latency per consumer: the slot nobody streams is $behind bytes behind");
+is(sample('inventory_sync_feed_delay_streaming', slot_name => 'behind'), '0', 'no consumer streams it');
+is(sample('inventory_sync_feed_delay_delay_seconds', slot_name => 'behind'), 'NaN', 'its delay is unknown (NaN), not 0');
 
 # in transit
 is(sample('inventory_sync_in_transit_quantity', in_transit => '0614141400034'), '10', 'quantity on the road');
