@@ -44,3 +44,17 @@ WRAP(int8gt)
 WRAP(int8le)
 WRAP(int8lt)
 WRAP(int8ne)
+
+/*
+ * A lot or serial number as text: the same varlena, as text stores it. A cast through
+ * this function rather than a binary-coercible one keeps the planner from matching a
+ * text operator (LIKE's prefix search) to the type's own index, whose collation is none:
+ * PostgreSQL 18 fails such a match ("cache lookup failed for collation 0").
+ */
+PG_FUNCTION_INFO_V1(is_gs1_text_as_text);
+Datum		is_gs1_text_as_text(PG_FUNCTION_ARGS);
+Datum
+is_gs1_text_as_text(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+}

@@ -58,7 +58,12 @@ COMMENT ON FUNCTION lot_number_hash_extended(lot_number, bigint) IS 'extended ha
 
 CREATE CAST (text AS lot_number) WITH FUNCTION lot_number(text) AS ASSIGNMENT;
 COMMENT ON CAST (text AS lot_number) IS 'validated';
-CREATE CAST (lot_number AS text) WITHOUT FUNCTION AS IMPLICIT;
+CREATE FUNCTION lot_number_text(lot_number) RETURNS text
+  AS 'MODULE_PATHNAME', 'is_gs1_text_as_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION lot_number_text(lot_number) IS 'the characters as text (the cast to text)';
+-- through a function, not binary-coercible: a LIKE on lot_number::text must not be matched to
+-- the type's own index (no collation), which PostgreSQL 18 refuses
+CREATE CAST (lot_number AS text) WITH FUNCTION lot_number_text(lot_number) AS IMPLICIT;
 COMMENT ON CAST (lot_number AS text) IS 'the characters as text';
 CREATE CAST (varchar AS lot_number) WITH FUNCTION lot_number(text) AS ASSIGNMENT;
 COMMENT ON CAST (varchar AS lot_number) IS 'validated';
@@ -148,7 +153,12 @@ COMMENT ON FUNCTION serial_number_hash_extended(serial_number, bigint) IS 'exten
 
 CREATE CAST (text AS serial_number) WITH FUNCTION serial_number(text) AS ASSIGNMENT;
 COMMENT ON CAST (text AS serial_number) IS 'validated';
-CREATE CAST (serial_number AS text) WITHOUT FUNCTION AS IMPLICIT;
+CREATE FUNCTION serial_number_text(serial_number) RETURNS text
+  AS 'MODULE_PATHNAME', 'is_gs1_text_as_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION serial_number_text(serial_number) IS 'the characters as text (the cast to text)';
+-- through a function, not binary-coercible: a LIKE on serial_number::text must not be matched to
+-- the type's own index (no collation), which PostgreSQL 18 refuses
+CREATE CAST (serial_number AS text) WITH FUNCTION serial_number_text(serial_number) AS IMPLICIT;
 COMMENT ON CAST (serial_number AS text) IS 'the characters as text';
 CREATE CAST (varchar AS serial_number) WITH FUNCTION serial_number(text) AS ASSIGNMENT;
 COMMENT ON CAST (varchar AS serial_number) IS 'validated';

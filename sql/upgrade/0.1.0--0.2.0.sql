@@ -1,6 +1,23 @@
 -- Changes in 0.2.0 to objects that already existed in 0.1.0 (written by hand).
 -- Objects new in 0.2.0 follow: they are the install parts marked "-- since 0.2.0".
 
+-- The casts of lot_number and serial_number to text go through a function: a binary-
+-- coercible cast let the planner match a LIKE on lot::text or serial::text to the type's
+-- own index, which has no collation, and PostgreSQL 18 fails that ("cache lookup failed
+-- for collation 0"). Same result: the same characters.
+CREATE FUNCTION lot_number_text(lot_number) RETURNS text
+  AS 'MODULE_PATHNAME', 'is_gs1_text_as_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION lot_number_text(lot_number) IS 'the characters as text (the cast to text)';
+DROP CAST (lot_number AS text);
+CREATE CAST (lot_number AS text) WITH FUNCTION lot_number_text(lot_number) AS IMPLICIT;
+COMMENT ON CAST (lot_number AS text) IS 'the characters as text';
+CREATE FUNCTION serial_number_text(serial_number) RETURNS text
+  AS 'MODULE_PATHNAME', 'is_gs1_text_as_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION serial_number_text(serial_number) IS 'the characters as text (the cast to text)';
+DROP CAST (serial_number AS text);
+CREATE CAST (serial_number AS text) WITH FUNCTION serial_number_text(serial_number) AS IMPLICIT;
+COMMENT ON CAST (serial_number AS text) IS 'the characters as text';
+
 -- The GS1 types' comparison and hash functions become C-language wrappers of the same
 -- built-ins (src/fmgr_wrappers.c): an internal-language function outside the built-in
 -- OID range is looked up by a linear search of every built-in name at each executor
