@@ -1067,7 +1067,7 @@ channel_atp_now(text *channel, int64 item, Numeric *atp)
  * ------------------------------------------------------------------------ */
 
 /* A table and every index of it locked in mode (held to the end of the transaction). */
-void
+static void
 lock_table_and_indexes(Oid relid, LOCKMODE mode)
 {
 	Relation	rel = table_open(relid, mode);

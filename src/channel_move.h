@@ -10,7 +10,6 @@
 
 #include "datatype/timestamp.h"
 #include "storage/itemptr.h"
-#include "storage/lockdefs.h"
 #include "utils/numeric.h"
 
 #include "posting_int.h"
@@ -103,9 +102,6 @@ typedef struct LineHold
 	Numeric		atps[HOLD_MAX_SHELVES];
 	ItemPointerData tids[HOLD_MAX_SHELVES];
 } LineHold;
-
-/* A table and every index of it locked in mode, to the end of the transaction. */
-extern void lock_table_and_indexes(Oid relid, LOCKMODE mode);
 
 /*
  * Every table a hold reads or writes, locked ahead of the line's row locks: the hold then
