@@ -107,7 +107,7 @@ log "cluster: $(psql -X -At -d postgres -c 'SELECT version()' | cut -d, -f1) on 
 [ "$(psql -X -At -d postgres -c 'SHOW wal_level')" = logical ] || die "wal_level must be logical"
 slots=$((2 * REPEATS + 4 * OTHER_REPEATS))
 [ "$(psql -X -At -d postgres -c "SELECT current_setting('max_replication_slots')::int - count(*) FROM pg_replication_slots")" -ge "$slots" ] \
-  || die "needs $slots free replication slots (max_replication_slots; bench/run.sh sets 20)"
+  || die "needs $slots free replication slots (max_replication_slots; bench/run.sh sets 24)"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null
 psql -X -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
 

@@ -23,7 +23,7 @@ install_extension "make bench"
 results=$(mktemp /tmp/inventory_sync_bench.XXXXXX)
 chmod 666 "$results"
 pg_virtualenv -t -v "$PG_MAJOR" -o wal_level=logical -o shared_buffers=1GB -o max_wal_size=8GB \
-  -o checkpoint_timeout=30min -o max_connections=200 -o max_replication_slots=20 \
+  -o checkpoint_timeout=30min -o max_connections=200 -o max_replication_slots=24 -o max_wal_senders=24 \
   -o "output_plugin_libraries=pgoutput, test_decoding, inventory_sync, wal2json" \
   bash "$ROOT/bench/run.sh" --inside "$results" 9>&-
 
