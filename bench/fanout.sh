@@ -25,8 +25,16 @@
 # once right beside a run with no consumer (which goes first alternating from round to
 # round, as the order of N does); the ratio for N is the median of its pairs' ratios.
 #
+# Beside the rate, the cluster's CPU time per posting (every process of the cluster,
+# exited ones included, read from /proc: the cluster must run on this machine), which a
+# busy machine disturbs far less than a rate: on a machine whose cores the postings keep
+# busy, the rate with N consumers is the rate with none times (CPU per posting with none)
+# / (CPU per posting with N).
+#
 # Output: progress lines and, for the collector,
-#   RESULT|feed_fanout_<N>_consumers_vs_none|<rate>|<rate with none>|<ratio>|n/a
+#   RESULT|feed_fanout_<N>_consumers_vs_none|<median ratio>|1|<ratio>|n/a        (rates)
+#   RESULT|feed_fanout_<N>_consumers_cpu_vs_none|<median ratio>|1|<ratio>|n/a    (CPU per posting,
+#                                                                   none / with N)
 #   RESULT|feed_fanout_<N>_consumers_catch_up_s|<seconds>|1|<seconds>|n/a   (median)
 #
 # Knobs: BENCH_FANOUT_CONSUMERS ("1 4 16"), BENCH_FANOUT_SECONDS (20),
@@ -136,37 +144,61 @@ catch_up() {   # lsn
   awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f\n", ns / 1e9 }'
 }
 
-run_once() {   # n (0: no consumer); sets RUN_RATE and RUN_CATCH_UP (seconds)
-  local n=$1 base out rate lsn cu=0
+# CPU time (clock ticks) the whole cluster has used: the postmaster and its live children,
+# and the children it has reaped (backends and walsenders that have exited)
+cluster_cpu() {
+  local pm=$1 total c
+  total=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat")
+  for c in $(pgrep -P "$pm"); do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+run_once() {   # n (0: no consumer); sets RUN_RATE, RUN_CATCH_UP (seconds) and RUN_CPU (us/posting)
+  local n=$1 base out rate lsn cu=0 cpu0 cpu1 done_txns
+  cpu0=$(cluster_cpu "$POSTMASTER")
   ((n > 0)) && start_consumers "$n"
   base=$(( $(date +%s%N) / 1000 ))
   out=$(pgbench -n -M prepared -f "$WORK/post.sql" -c "$CLIENTS" -j 2 -T "$SECONDS_RUN" -D n=0 -D base="$base" "$DB" 2>&1) \
     || { echo "$out" >&2; die "pgbench failed with $n consumers"; }
   rate=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) (without.*/\1/p')
   [ -n "$rate" ] || { echo "$out" >&2; die "no rate from pgbench with $n consumers"; }
+  done_txns=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
   lsn=$(psql -X -At -d postgres -c "SELECT pg_current_wal_lsn()")
   ((n > 0)) && cu=$(catch_up "$lsn")
   stop_consumers
+  cpu1=$(cluster_cpu "$POSTMASTER")
   sql -c "CHECKPOINT" >/dev/null
   RUN_RATE=$rate
   RUN_CATCH_UP=$cu
+  RUN_CPU=$(awk -v t=$((cpu1 - cpu0)) -v hz="$HZ" -v n="$done_txns" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
 }
 
-declare -A RATIOS CATCH
+# the cluster runs on this machine (loopback only): its processes are read from /proc
+POSTMASTER=$(awk '{ print $4 }' "/proc/$(psql -X -At -d postgres -c "SELECT pid FROM pg_stat_activity
+                                                                       WHERE backend_type = 'checkpointer'")/stat" \
+             2>/dev/null || true)
+[ -n "$POSTMASTER" ] && [ -r "/proc/$POSTMASTER/stat" ] || die "the cluster's processes are not readable in /proc (it must run on this machine)"
+HZ=$(getconf CLK_TCK)
+
+declare -A RATIOS CATCH CPUS
 for ((r = 1; r <= REPEATS; r++)); do
   order=$CONSUMERS
   ((r % 2 == 0)) && order=$(printf '%s\n' $CONSUMERS | tac | xargs)
   for n in $order; do
     # each run with consumers is paired with one without, the pair's order alternating
     if ((r % 2 == 1)); then
-      run_once 0; none=$RUN_RATE
-      run_once "$n"; rate=$RUN_RATE cu=$RUN_CATCH_UP
+      run_once 0; none=$RUN_RATE cpu_none=$RUN_CPU
+      run_once "$n"; rate=$RUN_RATE cu=$RUN_CATCH_UP cpu=$RUN_CPU
     else
-      run_once "$n"; rate=$RUN_RATE cu=$RUN_CATCH_UP
-      run_once 0; none=$RUN_RATE
+      run_once "$n"; rate=$RUN_RATE cu=$RUN_CATCH_UP cpu=$RUN_CPU
+      run_once 0; none=$RUN_RATE cpu_none=$RUN_CPU
     fi
-    log "round $r: $n consumers: $rate postings/s, none: $none ($(ratio "$rate" "$none")), caught up in ${cu}s, load $(cut -d' ' -f1 /proc/loadavg)"
+    log "round $r: $n consumers: $rate postings/s, none: $none ($(ratio "$rate" "$none")), caught up in ${cu}s;" \
+        "cluster CPU per posting $cpu us, none $cpu_none us ($(ratio "$cpu_none" "$cpu")); load $(cut -d' ' -f1 /proc/loadavg)"
     RATIOS[$n]+="$(ratio "$rate" "$none") "
+    CPUS[$n]+="$(ratio "$cpu_none" "$cpu") "
     CATCH[$n]+="${cu// /_} "
   done
 done
@@ -175,6 +207,9 @@ for n in $CONSUMERS; do
   m=$(median ${RATIOS[$n]})
   log "$n consumers: ratios ${RATIOS[$n]}-> median $m; catch-up ${CATCH[$n]}"
   result_ratio "feed_fanout_${n}_consumers_vs_none" "$m" n/a
+  c=$(median ${CPUS[$n]})
+  log "$n consumers: CPU per posting, none / with them: ${CPUS[$n]}-> median $c"
+  result_ratio "feed_fanout_${n}_consumers_cpu_vs_none" "$c" n/a
   if [[ ! ${CATCH[$n]} =~ over ]]; then
     c=$(median ${CATCH[$n]})
     echo "RESULT|feed_fanout_${n}_consumers_catch_up_s|$c|1|$c|n/a"
