@@ -35,6 +35,8 @@
 #   RESULT|feed_fanout_<N>_consumers_vs_none|<median ratio>|1|<ratio>|n/a        (rates)
 #   RESULT|feed_fanout_<N>_consumers_cpu_vs_none|<median ratio>|1|<ratio>|n/a    (CPU per posting,
 #                                                                   none / with N)
+#   RESULT|feed_fanout_<N>_consumers_walsender_us_per_posting|<us>|1|<us>|n/a   (median CPU of
+#                                                  one walsender per posting, read before it stops)
 #   RESULT|feed_fanout_<N>_consumers_catch_up_s|<seconds>|1|<seconds>|n/a   (median)
 #
 # Knobs: BENCH_FANOUT_CONSUMERS ("1 4 16"), BENCH_FANOUT_SECONDS (20),
@@ -166,7 +168,15 @@ run_once() {   # n (0: no consumer); sets RUN_RATE, RUN_CATCH_UP (seconds) and R
   [ -n "$rate" ] || { echo "$out" >&2; die "no rate from pgbench with $n consumers"; }
   done_txns=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
   lsn=$(psql -X -At -d postgres -c "SELECT pg_current_wal_lsn()")
-  ((n > 0)) && cu=$(catch_up "$lsn")
+  RUN_WALSENDER=0
+  if ((n > 0)); then
+    cu=$(catch_up "$lsn")
+    # the walsenders' own CPU (they start with their consumers), per posting and consumer
+    RUN_WALSENDER=$(psql -X -At -d postgres -c "SELECT active_pid FROM pg_replication_slots
+                                                 WHERE slot_name LIKE 'bench_fanout_%'" \
+      | while read -r p; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done \
+      | awk -v hz="$HZ" -v n="$done_txns" -v c="$n" '{ t += $1 } END { printf "%.1f", t / hz * 1e6 / n / c }')
+  fi
   stop_consumers
   cpu1=$(cluster_cpu "$POSTMASTER")
   sql -c "CHECKPOINT" >/dev/null
@@ -182,7 +192,7 @@ POSTMASTER=$(awk '{ print $4 }' "/proc/$(psql -X -At -d postgres -c "SELECT pid 
 [ -n "$POSTMASTER" ] && [ -r "/proc/$POSTMASTER/stat" ] || die "the cluster's processes are not readable in /proc (it must run on this machine)"
 HZ=$(getconf CLK_TCK)
 
-declare -A RATIOS CATCH CPUS
+declare -A RATIOS CATCH CPUS WALSENDER
 for ((r = 1; r <= REPEATS; r++)); do
   order=$CONSUMERS
   ((r % 2 == 0)) && order=$(printf '%s\n' $CONSUMERS | tac | xargs)
@@ -190,13 +200,15 @@ for ((r = 1; r <= REPEATS; r++)); do
     # each run with consumers is paired with one without, the pair's order alternating
     if ((r % 2 == 1)); then
       run_once 0; none=$RUN_RATE cpu_none=$RUN_CPU
-      run_once "$n"; rate=$RUN_RATE cu=$RUN_CATCH_UP cpu=$RUN_CPU
+      run_once "$n"; rate=$RUN_RATE cu=$RUN_CATCH_UP cpu=$RUN_CPU walsender=$RUN_WALSENDER
     else
-      run_once "$n"; rate=$RUN_RATE cu=$RUN_CATCH_UP cpu=$RUN_CPU
+      run_once "$n"; rate=$RUN_RATE cu=$RUN_CATCH_UP cpu=$RUN_CPU walsender=$RUN_WALSENDER
       run_once 0; none=$RUN_RATE cpu_none=$RUN_CPU
     fi
     log "round $r: $n consumers: $rate postings/s, none: $none ($(ratio "$rate" "$none")), caught up in ${cu}s;" \
-        "cluster CPU per posting $cpu us, none $cpu_none us ($(ratio "$cpu_none" "$cpu")); load $(cut -d' ' -f1 /proc/loadavg)"
+        "cluster CPU per posting $cpu us, none $cpu_none us ($(ratio "$cpu_none" "$cpu")), each walsender $walsender us;" \
+        "load $(cut -d' ' -f1 /proc/loadavg)"
+    WALSENDER[$n]+="$walsender "
     RATIOS[$n]+="$(ratio "$rate" "$none") "
     CPUS[$n]+="$(ratio "$cpu_none" "$cpu") "
     CATCH[$n]+="${cu// /_} "
@@ -210,6 +222,9 @@ for n in $CONSUMERS; do
   c=$(median ${CPUS[$n]})
   log "$n consumers: CPU per posting, none / with them: ${CPUS[$n]}-> median $c"
   result_ratio "feed_fanout_${n}_consumers_cpu_vs_none" "$c" n/a
+  w=$(median ${WALSENDER[$n]})
+  log "$n consumers: CPU of each walsender per posting (us): ${WALSENDER[$n]}-> median $w"
+  echo "RESULT|feed_fanout_${n}_consumers_walsender_us_per_posting|$w|1|$w|n/a"
   if [[ ! ${CATCH[$n]} =~ over ]]; then
     c=$(median ${CATCH[$n]})
     echo "RESULT|feed_fanout_${n}_consumers_catch_up_s|$c|1|$c|n/a"
