@@ -469,8 +469,9 @@ BEGIN
     PERFORM inventory_sync._refuse_beyond_atp(
         format('insufficient ATP: %s of kit %s asked, %s available %s', $5, $4, coalesce(best.kits, 0),
                CASE WHEN $6 IS NULL THEN format('at one location of channel "%s"', $1) ELSE 'at ' || $6::text END),
-        format('Kit line %s. Limited by component %s%s; nothing is held.',
-               inventory_sync._reservation_key($1, $2, $3), best.limited_by, coalesce(' at ' || best.location::text, '')),
+        format('Kit line %s. %s; nothing is held.', inventory_sync._reservation_key($1, $2, $3),
+               CASE WHEN best.location IS NULL THEN 'The channel has no location'
+                    ELSE format('Limited by component %s at %s', best.limited_by, best.location) END),
         CASE WHEN $6 IS NULL THEN 'Reserve fewer kits, or let its components ship separately (kit.ships_separately).'
              ELSE 'Reserve fewer kits, or elsewhere.' END);
     RETURN NULL;

@@ -7,7 +7,7 @@
 -- all or nothing. Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(124);
+SELECT plan(125);
 
 -- Items P (teapot), T (tin), C (cup), W (tea by weight, KGM); pack CT = 12 x T.
 -- Kits G (P + 2 T + C, ships together), S (T + C, ships separately), E (no components).
@@ -18,7 +18,7 @@ INSERT INTO item (gtin, name, base_unit) VALUES ('09506000910079', 'W', 'KGM');
 INSERT INTO item_pack (pack_gtin, item_gtin, quantity) VALUES ('19506000910021', '09506000910024', 12);
 INSERT INTO location (gln, name, kind) VALUES ('0614141910014', 'D', 'warehouse'), ('0614141910021', 'R', 'store');
 INSERT INTO source (source, name, kind, role) VALUES ('kwms', 'WMS', 'wms', current_user);
-INSERT INTO channel (channel, name) VALUES ('kweb', 'Web'), ('kmkt', 'Marketplace');
+INSERT INTO channel (channel, name) VALUES ('kweb', 'Web'), ('kmkt', 'Marketplace'), ('kempty', 'No location yet');
 INSERT INTO channel_location (channel, location, priority) VALUES
   ('kweb', '0614141910014', 1), ('kweb', '0614141910021', 2), ('kmkt', '0614141910014', 1);
 INSERT INTO safety_stock VALUES ('09506000910031', '0614141910021', 1);
@@ -253,6 +253,8 @@ SELECT throws_ok($$SELECT reserve_kit('kweb', 'O-2', '1', '09506000910048', 1, '
 SELECT throws_ok($$SELECT reserve_kit('kweb', 'O-2', '1', '09506000910055', 1, NULL, now() - interval '1 minute')$$,
   'IS045', NULL, 'an expiry in the past');
 SELECT throws_ok($$SELECT reserve_kit('kweb', 'O-2', '1', '09506000910048', 3)$$, 'IS040', NULL, 'more boxes than any location has');
+SELECT throws_ok($$SELECT reserve_kit('kempty', 'O-2', '1', '09506000910048', 1)$$, 'IS040', NULL,
+  'a channel without locations');
 SELECT is((SELECT count(*) FROM reservation WHERE order_ref = 'O-2'), 0::bigint, 'no refusal held anything');
 SELECT throws_ok($$SELECT kit_atp(NULL, 'kweb')$$, '22004', NULL, 'kit_atp: a NULL kit');
 SELECT throws_ok($$SELECT kit_atp('09506000910048', NULL)$$, '22004', NULL, 'kit_atp: a NULL channel');
