@@ -156,7 +156,7 @@ BEGIN
         SELECT k.gtin INTO taken FROM new_rows n JOIN inventory_sync.kit k ON k.gtin = n.pack_gtin LIMIT 1;
     END IF;
     IF taken IS NOT NULL THEN
-        RAISE EXCEPTION 'gtin % is a kit: it cannot be an % too', taken, CASE TG_TABLE_NAME WHEN 'item' THEN 'item' ELSE 'pack' END
+        RAISE EXCEPTION 'gtin % is a kit: it cannot be % too', taken, CASE TG_TABLE_NAME WHEN 'item' THEN 'an item' ELSE 'a pack' END
               USING ERRCODE = 'IS060',
                     HINT = 'A kit is never stocked: post its components. Delete the kit first if the GTIN is to name an item.';
     END IF;
