@@ -7,7 +7,7 @@
 -- all or nothing. Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(125);
+SELECT plan(129);
 
 -- Items P (teapot), T (tin), C (cup), W (tea by weight, KGM); pack CT = 12 x T.
 -- Kits G (P + 2 T + C, ships together), S (T + C, ships separately), E (no components).
@@ -279,6 +279,23 @@ SET ROLE is_kit_reader;
 SELECT is(kit_atp('09506000910055', 'kweb'), pg_temp.scratch('09506000910055', 'kweb', NULL), 'a reader reads kit ATP');
 SELECT throws_ok($$SELECT reserve_kit('kweb', 'O-3', '1', '09506000910055', 1)$$, '42501', NULL, 'a reader reserves nothing');
 RESET ROLE;
+
+-- A channel that takes backorders: the gift boxes go to the DC, the one location with the
+-- most, each component from stock or, beyond it, against the purchase orders.
+INSERT INTO channel (channel, name, allow_backorder) VALUES ('kback', 'Backorders', true);
+INSERT INTO channel_location (channel, location) VALUES ('kback', '0614141910014');
+INSERT INTO supply (kind, item_gtin, location, quantity, due_date) VALUES
+  ('purchase_order', '09506000910024', '0614141910014', 10, current_date + 5),
+  ('purchase_order', '09506000910031', '0614141910014', 5, current_date + 7);
+SELECT is(kit_atp('09506000910048', 'kback'), 3::numeric, 'the DC has 3 boxes now');
+SELECT results_eq($$SELECT item_gtin::text, location::text, quantity, promised_date - current_date
+                     FROM reserve_kit('kback', 'O-5', '1', '09506000910048', 4)$$,
+  $$VALUES ('09506000910017', '0614141910014', 4::numeric, NULL::integer), ('09506000910024', '0614141910014', 8, 5),
+           ('09506000910031', '0614141910014', 4, 7)$$,
+  'four boxes: the teapots from stock, the tins and cups as backorders at the DC');
+SELECT throws_ok($$SELECT reserve_kit('kback', 'O-5', '2', '09506000910048', 8)$$, 'IS040', NULL,
+  'eight more: no supply covers them, nothing held');
+SELECT is((SELECT count(*) FROM reservation WHERE order_ref = 'O-5'), 3::bigint, 'only the first line is held');
 
 -- The broker's interface.
 SELECT results_eq($$SELECT component::text, quantity, ships_together FROM _order_line_components('09506000910055', 3)$$,
