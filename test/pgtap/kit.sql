@@ -7,7 +7,7 @@
 -- all or nothing. Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(129);
+SELECT plan(130);
 
 -- Items P (teapot), T (tin), C (cup), W (tea by weight, KGM); pack CT = 12 x T.
 -- Kits G (P + 2 T + C, ships together), S (T + C, ships separately), E (no components).
@@ -183,6 +183,9 @@ SELECT pg_temp.rcv('K1', '09506000910017', '0614141910014', 5), pg_temp.rcv('K2'
        pg_temp.rcv('K3', '09506000910031', '0614141910014', 3), pg_temp.rcv('K4', '09506000910017', '0614141910021', 4),
        pg_temp.rcv('K5', '09506000910024', '0614141910021', 9), pg_temp.rcv('K6', '09506000910031', '0614141910021', 6);
 SELECT pg_temp.agrees('stock');
+SELECT throws_ok($$INSERT INTO ledger (kind, source, source_event_id, gtin, location, bucket, quantity)
+                  VALUES ('receipt', 'kwms', 'K0', '09506000910048', '0614141910014', 'released', 1)$$, '23503',
+  'unknown item: gtin 09506000910048', 'a kit is never stocked: a receipt of its GTIN is refused');
 SELECT is(kit_atp('09506000910048', 'kweb'), 4::numeric, 'the gift box: the store''s 4 beat the DC''s 3');
 
 -- Kit reservations, as a writer -------------------------------------------------------------
