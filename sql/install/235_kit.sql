@@ -292,7 +292,7 @@ COMMENT ON FUNCTION _kit_atp_rows(gtin, text, gln) IS
   'Internal: each component''s ATP (atp()) and the whole kits it allows, at the location given, anywhere in the channel (components that ship separately), or at each of the channel''s locations';
 
 -- Kits the components allow at each location of the rows (NULL: anywhere in the channel),
--- the best first: most kits, then the channel's priority, then the GLN.
+-- and the component that limits them there (the first by GTIN among equals).
 CREATE FUNCTION _kit_atp_by_location(kit gtin, channel text, at gln)
 RETURNS TABLE (location gln, kits numeric, limited_by gtin)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
