@@ -47,6 +47,10 @@
 #define ERRCODE_IS_UNKNOWN_LOGISTIC_UNIT	MAKE_SQLSTATE('I','S','0','5','4')
 #define ERRCODE_IS_LOGISTIC_UNIT_STATE		MAKE_SQLSTATE('I','S','0','5','5')
 
+/* Kits and bundles: raised by the SQL of sql/install/235_kit.sql */
+#define ERRCODE_IS_KIT_GTIN_TAKEN			MAKE_SQLSTATE('I','S','0','6','0')
+#define ERRCODE_IS_KIT_RULE					MAKE_SQLSTATE('I','S','0','6','1')
+
 /* Reconciliation (snapshot feeds) */
 #define ERRCODE_IS_SNAPSHOT_FEED_REFUSED	MAKE_SQLSTATE('I','S','0','8','0')
 #define ERRCODE_IS_SNAPSHOT_IN_FUTURE		MAKE_SQLSTATE('I','S','0','8','1')

@@ -122,7 +122,12 @@ BEGIN
             ('cancel_reservation(bigint)', 'inventory_sync_writer'),
             ('expire_reservation(bigint)', 'inventory_sync_writer'),
             ('sweep_expired_reservations(timestamptz)', 'inventory_sync_writer'),
-            ('refresh_channel_atp(text, gtin)', 'inventory_sync_writer')
+            ('refresh_channel_atp(text, gtin)', 'inventory_sync_writer'),
+            -- kits
+            ('kit_atp(gtin, text, gln)', 'inventory_sync_reader'),
+            ('kit_atp_detail(gtin, text, gln)', 'inventory_sync_reader'),
+            ('reserve_kit(text, text, text, gtin, numeric, gln, timestamptz, date)', 'inventory_sync_writer'),
+            ('cancel_kit_reservation(text, text, text)', 'inventory_sync_writer')
           ) AS t(fn, grantee)
     LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s', g.fn, g.grantee);

@@ -13,6 +13,9 @@ INSERT INTO item (gtin, name, lot_tracked, serial_tracked, shelf_life_days) VALU
   ('09506000134376', 'Drill (serials)',     false, true,  NULL);
 INSERT INTO item_pack VALUES ('19506000134359', '09506000134352', 12, 'Case of 12');
 INSERT INTO item_unit VALUES ('09506000134352', 'KGM', 1);
+-- a kit of two of them (its GTIN is the kit functions' sane argument)
+INSERT INTO kit (gtin, name) VALUES ('09506000134383', 'Gift box');
+INSERT INTO kit_component VALUES ('09506000134383', '09506000134352', 2), ('09506000134383', '09506000134369', 1);
 
 INSERT INTO location (gln, name, kind, strict) VALUES
   ('0614141000012', 'DC',          'warehouse',  false),

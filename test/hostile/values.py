@@ -8,7 +8,7 @@ OMIT = object()   # "leave the column out" (ledger INSERT/COPY)
 # master data of test/hostile/setup.sql
 SANE = {
     "item": "09506000134352", "lot_item": "09506000134369", "serial_item": "09506000134376",
-    "pack": "19506000134359",
+    "pack": "19506000134359", "kit": "09506000134383",
     "dc": "0614141000012", "store1": "0614141000029", "store2": "0614141000036",
     "store3": "0614141000043", "transit": "0614141000050", "plant": "0614141000067",
     "outlet": "0614141000074",
@@ -172,7 +172,7 @@ def sane(name, typ, rng, role):
         e = sane(name, typ[:-2], rng, role)
         return "{%s}" % e if e is not None else "{}"
     if t == "gtin":
-        return S["lot_item"] if name == "lot_gtin" else S["item"]
+        return {"lot_gtin": S["lot_item"], "kit": S["kit"]}.get(name, S["item"])
     if t == "gln":
         return {"in_transit": S["transit"], "to_location": S["store1"]}.get(name, S["dc"])
     if t == "sscc":
