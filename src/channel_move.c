@@ -78,7 +78,7 @@ static bool topo_valid = false;
 enum
 {
 	T_PROMISE_KEY, T_LOCATION_ATP, T_CHANNEL_ATP, T_STATE, T_SAFETY, T_CHANNEL_SAFETY, T_LOT,
-	T_BALANCE, T_BACKORDER, T_FULFILLING,
+	T_BALANCE, T_BACKORDER, T_FULFILLING, T_PROTECTION, T_CAP,
 	NUM_TABLES
 };
 static KeyedTable tables[NUM_TABLES];
@@ -124,6 +124,9 @@ tables_load(void)
 	tables[T_BALANCE].nkeys = 2;	/* searched by (item, location) */
 	keyed_table_load(&tables[T_BACKORDER], "reservation", "reservation_open_backorder", item_location, 2, NULL, 0);
 	keyed_table_load(&tables[T_FULFILLING], "reservation", "reservation_fulfilling", channel_item, 2, NULL, 0);
+	keyed_table_load(&tables[T_PROTECTION], "channel_protection", "channel_protection_item", item_location, 2, NULL, 0);
+	tables[T_PROTECTION].nkeys = 1;	/* searched by item */
+	keyed_table_load(&tables[T_CAP], "channel_cap", "channel_cap_item", item_location, 1, NULL, 0);
 	change_relid = ext_catalog_relid("channel_atp_change", false);
 	rel = table_open(change_relid, AccessShareLock);
 	for (i = 0; i < 9; i++)
@@ -529,6 +532,19 @@ find_row(MoveWork *w, int table, const Datum *key)
 	return keyed_row_find(r, key);
 }
 
+/*
+ * Whether a protection or a cap exists for the item anywhere: the channels it limits are
+ * computed again from their inputs by the SQL, so the fast paths leave the item to it.
+ * Without either, two probes of empty indexes.
+ */
+static bool
+item_limited(MoveWork *w, int64 item)
+{
+	Datum		key[1] = {Int64GetDatum(item)};
+
+	return find_row(w, T_PROTECTION, key) || find_row(w, T_CAP, key);
+}
+
 /* The first numeric column of the row keyed so; fallback when there is none. */
 static Numeric
 find_numeric(MoveWork *w, int table, const Datum *key, Numeric fallback)
@@ -652,7 +668,8 @@ pair_move(MoveWork *w, const ChannelPair *p)
 	Numeric		reserved;
 	int			c;
 
-	if (e == NULL || find_row(w, T_BACKORDER, key) || !pair_stock(w, p, &lines, &nlines))
+	if (e == NULL || find_row(w, T_BACKORDER, key) || item_limited(w, p->item) ||
+		!pair_stock(w, p, &lines, &nlines))
 		return false;
 	safety = find_numeric(w, T_SAFETY, key, num_zero());
 	reserved = p->reserved ? p->reserved : find_numeric(w, T_PROMISE_KEY, key, num_zero());
@@ -974,7 +991,8 @@ channel_rows_ready(text *channel, int64 item, bool today)
 
 	work_init(&w);
 	w.snapshot = keyed_snapshot();
-	ok = find_row(&w, T_CHANNEL_ATP, key) && !find_row(&w, T_FULFILLING, key) && find_row(&w, T_STATE, key) &&
+	ok = find_row(&w, T_CHANNEL_ATP, key) && !find_row(&w, T_FULFILLING, key) && !item_limited(&w, item) &&
+		find_row(&w, T_STATE, key) &&
 		(!today || DatumGetDateADT(keyed_row_get(row_of(&w, T_STATE), 1, &isnull)) == w.today);
 	work_close(&w);
 	return ok;
@@ -1116,7 +1134,7 @@ channel_hold_read(LineHold *h)
 	work_init(&w);
 	w.snapshot = keyed_snapshot();
 	h->nrows = 0;
-	ok = !find_row(&w, T_BACKORDER, key);
+	ok = !find_row(&w, T_BACKORDER, key) && !item_limited(&w, h->item);
 	r = row_of(&w, T_LOCATION_ATP);
 	r->snapshot = w.snapshot;
 	keyed_scan_begin(r, key, 2);

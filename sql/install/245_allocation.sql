@@ -153,3 +153,167 @@ END
 $$;
 COMMENT ON FUNCTION allocate_backorders(gtin, gln) IS
   'Fills waiting backorders from sellable stock, per location in promised-date then first-come order, as far as stock promised to no one else allows (one item and/or location, or all); returns how many were filled. Schedule it, e.g. SELECT cron.schedule(''backorders'', ''*/5 * * * *'', ''SELECT inventory_sync.allocate_backorders()'')';
+
+-- ---------------------------------------------------------------------------
+-- Supply protection and allocation caps per channel.
+--
+-- A protection keeps a quantity of an item at a location for one channel: the other
+-- channels selling from the location see its ATP there less what remains of it (the
+-- quantity less what the protecting channel holds there from stock, never below zero);
+-- the protecting channel sees the location's ATP. A cap is the most one channel may hold
+-- of an item in open reservations (backorders included): its ATP is at most the cap less
+-- what it holds.
+--     ATP(location, as channel c sees it) = ATP(location) - protections of others there
+--     ATP(channel c) = least(max(0, sum over its locations of max(0, ATP(location, as c
+--                      sees it)) - channel safety stock) - its pooled reservations,
+--                      cap - what c holds)
+-- The engine's fast paths decline an item that has a protection or a cap anywhere (a
+-- posting, a line held at a location): the SQL moves it, and a channel whose ATP a
+-- protection or a cap limits is computed again from its inputs at each move. An item
+-- without either costs the fast paths two probes of empty indexes.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE channel_protection (
+    channel   text NOT NULL,
+    item_gtin gtin NOT NULL REFERENCES item,
+    location  gln NOT NULL,
+    quantity  numeric NOT NULL CHECK (quantity >= 0),
+    PRIMARY KEY (channel, item_gtin, location),
+    FOREIGN KEY (channel, location) REFERENCES channel_location (channel, location) ON DELETE CASCADE
+);
+CREATE INDEX channel_protection_item ON channel_protection (item_gtin, location);
+COMMENT ON TABLE channel_protection IS 'Supply protected for one channel: a quantity of an item at one of its locations that other channels selling from there cannot promise';
+COMMENT ON COLUMN channel_protection.quantity IS 'Protected units; what the channel holds there from stock uses it up, the rest is kept back from the other channels';
+COMMENT ON INDEX channel_protection_item IS 'Protections by item and location (the engine''s fast paths look up whether an item has any)';
+
+CREATE TABLE channel_cap (
+    channel   text NOT NULL REFERENCES channel ON DELETE CASCADE,
+    item_gtin gtin NOT NULL REFERENCES item,
+    quantity  numeric NOT NULL CHECK (quantity >= 0),
+    PRIMARY KEY (channel, item_gtin)
+);
+CREATE INDEX channel_cap_item ON channel_cap (item_gtin);
+COMMENT ON TABLE channel_cap IS 'Allocation caps: the most a channel may hold of an item in open reservations (backorders included); its ATP is at most the cap less what it holds';
+COMMENT ON INDEX channel_cap_item IS 'Caps by item (the engine''s fast paths look up whether an item has any)';
+GRANT SELECT ON channel_protection, channel_cap TO inventory_sync_reader;
+GRANT INSERT, UPDATE, DELETE ON channel_protection, channel_cap TO inventory_sync_admin;
+SELECT pg_catalog.pg_extension_config_dump('channel_protection', '');
+SELECT pg_catalog.pg_extension_config_dump('channel_cap', '');
+
+-- A change of a protection moves the channels selling from its location (under the
+-- location's promise key, like a change of safety stock); a change of a cap sums its
+-- channel again (under the channel's ATP row, like channel safety stock).
+CREATE FUNCTION _allocation_limit_changed()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+DECLARE
+    rows jsonb[] := '{}';
+    j jsonb;
+    k_item inventory_sync.gtin;
+    k_location inventory_sync.gln;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN rows := rows || to_jsonb(OLD); END IF;
+    IF TG_OP <> 'DELETE' THEN rows := rows || to_jsonb(NEW); END IF;
+    LOCK TABLE inventory_sync.channel IN ROW SHARE MODE;
+    FOREACH j IN ARRAY rows LOOP
+        k_item := (j->>'item_gtin')::inventory_sync.gtin;
+        IF TG_TABLE_NAME = 'channel_protection' THEN
+            k_location := (j->>'location')::inventory_sync.gln;
+            PERFORM inventory_sync._promise_keys_lock(ARRAY[k_item], ARRAY[k_location]);
+            PERFORM inventory_sync._channel_atp_move(ARRAY[k_item], ARRAY[k_location], array_agg(cl.channel ORDER BY cl.channel),
+                                                     array_agg(k_item ORDER BY cl.channel), 'refresh', NULL, NULL)
+               FROM inventory_sync.channel_location cl WHERE cl.location = k_location;
+        ELSIF EXISTS (SELECT FROM inventory_sync.channel c WHERE c.channel = j->>'channel') THEN
+            PERFORM inventory_sync._channel_atp_publish(j->>'channel', k_item, 'refresh', NULL, NULL);
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION _allocation_limit_changed() IS
+  'Trigger: a change of a protection or a cap republishes the channel ATP it affects';
+CREATE TRIGGER channel_protection_atp AFTER INSERT OR UPDATE OR DELETE ON channel_protection
+    FOR EACH ROW EXECUTE FUNCTION _allocation_limit_changed();
+CREATE TRIGGER channel_cap_atp AFTER INSERT OR UPDATE OR DELETE ON channel_cap
+    FOR EACH ROW EXECUTE FUNCTION _allocation_limit_changed();
+
+-- What the protections of other channels keep back from a channel at a location: each
+-- one's quantity less what its channel holds there from stock, never below zero.
+CREATE FUNCTION _protected_from(channel text, item gtin, location gln)
+RETURNS numeric
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN coalesce((
+        SELECT sum(greatest(p.quantity - coalesce((SELECT sum(v.open_quantity) FROM reservation v
+                                                    WHERE v.item_gtin = p.item_gtin AND v.location = p.location
+                                                      AND v.status = 'open' AND v.channel = p.channel
+                                                      AND v.promised_date IS NULL AND NOT v.fulfilling), 0), 0))
+          FROM channel_protection p
+         WHERE p.item_gtin = $2 AND p.location = $3 AND p.channel IS DISTINCT FROM $1), 0);
+END
+$$;
+COMMENT ON FUNCTION _protected_from(text, gtin, gln) IS
+  'Internal: what other channels'' protections keep back from a channel at a location (each protection less what its channel holds there from stock)';
+
+-- The room a channel's cap leaves: the cap less every open reservation of the channel for
+-- the item (backorders included); NULL when it has no cap.
+CREATE FUNCTION _channel_cap_room(channel text, item gtin)
+RETURNS numeric
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN (SELECT c.quantity - coalesce((SELECT sum(v.open_quantity) FROM reservation v
+                                           WHERE v.item_gtin = c.item_gtin AND v.status = 'open'
+                                             AND v.channel = c.channel), 0)
+              FROM channel_cap c WHERE c.channel = $1 AND c.item_gtin = $2);
+END
+$$;
+COMMENT ON FUNCTION _channel_cap_room(text, gtin) IS
+  'Internal: what a channel''s cap on an item leaves it to promise (the cap less its open reservations); NULL without a cap';
+
+-- Whether a protection or a cap limits a channel's ATP for an item: a cap of its own, or
+-- a protection of another channel at one of its locations. Such a channel's ATP is
+-- computed again from its inputs at every move.
+CREATE FUNCTION _channel_limited(channel text, item gtin)
+RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN EXISTS (SELECT FROM channel_cap c WHERE c.channel = $1 AND c.item_gtin = $2)
+        OR EXISTS (SELECT FROM channel_protection p JOIN channel_location cl ON cl.location = p.location
+                    WHERE p.item_gtin = $2 AND cl.channel = $1 AND p.channel <> $1);
+END
+$$;
+COMMENT ON FUNCTION _channel_limited(text, gtin) IS
+  'Internal: true when a cap of the channel or another channel''s protection at one of its locations limits its ATP for the item';
+
+-- What an IS040 refusal says when a cap or a protection limits the line: '' when none does.
+CREATE FUNCTION _allocation_limit_note(channel text, item gtin, location gln)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+DECLARE
+    room numeric := _channel_cap_room($1, $2);
+    kept numeric := CASE WHEN $3 IS NULL THEN 0 ELSE _protected_from($1, $2, $3) END;
+BEGIN
+    RETURN CASE WHEN room IS NOT NULL
+                THEN format(' (a cap of %s on channel "%s" leaves %s)',
+                            (SELECT c.quantity FROM channel_cap c WHERE c.channel = $1 AND c.item_gtin = $2),
+                            $1, greatest(room, 0))
+                ELSE '' END
+        || CASE WHEN kept > 0 THEN format(' (other channels'' protections keep %s back at %s)', kept, $3)
+                ELSE '' END;
+END
+$$;
+COMMENT ON FUNCTION _allocation_limit_note(text, gtin, gln) IS
+  'Internal: the words an IS040 refusal adds when a cap of the channel or other channels'' protections at the location limit the line';
