@@ -14,9 +14,10 @@
 --     delta(P) = shortfall(all) - quantity(P) - shortfall(the rest)
 -- (never above zero: removing a backorder lowers the shortfall by at most its quantity),
 -- the same for every shelf-life rule. The prefix is filled when -delta(P) fits both the
--- location's ATP (as the strictest shelf-life rule of the channels there sees it) and the
--- ATP of every channel selling from the location: no promise already made from stock, no
--- pooled reservation and no channel safety stock is taken. A backorder that does not fit
+-- location's ATP (as the strictest shelf-life rule of the channels there sees it, less
+-- the most any of them has protected from it) and the ATP of every channel selling from
+-- the location: no promise already made from stock, no pooled reservation, no channel
+-- safety stock and no other channel's protection is taken. A backorder that does not fit
 -- holds up the ones after it at its location (it keeps its place in the queue).
 -- ---------------------------------------------------------------------------
 
@@ -68,12 +69,16 @@ BEGIN
                                                         SELECT b.d, -b.q FROM b WHERE b.rn > k.rn) x
                                                  GROUP BY x.d) e)) AS taken
           FROM k),
+    -- what every channel selling from the location can give: the location's ATP as it
+    -- sees it (other channels' protections kept back) and its own ATP
     budget AS (
-        SELECT least(_location_atp($1, $2, (SELECT coalesce(max(c.min_shelf_life_days), 0)
-                                              FROM channel_location cl JOIN channel c ON c.channel = cl.channel
-                                             WHERE cl.location = $2)),
+        SELECT least(l.atp - coalesce((SELECT max(_protected_from(cl.channel, $1, $2)) FROM channel_location cl
+                                        WHERE cl.location = $2), 0),
                      (SELECT min(_channel_atp(cl.channel, $1)) FROM channel_location cl WHERE cl.location = $2))
-               AS most),
+               AS most
+          FROM (SELECT _location_atp($1, $2, (SELECT coalesce(max(c.min_shelf_life_days), 0)
+                                                FROM channel_location cl JOIN channel c ON c.channel = cl.channel
+                                               WHERE cl.location = $2)) AS atp) l),
     fits AS (
         SELECT c.rn, c.id, c.q, c.taken - z.taken <= g.most AS ok
           FROM cost c CROSS JOIN budget g CROSS JOIN (SELECT c0.taken FROM cost c0 WHERE c0.rn = 0) z

@@ -4,7 +4,7 @@
 -- Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(33);
+SELECT plan(37);
 
 -- Item E; a DC shared by 'web' (no backorders) and 'mkt' (backorders); a store of 'app'
 -- (dedicated, backorders); item F elsewhere.
@@ -89,6 +89,22 @@ SELECT is(allocate_backorders('09506000134369'), 0, 'an item with no backorder: 
 SELECT throws_ok($$SELECT allocate_backorders('09506000134376')$$, '23503', NULL, 'unknown item');
 SELECT throws_ok($$SELECT allocate_backorders('09506000134375')$$, '22P02', NULL, 'a bad check digit is no gtin');
 SELECT throws_ok($$SELECT allocate_backorders(location => '0614141000043')$$, '23503', NULL, 'unknown location');
+-- Another channel's protection is not taken: web protects 3 of F at the DC -------------
+INSERT INTO channel_protection VALUES ('web', '09506000134369', '0614141000036', 3);
+INSERT INTO supply (kind, item_gtin, location, quantity, due_date)
+     VALUES ('purchase_order', '09506000134369', '0614141000036', 10, current_date + 10);
+SELECT is((SELECT promised_date - current_date FROM reserve('mkt', 'F1', '1', '09506000134369', 2)), 10,
+          'a backorder of 2 F at the DC');
+-- mkt then sells from a second warehouse with 5 F: its channel ATP alone would let the fill through
+INSERT INTO location (gln, name, kind) VALUES ('0614141000043', 'E', 'warehouse');
+INSERT INTO channel_location VALUES ('mkt', '0614141000043', 2);
+SELECT pg_temp.rcv('f0', '0614141000043', 5, '09506000134369');
+SELECT pg_temp.rcv('f1', '0614141000036', 4, '09506000134369');
+SELECT is(allocate_backorders('09506000134369'), 0, '4 at the DC, 3 of them web''s: the backorder of 2 waits');
+SELECT pg_temp.rcv('f2', '0614141000036', 1, '09506000134369');
+SELECT is(allocate_backorders('09506000134369'), 1, 'with 2 not protected it is filled');
+SELECT is_empty($$SELECT * FROM verify_promises()$$, 'verify_promises() with a protection');
+
 CREATE ROLE is_tap_alloc_reader NOLOGIN IN ROLE inventory_sync_reader;
 SET ROLE is_tap_alloc_reader;
 SELECT throws_ok($$SELECT allocate_backorders()$$, '42501', NULL, 'a reader may not allocate');
