@@ -72,13 +72,14 @@ static MemoryContext topo_cxt = NULL;
 static HTAB *topo_locations = NULL;
 static HTAB *topo_channels = NULL;
 static HTAB *topo_buckets = NULL;
+static HTAB *topo_limited = NULL;	/* items with a protection or a cap; NULL: none */
 static bool topo_valid = false;
 
 /* The tables the fast path reads and writes, for one incarnation of the extension. */
 enum
 {
 	T_PROMISE_KEY, T_LOCATION_ATP, T_CHANNEL_ATP, T_STATE, T_SAFETY, T_CHANNEL_SAFETY, T_LOT,
-	T_BALANCE, T_BACKORDER, T_FULFILLING, T_PROTECTION, T_CAP,
+	T_BALANCE, T_BACKORDER, T_FULFILLING,
 	NUM_TABLES
 };
 static KeyedTable tables[NUM_TABLES];
@@ -124,9 +125,6 @@ tables_load(void)
 	tables[T_BALANCE].nkeys = 2;	/* searched by (item, location) */
 	keyed_table_load(&tables[T_BACKORDER], "reservation", "reservation_open_backorder", item_location, 2, NULL, 0);
 	keyed_table_load(&tables[T_FULFILLING], "reservation", "reservation_fulfilling", channel_item, 2, NULL, 0);
-	keyed_table_load(&tables[T_PROTECTION], "channel_protection", "channel_protection_item", item_location, 2, NULL, 0);
-	tables[T_PROTECTION].nkeys = 1;	/* searched by item */
-	keyed_table_load(&tables[T_CAP], "channel_cap", "channel_cap_item", item_location, 1, NULL, 0);
 	change_relid = ext_catalog_relid("channel_atp_change", false);
 	rel = table_open(change_relid, AccessShareLock);
 	for (i = 0; i < 9; i++)
@@ -240,6 +238,25 @@ topo_load_rows(void)
 	for (i = 0; i < SPI_processed; i++)
 		topo_location(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
 					  true)->in_transit = true;
+	topo_query("SELECT item_gtin::int8 FROM inventory_sync.channel_protection"
+			   " UNION SELECT item_gtin::int8 FROM inventory_sync.channel_cap");
+	topo_limited = NULL;
+	if (SPI_processed > 0)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(int64);
+		ctl.hcxt = topo_cxt;
+		topo_limited = hash_create("inventory_sync limited items", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	for (i = 0; i < SPI_processed; i++)
+	{
+		int64		item = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+		(void) hash_search(topo_limited, &item, HASH_ENTER, NULL);
+	}
 	topo_query("SELECT bucket, sellable FROM inventory_sync.bucket");
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -297,6 +314,18 @@ pair_cmp(const void *a, const void *b)
 	if (x->location != y->location)
 		return x->location < y->location ? -1 : 1;
 	return 0;
+}
+
+/*
+ * Whether a protection or a cap exists for the item (channel_protection, channel_cap,
+ * cached with the topology, which their statement triggers invalidate): the channels
+ * it limits are computed again from their inputs by the SQL, so the fast paths leave
+ * the item to it. No protection and no cap anywhere: nothing to look up.
+ */
+static bool
+item_limited(int64 item)
+{
+	return !topo_valid || (topo_limited != NULL && hash_search(topo_limited, &item, HASH_FIND, NULL) != NULL);
 }
 
 /*
@@ -532,19 +561,6 @@ find_row(MoveWork *w, int table, const Datum *key)
 	return keyed_row_find(r, key);
 }
 
-/*
- * Whether a protection or a cap exists for the item anywhere: the channels it limits are
- * computed again from their inputs by the SQL, so the fast paths leave the item to it.
- * Without either, two probes of empty indexes.
- */
-static bool
-item_limited(MoveWork *w, int64 item)
-{
-	Datum		key[1] = {Int64GetDatum(item)};
-
-	return find_row(w, T_PROTECTION, key) || find_row(w, T_CAP, key);
-}
-
 /* The first numeric column of the row keyed so; fallback when there is none. */
 static Numeric
 find_numeric(MoveWork *w, int table, const Datum *key, Numeric fallback)
@@ -668,7 +684,7 @@ pair_move(MoveWork *w, const ChannelPair *p)
 	Numeric		reserved;
 	int			c;
 
-	if (e == NULL || find_row(w, T_BACKORDER, key) || item_limited(w, p->item) ||
+	if (e == NULL || find_row(w, T_BACKORDER, key) || item_limited(p->item) ||
 		!pair_stock(w, p, &lines, &nlines))
 		return false;
 	safety = find_numeric(w, T_SAFETY, key, num_zero());
@@ -934,8 +950,10 @@ channel_move_run(ChannelPair *pairs, int npairs, const char *cause, int64 postin
 	w.cause = cause;
 	w.posting_id = posting_id;
 	w.reservation_id = reservation_id;
+	/* a protection or a cap committed while the statement waited for its locks */
+	AcceptInvalidationMessages();
 	/* everything decided before anything is written: the SQL can still take over */
-	if (!decide(&w, pairs, npairs))
+	if (!topo_valid || !decide(&w, pairs, npairs))
 	{
 		work_close(&w);
 		return false;
@@ -991,7 +1009,7 @@ channel_rows_ready(text *channel, int64 item, bool today)
 
 	work_init(&w);
 	w.snapshot = keyed_snapshot();
-	ok = find_row(&w, T_CHANNEL_ATP, key) && !find_row(&w, T_FULFILLING, key) && !item_limited(&w, item) &&
+	ok = find_row(&w, T_CHANNEL_ATP, key) && !find_row(&w, T_FULFILLING, key) && !item_limited(item) &&
 		find_row(&w, T_STATE, key) &&
 		(!today || DatumGetDateADT(keyed_row_get(row_of(&w, T_STATE), 1, &isnull)) == w.today);
 	work_close(&w);
@@ -1134,7 +1152,7 @@ channel_hold_read(LineHold *h)
 	work_init(&w);
 	w.snapshot = keyed_snapshot();
 	h->nrows = 0;
-	ok = !find_row(&w, T_BACKORDER, key) && !item_limited(&w, h->item);
+	ok = !find_row(&w, T_BACKORDER, key) && !item_limited(h->item);
 	r = row_of(&w, T_LOCATION_ATP);
 	r->snapshot = w.snapshot;
 	keyed_scan_begin(r, key, 2);

@@ -174,8 +174,9 @@ COMMENT ON FUNCTION allocate_backorders(gtin, gln) IS
 --                      cap - what c holds)
 -- The engine's fast paths decline an item that has a protection or a cap anywhere (a
 -- posting, a line held at a location): the SQL moves it, and a channel whose ATP a
--- protection or a cap limits is computed again from its inputs at each move. An item
--- without either costs the fast paths two probes of empty indexes.
+-- protection or a cap limits is computed again from its inputs at each move. Which items
+-- have one is cached with the engine's channel topology (invalidated by these tables'
+-- statement triggers): without any, the fast paths look nothing up.
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE channel_protection (
@@ -189,7 +190,7 @@ CREATE TABLE channel_protection (
 CREATE INDEX channel_protection_item ON channel_protection (item_gtin, location);
 COMMENT ON TABLE channel_protection IS 'Supply protected for one channel: a quantity of an item at one of its locations that other channels selling from there cannot promise';
 COMMENT ON COLUMN channel_protection.quantity IS 'Protected units; what the channel holds there from stock uses it up, the rest is kept back from the other channels';
-COMMENT ON INDEX channel_protection_item IS 'Protections by item and location (the engine''s fast paths look up whether an item has any)';
+COMMENT ON INDEX channel_protection_item IS 'Protections by item and location (what other channels see there)';
 
 CREATE TABLE channel_cap (
     channel   text NOT NULL REFERENCES channel ON DELETE CASCADE,
@@ -197,13 +198,16 @@ CREATE TABLE channel_cap (
     quantity  numeric NOT NULL CHECK (quantity >= 0),
     PRIMARY KEY (channel, item_gtin)
 );
-CREATE INDEX channel_cap_item ON channel_cap (item_gtin);
 COMMENT ON TABLE channel_cap IS 'Allocation caps: the most a channel may hold of an item in open reservations (backorders included); its ATP is at most the cap less what it holds';
-COMMENT ON INDEX channel_cap_item IS 'Caps by item (the engine''s fast paths look up whether an item has any)';
 GRANT SELECT ON channel_protection, channel_cap TO inventory_sync_reader;
 GRANT INSERT, UPDATE, DELETE ON channel_protection, channel_cap TO inventory_sync_admin;
 SELECT pg_catalog.pg_extension_config_dump('channel_protection', '');
 SELECT pg_catalog.pg_extension_config_dump('channel_cap', '');
+-- the engine caches which items have either (src/channel_move.c): a change tells it
+CREATE TRIGGER channel_protection_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON channel_protection
+    FOR EACH STATEMENT EXECUTE FUNCTION master_data_changed();
+CREATE TRIGGER channel_cap_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON channel_cap
+    FOR EACH STATEMENT EXECUTE FUNCTION master_data_changed();
 
 -- A change of a protection moves the channels selling from its location (under the
 -- location's promise key, like a change of safety stock); a change of a cap sums its
