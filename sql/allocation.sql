@@ -33,7 +33,16 @@ UPDATE supply SET quantity = 10 WHERE reference = 'PO-7';
 SELECT atp('09506000860015', channel => 'a_web') AS web;                    -- 7: A-2 is 5 short of the order
 -- A-1 and A-3 (day 10) are filled in the order they came; A-2 (day 14) would need 5
 -- more of the 2 left, and keeps waiting for the rest of the order.
+-- The feed shows each fill as a reservation event (action allocate, delta 0) with the
+-- after-state: the reservation's open quantity and its channel's ATP and version.
+SELECT 'ready' FROM pg_create_logical_replication_slot('allocation_story', 'inventory_sync');
 SELECT allocate_backorders('09506000860015') AS filled;                    -- 2
+SELECT e->>'type' AS type, e->>'action' AS action, e->>'order_ref' AS order_ref, e->>'delta' AS delta,
+       e->>'quantity_after' AS open_after, e->>'atp' AS atp, e->>'channel' AS channel
+  FROM (SELECT data::jsonb AS e
+          FROM pg_logical_slot_get_changes('allocation_story', NULL, NULL, 'deterministic', 'true',
+                                           'events', 'reservation', 'envelopes', 'false')) x;
+SELECT 'dropped' FROM pg_drop_replication_slot('allocation_story');
 SELECT order_ref, promised_date - current_date AS still_promised_in_days, open_quantity
   FROM reservation WHERE channel = 'a_market' ORDER BY reservation_id;
 SELECT r.order_ref, f.promised_date - current_date AS had_been_promised_in_days, f.quantity
