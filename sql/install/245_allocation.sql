@@ -16,7 +16,7 @@
 -- the same for every shelf-life rule. The prefix is filled when -delta(P) fits both the
 -- location's ATP (as the strictest shelf-life rule of the channels there sees it, less
 -- the most any of them has protected from it) and the ATP of every channel selling from
--- the location: no promise already made from stock, no pooled reservation, no channel
+-- the location (before its cap, which a fill does not move): no promise already made from stock, no pooled reservation, no channel
 -- safety stock and no other channel's protection is taken. A backorder that does not fit
 -- holds up the ones after it at its location (it keeps its place in the queue).
 -- ---------------------------------------------------------------------------
@@ -74,7 +74,9 @@ BEGIN
     budget AS (
         SELECT least(l.atp - coalesce((SELECT max(_protected_from(cl.channel, $1, $2)) FROM channel_location cl
                                         WHERE cl.location = $2), 0),
-                     (SELECT min(_channel_atp(cl.channel, $1)) FROM channel_location cl WHERE cl.location = $2))
+                     -- (a cap is left out: a fill moves no reservation into or out of a channel)
+                     (SELECT min(_channel_stock_atp(cl.channel, $1) - _channel_pool(cl.channel, $1))
+                        FROM channel_location cl WHERE cl.location = $2))
                AS most
           FROM (SELECT _location_atp($1, $2, (SELECT coalesce(max(c.min_shelf_life_days), 0)
                                                 FROM channel_location cl JOIN channel c ON c.channel = cl.channel
