@@ -72,6 +72,7 @@ static MemoryContext topo_cxt = NULL;
 static HTAB *topo_locations = NULL;
 static HTAB *topo_channels = NULL;
 static HTAB *topo_buckets = NULL;
+static HTAB *topo_limited = NULL;	/* items with a protection or a cap; NULL: none */
 static bool topo_valid = false;
 
 /* The tables the fast path reads and writes, for one incarnation of the extension. */
@@ -237,6 +238,25 @@ topo_load_rows(void)
 	for (i = 0; i < SPI_processed; i++)
 		topo_location(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
 					  true)->in_transit = true;
+	topo_query("SELECT item_gtin::int8 FROM inventory_sync.channel_protection"
+			   " UNION SELECT item_gtin::int8 FROM inventory_sync.channel_cap");
+	topo_limited = NULL;
+	if (SPI_processed > 0)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(int64);
+		ctl.hcxt = topo_cxt;
+		topo_limited = hash_create("inventory_sync limited items", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	for (i = 0; i < SPI_processed; i++)
+	{
+		int64		item = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+		(void) hash_search(topo_limited, &item, HASH_ENTER, NULL);
+	}
 	topo_query("SELECT bucket, sellable FROM inventory_sync.bucket");
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -294,6 +314,18 @@ pair_cmp(const void *a, const void *b)
 	if (x->location != y->location)
 		return x->location < y->location ? -1 : 1;
 	return 0;
+}
+
+/*
+ * Whether a protection or a cap exists for the item (channel_protection, channel_cap,
+ * cached with the topology, which their statement triggers invalidate): the channels
+ * it limits are computed again from their inputs by the SQL, so the fast paths leave
+ * the item to it. No protection and no cap anywhere: nothing to look up.
+ */
+static bool
+item_limited(int64 item)
+{
+	return !topo_valid || (topo_limited != NULL && hash_search(topo_limited, &item, HASH_FIND, NULL) != NULL);
 }
 
 /*
@@ -652,7 +684,8 @@ pair_move(MoveWork *w, const ChannelPair *p)
 	Numeric		reserved;
 	int			c;
 
-	if (e == NULL || find_row(w, T_BACKORDER, key) || !pair_stock(w, p, &lines, &nlines))
+	if (e == NULL || find_row(w, T_BACKORDER, key) || item_limited(p->item) ||
+		!pair_stock(w, p, &lines, &nlines))
 		return false;
 	safety = find_numeric(w, T_SAFETY, key, num_zero());
 	reserved = p->reserved ? p->reserved : find_numeric(w, T_PROMISE_KEY, key, num_zero());
@@ -917,8 +950,10 @@ channel_move_run(ChannelPair *pairs, int npairs, const char *cause, int64 postin
 	w.cause = cause;
 	w.posting_id = posting_id;
 	w.reservation_id = reservation_id;
+	/* a protection or a cap committed while the statement waited for its locks */
+	AcceptInvalidationMessages();
 	/* everything decided before anything is written: the SQL can still take over */
-	if (!decide(&w, pairs, npairs))
+	if (!topo_valid || !decide(&w, pairs, npairs))
 	{
 		work_close(&w);
 		return false;
@@ -974,7 +1009,8 @@ channel_rows_ready(text *channel, int64 item, bool today)
 
 	work_init(&w);
 	w.snapshot = keyed_snapshot();
-	ok = find_row(&w, T_CHANNEL_ATP, key) && !find_row(&w, T_FULFILLING, key) && find_row(&w, T_STATE, key) &&
+	ok = find_row(&w, T_CHANNEL_ATP, key) && !find_row(&w, T_FULFILLING, key) && !item_limited(item) &&
+		find_row(&w, T_STATE, key) &&
 		(!today || DatumGetDateADT(keyed_row_get(row_of(&w, T_STATE), 1, &isnull)) == w.today);
 	work_close(&w);
 	return ok;
@@ -1116,7 +1152,7 @@ channel_hold_read(LineHold *h)
 	work_init(&w);
 	w.snapshot = keyed_snapshot();
 	h->nrows = 0;
-	ok = !find_row(&w, T_BACKORDER, key);
+	ok = !find_row(&w, T_BACKORDER, key) && !item_limited(h->item);
 	r = row_of(&w, T_LOCATION_ATP);
 	r->snapshot = w.snapshot;
 	keyed_scan_begin(r, key, 2);

@@ -181,6 +181,31 @@ channel_shared(FunctionCallInfo fcinfo)
  * ------------------------------------------------------------------------ */
 
 /*
+ * What the refusal adds when a cap limits the channel (_allocation_limit_note(): the
+ * SQL's words); "" when nothing does. Only on the way to the error: never on a promise made.
+ */
+static char *
+limit_note(const char *channel, const char *gtin)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		args[2] = {CStringGetTextDatum(channel), CStringGetTextDatum(gtin)};
+	char	   *note = "";
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT inventory_sync._allocation_limit_note($1, $2::inventory_sync.gtin, NULL)",
+							  2, types, args, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (v != NULL)
+			note = MemoryContextStrdup(outer, v);
+	}
+	SPI_finish();
+	return note;
+}
+
+/*
  * IS040 for a reservation anywhere in a channel: what was asked, what the channel has
  * (never below zero), the reservation's key. Worded as the SQL path words the same
  * refusal, so a caller sees one message whichever path decided.
@@ -197,8 +222,8 @@ refuse_beyond_atp(Datum channel, Datum order_ref, Datum line_ref, Datum item, Nu
 	gs1_key_format(GS1_KEY_GTIN, DatumGetInt64(item), gtin);
 	ereport(ERROR,
 			(errcode(ERRCODE_IS_BEYOND_ATP),
-			 errmsg("insufficient ATP: %s of gtin %s asked, %s available in channel \"%s\"",
-					num_text(asked), gtin, num_text(available), chan),
+			 errmsg("insufficient ATP: %s of gtin %s asked, %s available in channel \"%s\"%s",
+					num_text(asked), gtin, num_text(available), chan, limit_note(chan, gtin)),
 			 errdetail("Reservation channel \"%s\", order \"%s\", line \"%s\".",
 					   chan, TextDatumGetCString(order_ref), TextDatumGetCString(line_ref)),
 			 errhint("Reserve less, elsewhere, or let the channel take backorders (channel.allow_backorder).")));

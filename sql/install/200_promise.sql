@@ -118,8 +118,8 @@ COMMENT ON COLUMN reservation.open_quantity IS 'What the reservation still holds
 COMMENT ON COLUMN reservation.fulfilling IS 'Set inside fulfil() between locking the reservation and consuming it (never true after a transaction ends)';
 COMMENT ON COLUMN reservation.promised_date IS 'For a backorder: the date time-phased ATP promised';
 
-CREATE TYPE reservation_action AS ENUM ('reserve', 'fulfil', 'cancel', 'expire');
-COMMENT ON TYPE reservation_action IS 'What changed a reservation';
+CREATE TYPE reservation_action AS ENUM ('reserve', 'fulfil', 'cancel', 'expire', 'allocate');
+COMMENT ON TYPE reservation_action IS 'What changed a reservation (allocate: a backorder filled from stock, allocate_backorders())';
 
 -- reservation_change and channel_atp_change are append-only logs written while the
 -- channel's ATP row is locked (they carry the ATP and version that lock produced), so

@@ -183,20 +183,21 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    -- (as the channel sees it: other channels' protections there kept back)
     RETURN QUERY
-    SELECT a.location, a.atp
+    SELECT a.location, a.atp - _protected_from($1, $2, a.location) AS atp
       FROM (SELECT array_agg(cl.location) AS locations FROM channel_location cl
              WHERE cl.channel = $1 AND ($4 IS NULL OR cl.location = $4)) m,
            _location_atp_of(array_fill($2, ARRAY[cardinality(m.locations)]), m.locations,
                             array_fill(coalesce($3, 0), ARRAY[cardinality(m.locations)])) a
       JOIN channel_location cl ON cl.channel = $1 AND cl.location = a.location
      WHERE m.locations IS NOT NULL
-     ORDER BY a.atp DESC, cl.priority, cl.location
+     ORDER BY 2 DESC, cl.priority, cl.location
      LIMIT 1;
 END
 $$;
 COMMENT ON FUNCTION _channel_best_location(text, gtin, integer, gln) IS
-  'Internal: the location of a channel with the most ATP for an item (priority order among equals), or the one given, and its ATP';
+  'Internal: the location of a channel with the most ATP for an item as the channel sees it (other channels'' protections kept back; priority order among equals), or the one given, and that ATP';
 
 CREATE FUNCTION _channel_safety(channel text, item gtin)
 RETURNS numeric
@@ -248,8 +249,8 @@ COMMENT ON FUNCTION channel_is_dedicated(text) IS
   'True when no other channel sells from any of the channel''s locations: its anywhere reservations are pooled, and reserving locks one row';
 
 -- What a channel's stock offers before its pooled reservations: the sum over its locations
--- of their ATP (none below zero), less the channel's safety stock, never below zero. NULL
--- for an unknown channel.
+-- of their ATP as it sees them (other channels' protections kept back; none below zero),
+-- less the channel's safety stock, never below zero. NULL for an unknown channel.
 CREATE FUNCTION _channel_stock_atp(channel text, item gtin)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -258,7 +259,7 @@ AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
     RETURN (
-    SELECT greatest(coalesce((SELECT sum(greatest(a.atp, 0))
+    SELECT greatest(coalesce((SELECT sum(greatest(a.atp - _protected_from($1, $2, a.location), 0))
                                 FROM (SELECT array_agg(cl.location) AS locations FROM channel_location cl
                                        WHERE cl.channel = c.channel) m,
                                      _location_atp_of(array_fill($2, ARRAY[cardinality(m.locations)]), m.locations,
@@ -270,9 +271,10 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION _channel_stock_atp(text, gtin) IS
-  'Internal: a channel''s ATP from its locations'' stock less its safety stock, before its pooled reservations';
+  'Internal: a channel''s ATP from its locations'' stock (other channels'' protections kept back) less its safety stock, before its pooled reservations';
 
--- The channel's ATP (not clamped: below zero when facts took promised stock).
+-- The channel's ATP (not clamped: below zero when facts took promised stock), within the
+-- room its cap leaves.
 CREATE FUNCTION _channel_atp(channel text, item gtin)
 RETURNS numeric
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -281,7 +283,7 @@ AS $$
 BEGIN
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
     RETURN (
-    SELECT _channel_stock_atp($1, $2) - _channel_pool($1, $2)
+    SELECT least(_channel_stock_atp($1, $2) - _channel_pool($1, $2), _channel_cap_room($1, $2))
     );
 END
 $$;
@@ -322,7 +324,8 @@ BEGIN
     SELECT coalesce((SELECT _channel_stock_atp($1, $2) - a.atp
                        FROM channel_atp a
                        JOIN channel_atp_state s ON s.channel = a.channel AND s.item_gtin = a.item_gtin
-                      WHERE a.channel = $1 AND a.item_gtin = $2 AND s.computed_on = current_date),
+                      WHERE a.channel = $1 AND a.item_gtin = $2 AND s.computed_on = current_date
+                        AND NOT EXISTS (SELECT FROM channel_cap c WHERE c.channel = $1 AND c.item_gtin = $2)),
                     _channel_pool($1, $2))
     );
 END
@@ -363,8 +366,10 @@ BEGIN
                       USING ERRCODE = 'IS043',
                             HINT = 'The channel sells from the locations in inventory_sync.channel_location.';
             END IF;
-            -- what the channel can promise there: the location's ATP, within the channel's
-            RETURN least(inventory_sync._location_atp(item, location, ch.min_shelf_life_days),
+            -- what the channel can promise there: the location's ATP less what other
+            -- channels' protections keep back there, within the channel's
+            RETURN least(inventory_sync._location_atp(item, location, ch.min_shelf_life_days)
+                         - inventory_sync._protected_from(channel, item, location),
                          inventory_sync._channel_atp_now(channel, item));
         END IF;
         RETURN inventory_sync._channel_atp_now(channel, item);
@@ -397,21 +402,28 @@ COMMENT ON FUNCTION atp(gtin, gln, text) IS
 
 CREATE FUNCTION atp_detail(item gtin, channel text)
 RETURNS TABLE (location gln, on_hand numeric, eligible numeric, reserved numeric, safety_stock numeric,
-               backorder_shortfall numeric, atp numeric)
-LANGUAGE sql STABLE PARALLEL SAFE
+               backorder_shortfall numeric, atp numeric, protected numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN QUERY
     SELECT cl.location,
            (SELECT coalesce(sum(b.quantity), 0) FROM balance b JOIN bucket bk ON bk.bucket = b.bucket AND bk.sellable
              WHERE b.item_gtin = $1 AND b.location = cl.location),
            eligible_on_hand($1, cl.location, c.min_shelf_life_days),
            coalesce((SELECT k.reserved FROM promise_key k WHERE k.item_gtin = $1 AND k.location = cl.location), 0),
-           coalesce((SELECT s.quantity FROM safety_stock s WHERE s.item_gtin = $1 AND s.location = cl.location), 0),
+           coalesce((SELECT s.quantity FROM inventory_sync.safety_stock s WHERE s.item_gtin = $1 AND s.location = cl.location), 0),
            _backorder_shortfall($1, cl.location),
-           _location_atp($1, cl.location, c.min_shelf_life_days)
-      FROM channel_location cl JOIN channel c ON c.channel = cl.channel
+           _location_atp($1, cl.location, c.min_shelf_life_days) - p.protected,
+           p.protected
+      FROM inventory_sync.channel_location cl JOIN inventory_sync.channel c ON c.channel = cl.channel
+     CROSS JOIN LATERAL (SELECT _protected_from($2, $1, cl.location) AS protected) p
      WHERE cl.channel = $2
-     ORDER BY cl.priority, cl.location
+     ORDER BY cl.priority, cl.location;
+END
 $$;
 COMMENT ON FUNCTION atp_detail(gtin, text) IS
-  'How a channel''s ATP for an item is made up, location by location (pooled reservations and channel safety stock come off the sum)';
+  'How a channel''s ATP for an item is made up, location by location: atp is the location''s as the channel sees it, less protected (what other channels'' protections keep back there); pooled reservations, channel safety stock and a cap come off the sum';

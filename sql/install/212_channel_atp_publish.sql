@@ -140,7 +140,10 @@ BEGIN
                  CASE WHEN x.resum THEN coalesce(r.stock, 0) ELSE x.old_stock + x.delta END AS stock,
                  CASE WHEN x.resum THEN coalesce(r.oldest, current_date) ELSE x.computed_on END AS oldest,
                  CASE WHEN x.resum THEN dd.dedicated ELSE x.dedicated END AS now_dedicated,
-                 CASE WHEN x.resum
+                 -- (a channel a protection or a cap limits: computed again from its inputs)
+                 CASE WHEN inventory_sync._channel_limited(x.channel, x.item)
+                      THEN inventory_sync._channel_atp(x.channel, x.item)
+                      WHEN x.resum
                       THEN greatest(coalesce(r.stock, 0) - x.safety, 0) - coalesce(p.pool, 0)
                       ELSE x.before + greatest(x.old_stock + x.delta - x.safety, 0) - greatest(x.old_stock - x.safety, 0)
                  END AS after

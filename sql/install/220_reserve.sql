@@ -22,8 +22,11 @@ BEGIN
     -- every channel selling from the location sees its ATP move (the caller holds the
     -- location's promise key); the reservation's own channel's after-state goes into the
     -- reservation change
-    PERFORM inventory_sync._channel_atp_move(ARRAY[r.item_gtin], ARRAY[r.location], NULL, NULL, 'reservation',
-                                             posting_id, r.reservation_id);
+    -- (a channel with a cap: its own ATP moves with what it holds, wherever that is)
+    PERFORM inventory_sync._channel_atp_move(ARRAY[r.item_gtin], ARRAY[r.location], c.channels, c.items, 'reservation',
+                                             posting_id, r.reservation_id)
+       FROM (SELECT array_agg(x.channel) AS channels, array_agg(x.item_gtin) AS items FROM inventory_sync.channel_cap x
+              WHERE x.channel = r.channel AND x.item_gtin = r.item_gtin) c;
     -- A channel that no longer sells from the location (it left the channel after the
     -- reservation was placed there) is not moved by it: its published ATP is recorded as
     -- it is.
@@ -300,7 +303,8 @@ BEGIN
     IF location IS NULL AND best IS NOT NULL AND best_atp < channel_atp THEN
         PERFORM inventory_sync._refuse_beyond_atp(
             format('insufficient ATP: %s of gtin %s asked, %s available at one location of channel "%s"',
-                   quantity, item, greatest(best_atp, 0), channel),
+                   quantity, item, greatest(best_atp, 0), channel)
+            || inventory_sync._allocation_limit_note(channel, item, best),
             format('Reservation %s. A reservation is held at one location: the most at one is %s, at %s, of %s in the channel.',
                    key, greatest(best_atp, 0), best, channel_atp),
             format('Split the line into lines of at most %s (each is held at one location), or reserve less.',
@@ -310,7 +314,8 @@ BEGIN
     END IF;
     PERFORM inventory_sync._refuse_beyond_atp(
         format('insufficient ATP: %s of gtin %s asked, %s available%s', quantity, item, greatest(available, 0),
-               CASE WHEN location IS NULL THEN format(' in channel "%s"', channel) ELSE format(' at %s', location) END),
+               CASE WHEN location IS NULL THEN format(' in channel "%s"', channel) ELSE format(' at %s', location) END)
+        || inventory_sync._allocation_limit_note(channel, item, coalesce(location, best)),
         'Reservation ' || key || '.',
         CASE WHEN allow_backorder THEN 'No expected supply covers it within 26 weeks either.'
              ELSE 'Reserve less, elsewhere, or let the channel take backorders (channel.allow_backorder).' END);

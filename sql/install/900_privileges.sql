@@ -122,6 +122,7 @@ BEGIN
             ('cancel_reservation(bigint)', 'inventory_sync_writer'),
             ('expire_reservation(bigint)', 'inventory_sync_writer'),
             ('sweep_expired_reservations(timestamptz)', 'inventory_sync_writer'),
+            ('allocate_backorders(gtin, gln)', 'inventory_sync_writer'),
             ('refresh_channel_atp(text, gtin)', 'inventory_sync_writer'),
             -- kits
             ('kit_atp(gtin, text, gln)', 'inventory_sync_reader'),

@@ -3,7 +3,9 @@
 # writer login (the rights the operations guide gives the job's role); a reservation made with an expiry two seconds
 # ahead becomes expired, and its quantity returns to ATP, without any client calling the
 # sweep. A reservation that has not expired stays open, every run of the job succeeds, and
-# the promises still verify.
+# the promises still verify. Then allocate_backorders() is scheduled the same way: a
+# backorder waiting for a purchase order is filled once the goods are received, without
+# any client calling it.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -84,5 +86,39 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM inventory_sync.verify_prom
 	'verify_promises(): ATP and reservations agree');
 
 $node->safe_psql('postgres', "SELECT cron.unschedule($job)");
+
+# The backorder job: a marketplace at a warehouse of its own backorders 3 units against a
+# purchase order; they are received, and the scheduled allocation fills the backorder.
+$node->safe_psql('postgres', q{
+SET search_path = inventory_sync, public;
+INSERT INTO location (gln, name, kind) VALUES ('0614141000036', 'DC 2', 'warehouse');
+INSERT INTO channel (channel, name, allow_backorder) VALUES ('mkt', 'Marketplace', true);
+INSERT INTO channel_location (channel, location) VALUES ('mkt', '0614141000036');
+INSERT INTO supply (kind, item_gtin, location, quantity, due_date)
+     VALUES ('purchase_order', '09506000134369', '0614141000036', 10, current_date + 10);
+});
+my $bo = $node->safe_psql('postgres', q{
+SELECT reservation_id FROM inventory_sync.reserve('mkt', 'cron-bo', '1', '09506000134369', 3)
+ WHERE promised_date IS NOT NULL});
+ok($bo > 0, 'a backorder waits for the purchase order');
+my $bojob = $node->safe_psql('postgres', qq{
+SELECT cron.schedule_in_database('inventory-sync-backorders', '$every',
+                                 'SELECT inventory_sync.allocate_backorders()', 'postgres', 'ops_cron')});
+$node->safe_psql('postgres', q{
+SELECT count(*) FROM inventory_sync.receive('wms', 'cron-gr', '09506000134369', '0614141000036', 3, 'released')});
+ok($node->poll_query_until('postgres', "SELECT promised_date IS NULL FROM inventory_sync.reservation WHERE reservation_id = $bo"),
+	'the scheduled allocation fills the backorder from the goods received');
+is($node->safe_psql('postgres', qq{SELECT string_agg(action::text, ', ' ORDER BY change_id) FROM inventory_sync.reservation_change
+                                     WHERE reservation_id = $bo}),
+	'reserve, allocate', 'its history: reserved as a backorder, then allocated');
+ok($node->poll_query_until('postgres', qq{SELECT count(*) >= 1 FROM cron.job_run_details
+                                          WHERE jobid = $bojob AND status IN ('succeeded', 'failed')}),
+	'pg_cron recorded the allocation run');
+like($node->safe_psql('postgres', qq{SELECT string_agg(DISTINCT status, '; ') FROM cron.job_run_details
+                                       WHERE jobid = $bojob AND status IN ('succeeded', 'failed')}),
+	qr/^succeeded$/, 'every allocation run succeeded');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM inventory_sync.verify_promises()'), '0',
+	'verify_promises() after the fill');
+$node->safe_psql('postgres', "SELECT cron.unschedule($bojob)");
 $node->stop;
 done_testing();
