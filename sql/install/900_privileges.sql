@@ -122,7 +122,12 @@ BEGIN
             ('cancel_reservation(bigint)', 'inventory_sync_writer'),
             ('expire_reservation(bigint)', 'inventory_sync_writer'),
             ('sweep_expired_reservations(timestamptz)', 'inventory_sync_writer'),
-            ('refresh_channel_atp(text, gtin)', 'inventory_sync_writer')
+            ('refresh_channel_atp(text, gtin)', 'inventory_sync_writer'),
+            -- the partitioned ledger: reading its partitions, changing its shape
+            ('ledger_partitions()', 'inventory_sync_reader'),
+            ('partition_ledger(interval, integer, timestamptz)', 'inventory_sync_admin'),
+            ('maintain_partitions(integer)', 'inventory_sync_admin'),
+            ('detach_ledger_partition(timestamptz, boolean)', 'inventory_sync_admin')
           ) AS t(fn, grantee)
     LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s', g.fn, g.grantee);
