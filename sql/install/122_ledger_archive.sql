@@ -57,6 +57,5 @@ CREATE TRIGGER ledger_archived_effect_owner_only BEFORE INSERT OR UPDATE OR DELE
 CREATE TRIGGER ledger_archived_effect_no_truncate BEFORE TRUNCATE ON ledger_archived_effect
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('superuser');
 
-GRANT SELECT ON ledger_archive, ledger_archived_effect TO inventory_sync_reader;
 SELECT pg_catalog.pg_extension_config_dump('ledger_archive', '');
 SELECT pg_catalog.pg_extension_config_dump('ledger_archived_effect', '');

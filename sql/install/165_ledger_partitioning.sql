@@ -45,7 +45,7 @@ CREATE TRIGGER ledger_partitioning_owner_only BEFORE INSERT OR UPDATE OR DELETE 
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('superuser');
 CREATE TRIGGER ledger_partitioning_no_truncate BEFORE TRUNCATE ON ledger_partitioning
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('superuser');
-GRANT SELECT ON ledger_partitioning TO inventory_sync_reader;
+GRANT SELECT ON ledger_partitioning, ledger_archive, ledger_archived_effect TO inventory_sync_reader;
 SELECT pg_catalog.pg_extension_config_dump('ledger_partitioning', '');
 
 -- The partitions of the ledger with their bounds (NULL: MINVALUE or MAXVALUE), read back
@@ -143,6 +143,9 @@ DECLARE
     trg_defs text[] := '{}';
     trg_comments text[] := '{}';
     i integer;
+    vw record;
+    view_names text[] := '{}';
+    view_defs text[] := '{}';
     con record;
     acl record;
 BEGIN
@@ -202,6 +205,25 @@ BEGIN
         trg_names := trg_names || trg.name;
         trg_defs := trg_defs || trg.def;
         trg_comments := trg_comments || trg.comment;
+    END LOOP;
+
+    -- the views over the ledger (the product's and any other), to define again over the
+    -- partitioned table: a view refers to a table by its identity, and the renamed one
+    -- becomes a single partition
+    FOR vw IN
+        SELECT DISTINCT v.oid::regclass::text AS name,
+               format('CREATE OR REPLACE VIEW %I.%I%s AS %s', v.relnamespace::regnamespace, v.relname,
+                      CASE WHEN v.reloptions IS NULL THEN ''
+                           ELSE ' WITH (' || array_to_string(v.reloptions, ', ') || ')' END,
+                      pg_get_viewdef(v.oid)) AS def
+          FROM pg_depend d
+          JOIN pg_rewrite r ON r.oid = d.objid
+          JOIN pg_class v ON v.oid = r.ev_class
+         WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+           AND d.refobjid = 'inventory_sync.ledger'::regclass AND v.relkind = 'v'
+    LOOP
+        view_names := view_names || vw.name;
+        view_defs := view_defs || vw.def;
     END LOOP;
 
     EXECUTE format('ALTER TABLE inventory_sync.ledger RENAME TO %I', old_name);
@@ -274,6 +296,9 @@ BEGIN
         IF trg_comments[i] IS NOT NULL THEN
             EXECUTE format('COMMENT ON TRIGGER %I ON inventory_sync.ledger IS %L', trg_names[i], trg_comments[i]);
         END IF;
+    END LOOP;
+    FOR i IN 1 .. coalesce(array_length(view_defs, 1), 0) LOOP
+        EXECUTE view_defs[i];
     END LOOP;
     ALTER EXTENSION inventory_sync ADD TABLE ledger;
 
@@ -361,7 +386,17 @@ BEGIN
         INSERT INTO ledger_archive (partition_name, range_from, range_to, postings, first_posting, last_posting, dropped)
         VALUES (p.name, p.range_from, p.range_to, n, first_id, last_id, drop_partition);
         EXECUTE format('ALTER TABLE inventory_sync.ledger DETACH PARTITION inventory_sync.%I', p.name);
-        IF drop_partition THEN
+        IF drop_partition AND EXISTS (
+               SELECT FROM pg_depend d JOIN pg_class c ON c.reltype = d.refobjid
+                WHERE d.refclassid = 'pg_type'::regclass AND c.relname = p.name
+                  AND c.relnamespace = 'inventory_sync'::regnamespace AND d.deptype = 'n') THEN
+            -- the table partition_ledger() converted: the posting API's functions return
+            -- its row type (post() RETURNS ledger was created with it), so it stays, empty
+            EXECUTE format('TRUNCATE inventory_sync.%I', p.name);
+            EXECUTE format('REVOKE ALL ON inventory_sync.%I FROM PUBLIC, inventory_sync_reader, inventory_sync_writer, inventory_sync_admin', p.name);
+            EXECUTE format('COMMENT ON TABLE inventory_sync.%I IS %L', p.name,
+                           'The table the ledger was before it was partitioned, emptied by detach_ledger_partition(): kept for its row type, which the posting API returns');
+        ELSIF drop_partition THEN
             EXECUTE format('DROP TABLE inventory_sync.%I', p.name);
         ELSE
             -- kept as a read-only archive: readers may read it, nobody writes it
@@ -381,4 +416,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION detach_ledger_partition(timestamptz, boolean) IS
-  'Archives every ledger partition whose range ends at or before a time: sums its postings'' effects per balance key into ledger_archived_effect, records it in ledger_archive, detaches it (kept read-only) or drops it; balances, after-states, the event registry and verify() stay exact; returns what it archived';
+  'Archives every ledger partition whose range ends at or before a time: sums its postings'' effects per balance key into ledger_archived_effect, records it in ledger_archive, detaches it (kept read-only) or drops it (the converted table is emptied instead: the posting API returns its row type); balances, after-states, the event registry and verify() stay exact; returns what it archived';
