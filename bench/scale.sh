@@ -28,9 +28,9 @@
 #
 # Knobs: SCALE_KEYS (100000; a multiple of 100, at least 1000), SCALE_ROWS (1000000),
 # SCALE_CHUNK (100000), SCALE_SECONDS (10), SCALE_CLIENTS (2), SCALE_PARTITIONED (1),
-# BENCH_DB (inventory_sync_scale). The defaults take a few minutes on 2 cores; the full
-# size, SCALE_KEYS=1000000 SCALE_ROWS=30000000 SCALE_CHUNK=1000000, about three quarters of
-# an hour there (docs/benchmarks.md, "Scale").
+# BENCH_DB (inventory_sync_scale). The defaults take about two minutes on 2 cores; the
+# full size, SCALE_KEYS=1000000 SCALE_ROWS=30000000 SCALE_CHUNK=1000000, loads in about a
+# quarter of an hour there at the rates in docs/benchmarks.md, "Scale" (about 22 GB).
 #
 #   flock /tmp/inventory_sync.lock bash -c 'make -s && make -s install &&
 #     pg_virtualenv -t -v 15 -o shared_buffers=1GB -o max_wal_size=8GB bash bench/scale.sh'
