@@ -110,6 +110,8 @@ BEGIN
         END LOOP;
         EXECUTE format('CREATE TABLE inventory_sync.%I PARTITION OF inventory_sync.ledger FOR VALUES FROM (%L) TO (%L)',
                        _ledger_partition_name(upper_bound), upper_bound, first_boundary + k * part_interval);
+        -- readers read a partition as they read the ledger; only the ledger is written
+        EXECUTE format('GRANT SELECT ON inventory_sync.%I TO inventory_sync_reader', _ledger_partition_name(upper_bound));
         upper_bound := first_boundary + k * part_interval;
         created := created + 1;
     END LOOP;
@@ -275,6 +277,7 @@ BEGIN
         EXECUTE format('REVOKE %s ON inventory_sync.%I FROM %s', acl.privilege_type, old_name,
                        CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(acl.grantee::regrole::text) END);
     END LOOP;
+    EXECUTE format('GRANT SELECT ON inventory_sync.%I TO inventory_sync_reader', old_name);
 
     -- every event posted so far, into the registry a partitioned ledger finds replays in
     EXECUTE format($i$INSERT INTO inventory_sync.ledger_event (source, source_event_id, posting_id, recorded_at, payload_hash)
@@ -393,7 +396,8 @@ BEGIN
             -- the table partition_ledger() converted: the posting API's functions return
             -- its row type (post() RETURNS ledger was created with it), so it stays, empty
             EXECUTE format('TRUNCATE inventory_sync.%I', p.name);
-            EXECUTE format('REVOKE ALL ON inventory_sync.%I FROM PUBLIC, inventory_sync_reader, inventory_sync_writer, inventory_sync_admin', p.name);
+            EXECUTE format('REVOKE ALL ON inventory_sync.%I FROM PUBLIC, inventory_sync_writer, inventory_sync_admin', p.name);
+            EXECUTE format('GRANT SELECT ON inventory_sync.%I TO inventory_sync_reader', p.name);
             EXECUTE format('COMMENT ON TABLE inventory_sync.%I IS %L', p.name,
                            'The table the ledger was before it was partitioned, emptied by detach_ledger_partition(): kept for its row type, which the posting API returns');
         ELSIF drop_partition THEN

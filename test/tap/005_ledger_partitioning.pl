@@ -106,6 +106,10 @@ like(sqlstate_of(qq{SET ROLE ops_writer;
 INSERT INTO inventory_sync.$until (kind, source, source_event_id, gtin, location, quantity)
      VALUES ('receipt', 'wms', 'side-1', '$item', '$dc', 1)}),
 	qr/^42501 /, 'a writer may not write a partition past the ledger\'s triggers');
+is($node->safe_psql('postgres', q{
+SELECT bool_and(has_table_privilege('ops_writer', 'inventory_sync.' || partition_name, 'SELECT'))
+       AND NOT bool_or(has_table_privilege('ops_writer', 'inventory_sync.' || partition_name, 'INSERT'))
+  FROM inventory_sync.ledger_partitions()}), 't', 'every partition is readable by readers (as the ledger is), writable by no API role');
 is($node->safe_psql('postgres', $verify), '0/0/0', 'verify(), verify(since => ...) and verify(since_posting => ...)');
 
 # maintain_partitions(): idempotent, extends the series on the same boundaries.
