@@ -47,12 +47,12 @@
 #define ERRCODE_IS_UNKNOWN_LOGISTIC_UNIT	MAKE_SQLSTATE('I','S','0','5','4')
 #define ERRCODE_IS_LOGISTIC_UNIT_STATE		MAKE_SQLSTATE('I','S','0','5','5')
 
-/* The partitioned ledger (raised by the SQL of 165_ledger_partitioning.sql) */
-#define ERRCODE_IS_PARTITIONING_REFUSED		MAKE_SQLSTATE('I','S','0','6','0')
-#define ERRCODE_IS_ARCHIVE_REFUSED			MAKE_SQLSTATE('I','S','0','6','1')
-
 /* Reconciliation (snapshot feeds) */
 #define ERRCODE_IS_SNAPSHOT_FEED_REFUSED	MAKE_SQLSTATE('I','S','0','8','0')
 #define ERRCODE_IS_SNAPSHOT_IN_FUTURE		MAKE_SQLSTATE('I','S','0','8','1')
+
+/* The partitioned ledger (raised by the SQL of 165_ledger_partitioning.sql) */
+#define ERRCODE_IS_PARTITIONING_REFUSED		MAKE_SQLSTATE('I','S','0','9','0')
+#define ERRCODE_IS_ARCHIVE_REFUSED			MAKE_SQLSTATE('I','S','0','9','1')
 
 #endif							/* INVENTORY_SYNC_ERRCODES_H */

@@ -153,17 +153,17 @@ DECLARE
 BEGIN
     IF (SELECT c.relkind FROM pg_class c WHERE c.oid = 'inventory_sync.ledger'::regclass) = 'p' THEN
         RAISE EXCEPTION 'the ledger is partitioned already'
-            USING ERRCODE = 'IS060',
+            USING ERRCODE = 'IS090',
                   DETAIL = format('Partitions: %s.', (SELECT string_agg(p.partition_name, ', ') FROM ledger_partitions() p)),
                   HINT = 'maintain_partitions() creates the coming partitions; detach_ledger_partition() archives old ones.';
     END IF;
     IF part_interval IS NULL OR part_interval < interval '1 hour' THEN
         RAISE EXCEPTION 'partition interval % is too short', coalesce(part_interval::text, 'NULL')
-            USING ERRCODE = 'IS060', HINT = 'Give an interval of an hour or more, e.g. ''1 month'' or ''1 day''.';
+            USING ERRCODE = 'IS090', HINT = 'Give an interval of an hour or more, e.g. ''1 month'' or ''1 day''.';
     END IF;
     IF premake IS NULL OR premake < 1 OR premake > 1000 THEN
         RAISE EXCEPTION 'premake % is out of range', coalesce(premake::text, 'NULL')
-            USING ERRCODE = 'IS060', HINT = 'Keep between 1 and 1000 partitions ahead of now.';
+            USING ERRCODE = 'IS090', HINT = 'Keep between 1 and 1000 partitions ahead of now.';
     END IF;
 
     -- nothing posts while the ledger changes shape
@@ -178,7 +178,7 @@ BEGIN
     END IF;
     IF boundary <= last_recorded THEN
         RAISE EXCEPTION 'first boundary % is not after the latest posting, recorded at %', boundary, last_recorded
-            USING ERRCODE = 'IS060',
+            USING ERRCODE = 'IS090',
                   HINT = 'Every posting recorded so far must fall before the first boundary: give a later one, or none.';
     END IF;
     old_name := 'ledger_until_' || substr(_ledger_partition_name(boundary), 9);
@@ -328,11 +328,11 @@ BEGIN
     SELECT * INTO cfg FROM ledger_partitioning;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'the ledger is not partitioned by partition_ledger()'
-            USING ERRCODE = 'IS060', HINT = 'Partition it first: SELECT inventory_sync.partition_ledger().';
+            USING ERRCODE = 'IS090', HINT = 'Partition it first: SELECT inventory_sync.partition_ledger().';
     END IF;
     IF premake IS NOT NULL AND (premake < 1 OR premake > 1000) THEN
         RAISE EXCEPTION 'premake % is out of range', premake
-            USING ERRCODE = 'IS060', HINT = 'Keep between 1 and 1000 partitions ahead of now.';
+            USING ERRCODE = 'IS090', HINT = 'Keep between 1 and 1000 partitions ahead of now.';
     END IF;
     RETURN _ledger_extend_partitions(cfg.part_interval, coalesce(premake, cfg.premake), cfg.first_boundary);
 END
@@ -355,11 +355,11 @@ DECLARE
 BEGIN
     IF (SELECT c.relkind FROM pg_class c WHERE c.oid = 'inventory_sync.ledger'::regclass) <> 'p' THEN
         RAISE EXCEPTION 'the ledger is not partitioned'
-            USING ERRCODE = 'IS060', HINT = 'Partition it first: SELECT inventory_sync.partition_ledger().';
+            USING ERRCODE = 'IS090', HINT = 'Partition it first: SELECT inventory_sync.partition_ledger().';
     END IF;
     IF before > now() THEN
         RAISE EXCEPTION 'cannot archive the ledger before %: that is later than now', before
-            USING ERRCODE = 'IS061', HINT = 'Archive only what was recorded in the past, e.g. before now() - interval ''13 months''.';
+            USING ERRCODE = 'IS091', HINT = 'Archive only what was recorded in the past, e.g. before now() - interval ''13 months''.';
     END IF;
     -- no posting is in flight while its partition's effects are summed and it is detached
     LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE;

@@ -49,11 +49,11 @@ is($node->safe_psql('postgres', $balance), '12/3', 'before: 12 released after th
 like(sqlstate_of(q{SET ROLE ops_writer; SELECT inventory_sync.partition_ledger()}), qr/^42501 /,
 	'a writer may not partition the ledger');
 like(sqlstate_of(q{SET ROLE ops_admin; SELECT inventory_sync.maintain_partitions()}),
-	qr/^IS060 the ledger is not partitioned/, 'maintain_partitions() before partition_ledger(): IS060');
+	qr/^IS090 the ledger is not partitioned/, 'maintain_partitions() before partition_ledger(): IS090');
 like(sqlstate_of(q{SET ROLE ops_admin; SELECT inventory_sync.partition_ledger('10 minutes')}),
-	qr/^IS060 partition interval 00:10:00 is too short/, 'an interval under an hour: IS060');
+	qr/^IS090 partition interval 00:10:00 is too short/, 'an interval under an hour: IS090');
 like(sqlstate_of(q{SET ROLE ops_admin; SELECT inventory_sync.partition_ledger('1 day', first_boundary => '2000-01-01')}),
-	qr/^IS060 first boundary .* is not after the latest posting/, 'a first boundary before the latest posting: IS060');
+	qr/^IS090 first boundary .* is not after the latest posting/, 'a first boundary before the latest posting: IS090');
 
 # The first boundary is now: what comes next lands in a partition of its own.
 my $boundary = $node->safe_psql('postgres', q{SELECT clock_timestamp()});
@@ -123,11 +123,11 @@ is($node->safe_psql('postgres', qq{
 SELECT bool_and(extract(epoch FROM range_from - '$boundary'::timestamptz)::numeric % 86400 = 0)
   FROM inventory_sync.ledger_partitions() WHERE range_from IS NOT NULL}), 't', 'on the boundaries of the series');
 like(sqlstate_of(q{SET ROLE ops_admin; SELECT inventory_sync.partition_ledger()}),
-	qr/^IS060 the ledger is partitioned already/, 'partitioning twice: IS060');
+	qr/^IS090 the ledger is partitioned already/, 'partitioning twice: IS090');
 
 # Retention: the converted table archived. First dropped, in a transaction rolled back.
 like(sqlstate_of(q{SET ROLE ops_admin; SELECT * FROM inventory_sync.detach_ledger_partition(now() + interval '1 day')}),
-	qr/^IS061 cannot archive the ledger before/, 'archiving the future: IS061');
+	qr/^IS091 cannot archive the ledger before/, 'archiving the future: IS091');
 is($node->safe_psql('postgres', qq{
 SET ROLE ops_admin;
 BEGIN;
