@@ -55,4 +55,8 @@
 #define ERRCODE_IS_SNAPSHOT_FEED_REFUSED	MAKE_SQLSTATE('I','S','0','8','0')
 #define ERRCODE_IS_SNAPSHOT_IN_FUTURE		MAKE_SQLSTATE('I','S','0','8','1')
 
+/* The partitioned ledger (raised by the SQL of 165_ledger_partitioning.sql) */
+#define ERRCODE_IS_PARTITIONING_REFUSED		MAKE_SQLSTATE('I','S','0','9','0')
+#define ERRCODE_IS_ARCHIVE_REFUSED			MAKE_SQLSTATE('I','S','0','9','1')
+
 #endif							/* INVENTORY_SYNC_ERRCODES_H */

@@ -1,7 +1,12 @@
+-- since 0.2.0
 -- ---------------------------------------------------------------------------
 -- verify(): recompute every balance from the ledger; zero rows when all agree.
+--
+-- The ledger's archived partitions (122_ledger_archive.sql) count through their summed
+-- effects. CREATE OR REPLACE: an update from 0.1.0 runs this part too, replacing the
+-- verify() that read the ledger alone.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION verify()
+CREATE OR REPLACE FUNCTION verify()
 RETURNS TABLE (item_gtin gtin, location gln, lot lot_number, bucket text, problem text,
                balance_quantity numeric, recomputed_quantity numeric,
                balance_version bigint, recomputed_version bigint)
@@ -21,6 +26,10 @@ AS $$
         UNION ALL
         SELECT c.item_gtin, c.location, c.lot, c.bucket, c.delta
           FROM inventory_sync.balance_change c WHERE c.kind = 'count'
+        UNION ALL
+        -- the effects of the postings of archived ledger partitions, summed per key
+        SELECT a.item_gtin, a.location, a.lot, a.bucket, a.quantity
+          FROM inventory_sync.ledger_archived_effect a
     ),
     from_ledger AS (
         SELECT e.item_gtin, e.location, e.lot, e.bucket, sum(e.delta) AS quantity
@@ -55,4 +64,4 @@ AS $$
         OR coalesce(ch.broken, 0) > 0
 $$;
 COMMENT ON FUNCTION verify() IS
-  'Recomputes every balance from the ledger (and the after-state chain of every key); returns the keys that differ: none when healthy';
+  'Recomputes every balance from the ledger (and the after-state chain of every key; archived ledger partitions through their summed effects); returns the keys that differ: none when healthy';

@@ -75,10 +75,12 @@ BEGIN
               FROM inventory_sync.ledger l
              WHERE l.posting_id > $1 AND l.kind IN ('move', 'transfer_out', 'transfer_in')
         ),
+        -- (the after-states of postings in archived ledger partitions, recorded before
+        -- the archive horizon, have no ledger row to compare with: verify() sums those)
         recorded_effect AS (
             SELECT c.posting_id, c.item_gtin, c.location, c.lot, c.bucket, c.delta
               FROM inventory_sync.balance_change c
-             WHERE c.posting_id > $1 AND c.kind <> 'count'
+             WHERE c.posting_id > $1 AND c.kind <> 'count' AND c.recorded_at >= $2
         ),
         effect_diff AS (
             SELECT coalesce(e.item_gtin, r.item_gtin) AS item_gtin, coalesce(e.location, r.location) AS location,
@@ -108,7 +110,8 @@ BEGIN
         SELECT d.item_gtin, d.location, d.lot, d.bucket, 'after-states differ from the ledger',
                NULL, d.derived, NULL, NULL
           FROM effect_diff d
-    $q$ USING since_posting;
+    $q$ USING since_posting,
+              coalesce((SELECT max(a.range_to) FROM inventory_sync.ledger_archive a), '-infinity');
 END
 $fn$;
 COMMENT ON FUNCTION verify(bigint) IS

@@ -128,7 +128,12 @@ BEGIN
             ('kit_atp(gtin, text, gln)', 'inventory_sync_reader'),
             ('kit_atp_detail(gtin, text, gln)', 'inventory_sync_reader'),
             ('reserve_kit(text, text, text, gtin, numeric, gln, timestamptz, date)', 'inventory_sync_writer'),
-            ('cancel_kit_reservation(text, text, text)', 'inventory_sync_writer')
+            ('cancel_kit_reservation(text, text, text)', 'inventory_sync_writer'),
+            -- the partitioned ledger: reading its partitions, changing its shape
+            ('ledger_partitions()', 'inventory_sync_reader'),
+            ('partition_ledger(interval, integer, timestamptz)', 'inventory_sync_admin'),
+            ('maintain_partitions(integer)', 'inventory_sync_admin'),
+            ('detach_ledger_partition(timestamptz, boolean)', 'inventory_sync_admin')
           ) AS t(fn, grantee)
     LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s', g.fn, g.grantee);

@@ -1,0 +1,190 @@
+# The ledger partitioned, maintained and archived through the supported functions
+# (docs/operations.md, "Partitioning" and "Retention and archival"), by an admin login:
+# partition_ledger() converts it, postings land across the first boundary, replays stay
+# no-ops, maintain_partitions() creates the coming partitions, detach_ledger_partition()
+# archives the converted table; balances, versions, the after-states the feed publishes,
+# a count as of a watermark, verify() and verify(since => ...) stay exact throughout.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use InventorySyncTest;
+
+my $node = new_node('partitioning');
+load_sample($node, 'postgres');
+my ($item, $dc) = ('09506000134352', '0614141000012');
+$node->safe_psql('postgres', q{
+CREATE ROLE ops_admin LOGIN IN ROLE inventory_sync_admin;
+CREATE ROLE ops_writer LOGIN IN ROLE inventory_sync_writer;});
+
+sub as_admin { return $node->safe_psql('postgres', "SET ROLE ops_admin;\n" . $_[0]); }
+sub post
+{
+	my ($id, $qty) = @_;
+	return $node->safe_psql('postgres', qq{
+INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, quantity)
+     VALUES ('receipt', 'wms', '$id', '$item', '$dc', $qty) RETURNING posting_id});
+}
+sub sqlstate_of
+{
+	my ($sql) = @_;
+	my ($rc, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\n$sql");
+	return $err =~ /ERROR:\s+([0-9A-Z]{5}):\s+(.*)/ ? "$1 $2" : "no error: $out";
+}
+my $balance = qq{SELECT quantity || '/' || version FROM inventory_sync.balance
+                  WHERE item_gtin::text = '$item' AND location::text = '$dc' AND bucket = 'released'};
+my $verify = q{SELECT (SELECT count(*) FROM inventory_sync.verify()) || '/'
+                   || (SELECT count(*) FROM inventory_sync.verify(since => '-infinity'))
+                   || '/' || (SELECT count(*) FROM inventory_sync.verify(since_posting => 0))};
+
+post('old-1', 10);
+post('old-2', 5);
+$node->safe_psql('postgres', qq{
+INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, bucket, to_bucket, quantity)
+     VALUES ('move', 'wms', 'old-3', '$item', '$dc', 'released', 'quarantine', 3)});
+my $watermark = $node->safe_psql('postgres', q{SELECT clock_timestamp()});
+is($node->safe_psql('postgres', $balance), '12/3', 'before: 12 released after three postings');
+
+like(sqlstate_of(q{SET ROLE ops_writer; SELECT inventory_sync.partition_ledger()}), qr/^42501 /,
+	'a writer may not partition the ledger');
+like(sqlstate_of(q{SET ROLE ops_admin; SELECT inventory_sync.maintain_partitions()}),
+	qr/^IS090 the ledger is not partitioned/, 'maintain_partitions() before partition_ledger(): IS090');
+like(sqlstate_of(q{SET ROLE ops_admin; SELECT inventory_sync.partition_ledger('10 minutes')}),
+	qr/^IS090 partition interval 00:10:00 is too short/, 'an interval under an hour: IS090');
+like(sqlstate_of(q{SET ROLE ops_admin; SELECT inventory_sync.partition_ledger('1 day', first_boundary => '2000-01-01')}),
+	qr/^IS090 first boundary .* is not after the latest posting/, 'a first boundary before the latest posting: IS090');
+
+# The first boundary is now: what comes next lands in a partition of its own.
+my $boundary = $node->safe_psql('postgres', q{SELECT clock_timestamp()});
+my $parts = as_admin(qq{SELECT string_agg(partition_name || ' ' || (range_from IS NULL), ', ' ORDER BY range_to)
+  FROM inventory_sync.partition_ledger('1 day', 2, first_boundary => '$boundary')});
+like($parts, qr/^ledger_until_\d{8}_\d{6} true(, ledger_p\d{8}_\d{6} false){3}$/,
+	'partition_ledger(): the converted table up to the boundary, then the day now is in and two days ahead');
+my ($until) = $parts =~ /^(ledger_until_\S+)/;
+is($node->safe_psql('postgres', q{SELECT relkind FROM pg_class WHERE oid = 'inventory_sync.ledger'::regclass}),
+	'p', 'the ledger is partitioned');
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM pg_depend WHERE classid = 'pg_class'::regclass AND objid = 'inventory_sync.ledger'::regclass
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'inventory_sync') AND deptype = 'e'}),
+	'1', 'the partitioned ledger belongs to the extension');
+is($node->safe_psql('postgres', qq{
+SELECT count(*) FROM pg_depend WHERE objid = 'inventory_sync.$until'::regclass AND deptype = 'e'}),
+	'0', 'the converted table does not (it can be archived like any partition)');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.ledger_event}), '3',
+	'the events posted before are registered');
+for my $index (qw(ledger_source_recorded ledger_manufacturing_lot ledger_manufacturing_order ledger_lot ledger_serial))
+{
+	is($node->safe_psql('postgres', qq{
+SELECT c.relkind::text || ':' || (SELECT count(*) FROM pg_inherits i WHERE i.inhparent = c.oid)
+  FROM pg_class c WHERE c.oid = 'inventory_sync.$index'::regclass}),
+		'I:4', "$index is on the partitioned ledger and on its four partitions");
+}
+is($node->safe_psql('postgres', q{
+SELECT string_agg(tgname, ', ' ORDER BY tgname) FROM pg_trigger
+ WHERE tgrelid = 'inventory_sync.ledger'::regclass AND NOT tgisinternal}),
+	'ledger_10_validate, ledger_20_apply, ledger_append_only, ledger_no_truncate', 'the triggers are on the partitioned ledger');
+is($node->safe_psql('postgres', q{SELECT obj_description('inventory_sync.ledger'::regclass, 'pg_class') IS NOT NULL}),
+	't', 'with its comment');
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+ WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = 'inventory_sync.ledger'::regclass}) > 5 ? 'yes' : 'no',
+	'yes', 'the views over the ledger read the partitioned table');
+is($node->safe_psql('postgres', qq{
+SELECT count(*) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+ WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = 'inventory_sync.$until'::regclass}),
+	'0', 'none reads the converted table alone');
+
+# Posting across the boundary.
+my $new = post('new-1', 7);
+is($new, '4', 'posting ids continue');
+like($node->safe_psql('postgres', qq{SELECT tableoid::regclass FROM inventory_sync.ledger WHERE posting_id = $new}),
+	qr/^inventory_sync\.ledger_p\d{8}_\d{6}$/, 'into the first partition after the boundary');
+is(post('old-1', 10), '', 'a replay of an event before the boundary is skipped');
+is($node->safe_psql('postgres', $balance), '19/4', 'balance and version across the boundary');
+like(sqlstate_of(qq{SET ROLE ops_writer;
+INSERT INTO inventory_sync.$until (kind, source, source_event_id, gtin, location, quantity)
+     VALUES ('receipt', 'wms', 'side-1', '$item', '$dc', 1)}),
+	qr/^42501 /, 'a writer may not write a partition past the ledger\'s triggers');
+is($node->safe_psql('postgres', q{
+SELECT bool_and(has_table_privilege('ops_writer', 'inventory_sync.' || partition_name, 'SELECT'))
+       AND NOT bool_or(has_table_privilege('ops_writer', 'inventory_sync.' || partition_name, 'INSERT'))
+  FROM inventory_sync.ledger_partitions()}), 't', 'every partition is readable by readers (as the ledger is), writable by no API role');
+is($node->safe_psql('postgres', $verify), '0/0/0', 'verify(), verify(since => ...) and verify(since_posting => ...)');
+
+# maintain_partitions(): idempotent, extends the series on the same boundaries.
+is(as_admin(q{SELECT inventory_sync.maintain_partitions()}), '0', 'maintain_partitions(): nothing to do yet');
+is(as_admin(q{SELECT inventory_sync.maintain_partitions(premake => 4)}), '2', 'two more days ahead when asked for four');
+is(as_admin(q{SELECT inventory_sync.maintain_partitions(premake => 4)}), '0', 'and nothing the second time');
+is($node->safe_psql('postgres', q{
+SELECT bool_and(range_from = lag) FROM (SELECT range_from, lag(range_to) OVER (ORDER BY range_to) FROM inventory_sync.ledger_partitions()) p
+ WHERE lag IS NOT NULL}), 't', 'the partitions are contiguous');
+is($node->safe_psql('postgres', qq{
+SELECT bool_and(extract(epoch FROM range_from - '$boundary'::timestamptz)::numeric % 86400 = 0)
+  FROM inventory_sync.ledger_partitions() WHERE range_from IS NOT NULL}), 't', 'on the boundaries of the series');
+like(sqlstate_of(q{SET ROLE ops_admin; SELECT inventory_sync.partition_ledger()}),
+	qr/^IS090 the ledger is partitioned already/, 'partitioning twice: IS090');
+
+# Retention: the converted table archived. First dropped, in a transaction rolled back.
+like(sqlstate_of(q{SET ROLE ops_admin; SELECT * FROM inventory_sync.detach_ledger_partition(now() + interval '1 day')}),
+	qr/^IS091 cannot archive the ledger before/, 'archiving the future: IS091');
+is($node->safe_psql('postgres', qq{
+SET ROLE ops_admin;
+BEGIN;
+SELECT partition_name || ' ' || postings || ' ' || dropped FROM inventory_sync.detach_ledger_partition('$boundary', drop_partition => true);
+RESET ROLE;
+SELECT count(*) FROM inventory_sync.$until;
+$verify;
+ROLLBACK;}), "$until 3 true\n0\n0/0/0", 'dropped: its rows are gone (the table stays for its row type), verify() still empty (rolled back)');
+
+my $feed_rows = $node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.balance_change});
+is(as_admin(qq{SELECT partition_name || ' ' || postings || ' ' || dropped
+  FROM inventory_sync.detach_ledger_partition('$boundary')}), "$until 3 false", 'detach_ledger_partition() archives the converted table');
+is(as_admin(qq{SELECT count(*) FROM inventory_sync.detach_ledger_partition('$boundary')}), '0', 'a second run finds nothing to archive');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.ledger}), '1', 'the ledger holds what was posted since');
+is($node->safe_psql('postgres', qq{SELECT count(*) FROM inventory_sync.$until}), '3', 'the archive keeps its rows');
+is($node->safe_psql('postgres', qq{SET ROLE ops_writer; SELECT has_table_privilege('inventory_sync.$until', 'INSERT')}),
+	'f', 'nobody writes the archive');
+is($node->safe_psql('postgres', q{
+SELECT partition_name ~ '^ledger_until_' AND range_from IS NULL AND postings = 3 AND first_posting = 1 AND last_posting = 3
+  FROM inventory_sync.ledger_archive}), 't', 'ledger_archive records it');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(bucket || ' ' || quantity || ' ' || postings, ', ' ORDER BY bucket) FROM inventory_sync.ledger_archived_effect}),
+	'quarantine 3 1, released 12 3', 'its effects, summed per key');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.balance_change}), $feed_rows,
+	'the after-states the feed publishes are all kept');
+is($node->safe_psql('postgres', $balance), '19/4', 'the balance and its version are untouched');
+is($node->safe_psql('postgres', $verify), '0/0/0', 'verify() and verify(since => ...) from before the archive horizon');
+
+is(post('old-2', 5), '', 'a replay of an archived event is skipped');
+like(sqlstate_of(qq{INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, quantity)
+                    VALUES ('receipt', 'wms', 'old-2', '$item', '$dc', 6)}),
+	qr/^IS002 /, 'a conflicting replay of an archived event is refused with IS002');
+is($node->safe_psql('postgres', $balance), '19/4', 'the balance did not move');
+
+# A count as of a watermark inside the archived history: the balance as of then comes
+# from the after-states, which are kept.
+$node->safe_psql('postgres', qq{
+SELECT inventory_sync.count_stock('wms', 'count-1', '$item', '$dc', 11, as_of => '$watermark')});
+is($node->safe_psql('postgres', q{
+SELECT delta FROM inventory_sync.balance_change c JOIN inventory_sync.ledger l USING (posting_id)
+ WHERE l.source_event_id = 'count-1'}), '-1', 'a count as of the archived past: 11 counted against 12 then');
+is($node->safe_psql('postgres', $balance), '18/5', 'later postings keep their effect');
+post('new-2', 1);
+is($node->safe_psql('postgres', $verify), '0/0/0', 'verify() after the count and a new posting');
+
+# verify() still finds a difference: an archived effect that does not match the after-states.
+is($node->safe_psql('postgres', q{
+BEGIN;
+ALTER TABLE inventory_sync.ledger_archived_effect DISABLE TRIGGER USER;
+UPDATE inventory_sync.ledger_archived_effect SET quantity = quantity + 1 WHERE bucket = 'released';
+SELECT problem FROM inventory_sync.verify();
+ROLLBACK;}), 'balance differs from the ledger', 'a wrong archived sum is a difference verify() reports');
+
+# The archive's rows can go for good once they are kept elsewhere.
+$node->safe_psql('postgres', qq{TRUNCATE inventory_sync.$until});
+is(post('old-1', 10), '', 'with the archive emptied, a replay of its event is still skipped');
+is($node->safe_psql('postgres', $verify), '0/0/0', 'verify() with the archive emptied');
+
+$node->stop;
+done_testing();
