@@ -122,7 +122,11 @@ BEGIN
             ('cancel_reservation(bigint)', 'inventory_sync_writer'),
             ('expire_reservation(bigint)', 'inventory_sync_writer'),
             ('sweep_expired_reservations(timestamptz)', 'inventory_sync_writer'),
-            ('refresh_channel_atp(text, gtin)', 'inventory_sync_writer')
+            ('refresh_channel_atp(text, gtin)', 'inventory_sync_writer'),
+            -- brokering (240_broker.sql)
+            ('great_circle_km(double precision, double precision, double precision, double precision)', 'PUBLIC'),
+            ('broker(text, text, jsonb, double precision, double precision, gln, boolean, boolean, timestamptz, date)', 'inventory_sync_writer'),
+            ('reject_allocation(bigint, text)', 'inventory_sync_writer')
           ) AS t(fn, grantee)
     LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s', g.fn, g.grantee);
