@@ -654,6 +654,8 @@ DECLARE
     p jsonb;
     r inventory_sync.reservation;
     held jsonb := '[]';
+    m text;
+    d text;
 BEGIN
     FOR p IN SELECT x FROM jsonb_array_elements(parts) x
               ORDER BY x->>'item', x->>'location', x->>'unit_ref', (x->>'part')::integer LOOP
@@ -663,15 +665,18 @@ BEGIN
                                             (p->>'quantity')::numeric, (p->>'location')::inventory_sync.gln, expires_at, due_date);
                 IF r.promised_date IS NOT NULL THEN   -- a backorder channel promised it against supply
                     PERFORM inventory_sync._refuse_beyond_atp(
-                        format('insufficient ATP to broker order "%s" of channel "%s": line "%s" is not in stock at %s',
-                               order_ref, channel, p->>'line_ref', p->>'location'),
+                        format('%s of gtin %s is not in stock at %s', p->>'quantity', p->>'item', p->>'location'),
                         format('Reservation %s.', inventory_sync._reservation_key(channel, order_ref, p->>'reservation_line_ref')),
-                        'broker() holds stock only; reserve() promises against expected supply.');
+                        NULL);
                 END IF;
                 p := p || jsonb_build_object('reservation_id', r.reservation_id);
             EXCEPTION WHEN SQLSTATE 'IS040' THEN
-                IF NOT partial THEN
-                    RAISE;
+                IF NOT partial THEN   -- the stock the plan read was taken meanwhile: the order is refused
+                    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL;
+                    PERFORM inventory_sync._refuse_beyond_atp(
+                        format('insufficient ATP to broker order "%s" of channel "%s": line "%s" (%s)',
+                               order_ref, channel, p->>'line_ref', m),
+                        d, 'Another promise took the stock meanwhile: broker the order again to place it elsewhere.');
                 END IF;
                 p := p || jsonb_build_object('location', NULL, 'rule_no', NULL, 'distance_km', NULL);
             END;
