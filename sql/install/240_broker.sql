@@ -427,7 +427,7 @@ COMMENT ON FUNCTION _broker_greedy(jsonb, jsonb, jsonb, gln[], numeric[], intege
 -- The refusal of an order one of whose units no rule can place (IS040).
 CREATE FUNCTION _broker_refuse(channel text, order_ref text, unit jsonb, stock jsonb)
 RETURNS void
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
