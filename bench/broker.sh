@@ -51,6 +51,7 @@ sql -c "CREATE EXTENSION inventory_sync" -c "CREATE SCHEMA bench"
 log "topology: $ITEMS items at $LOCATIONS locations"
 topo_build "$ITEMS" "$LOCATIONS" yes
 sql <<SQL
+SET search_path = inventory_sync, public;
 -- coordinates on a grid of about 1,000 km by 1,000 km
 UPDATE inventory_sync.location l SET latitude = 47 + (b.idx % 10) * 0.9, longitude = 5 + (b.idx / 10 % 10) * 1.3
   FROM bench.locations b WHERE l.gln = b.gln::inventory_sync.gln;

@@ -360,19 +360,22 @@ $$;
 COMMENT ON FUNCTION _broker_use(jsonb, text, text, numeric) IS
   'Internal: a brokering plan''s use of stock after one more part';
 
--- Whether every component of the given units fits at one location.
-CREATE FUNCTION _broker_fits(stock jsonb, used jsonb, units jsonb, location text)
-RETURNS boolean
+-- The first of the given locations (its position) at which every component of the given
+-- units fits; NULL when none: one statement, not a call per location.
+CREATE FUNCTION _broker_first_fit(stock jsonb, used jsonb, units jsonb, locs gln[])
+RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
-    SELECT bool_and(inventory_sync._broker_available($1, $2, q.item, $4) >= q.quantity)
-      FROM (SELECT c->>'item' AS item, sum((c->>'quantity')::numeric) AS quantity
-              FROM jsonb_array_elements($3) u, jsonb_array_elements(u->'comps') c
-             GROUP BY 1) q
+    WITH q AS (SELECT c->>'item' AS item, sum((c->>'quantity')::numeric) AS quantity
+                 FROM jsonb_array_elements($3) u, jsonb_array_elements(u->'comps') c
+                GROUP BY 1)
+    SELECT l.n::integer FROM unnest($4) WITH ORDINALITY l(loc, n)
+     WHERE NOT EXISTS (SELECT FROM q WHERE inventory_sync._broker_available($1, $2, q.item, l.loc::text) < q.quantity)
+     ORDER BY l.n LIMIT 1
 $$;
-COMMENT ON FUNCTION _broker_fits(jsonb, jsonb, jsonb, text) IS
-  'Internal: whether every component of the given units fits at one location of a brokering plan';
+COMMENT ON FUNCTION _broker_first_fit(jsonb, jsonb, jsonb, gln[]) IS
+  'Internal: the position of the first of the given locations at which every component of the given units fits (NULL: none)';
 
 -- The parts of a unit held whole at one location (one per component).
 CREATE FUNCTION _broker_unit_parts(unit jsonb, part integer, suffix boolean, location text, rule_no integer,
@@ -483,6 +486,8 @@ DECLARE
     locs gln[];
     dists numeric[];
     placed boolean;
+    i integer;
+    comp jsonb;
 BEGIN
     stock := inventory_sync._broker_stock(channel,
                  (SELECT array_agg(DISTINCT (c->>'item')::inventory_sync.gtin)
@@ -494,26 +499,25 @@ BEGIN
                WITH ORDINALITY c(location, distance_km, n);
         CONTINUE WHEN locs IS NULL;
         IF rule.prefer_single_shipment AND jsonb_array_length(todo) > 1 THEN
-            FOR i IN 1 .. cardinality(locs) LOOP
-                CONTINUE WHEN NOT inventory_sync._broker_fits(stock, used, todo, locs[i]::text);
+            i := inventory_sync._broker_first_fit(stock, used, todo, locs);
+            IF i IS NOT NULL THEN
                 FOR u IN SELECT x FROM jsonb_array_elements(todo) x LOOP
                     parts := parts || inventory_sync._broker_unit_parts(u, part_from, suffix, locs[i]::text, rule.rule_no, dists[i]);
                 END LOOP;
                 todo := '[]';
-                EXIT;
-            END LOOP;
+            END IF;
         END IF;
         rest := '[]';
         FOR u IN SELECT x FROM jsonb_array_elements(todo) x LOOP
             placed := false;
-            FOR i IN 1 .. cardinality(locs) LOOP
-                CONTINUE WHEN NOT inventory_sync._broker_fits(stock, used, jsonb_build_array(u), locs[i]::text);
+            i := inventory_sync._broker_first_fit(stock, used, jsonb_build_array(u), locs);
+            IF i IS NOT NULL THEN
                 parts := parts || inventory_sync._broker_unit_parts(u, part_from, suffix, locs[i]::text, rule.rule_no, dists[i]);
-                SELECT inventory_sync._broker_use(used, c->>'item', locs[i]::text, (c->>'quantity')::numeric) INTO used
-                  FROM jsonb_array_elements(u->'comps') c;
+                FOR comp IN SELECT x FROM jsonb_array_elements(u->'comps') x LOOP
+                    used := inventory_sync._broker_use(used, comp->>'item', locs[i]::text, (comp->>'quantity')::numeric);
+                END LOOP;
                 placed := true;
-                EXIT;
-            END LOOP;
+            END IF;
             IF NOT placed AND rule.allow_split AND (u->>'splittable')::boolean
                AND (u->'comps'->0->>'quantity')::numeric >= rule.min_split_quantity THEN
                 g := inventory_sync._broker_greedy(stock, used, u, locs, dists, rule.max_shipments, part_from, rule.rule_no);

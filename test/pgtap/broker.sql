@@ -5,7 +5,7 @@
 -- Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(63);
+SELECT plan(64);
 
 INSERT INTO item (gtin, name) VALUES ('09506000134352', 'E'), ('09506000134369', 'F');
 -- A and B at the same point (a tie broken by priority, then GLN), C far away, X outside the channel.
@@ -145,6 +145,13 @@ SET ROLE is_tap_brk_writer;
 -- A and C have one K each now, no location two: the kit is not taken apart.
 SELECT is(left(pg_temp.err($$SELECT * FROM broker('web', 'k2', '[{"line_ref":"1","item":"09506000134383","quantity":2}]', 50.0, 8.0)$$), 5),
           'IS040', 'a kit is never split over locations');
+-- What a kit takes counts for every component: after K at C (the nearest to the
+-- customer), C has no F left for line 2, which goes to A.
+SELECT is((SELECT string_agg(line_ref || ':' || item::text || '@' || location::text, ',' ORDER BY line_ref, item)
+             FROM broker('web', 'k3', '[{"line_ref":"1","item":"09506000134383","quantity":1},
+                                         {"line_ref":"2","item":"09506000134369","quantity":1}]', 52.0, 13.0)),
+          '1:09506000134352@0614141000036,1:09506000134369@0614141000036,2:09506000134369@0614141000012',
+          'every component a kit takes is taken from the plan''s stock');
 RESET ROLE;
 SET ROLE is_tap_brk_reader;
 SELECT is(left(pg_temp.err($$SELECT * FROM broker('web', 'o9', '[{"line_ref":"1","item":"09506000134352","quantity":1}]')$$), 5), '42501', 'a reader does not broker');
