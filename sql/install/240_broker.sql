@@ -311,7 +311,9 @@ COMMENT ON FUNCTION _broker_candidates(text, integer, double precision, double p
 
 -- What stock offers the plan: the ATP of each item at each location of the channel (as
 -- the channel sees it: its shelf-life rule), keyed "<gtin>@<gln>", and the channel's ATP
--- of each item, keyed "<gtin>" (a line held at a location takes from both).
+-- of each item, keyed "<gtin>" (a line held at a location takes from both). Location ATP
+-- is read where it is stored and of today (location_atp, kept exact by every change of
+-- its inputs), and computed only where it is not.
 CREATE FUNCTION _broker_stock(channel text, items gtin[])
 RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -319,21 +321,28 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
     RETURN coalesce((
-        SELECT jsonb_object_agg(a.item_gtin::text || '@' || a.location::text, a.atp)
-          FROM (SELECT array_agg(i.item) AS its, array_agg(cl.location) AS locs, count(*)::integer AS n,
-                       min(c.min_shelf_life_days) AS shelf
-                  FROM (SELECT DISTINCT u AS item FROM unnest($2) u) i
-                 CROSS JOIN inventory_sync.channel_location cl
-                  JOIN inventory_sync.channel c ON c.channel = cl.channel
-                 WHERE cl.channel = $1) k,
-               inventory_sync._location_atp_of(k.its, k.locs, array_fill(k.shelf, ARRAY[k.n])) a
-         WHERE k.n > 0), '{}')
+        WITH k AS (SELECT i.item, cl.location, c.min_shelf_life_days AS shelf, la.atp, la.computed_on
+                     FROM (SELECT DISTINCT u AS item FROM unnest($2) u) i
+                    CROSS JOIN inventory_sync.channel_location cl
+                     JOIN inventory_sync.channel c ON c.channel = cl.channel
+                     LEFT JOIN inventory_sync.location_atp la
+                            ON la.item_gtin = i.item AND la.location = cl.location
+                           AND la.min_shelf_life_days = c.min_shelf_life_days
+                    WHERE cl.channel = $1),
+             stale AS (SELECT array_agg(k.item) AS its, array_agg(k.location) AS locs, array_agg(k.shelf) AS shelves
+                         FROM k WHERE k.computed_on IS DISTINCT FROM current_date)
+        SELECT jsonb_object_agg(x.item::text || '@' || x.location::text, x.atp)
+          FROM (SELECT k.item, k.location, k.atp FROM k WHERE k.computed_on = current_date
+                UNION ALL
+                SELECT a.item_gtin, a.location, a.atp
+                  FROM stale, inventory_sync._location_atp_of(stale.its, stale.locs, stale.shelves) a
+                 WHERE stale.its IS NOT NULL) x), '{}')
         || coalesce((SELECT jsonb_object_agg(i.item::text, inventory_sync._channel_atp_now($1, i.item))
                        FROM (SELECT DISTINCT u AS item FROM unnest($2) u) i), '{}');
 END
 $$;
 COMMENT ON FUNCTION _broker_stock(text, gtin[]) IS
-  'Internal: the ATP a brokering plan starts from: each item at each location of the channel, and in the channel';
+  'Internal: the ATP a brokering plan starts from: each item at each location of the channel (stored location ATP of today, else computed), and in the channel';
 
 -- What the plan may still take of an item at a location: its ATP there and the channel's,
 -- less what the plan took already.
