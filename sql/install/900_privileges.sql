@@ -133,7 +133,11 @@ BEGIN
             ('ledger_partitions()', 'inventory_sync_reader'),
             ('partition_ledger(interval, integer, timestamptz)', 'inventory_sync_admin'),
             ('maintain_partitions(integer)', 'inventory_sync_admin'),
-            ('detach_ledger_partition(timestamptz, boolean)', 'inventory_sync_admin')
+            ('detach_ledger_partition(timestamptz, boolean)', 'inventory_sync_admin'),
+            -- brokering (240_broker.sql)
+            ('great_circle_km(double precision, double precision, double precision, double precision)', 'PUBLIC'),
+            ('broker(text, text, jsonb, double precision, double precision, gln, boolean, boolean, timestamptz, date)', 'inventory_sync_writer'),
+            ('reject_allocation(bigint, text)', 'inventory_sync_writer')
           ) AS t(fn, grantee)
     LOOP
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s', g.fn, g.grantee);
