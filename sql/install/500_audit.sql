@@ -3,7 +3,8 @@
 -- Audit trail of master data: every INSERT, UPDATE, DELETE and TRUNCATE of the tables
 -- that decide what postings mean and where stock may be promised (items, packs, units,
 -- locations, buckets, reason codes, sources, ownership, channels and their locations,
--- safety stock, supply, transit routes, recall authorities, kits) is recorded in audit_log:
+-- safety stock, supply, transit routes, recall authorities, kits, supply protections and
+-- caps, brokering rules and location groups) is recorded in audit_log:
 -- who, when, what, the row's key, and the row before and after, as jsonb.
 --
 -- Statement triggers with transition tables: a bulk load of master data writes its audit
@@ -106,7 +107,11 @@ BEGIN
         ('channel_location', ARRAY['channel', 'location']),
         ('channel_safety_stock', ARRAY['channel', 'item_gtin']), ('safety_stock', ARRAY['item_gtin', 'location']),
         ('supply', ARRAY['supply_id']), ('transit_route', ARRAY['in_transit']),
-        ('kit', ARRAY['gtin']), ('kit_component', ARRAY['kit', 'component'])) AS v(tab, keys)
+        ('kit', ARRAY['gtin']), ('kit_component', ARRAY['kit', 'component']),
+        ('channel_protection', ARRAY['channel', 'item_gtin', 'location']),
+        ('channel_cap', ARRAY['channel', 'item_gtin']),
+        ('location_group', ARRAY['location_group']), ('location_group_member', ARRAY['location_group', 'location']),
+        ('broker_location', ARRAY['location']), ('broker_rule', ARRAY['channel', 'rule_no'])) AS v(tab, keys)
     LOOP
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows
                         FOR EACH STATEMENT EXECUTE FUNCTION _audit_master_data(%s)',

@@ -3,7 +3,7 @@
 -- rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(69);
+SELECT plan(71);
 
 CREATE ROLE tr_lab;
 CREATE ROLE tr_mes;
@@ -44,6 +44,14 @@ SELECT is((SELECT count(*) FROM audit_log WHERE table_name = 'item' AND operatio
             AND row_key->>'gtin' = '09506000700045'), 0::bigint, 'audit: an update that changes nothing records nothing');
 INSERT INTO supply (kind, item_gtin, location, quantity, due_date) VALUES ('production_order', '09506000700038', '0614141700011', 5, current_date);
 SELECT is((SELECT count(*) FROM audit_log WHERE table_name = 'supply'), 1::bigint, 'audit: supply is audited');
+INSERT INTO location_group (location_group, name) VALUES ('tr_region', 'Region');
+SELECT is((SELECT count(*) FROM audit_log WHERE table_name = 'location_group' AND row_key->>'location_group' = 'tr_region'),
+          1::bigint, 'audit: location groups are audited');
+SELECT is((SELECT count(*) FROM pg_trigger
+            WHERE tgrelid IN ('broker_rule'::regclass, 'broker_location'::regclass, 'location_group_member'::regclass,
+                              'channel_protection'::regclass, 'channel_cap'::regclass)
+              AND tgname ~ '_audit_(insert|update|delete|truncate)$'), 20::bigint,
+          'audit: brokering rules, brokering terms of locations, group members, protections and caps have their four triggers');
 SET ROLE tr_admin;
 SELECT throws_ok($$INSERT INTO audit_log (session_role, acting_role, operation, table_name) VALUES ('x', 'x', 'INSERT', 'item')$$,
                  '42501', NULL, 'audit: an admin cannot write the audit trail');
