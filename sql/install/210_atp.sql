@@ -118,6 +118,36 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 BEGIN
+    IF cardinality($1) > 10000 THEN
+        -- many pairs (a membership change, a refresh): one pass over their balances, planned
+        -- for this many (a hash join), not an index probe per pair
+        RETURN QUERY EXECUTE $q$
+        WITH k AS MATERIALIZED (
+                 SELECT DISTINCT u.item, u.location, coalesce(u.shelf, 0) AS shelf
+                   FROM unnest($1, $2, $3) AS u(item, location, shelf)
+                  WHERE u.item IS NOT NULL AND u.location IS NOT NULL),
+             e AS (SELECT k.item, k.location, k.shelf, sum(b.quantity) AS eligible
+                     FROM k
+                     JOIN inventory_sync.balance b ON b.item_gtin = k.item AND b.location = k.location
+                     JOIN inventory_sync.bucket bk ON bk.bucket = b.bucket AND bk.sellable
+                     LEFT JOIN inventory_sync.lot l ON l.item_gtin = b.item_gtin AND l.lot = b.lot
+                    WHERE l.expiry IS NULL OR l.expiry >= current_date + k.shelf
+                    GROUP BY 1, 2, 3)
+        SELECT k.item, k.location, k.shelf, f.eligible, f.free,
+               f.free - coalesce(p.reserved, 0)
+               - CASE WHEN EXISTS (SELECT FROM inventory_sync.reservation v
+                                    WHERE v.item_gtin = k.item AND v.location = k.location AND v.status = 'open'
+                                      AND v.promised_date IS NOT NULL AND NOT v.fulfilling)
+                      THEN inventory_sync._backorder_shortfall(k.item, k.location) ELSE 0 END
+          FROM k
+          LEFT JOIN e ON e.item = k.item AND e.location = k.location AND e.shelf = k.shelf
+          LEFT JOIN inventory_sync.safety_stock s ON s.item_gtin = k.item AND s.location = k.location
+          CROSS JOIN LATERAL (SELECT coalesce(e.eligible, 0) AS eligible,
+                                     greatest(coalesce(e.eligible, 0) - coalesce(s.quantity, 0), 0) AS free) f
+          LEFT JOIN inventory_sync.promise_key p ON p.item_gtin = k.item AND p.location = k.location
+        $q$ USING $1, $2, $3;
+        RETURN;
+    END IF;
     -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
     RETURN QUERY
     SELECT k.item, k.location, k.shelf, f.eligible, f.free,

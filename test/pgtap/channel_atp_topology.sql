@@ -16,7 +16,7 @@
 -- Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(285);
+SELECT plan(286);
 
 INSERT INTO item (gtin, name) VALUES ('09506000134352', 'E');
 INSERT INTO item (gtin, name, lot_tracked) VALUES ('09506000134369', 'M', true);
@@ -300,6 +300,22 @@ SELECT * FROM pg_temp.step('mkt reserves 7 of M from yesterday''s stored ATP', '
 SELECT is((SELECT count(*) FROM location_atp WHERE item_gtin = '09506000134369' AND location = '0614141000036'
             AND computed_on < current_date), 0::bigint, 'D''s stored ATP is today''s again');
 
+-- Location ATP of many pairs at once (a membership change, a refresh) is computed in one
+-- pass over their balances; it must equal the pair-by-pair computation, lots, shelf-life
+-- rules, safety stock, reservations and backorders included.
+SELECT results_eq(
+  $$SELECT * FROM _location_atp_of(
+      (SELECT array_agg(k.item) FROM (SELECT b.item_gtin AS item, b.location, s.shelf
+                                         FROM balance b, (VALUES (0), (3), (9), (10)) s(shelf), generate_series(1, 3000)) k),
+      (SELECT array_agg(k.location) FROM (SELECT b.item_gtin AS item, b.location, s.shelf
+                                             FROM balance b, (VALUES (0), (3), (9), (10)) s(shelf), generate_series(1, 3000)) k),
+      (SELECT array_agg(k.shelf) FROM (SELECT b.item_gtin AS item, b.location, s.shelf
+                                          FROM balance b, (VALUES (0), (3), (9), (10)) s(shelf), generate_series(1, 3000)) k))
+    ORDER BY 1, 2, 3$$,
+  $$SELECT a.* FROM (SELECT DISTINCT b.item_gtin, b.location FROM balance b) k, (VALUES (0), (3), (9), (10)) s(shelf),
+           LATERAL _location_atp_of(ARRAY[k.item_gtin], ARRAY[k.location], ARRAY[s.shelf]) a
+    ORDER BY 1, 2, 3$$,
+  'location ATP of more than 10,000 pairs at once equals it pair by pair');
 SELECT is_empty($$SELECT * FROM refresh_channel_atp() r WHERE r <> 0$$, 'refresh_channel_atp() finds nothing to change');
 SELECT is_empty($$SELECT * FROM verify()$$, 'verify(): every balance equals the ledger');
 SELECT * FROM finish();
