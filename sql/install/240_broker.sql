@@ -663,13 +663,15 @@ DECLARE
     r inventory_sync.reservation;
     placed jsonb;
     held jsonb := '[]';
+    m text;
+    d text;
 BEGIN
     -- part by part of each unit: the components of a kit that ship together are one part,
     -- held all or none (the locks are taken already, so the order here decides no wait)
     FOR u IN SELECT x->>'unit_ref' AS unit_ref, (x->>'part')::integer AS part,
                     jsonb_agg(x ORDER BY x->>'item', x->>'location') AS parts
                FROM jsonb_array_elements(parts) x
-              GROUP BY 1, 2 ORDER BY 1, 2 LOOP
+              GROUP BY 1, 2 ORDER BY min(x->>'item'), min(x->>'location'), 1, 2 LOOP
         placed := '[]';
         BEGIN
             FOR p IN SELECT x FROM jsonb_array_elements(u.parts) x LOOP
@@ -679,19 +681,22 @@ BEGIN
                                                 (p->>'location')::inventory_sync.gln, expires_at, due_date);
                     IF r.promised_date IS NOT NULL THEN   -- a backorder channel promised it against supply
                         PERFORM inventory_sync._refuse_beyond_atp(
-                            format('insufficient ATP to broker order "%s" of channel "%s": line "%s" is not in stock at %s',
-                                   order_ref, channel, p->>'line_ref', p->>'location'),
+                            format('%s of gtin %s is not in stock at %s', p->>'quantity', p->>'item', p->>'location'),
                             format('Reservation %s.',
                                    inventory_sync._reservation_key(channel, order_ref, p->>'reservation_line_ref')),
-                            'broker() holds stock only; reserve() promises against expected supply.');
+                            NULL);
                     END IF;
                     p := p || jsonb_build_object('reservation_id', r.reservation_id);
                 END IF;
                 placed := placed || jsonb_build_array(p);
             END LOOP;
         EXCEPTION WHEN SQLSTATE 'IS040' THEN
-            IF NOT partial THEN
-                RAISE;
+            IF NOT partial THEN   -- the stock the plan read was taken meanwhile: the order is refused
+                GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL;
+                PERFORM inventory_sync._refuse_beyond_atp(
+                    format('insufficient ATP to broker order "%s" of channel "%s": line "%s" (%s)',
+                           order_ref, channel, p->>'line_ref', m),
+                    d, 'Another promise took the stock meanwhile: broker the order again to place it elsewhere.');
             END IF;
             -- the whole part goes unallocated: none of its reservations was kept
             SELECT jsonb_agg(x || jsonb_build_object('location', NULL, 'rule_no', NULL, 'distance_km', NULL,
@@ -857,6 +862,9 @@ BEGIN
         RAISE EXCEPTION 'reservation % was not brokered', $1 USING ERRCODE = '23503',
               HINT = 'Only a part broker() allocated can be rejected; cancel other reservations (cancel_reservation()).';
     END IF;
+    -- the order's key first, as broker() takes it: two rejections of one order (two parts of
+    -- a split line) number their new parts one after the other
+    PERFORM FROM inventory_sync.broker_order x WHERE x.channel = a.channel AND x.order_ref = a.order_ref FOR UPDATE;
     -- level 1 of the lock order: the part's reservations, by id (IS041 when one is resolved)
     FOR gone IN SELECT x.reservation_id FROM inventory_sync.broker_allocation x
                  WHERE x.channel = a.channel AND x.order_ref = a.order_ref AND x.unit_ref = a.unit_ref
