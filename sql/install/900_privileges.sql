@@ -20,6 +20,7 @@
 
 ALTER FUNCTION atp(gtin, gln, text) SECURITY DEFINER;
 ALTER FUNCTION atp_detail(gtin, text) SECURITY DEFINER;
+ALTER FUNCTION eligible_on_hand(gtin, gln, integer) SECURITY DEFINER;
 ALTER FUNCTION atp_schedule(gtin, text, date, integer, interval) SECURITY DEFINER;
 ALTER FUNCTION promise(gtin, text, numeric, date, integer) SECURITY DEFINER;
 ALTER FUNCTION verify_promises() SECURITY DEFINER;

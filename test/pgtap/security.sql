@@ -7,7 +7,7 @@
 -- Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(27);
+SELECT plan(28);
 
 -- A web shop over two stores, a marketplace sharing the DC with it.
 INSERT INTO item (gtin, name) VALUES ('09506000134352', 'E');
@@ -117,6 +117,8 @@ SELECT throws_ok($$SELECT inventory_sync._channel_atp_add('web', '09506000134352
   'nor a channel ATP move');
 SELECT throws_ok($$SELECT inventory_sync._location_atp('09506000134352', '0614141000036', 0)$$, '42501', NULL,
   'nor a read helper');
+SELECT lives_ok($$SELECT inventory_sync.eligible_on_hand('09506000134352', '0614141000036', 0)$$,
+  'but a read function made of read helpers is callable (eligible_on_hand())');
 CREATE TEMP TABLE my_channel_location (LIKE inventory_sync.channel_location);
 SELECT throws_ok($$CREATE TRIGGER t AFTER INSERT ON my_channel_location
                    FOR EACH STATEMENT EXECUTE FUNCTION inventory_sync._channel_location_changed()$$, '42501', NULL,
