@@ -481,7 +481,7 @@ DECLARE
     stock jsonb;
     used jsonb := '{}';
     parts jsonb := '[]';
-    todo jsonb := units;
+    pending jsonb := units;
     rest jsonb;
     u jsonb;
     g jsonb;
@@ -496,22 +496,22 @@ BEGIN
                  (SELECT array_agg(DISTINCT (c->>'item')::inventory_sync.gtin)
                     FROM jsonb_array_elements(units) x, jsonb_array_elements(x->'comps') c));
     FOR rule IN SELECT * FROM inventory_sync._broker_rules(channel, pickup) LOOP
-        EXIT WHEN jsonb_array_length(todo) = 0;
+        EXIT WHEN jsonb_array_length(pending) = 0;
         SELECT array_agg(c.location ORDER BY c.n), array_agg(c.distance_km ORDER BY c.n) INTO locs, dists
           FROM inventory_sync._broker_candidates(channel, rule.rule_no, latitude, longitude, pickup, order_ref, exclude)
                WITH ORDINALITY c(location, distance_km, n);
         CONTINUE WHEN locs IS NULL;
-        IF rule.prefer_single_shipment AND jsonb_array_length(todo) > 1 THEN
-            i := inventory_sync._broker_first_fit(stock, used, todo, locs);
+        IF rule.prefer_single_shipment AND jsonb_array_length(pending) > 1 THEN
+            i := inventory_sync._broker_first_fit(stock, used, pending, locs);
             IF i IS NOT NULL THEN
-                FOR u IN SELECT x FROM jsonb_array_elements(todo) x LOOP
+                FOR u IN SELECT x FROM jsonb_array_elements(pending) x LOOP
                     parts := parts || inventory_sync._broker_unit_parts(u, part_from, suffix, locs[i]::text, rule.rule_no, dists[i]);
                 END LOOP;
-                todo := '[]';
+                pending := '[]';
             END IF;
         END IF;
         rest := '[]';
-        FOR u IN SELECT x FROM jsonb_array_elements(todo) x LOOP
+        FOR u IN SELECT x FROM jsonb_array_elements(pending) x LOOP
             placed := false;
             i := inventory_sync._broker_first_fit(stock, used, jsonb_build_array(u), locs);
             IF i IS NOT NULL THEN
@@ -534,9 +534,9 @@ BEGIN
                 rest := rest || jsonb_build_array(u);
             END IF;
         END LOOP;
-        todo := rest;
+        pending := rest;
     END LOOP;
-    FOR u IN SELECT x FROM jsonb_array_elements(todo) x LOOP
+    FOR u IN SELECT x FROM jsonb_array_elements(pending) x LOOP
         IF NOT partial THEN
             PERFORM inventory_sync._broker_refuse(channel, order_ref, u, stock);
         END IF;
