@@ -63,7 +63,9 @@
 # variants), BENCH_LATENCY_CLIENTS (4), BENCH_LATENCY_SUBSCRIBER (separate | beside | none),
 # BENCH_LATENCY_DECODE_TXNS (2000 one-posting, a tenth as many 100-posting; 0 skips),
 # BENCH_LATENCY_BATCH_EVENTS (the consumer's batch-events outside the variants, 64),
-# BENCH_LATENCY_CHANNELS (yes | no),
+# BENCH_LATENCY_CHANNELS (yes | no), BENCH_LATENCY_FSYNC (on | off | keep: the cluster's own
+# setting; on by default, because a commit's flush is part of every delivery and throwaway
+# clusters such as pg_virtualenv's run with fsync=off; set with ALTER SYSTEM and reset after),
 # BENCH_DB (inventory_sync_bench_latency).
 set -euo pipefail
 BENCH_NAME=latency
@@ -97,6 +99,9 @@ WORK=$(mktemp -d /tmp/inventory_sync_bench.XXXXXX)
 chmod 777 "$WORK"
 SAMPLER=
 WALWRITER_SET=0
+FSYNC=${BENCH_LATENCY_FSYNC:-on}
+FSYNC_SET=0
+case $FSYNC in on | off | keep) ;; *) die "BENCH_LATENCY_FSYNC is on, off or keep, not '$FSYNC'" ;; esac
 
 subsql() { psql -X -v ON_ERROR_STOP=1 -q -At -d "$SUB" "$@"; }
 
@@ -109,6 +114,9 @@ drop_subscription() {
 cleanup() {
   [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null || true
   pkill -f "latency_consumer.py .*--slot ${DB}_" 2>/dev/null || true
+  if [ "$FSYNC_SET" = 1 ]; then
+    psql -X -q -d postgres -c "ALTER SYSTEM RESET fsync" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+  fi
   if [ "$WALWRITER_SET" = 1 ]; then
     psql -X -q -d postgres -c "ALTER SYSTEM RESET wal_writer_delay" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
   fi
@@ -125,6 +133,11 @@ trap cleanup EXIT
 # ---------------------------------------------------------------------------
 # Setup: master data on the master, the publication, the subscriber's copy.
 # ---------------------------------------------------------------------------
+if [ "$FSYNC" != keep ] && [ "$(psql -X -At -d postgres -c 'SHOW fsync')" != "$FSYNC" ]; then
+  FSYNC_SET=1
+  psql -X -q -d postgres -c "ALTER SYSTEM SET fsync = $FSYNC" -c "SELECT pg_reload_conf()" >/dev/null
+  sleep 1
+fi
 log "cluster: $(psql -X -At -d postgres -c 'SELECT version()' | cut -d, -f1) on ${PGHOST:-local}:${PGPORT:-5432}"
 log "settings: synchronous_commit=$(psql -X -At -d postgres -c 'SHOW synchronous_commit'), wal_writer_delay=$(psql -X -At -d postgres -c 'SHOW wal_writer_delay'), fsync=$(psql -X -At -d postgres -c 'SHOW fsync'), wal_sync_method=$(psql -X -At -d postgres -c 'SHOW wal_sync_method')"
 log "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
