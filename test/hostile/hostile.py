@@ -1035,6 +1035,15 @@ def api_calls(tag):
         ("fulfil lot", "SELECT * FROM inventory_sync.fulfil((SELECT reservation_id FROM inventory_sync.reservation WHERE order_ref = %s), source => 'wms', source_event_id => %s)", ("%s-l" % t, "%s-fl" % t)),
         ("cancel_reservation", "SELECT * FROM inventory_sync.cancel_reservation((SELECT reservation_id FROM inventory_sync.reservation WHERE order_ref = %s))", ("%s-o" % t,)),
         ("expire_reservation", "SELECT * FROM inventory_sync.expire_reservation((SELECT reservation_id FROM inventory_sync.reservation WHERE order_ref = %s))", ("%s-m" % t,)),
+        ("reserve_kit", "SELECT * FROM inventory_sync.reserve_kit('web', %s, '1', %s, 1)", ("%s-k" % t, S["stocked_kit"])),
+        ("cancel_kit_reservation", "SELECT * FROM inventory_sync.cancel_kit_reservation('web', %s, '1')", ("%s-k" % t,)),
+        ("kit_atp", "SELECT inventory_sync.kit_atp(%s, 'web')", (S["stocked_kit"],)),
+        ("broker", "SELECT * FROM inventory_sync.broker('web', %s, jsonb_build_array("
+                   "jsonb_build_object('line_ref', '1', 'item', %s, 'quantity', 2),"
+                   "jsonb_build_object('line_ref', '2', 'item', %s, 'quantity', 1)), 52.1, 4.3)",
+         ("%s-b" % t, i, S["stocked_kit"])),
+        ("reject_allocation", "SELECT * FROM inventory_sync.reject_allocation((SELECT max(reservation_id) FROM inventory_sync.reservation WHERE order_ref = %s), 'not found')", ("%s-b" % t,)),
+        ("allocate_backorders", "SELECT inventory_sync.allocate_backorders(%s)", (i,)),
         ("sweep_expired_reservations", "SELECT inventory_sync.sweep_expired_reservations(now() + interval '1 minute')", ()),
         ("refresh_channel_atp", "SELECT inventory_sync.refresh_channel_atp()", ()),
         ("promise", "SELECT * FROM inventory_sync.promise(%s, 'web', 3)", (i,)),

@@ -16,6 +16,9 @@ INSERT INTO item_unit VALUES ('09506000134352', 'KGM', 1);
 -- a kit of two of them (its GTIN is the kit functions' sane argument)
 INSERT INTO kit (gtin, name) VALUES ('09506000134383', 'Gift box');
 INSERT INTO kit_component VALUES ('09506000134383', '09506000134352', 2), ('09506000134383', '09506000134369', 1);
+-- and a pair of bean packs, which the web shop has in stock (the API calls' sane kit)
+INSERT INTO kit (gtin, name) VALUES ('09506000134390', 'Twin pack');
+INSERT INTO kit_component VALUES ('09506000134390', '09506000134352', 2);
 
 INSERT INTO location (gln, name, kind, strict) VALUES
   ('0614141000012', 'DC',          'warehouse',  false),
@@ -52,6 +55,11 @@ INSERT INTO channel_location (channel, location, priority) VALUES
   ('market', '0614141000012', 10),
   ('outlet', '0614141000074', 10);
 INSERT INTO channel_safety_stock VALUES ('web', '09506000134352', 2);
+-- the web shop brokers orders by distance (the DC and its stores on a line of latitude)
+UPDATE location SET latitude = 52.0, longitude = 4.0 + 0.2 * (right(gln::text, 2)::int / 10)
+ WHERE gln IN ('0614141000012', '0614141000029', '0614141000036', '0614141000043');
+INSERT INTO broker_rule (channel, rule_no, location_kind, max_distance_km, allow_split, max_shipments)
+VALUES ('web', 1, 'store', 30, true, 2), ('web', 2, NULL, NULL, true, 3);
 INSERT INTO safety_stock VALUES ('09506000134352', '0614141000029', 1);
 
 -- a feed for snapshot ingest, readable by everyone; and one with the wrong columns

@@ -8,7 +8,7 @@ OMIT = object()   # "leave the column out" (ledger INSERT/COPY)
 # master data of test/hostile/setup.sql
 SANE = {
     "item": "09506000134352", "lot_item": "09506000134369", "serial_item": "09506000134376",
-    "pack": "19506000134359", "kit": "09506000134383",
+    "pack": "19506000134359", "kit": "09506000134383", "stocked_kit": "09506000134390",
     "dc": "0614141000012", "store1": "0614141000029", "store2": "0614141000036",
     "store3": "0614141000043", "transit": "0614141000050", "plant": "0614141000067",
     "outlet": "0614141000074",
