@@ -468,9 +468,10 @@ $$;
 COMMENT ON FUNCTION _broker_rules(text, gln) IS
   'Internal: the brokering rules of a channel in order (one rule without number for a pickup order or a channel without rules)';
 
--- The plan: where each unit goes (see the head of this file). Returns the parts; with
--- partial, what is not placed is a part without location; otherwise it refuses (IS040).
-CREATE FUNCTION _broker_plan(channel text, order_ref text, units jsonb, latitude double precision,
+-- The plan: where each unit goes (see the head of this file), in SQL: every order the C
+-- plan (_broker_plan_placed) leaves to it. Returns the parts; with partial, what is not
+-- placed is a part without location; otherwise it refuses (IS040).
+CREATE FUNCTION _broker_plan_general(channel text, order_ref text, units jsonb, latitude double precision,
                              longitude double precision, pickup gln, partial boolean, exclude gln[],
                              part_from integer, suffix boolean)
 RETURNS jsonb
@@ -547,8 +548,35 @@ BEGIN
     RETURN parts;
 END
 $$;
+COMMENT ON FUNCTION _broker_plan_general(text, text, jsonb, double precision, double precision, gln, boolean, gln[], integer, boolean) IS
+  'Internal: where each unit of an order goes under the channel''s rules, in SQL (read only); refuses (IS040) a unit no rule places unless partial';
+
+-- The same plan in C (src/broker_plan.c), for an order every unit of which a rule places:
+-- the rules, the locations ranked once and the stock read once per order, the units placed
+-- over arrays. NULL when a unit is left (a refusal or partial brokering) or the units are
+-- not as _broker_units() makes them: _broker_plan_general() plans that order.
+CREATE FUNCTION _broker_plan_placed(channel text, order_ref text, units jsonb, latitude double precision,
+                                    longitude double precision, pickup text, exclude text[], part_from integer,
+                                    suffix boolean)
+RETURNS jsonb
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS 'MODULE_PATHNAME', 'broker_plan_placed';
+COMMENT ON FUNCTION _broker_plan_placed(text, text, jsonb, double precision, double precision, text, text[], integer, boolean) IS
+  'Internal: the plan of an order every unit of which a brokering rule places, in C (read only); NULL: the SQL plans it';
+
+CREATE FUNCTION _broker_plan(channel text, order_ref text, units jsonb, latitude double precision,
+                             longitude double precision, pickup gln, partial boolean, exclude gln[],
+                             part_from integer, suffix boolean)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+    SELECT coalesce(inventory_sync._broker_plan_placed($1, $2, $3, $4, $5, $6::text, $8::text[], $9, $10),
+                    inventory_sync._broker_plan_general($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))
+$$;
 COMMENT ON FUNCTION _broker_plan(text, text, jsonb, double precision, double precision, gln, boolean, gln[], integer, boolean) IS
-  'Internal: where each unit of an order goes under the channel''s rules (read only); refuses (IS040) a unit no rule places unless partial';
+  'Internal: where each unit of an order goes under the channel''s rules (read only): in C where every unit is placed, else in SQL; refuses (IS040) a unit no rule places unless partial';
 
 -- Partial brokering of a unit no rule places whole: what the rule that can take the most
 -- of it takes (split as that rule allows; the first such rule among equals), and the rest
