@@ -193,12 +193,16 @@ plan_query(int which)
 
 	if (plan_queries[which] != NULL)
 		return plan_queries[which];
+	/*
+	 * Generic plans from the first call: a custom plan per order would be planned again
+	 * for every order, for the same plan (the queries read by key, or a channel's rows).
+	 */
 	if (which == PQ_RULES)
-		p = SPI_prepare(plan_query_sql[which], 2, (Oid *) rules_types);
+		p = SPI_prepare_cursor(plan_query_sql[which], 2, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
 	else if (which == PQ_LOCATIONS)
-		p = SPI_prepare(plan_query_sql[which], 7, (Oid *) loc_types);
+		p = SPI_prepare_cursor(plan_query_sql[which], 7, (Oid *) loc_types, CURSOR_OPT_GENERIC_PLAN);
 	else
-		p = SPI_prepare(plan_query_sql[which], 2, (Oid *) items_types);
+		p = SPI_prepare_cursor(plan_query_sql[which], 2, (Oid *) items_types, CURSOR_OPT_GENERIC_PLAN);
 	if (p == NULL)
 		elog(ERROR, "inventory_sync: could not prepare the brokering query %d: %s", which,
 			 SPI_result_code_string(SPI_result));
@@ -407,20 +411,46 @@ item_index(PlanStock *s, const char *item)
 	return -1;
 }
 
-static int
-location_index(PlanLocation *ls, int nlocs, const char *gln)
+/* The locations by GLN, to find a row's location among them without a scan per row. */
+typedef struct LocationKey
 {
+	const char *gln;
+	int			ix;
+} LocationKey;
+
+static int
+location_key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const LocationKey *) a)->gln, ((const LocationKey *) b)->gln);
+}
+
+static LocationKey *
+location_keys(PlanLocation *ls, int nlocs)
+{
+	LocationKey *keys = palloc(sizeof(LocationKey) * Max(nlocs, 1));
 	int			i;
 
 	for (i = 0; i < nlocs; i++)
-		if (strcmp(ls[i].gln, gln) == 0)
-			return i;
-	return -1;
+	{
+		keys[i].gln = ls[i].gln;
+		keys[i].ix = i;
+	}
+	qsort(keys, nlocs, sizeof(LocationKey), location_key_cmp);
+	return keys;
+}
+
+static int
+location_index(LocationKey *keys, int nlocs, const char *gln)
+{
+	LocationKey key = {gln, -1};
+	LocationKey *hit = bsearch(&key, keys, nlocs, sizeof(LocationKey), location_key_cmp);
+
+	return hit == NULL ? -1 : hit->ix;
 }
 
 /* Fills the location ATP of s from the rows of the query just run (item, location, atp). */
 static void
-stock_rows(PlanStock *s, PlanLocation *ls, bool *seen)
+stock_rows(PlanStock *s, LocationKey *keys, bool *seen)
 {
 	uint64		r;
 
@@ -438,7 +468,7 @@ stock_rows(PlanStock *s, PlanLocation *ls, bool *seen)
 		if (item == NULL || gln == NULL)
 			continue;
 		i = item_index(s, item);
-		l = location_index(ls, s->nlocs, gln);
+		l = location_index(keys, s->nlocs, gln);
 		if (i < 0 || l < 0)
 			continue;
 		/* a NULL ATP counts as none, as the SQL's coalesce has it */
@@ -459,6 +489,7 @@ read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs,
 	char		nulls[2] = {' ', ' '};
 	bool		protected = false;
 	bool	   *seen;
+	LocationKey *keys = location_keys(ls, nlocs);
 	int			u,
 				c,
 				i;
@@ -515,7 +546,7 @@ read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs,
 	if (!protected)
 	{
 		plan_run(PQ_STOCK_STORED, values, nulls);
-		stock_rows(s, ls, seen);
+		stock_rows(s, keys, seen);
 		for (i = 0; i < s->nitems * nlocs; i++)
 			if (!seen[i])
 				break;
@@ -526,7 +557,7 @@ read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs,
 	for (i = 0; i < s->nitems * nlocs; i++)
 		s->at[i] = num_zero();
 	plan_run(PQ_STOCK_COMPUTED, values, nulls);
-	stock_rows(s, ls, NULL);
+	stock_rows(s, keys, NULL);
 	return true;
 }
 

@@ -177,8 +177,7 @@ DECLARE
     item_text text;
     qty numeric;
     seen text[] := '{}';
-    comps jsonb;
-    units jsonb := '[]';
+    units jsonb;
 BEGIN
     IF lines IS NULL THEN
         RAISE EXCEPTION 'broker() needs the order''s lines' USING ERRCODE = '22004', DETAIL = format('Order "%s".', order_ref),
@@ -220,12 +219,22 @@ BEGIN
         IF qty <= 0 OR qty >= 1e15 THEN
             RAISE EXCEPTION 'line "%" of order "%": quantity % must be positive', ref, order_ref, qty USING ERRCODE = 'IS020';
         END IF;
-        SELECT jsonb_agg(jsonb_build_object('item', c.component::text, 'quantity', c.quantity, 'together', c.ships_together)
-                         ORDER BY c.ord)
-          INTO comps
-          FROM inventory_sync._order_line_components(item_text::inventory_sync.gtin, qty) WITH ORDINALITY c(component, quantity, ships_together, ord);
-        units := units || inventory_sync._broker_line_units(ref, comps);
     END LOOP;
+    -- every line checked: their components and units in one statement (a statement per line
+    -- would plan _order_line_components again for each); a line without components makes
+    -- the whole NULL, as concatenating line by line would. Materialized: each line's
+    -- components are read once, and the plan's estimate stays below JIT's threshold.
+    WITH l AS MATERIALIZED (SELECT x.n, x.e->>'line_ref' AS ref,
+                      (SELECT jsonb_agg(jsonb_build_object('item', c.component::text, 'quantity', c.quantity,
+                                                           'together', c.ships_together) ORDER BY c.ord)
+                         FROM inventory_sync._order_line_components((x.e->>'item')::inventory_sync.gtin, (x.e->>'quantity')::numeric)
+                              WITH ORDINALITY c(component, quantity, ships_together, ord)) AS comps
+                 FROM jsonb_array_elements(lines) WITH ORDINALITY x(e, n))
+    SELECT CASE WHEN bool_and(l.comps IS NOT NULL)
+                THEN coalesce(jsonb_agg(u.u ORDER BY l.n, u.k) FILTER (WHERE u.u IS NOT NULL), '[]') END
+      INTO units
+      FROM l LEFT JOIN LATERAL jsonb_array_elements(inventory_sync._broker_line_units(l.ref, l.comps)) WITH ORDINALITY u(u, k)
+           ON true;
     RETURN units;
 END
 $$;
@@ -569,11 +578,15 @@ CREATE FUNCTION _broker_plan(channel text, order_ref text, units jsonb, latitude
                              longitude double precision, pickup gln, partial boolean, exclude gln[],
                              part_from integer, suffix boolean)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
-    SELECT coalesce(inventory_sync._broker_plan_placed($1, $2, $3, $4, $5, $6::text, $8::text[], $9, $10),
-                    inventory_sync._broker_plan_general($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))
+BEGIN   -- PL/pgSQL, not SQL: its statement is planned once per backend, not once per order
+    RETURN coalesce(inventory_sync._broker_plan_placed(channel, order_ref, units, latitude, longitude, pickup::text,
+                                                        exclude::text[], part_from, suffix),
+                    inventory_sync._broker_plan_general(channel, order_ref, units, latitude, longitude, pickup, partial,
+                                                        exclude, part_from, suffix));
+END
 $$;
 COMMENT ON FUNCTION _broker_plan(text, text, jsonb, double precision, double precision, gln, boolean, gln[], integer, boolean) IS
   'Internal: where each unit of an order goes under the channel''s rules (read only): in C where every unit is placed, else in SQL; refuses (IS040) a unit no rule places unless partial';
