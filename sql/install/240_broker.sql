@@ -671,19 +671,29 @@ BEGIN
             'Another order took its last slot of the day (broker_location.daily_order_capacity).',
             'Broker the order again: it will be placed elsewhere.');
     END IF;
-    PERFORM inventory_sync._promise_keys_lock(array_agg(k.item), array_agg(k.location))
-       FROM (SELECT DISTINCT u.item, u.location FROM unnest($3, $4) u(item, location)
-             UNION
-             SELECT i.item, cl.location FROM (SELECT DISTINCT x AS item FROM unnest($3) x) i
-               JOIN inventory_sync.channel_location cl ON cl.channel = $1
-              WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s
-                                 WHERE s.channel = $1 AND s.item_gtin = i.item AND s.computed_on = current_date)) k;
-    PERFORM inventory_sync._channel_atp_lock(array_agg(x.channel), array_agg(x.item))
-       FROM (SELECT DISTINCT c2.channel, i.item
-               FROM (SELECT DISTINCT x AS item FROM unnest($3) x) i
-               JOIN inventory_sync.channel_location c1 ON c1.channel = $1
+    -- (_promise_keys_lock() takes each pair once, in order, whatever the arrays repeat; the
+    -- channel's every location is added only for an item whose channel ATP is stale)
+    IF EXISTS (SELECT FROM unnest($3) x
+                WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s
+                                   WHERE s.channel = $1 AND s.item_gtin = x AND s.computed_on = current_date)) THEN
+        PERFORM inventory_sync._promise_keys_lock(array_agg(k.item), array_agg(k.location))
+           FROM (SELECT DISTINCT u.item, u.location FROM unnest($3, $4) u(item, location)
+                 UNION
+                 SELECT i.item, cl.location FROM (SELECT DISTINCT x AS item FROM unnest($3) x) i
+                   JOIN inventory_sync.channel_location cl ON cl.channel = $1
+                  WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s
+                                     WHERE s.channel = $1 AND s.item_gtin = i.item AND s.computed_on = current_date)) k;
+    ELSE
+        PERFORM inventory_sync._promise_keys_lock($3, $4);
+    END IF;
+    -- every channel selling from a location of this one (itself among them), for every item
+    PERFORM inventory_sync._channel_atp_lock(array_agg(c.channel), array_agg(i.item))
+       FROM (SELECT DISTINCT c2.channel
+               FROM inventory_sync.channel_location c1
                JOIN inventory_sync.channel_location c2 ON c2.location = c1.location
-             UNION SELECT $1, x FROM unnest($3) x) x;
+              WHERE c1.channel = $1
+             UNION SELECT $1) c,
+            (SELECT DISTINCT x AS item FROM unnest($3) x) i;
 END
 $$;
 COMMENT ON FUNCTION _broker_lock(text, text, gtin[], gln[]) IS
@@ -744,15 +754,17 @@ BEGIN
                                                      'reservation_id', NULL))
               INTO placed FROM jsonb_array_elements(u.parts) x;
         END;
-        INSERT INTO inventory_sync.broker_allocation (channel, order_ref, line_ref, unit_ref, part, item_gtin, location,
-                                                      quantity, rule_no, distance_km, reservation_id, status)
-        SELECT channel, order_ref, x->>'line_ref', x->>'unit_ref', (x->>'part')::integer,
-               (x->>'item')::inventory_sync.gtin, (x->>'location')::inventory_sync.gln, (x->>'quantity')::numeric,
-               (x->>'rule_no')::integer, (x->>'distance_km')::numeric, (x->>'reservation_id')::bigint,
-               CASE WHEN x->>'location' IS NULL THEN 'unallocated' ELSE 'held' END
-          FROM jsonb_array_elements(placed) x;
         held := held || placed;
     END LOOP;
+    -- the allocation in one statement, part by part in the order they were held
+    INSERT INTO inventory_sync.broker_allocation (channel, order_ref, line_ref, unit_ref, part, item_gtin, location,
+                                                  quantity, rule_no, distance_km, reservation_id, status)
+    SELECT channel, order_ref, x->>'line_ref', x->>'unit_ref', (x->>'part')::integer,
+           (x->>'item')::inventory_sync.gtin, (x->>'location')::inventory_sync.gln, (x->>'quantity')::numeric,
+           (x->>'rule_no')::integer, (x->>'distance_km')::numeric, (x->>'reservation_id')::bigint,
+           CASE WHEN x->>'location' IS NULL THEN 'unallocated' ELSE 'held' END
+      FROM jsonb_array_elements(held) WITH ORDINALITY AS e(x, n)
+     ORDER BY e.n;
     RETURN held;
 END
 $$;
