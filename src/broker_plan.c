@@ -61,6 +61,7 @@ typedef struct PlanUnit
 typedef struct PlanLocation
 {
 	char	   *gln;
+	int64		key;			/* the GLN as a number (gln's bigint cast) */
 	bool		has_distance;
 	double		distance;		/* km, as great_circle_km() gives it */
 	char	   *distance_text;	/* rounded to 0.1 km (numeric_out); NULL: unknown */
@@ -88,6 +89,7 @@ typedef struct PlanStock
 {
 	int			nitems;
 	char	  **items;
+	int64	   *item_keys;		/* the GTINs as numbers (gtin's bigint cast) */
 	int			nlocs;
 	Numeric    *at;
 	Numeric    *channel;
@@ -117,12 +119,14 @@ static const char *const plan_query_sql[PQ_COUNT] = {
 
 	/*
 	 * PQ_LOCATIONS ($1 channel, $2 latitude, $3 longitude, $4 pickup, $5 order_ref,
-	 * $6 excluded, $7 the rules' groups): _broker_candidates() without the rule, ranked.
+	 * $6 excluded, $7 the rules' groups, $8 whether a rule asks the kind):
+	 * _broker_candidates() without the rule, ranked.
 	 * The distance is great_circle_km()'s expression written out (the function is not
 	 * inlined: it sets its search_path), NULL when a point is unknown as the STRICT
 	 * function gives it.
 	 */
-	"SELECT cl.location::text, d.km, round(d.km::numeric, 1), l.kind::text, mg.groups"
+	"SELECT cl.location::text, d.km, round(d.km::numeric, 1), CASE WHEN $8 THEN l.kind::text END, mg.groups,"
+	"       cl.location::int8"
 	"  FROM inventory_sync.channel_location cl"
 	"  JOIN inventory_sync.location l ON l.gln = cl.location"
 	"  LEFT JOIN inventory_sync.broker_location b ON b.location = cl.location"
@@ -147,12 +151,12 @@ static const char *const plan_query_sql[PQ_COUNT] = {
 	" ORDER BY 3 NULLS LAST, cl.priority, cl.location",
 
 	/* PQ_CHANNEL ($1 channel, $2 items): each item's channel ATP, and whether a protection names it */
-	"SELECT i.item::text, inventory_sync._channel_atp_now($1, i.item),"
+	"SELECT i.item::text, inventory_sync._channel_atp_now($1, i.item), i.item::int8,"
 	"       EXISTS (SELECT FROM inventory_sync.channel_protection cp WHERE cp.item_gtin = i.item)"
 	"  FROM (SELECT DISTINCT u::inventory_sync.gtin AS item FROM unnest($2) u) i",
 
 	/* PQ_STOCK_STORED ($1 channel, $2 items): today's stored location ATP, by index */
-	"SELECT la.item_gtin::text, la.location::text, la.atp"
+	"SELECT la.item_gtin::int8, la.location::int8, la.atp"
 	"  FROM inventory_sync.channel c"
 	"  JOIN inventory_sync.location_atp la"
 	"    ON la.item_gtin = ANY ($2::inventory_sync.gtin[]) AND la.min_shelf_life_days = c.min_shelf_life_days"
@@ -169,7 +173,7 @@ static const char *const plan_query_sql[PQ_COUNT] = {
 	"            WHERE cl.channel = $1),"
 	"     stale AS (SELECT array_agg(k.item) AS its, array_agg(k.location) AS locs, array_agg(k.shelf) AS shelves"
 	"                 FROM k WHERE k.computed_on IS DISTINCT FROM current_date)"
-	" SELECT x.item::text, x.location::text,"
+	" SELECT x.item::int8, x.location::int8,"
 	"        x.atp - CASE WHEN x.item = ANY (p.items)"
 	"                     THEN inventory_sync._protected_from($1, x.item, x.location) ELSE 0 END"
 	"   FROM (SELECT array_agg(DISTINCT cp.item_gtin) AS items FROM inventory_sync.channel_protection cp"
@@ -187,7 +191,7 @@ static SPIPlanPtr
 plan_query(int which)
 {
 	static const Oid rules_types[] = {TEXTOID, TEXTOID};
-	static const Oid loc_types[] = {TEXTOID, FLOAT8OID, FLOAT8OID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID};
+	static const Oid loc_types[] = {TEXTOID, FLOAT8OID, FLOAT8OID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, BOOLOID};
 	static const Oid items_types[] = {TEXTOID, TEXTARRAYOID};
 	SPIPlanPtr	p;
 
@@ -200,7 +204,7 @@ plan_query(int which)
 	if (which == PQ_RULES)
 		p = SPI_prepare_cursor(plan_query_sql[which], 2, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
 	else if (which == PQ_LOCATIONS)
-		p = SPI_prepare_cursor(plan_query_sql[which], 7, (Oid *) loc_types, CURSOR_OPT_GENERIC_PLAN);
+		p = SPI_prepare_cursor(plan_query_sql[which], 8, (Oid *) loc_types, CURSOR_OPT_GENERIC_PLAN);
 	else
 		p = SPI_prepare_cursor(plan_query_sql[which], 2, (Oid *) items_types, CURSOR_OPT_GENERIC_PLAN);
 	if (p == NULL)
@@ -343,17 +347,22 @@ read_locations(text *channel, Datum latitude, bool lat_null, Datum longitude, bo
 			   text *order_ref, Datum exclude, bool exclude_null, PlanRule *rules, int nrules,
 			   PlanLocation **out, int *nout)
 {
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	Datum	   *groups = palloc(sizeof(Datum) * Max(nrules, 1));
 	int			ngroups = 0;
+	bool		kinds = false;
 	PlanLocation *ls;
 	uint64		i;
 	int			r;
 
 	for (r = 0; r < nrules; r++)
+	{
 		if (rules[r].group != NULL)
 			groups[ngroups++] = CStringGetTextDatum(rules[r].group);
+		if (rules[r].kind != NULL)
+			kinds = true;
+	}
 	values[0] = PointerGetDatum(channel);
 	values[1] = latitude;
 	nulls[1] = lat_null ? 'n' : ' ';
@@ -365,6 +374,7 @@ read_locations(text *channel, Datum latitude, bool lat_null, Datum longitude, bo
 	values[5] = exclude;
 	nulls[5] = exclude_null ? 'n' : ' ';
 	values[6] = PointerGetDatum(construct_array(groups, ngroups, TEXTOID, -1, false, TYPALIGN_INT));
+	values[7] = BoolGetDatum(kinds);
 	plan_run(PQ_LOCATIONS, values, nulls);
 
 	ls = palloc0(sizeof(PlanLocation) * Max(SPI_processed, 1));
@@ -376,6 +386,7 @@ read_locations(text *channel, Datum latitude, bool lat_null, Datum longitude, bo
 		Datum		x;
 
 		ls[i].gln = col_text(t, d, 1);
+		ls[i].key = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
 		x = SPI_getbinval(t, d, 2, &isnull);
 		ls[i].has_distance = !isnull;
 		ls[i].distance = isnull ? 0 : DatumGetFloat8(x);
@@ -414,14 +425,17 @@ item_index(PlanStock *s, const char *item)
 /* The locations by GLN, to find a row's location among them without a scan per row. */
 typedef struct LocationKey
 {
-	const char *gln;
+	int64		key;
 	int			ix;
 } LocationKey;
 
 static int
 location_key_cmp(const void *a, const void *b)
 {
-	return strcmp(((const LocationKey *) a)->gln, ((const LocationKey *) b)->gln);
+	int64		x = ((const LocationKey *) a)->key;
+	int64		y = ((const LocationKey *) b)->key;
+
+	return x < y ? -1 : x > y ? 1 : 0;
 }
 
 static LocationKey *
@@ -432,7 +446,7 @@ location_keys(PlanLocation *ls, int nlocs)
 
 	for (i = 0; i < nlocs; i++)
 	{
-		keys[i].gln = ls[i].gln;
+		keys[i].key = ls[i].key;
 		keys[i].ix = i;
 	}
 	qsort(keys, nlocs, sizeof(LocationKey), location_key_cmp);
@@ -440,7 +454,7 @@ location_keys(PlanLocation *ls, int nlocs)
 }
 
 static int
-location_index(LocationKey *keys, int nlocs, const char *gln)
+location_index(LocationKey *keys, int nlocs, int64 gln)
 {
 	LocationKey key = {gln, -1};
 	LocationKey *hit = bsearch(&key, keys, nlocs, sizeof(LocationKey), location_key_cmp);
@@ -458,18 +472,24 @@ stock_rows(PlanStock *s, LocationKey *keys, bool *seen)
 	{
 		HeapTuple	t = SPI_tuptable->vals[r];
 		TupleDesc	d = SPI_tuptable->tupdesc;
-		char	   *item = col_text(t, d, 1);
-		char	   *gln = col_text(t, d, 2);
-		bool		isnull;
+		bool		item_null,
+					gln_null,
+					isnull;
+		int64		item = DatumGetInt64(SPI_getbinval(t, d, 1, &item_null));
+		int64		gln = DatumGetInt64(SPI_getbinval(t, d, 2, &gln_null));
 		Datum		atp = SPI_getbinval(t, d, 3, &isnull);
 		int			i,
 					l;
 
-		if (item == NULL || gln == NULL)
+		if (item_null || gln_null)
 			continue;
-		i = item_index(s, item);
+		for (i = 0; i < s->nitems; i++)
+			if (s->item_keys[i] == item)
+				break;
+		if (i == s->nitems)
+			continue;
 		l = location_index(keys, s->nlocs, gln);
-		if (i < 0 || l < 0)
+		if (l < 0)
 			continue;
 		/* a NULL ATP counts as none, as the SQL's coalesce has it */
 		s->at[i * s->nlocs + l] = isnull ? num_zero() : DatumGetNumeric(atp);
@@ -512,6 +532,7 @@ read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs,
 	s->nitems = (int) SPI_processed;
 	s->nlocs = nlocs;
 	s->items = palloc(sizeof(char *) * Max(s->nitems, 1));
+	s->item_keys = palloc(sizeof(int64) * Max(s->nitems, 1));
 	s->channel = palloc(sizeof(Numeric) * Max(s->nitems, 1));
 	s->used_channel = palloc(sizeof(Numeric) * Max(s->nitems, 1));
 	for (r = 0; r < SPI_processed; r++)
@@ -522,10 +543,11 @@ read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs,
 		Datum		x;
 
 		s->items[r] = col_text(t, d, 1);
+		s->item_keys[r] = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
 		x = SPI_getbinval(t, d, 2, &isnull);
 		s->channel[r] = isnull ? num_zero() : DatumGetNumeric(x);
 		s->used_channel[r] = num_zero();
-		if (DatumGetBool(SPI_getbinval(t, d, 3, &isnull)))
+		if (DatumGetBool(SPI_getbinval(t, d, 4, &isnull)))
 			protected = true;
 	}
 	for (u = 0; u < nunits; u++)
