@@ -651,6 +651,7 @@ CREATE FUNCTION _broker_lock(channel text, order_ref text, items gtin[], locatio
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     full_loc gln;
