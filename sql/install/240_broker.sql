@@ -245,27 +245,29 @@ COMMENT ON FUNCTION _broker_units(text, jsonb) IS
 -- ship together in one (the line_ref), each other one alone (line_ref/<n>).
 CREATE FUNCTION _broker_line_units(line_ref text, comps jsonb)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
-    SELECT CASE WHEN jsonb_array_length($2) = 1 THEN
-                jsonb_build_array(jsonb_build_object('line_ref', $1, 'unit_ref', $1, 'splittable', true,
-                    'comps', jsonb_build_array(jsonb_build_object('item', $2->0->>'item', 'quantity', $2->0->'quantity',
-                                                                  'ref', $1))))
+BEGIN   -- PL/pgSQL, not SQL: the statement is planned once per backend, not once per line
+    RETURN (SELECT CASE WHEN jsonb_array_length(comps) = 1 THEN
+                jsonb_build_array(jsonb_build_object('line_ref', line_ref, 'unit_ref', line_ref, 'splittable', true,
+                    'comps', jsonb_build_array(jsonb_build_object('item', comps->0->>'item', 'quantity', comps->0->'quantity',
+                                                                  'ref', line_ref))))
            ELSE coalesce((SELECT jsonb_agg(u ORDER BY u->>'unit_ref') FROM (
-                    SELECT jsonb_build_object('line_ref', $1, 'unit_ref', $1, 'splittable', false,
+                    SELECT jsonb_build_object('line_ref', line_ref, 'unit_ref', line_ref, 'splittable', false,
                                'comps', jsonb_agg(jsonb_build_object('item', c.e->>'item', 'quantity', c.e->'quantity',
-                                                                     'ref', $1 || '/' || c.n) ORDER BY c.n)) AS u
-                      FROM jsonb_array_elements($2) WITH ORDINALITY c(e, n)
+                                                                     'ref', line_ref || '/' || c.n) ORDER BY c.n)) AS u
+                      FROM jsonb_array_elements(comps) WITH ORDINALITY c(e, n)
                      WHERE (c.e->>'together')::boolean
                     HAVING count(*) > 0
                     UNION ALL
-                    SELECT jsonb_build_object('line_ref', $1, 'unit_ref', $1 || '/' || c.n, 'splittable', true,
+                    SELECT jsonb_build_object('line_ref', line_ref, 'unit_ref', line_ref || '/' || c.n, 'splittable', true,
                                'comps', jsonb_build_array(jsonb_build_object('item', c.e->>'item', 'quantity', c.e->'quantity',
-                                                                             'ref', $1 || '/' || c.n)))
-                      FROM jsonb_array_elements($2) WITH ORDINALITY c(e, n)
+                                                                             'ref', line_ref || '/' || c.n)))
+                      FROM jsonb_array_elements(comps) WITH ORDINALITY c(e, n)
                      WHERE NOT (c.e->>'together')::boolean) s), '[]')
-           END
+           END);
+END
 $$;
 COMMENT ON FUNCTION _broker_line_units(text, jsonb) IS
   'Internal: the units one order line is placed as (its components that ship together as one, each other one alone)';
