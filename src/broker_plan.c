@@ -150,8 +150,17 @@ static const char *const plan_query_sql[PQ_COUNT] = {
 	"           < b.daily_order_capacity)"
 	" ORDER BY 3 NULLS LAST, cl.priority, cl.location",
 
-	/* PQ_CHANNEL ($1 channel, $2 items): each item's channel ATP, and whether a protection names it */
-	"SELECT i.item::text, inventory_sync._channel_atp_now($1, i.item), i.item::int8,"
+	/*
+	 * PQ_CHANNEL ($1 channel, $2 items): each item's channel ATP as _channel_atp_now()
+	 * reads it (published today, else computed), without a PL/pgSQL call per item; and
+	 * whether a protection names the item
+	 */
+	"SELECT i.item::text,"
+	"       coalesce((SELECT a.atp FROM inventory_sync.channel_atp a"
+	"                   JOIN inventory_sync.channel_atp_state s ON s.channel = a.channel AND s.item_gtin = a.item_gtin"
+	"                  WHERE a.channel = $1 AND a.item_gtin = i.item AND s.computed_on = current_date),"
+	"                inventory_sync._channel_atp($1, i.item)),"
+	"       i.item::int8,"
 	"       EXISTS (SELECT FROM inventory_sync.channel_protection cp WHERE cp.item_gtin = i.item)"
 	"  FROM (SELECT DISTINCT u::inventory_sync.gtin AS item FROM unnest($2) u) i",
 
