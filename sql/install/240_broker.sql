@@ -177,8 +177,7 @@ DECLARE
     item_text text;
     qty numeric;
     seen text[] := '{}';
-    comps jsonb;
-    units jsonb := '[]';
+    units jsonb;
 BEGIN
     IF lines IS NULL THEN
         RAISE EXCEPTION 'broker() needs the order''s lines' USING ERRCODE = '22004', DETAIL = format('Order "%s".', order_ref),
@@ -220,12 +219,22 @@ BEGIN
         IF qty <= 0 OR qty >= 1e15 THEN
             RAISE EXCEPTION 'line "%" of order "%": quantity % must be positive', ref, order_ref, qty USING ERRCODE = 'IS020';
         END IF;
-        SELECT jsonb_agg(jsonb_build_object('item', c.component::text, 'quantity', c.quantity, 'together', c.ships_together)
-                         ORDER BY c.ord)
-          INTO comps
-          FROM inventory_sync._order_line_components(item_text::inventory_sync.gtin, qty) WITH ORDINALITY c(component, quantity, ships_together, ord);
-        units := units || inventory_sync._broker_line_units(ref, comps);
     END LOOP;
+    -- every line checked: their components and units in one statement (a statement per line
+    -- would plan _order_line_components again for each); a line without components makes
+    -- the whole NULL, as concatenating line by line would. Materialized: each line's
+    -- components are read once, and the plan's estimate stays below JIT's threshold.
+    WITH l AS MATERIALIZED (SELECT x.n, x.e->>'line_ref' AS ref,
+                      (SELECT jsonb_agg(jsonb_build_object('item', c.component::text, 'quantity', c.quantity,
+                                                           'together', c.ships_together) ORDER BY c.ord)
+                         FROM inventory_sync._order_line_components((x.e->>'item')::inventory_sync.gtin, (x.e->>'quantity')::numeric)
+                              WITH ORDINALITY c(component, quantity, ships_together, ord)) AS comps
+                 FROM jsonb_array_elements(lines) WITH ORDINALITY x(e, n))
+    SELECT CASE WHEN bool_and(l.comps IS NOT NULL)
+                THEN coalesce(jsonb_agg(u.u ORDER BY l.n, u.k) FILTER (WHERE u.u IS NOT NULL), '[]') END
+      INTO units
+      FROM l LEFT JOIN LATERAL jsonb_array_elements(inventory_sync._broker_line_units(l.ref, l.comps)) WITH ORDINALITY u(u, k)
+           ON true;
     RETURN units;
 END
 $$;
@@ -236,27 +245,29 @@ COMMENT ON FUNCTION _broker_units(text, jsonb) IS
 -- ship together in one (the line_ref), each other one alone (line_ref/<n>).
 CREATE FUNCTION _broker_line_units(line_ref text, comps jsonb)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
-    SELECT CASE WHEN jsonb_array_length($2) = 1 THEN
-                jsonb_build_array(jsonb_build_object('line_ref', $1, 'unit_ref', $1, 'splittable', true,
-                    'comps', jsonb_build_array(jsonb_build_object('item', $2->0->>'item', 'quantity', $2->0->'quantity',
-                                                                  'ref', $1))))
+BEGIN   -- PL/pgSQL, not SQL: the statement is planned once per backend, not once per line
+    RETURN (SELECT CASE WHEN jsonb_array_length(comps) = 1 THEN
+                jsonb_build_array(jsonb_build_object('line_ref', line_ref, 'unit_ref', line_ref, 'splittable', true,
+                    'comps', jsonb_build_array(jsonb_build_object('item', comps->0->>'item', 'quantity', comps->0->'quantity',
+                                                                  'ref', line_ref))))
            ELSE coalesce((SELECT jsonb_agg(u ORDER BY u->>'unit_ref') FROM (
-                    SELECT jsonb_build_object('line_ref', $1, 'unit_ref', $1, 'splittable', false,
+                    SELECT jsonb_build_object('line_ref', line_ref, 'unit_ref', line_ref, 'splittable', false,
                                'comps', jsonb_agg(jsonb_build_object('item', c.e->>'item', 'quantity', c.e->'quantity',
-                                                                     'ref', $1 || '/' || c.n) ORDER BY c.n)) AS u
-                      FROM jsonb_array_elements($2) WITH ORDINALITY c(e, n)
+                                                                     'ref', line_ref || '/' || c.n) ORDER BY c.n)) AS u
+                      FROM jsonb_array_elements(comps) WITH ORDINALITY c(e, n)
                      WHERE (c.e->>'together')::boolean
                     HAVING count(*) > 0
                     UNION ALL
-                    SELECT jsonb_build_object('line_ref', $1, 'unit_ref', $1 || '/' || c.n, 'splittable', true,
+                    SELECT jsonb_build_object('line_ref', line_ref, 'unit_ref', line_ref || '/' || c.n, 'splittable', true,
                                'comps', jsonb_build_array(jsonb_build_object('item', c.e->>'item', 'quantity', c.e->'quantity',
-                                                                             'ref', $1 || '/' || c.n)))
-                      FROM jsonb_array_elements($2) WITH ORDINALITY c(e, n)
+                                                                             'ref', line_ref || '/' || c.n)))
+                      FROM jsonb_array_elements(comps) WITH ORDINALITY c(e, n)
                      WHERE NOT (c.e->>'together')::boolean) s), '[]')
-           END
+           END);
+END
 $$;
 COMMENT ON FUNCTION _broker_line_units(text, jsonb) IS
   'Internal: the units one order line is placed as (its components that ship together as one, each other one alone)';
@@ -468,9 +479,10 @@ $$;
 COMMENT ON FUNCTION _broker_rules(text, gln) IS
   'Internal: the brokering rules of a channel in order (one rule without number for a pickup order or a channel without rules)';
 
--- The plan: where each unit goes (see the head of this file). Returns the parts; with
--- partial, what is not placed is a part without location; otherwise it refuses (IS040).
-CREATE FUNCTION _broker_plan(channel text, order_ref text, units jsonb, latitude double precision,
+-- The plan: where each unit goes (see the head of this file), in SQL: every order the C
+-- plan (_broker_plan_placed) leaves to it. Returns the parts; with partial, what is not
+-- placed is a part without location; otherwise it refuses (IS040).
+CREATE FUNCTION _broker_plan_general(channel text, order_ref text, units jsonb, latitude double precision,
                              longitude double precision, pickup gln, partial boolean, exclude gln[],
                              part_from integer, suffix boolean)
 RETURNS jsonb
@@ -547,8 +559,39 @@ BEGIN
     RETURN parts;
 END
 $$;
+COMMENT ON FUNCTION _broker_plan_general(text, text, jsonb, double precision, double precision, gln, boolean, gln[], integer, boolean) IS
+  'Internal: where each unit of an order goes under the channel''s rules, in SQL (read only); refuses (IS040) a unit no rule places unless partial';
+
+-- The same plan in C (src/broker_plan.c), for an order every unit of which a rule places:
+-- the rules, the locations ranked once and the stock read once per order, the units placed
+-- over arrays. NULL when a unit is left (a refusal or partial brokering) or the units are
+-- not as _broker_units() makes them: _broker_plan_general() plans that order.
+CREATE FUNCTION _broker_plan_placed(channel text, order_ref text, units jsonb, latitude double precision,
+                                    longitude double precision, pickup text, exclude text[], part_from integer,
+                                    suffix boolean)
+RETURNS jsonb
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS 'MODULE_PATHNAME', 'broker_plan_placed';
+COMMENT ON FUNCTION _broker_plan_placed(text, text, jsonb, double precision, double precision, text, text[], integer, boolean) IS
+  'Internal: the plan of an order every unit of which a brokering rule places, in C (read only); NULL: the SQL plans it';
+
+CREATE FUNCTION _broker_plan(channel text, order_ref text, units jsonb, latitude double precision,
+                             longitude double precision, pickup gln, partial boolean, exclude gln[],
+                             part_from integer, suffix boolean)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN   -- PL/pgSQL, not SQL: its statement is planned once per backend, not once per order
+    RETURN coalesce(inventory_sync._broker_plan_placed(channel, order_ref, units, latitude, longitude, pickup::text,
+                                                        exclude::text[], part_from, suffix),
+                    inventory_sync._broker_plan_general(channel, order_ref, units, latitude, longitude, pickup, partial,
+                                                        exclude, part_from, suffix));
+END
+$$;
 COMMENT ON FUNCTION _broker_plan(text, text, jsonb, double precision, double precision, gln, boolean, gln[], integer, boolean) IS
-  'Internal: where each unit of an order goes under the channel''s rules (read only); refuses (IS040) a unit no rule places unless partial';
+  'Internal: where each unit of an order goes under the channel''s rules (read only): in C where every unit is placed, else in SQL; refuses (IS040) a unit no rule places unless partial';
 
 -- Partial brokering of a unit no rule places whole: what the rule that can take the most
 -- of it takes (split as that rule allows; the first such rule among equals), and the rest
@@ -610,6 +653,7 @@ CREATE FUNCTION _broker_lock(channel text, order_ref text, items gtin[], locatio
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     full_loc gln;
@@ -630,19 +674,29 @@ BEGIN
             'Another order took its last slot of the day (broker_location.daily_order_capacity).',
             'Broker the order again: it will be placed elsewhere.');
     END IF;
-    PERFORM inventory_sync._promise_keys_lock(array_agg(k.item), array_agg(k.location))
-       FROM (SELECT DISTINCT u.item, u.location FROM unnest($3, $4) u(item, location)
-             UNION
-             SELECT i.item, cl.location FROM (SELECT DISTINCT x AS item FROM unnest($3) x) i
-               JOIN inventory_sync.channel_location cl ON cl.channel = $1
-              WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s
-                                 WHERE s.channel = $1 AND s.item_gtin = i.item AND s.computed_on = current_date)) k;
-    PERFORM inventory_sync._channel_atp_lock(array_agg(x.channel), array_agg(x.item))
-       FROM (SELECT DISTINCT c2.channel, i.item
-               FROM (SELECT DISTINCT x AS item FROM unnest($3) x) i
-               JOIN inventory_sync.channel_location c1 ON c1.channel = $1
+    -- (_promise_keys_lock() takes each pair once, in order, whatever the arrays repeat; the
+    -- channel's every location is added only for an item whose channel ATP is stale)
+    IF EXISTS (SELECT FROM unnest($3) x
+                WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s
+                                   WHERE s.channel = $1 AND s.item_gtin = x AND s.computed_on = current_date)) THEN
+        PERFORM inventory_sync._promise_keys_lock(array_agg(k.item), array_agg(k.location))
+           FROM (SELECT DISTINCT u.item, u.location FROM unnest($3, $4) u(item, location)
+                 UNION
+                 SELECT i.item, cl.location FROM (SELECT DISTINCT x AS item FROM unnest($3) x) i
+                   JOIN inventory_sync.channel_location cl ON cl.channel = $1
+                  WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s
+                                     WHERE s.channel = $1 AND s.item_gtin = i.item AND s.computed_on = current_date)) k;
+    ELSE
+        PERFORM inventory_sync._promise_keys_lock($3, $4);
+    END IF;
+    -- every channel selling from a location of this one (itself among them), for every item
+    PERFORM inventory_sync._channel_atp_lock(array_agg(c.channel), array_agg(i.item))
+       FROM (SELECT DISTINCT c2.channel
+               FROM inventory_sync.channel_location c1
                JOIN inventory_sync.channel_location c2 ON c2.location = c1.location
-             UNION SELECT $1, x FROM unnest($3) x) x;
+              WHERE c1.channel = $1
+             UNION SELECT $1) c,
+            (SELECT DISTINCT x AS item FROM unnest($3) x) i;
 END
 $$;
 COMMENT ON FUNCTION _broker_lock(text, text, gtin[], gln[]) IS
@@ -703,15 +757,17 @@ BEGIN
                                                      'reservation_id', NULL))
               INTO placed FROM jsonb_array_elements(u.parts) x;
         END;
-        INSERT INTO inventory_sync.broker_allocation (channel, order_ref, line_ref, unit_ref, part, item_gtin, location,
-                                                      quantity, rule_no, distance_km, reservation_id, status)
-        SELECT channel, order_ref, x->>'line_ref', x->>'unit_ref', (x->>'part')::integer,
-               (x->>'item')::inventory_sync.gtin, (x->>'location')::inventory_sync.gln, (x->>'quantity')::numeric,
-               (x->>'rule_no')::integer, (x->>'distance_km')::numeric, (x->>'reservation_id')::bigint,
-               CASE WHEN x->>'location' IS NULL THEN 'unallocated' ELSE 'held' END
-          FROM jsonb_array_elements(placed) x;
         held := held || placed;
     END LOOP;
+    -- the allocation in one statement, part by part in the order they were held
+    INSERT INTO inventory_sync.broker_allocation (channel, order_ref, line_ref, unit_ref, part, item_gtin, location,
+                                                  quantity, rule_no, distance_km, reservation_id, status)
+    SELECT channel, order_ref, x->>'line_ref', x->>'unit_ref', (x->>'part')::integer,
+           (x->>'item')::inventory_sync.gtin, (x->>'location')::inventory_sync.gln, (x->>'quantity')::numeric,
+           (x->>'rule_no')::integer, (x->>'distance_km')::numeric, (x->>'reservation_id')::bigint,
+           CASE WHEN x->>'location' IS NULL THEN 'unallocated' ELSE 'held' END
+      FROM jsonb_array_elements(held) WITH ORDINALITY AS e(x, n)
+     ORDER BY e.n;
     RETURN held;
 END
 $$;

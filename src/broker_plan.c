@@ -1,0 +1,906 @@
+/*
+ * broker_plan.c
+ *		The plan of an order brokering (where each unit ships from), in C, for the orders
+ *		every unit of which a rule places whole or split.
+ *
+ * _broker_plan() (sql/install/240_broker.sql) asks this first. It reads, once per order
+ * and with plans prepared once per backend:
+ *   - the rules the order is brokered by (_broker_rules(): a pickup order, or a channel
+ *     without rules, has one rule without number);
+ *   - the locations any rule may choose (the channel's, open, under their daily order
+ *     capacity, not excluded, the pickup location alone when there is one), ranked once:
+ *     nearest to the ship-to point first (great-circle distance rounded to 0.1 km, as
+ *     great_circle_km() computes it), then the channel's priority, then the GLN; with the
+ *     kind of each and the rules' location groups it is in, so each rule's candidates are
+ *     a filter of this one list (_broker_candidates()'s order is kept);
+ *   - the ATP of every item of the order at those locations as the channel sees it, and
+ *     in the channel: the stored location ATP of today by index, or, where a row is
+ *     missing or of an earlier day or a channel protects an item, what _broker_stock()
+ *     computes (the same query, as rows).
+ * Then it places the units as _broker_plan() does, over arrays of numerics (the same
+ * arithmetic, so the same quantities to the last digit), and returns the parts in the
+ * shape _broker_plan() returns them. A unit no rule places (a refusal, or partial
+ * brokering) makes it return NULL: the SQL plans that order, and words the refusal.
+ * Read only, under the caller's snapshot.
+ */
+#include "postgres.h"
+#include "pg_compat.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "numeric_util.h"
+
+/* One component of a unit: an item and its quantity, and the line_ref its reservation takes. */
+typedef struct PlanComp
+{
+	char	   *item;
+	int			item_ix;		/* into PlanStock's items */
+	Numeric		quantity;
+	char	   *quantity_text;	/* as the unit gives it (numeric_out) */
+	char	   *ref;
+} PlanComp;
+
+/* What is placed as one (_broker_units()): one component, or a kit's that ship together. */
+typedef struct PlanUnit
+{
+	char	   *line_ref;
+	char	   *unit_ref;
+	bool		splittable;
+	int			ncomps;
+	PlanComp   *comps;
+} PlanUnit;
+
+typedef struct PlanLocation
+{
+	char	   *gln;
+	int64		key;			/* the GLN as a number (gln's bigint cast) */
+	bool		has_distance;
+	double		distance;		/* km, as great_circle_km() gives it */
+	char	   *distance_text;	/* rounded to 0.1 km (numeric_out); NULL: unknown */
+	char	   *kind;
+	int			ngroups;
+	char	  **groups;			/* the rules' location groups it is a member of */
+} PlanLocation;
+
+typedef struct PlanRule
+{
+	bool		numbered;
+	int32		rule_no;
+	char	   *group;			/* NULL: any */
+	char	   *kind;			/* NULL: any */
+	bool		has_max_distance;
+	double		max_distance;
+	bool		allow_split;
+	int32		max_shipments;
+	Numeric		min_split;
+	bool		prefer_single;
+} PlanRule;
+
+/* Stock and the plan's use of it: [item * nlocs + loc] at a location, [item] in the channel. */
+typedef struct PlanStock
+{
+	int			nitems;
+	char	  **items;
+	int64	   *item_keys;		/* the GTINs as numbers (gtin's bigint cast) */
+	int			nlocs;
+	Numeric    *at;
+	Numeric    *channel;
+	Numeric    *used_at;
+	Numeric    *used_channel;
+} PlanStock;
+
+enum
+{
+	PQ_RULES,
+	PQ_LOCATIONS,
+	PQ_CHANNEL,
+	PQ_STOCK_STORED,
+	PQ_STOCK_COMPUTED,
+	PQ_COUNT
+};
+
+static const char *const plan_query_sql[PQ_COUNT] = {
+	/* PQ_RULES ($1 channel, $2 pickup): _broker_rules() with the filters of each rule */
+	"SELECT r.rule_no, r.location_group, r.location_kind::text, r.max_distance_km::float8, r.allow_split,"
+	"       r.max_shipments, r.min_split_quantity, r.prefer_single_shipment"
+	"  FROM inventory_sync.broker_rule r WHERE r.channel = $1 AND $2 IS NULL"
+	" UNION ALL"
+	" SELECT NULL::integer, NULL::text, NULL::text, NULL::float8, false, 1, 1::numeric, false"
+	"  WHERE $2 IS NOT NULL OR NOT EXISTS (SELECT FROM inventory_sync.broker_rule r WHERE r.channel = $1)"
+	" ORDER BY 1",
+
+	/*
+	 * PQ_LOCATIONS ($1 channel, $2 latitude, $3 longitude, $4 pickup, $5 order_ref,
+	 * $6 excluded, $7 the rules' groups, $8 whether a rule asks the kind):
+	 * _broker_candidates() without the rule, ranked.
+	 * The distance is great_circle_km()'s expression written out (the function is not
+	 * inlined: it sets its search_path), NULL when a point is unknown as the STRICT
+	 * function gives it.
+	 */
+	"SELECT cl.location::text, d.km, round(d.km::numeric, 1), CASE WHEN $8 THEN l.kind::text END, mg.groups,"
+	"       cl.location::int8"
+	"  FROM inventory_sync.channel_location cl"
+	"  JOIN inventory_sync.location l ON l.gln = cl.location"
+	"  LEFT JOIN inventory_sync.broker_location b ON b.location = cl.location"
+	"  LEFT JOIN (SELECT m.location, array_agg(m.location_group) AS groups"
+	"               FROM inventory_sync.location_group_member m WHERE m.location_group = ANY ($7)"
+	"              GROUP BY m.location) mg ON mg.location = cl.location"
+	" CROSS JOIN LATERAL (SELECT CASE WHEN $2 IS NULL OR $3 IS NULL OR l.latitude IS NULL OR l.longitude IS NULL"
+	"                                 THEN NULL::float8 ELSE"
+	"        2 * 6371.0088 * asin(least(1, sqrt("
+	"               power(sin(radians(l.latitude::float8 - $2) / 2), 2)"
+	"             + cos(radians($2)) * cos(radians(l.latitude::float8))"
+	"               * power(sin(radians(l.longitude::float8 - $3) / 2), 2)))) END AS km) d"
+	" WHERE cl.channel = $1"
+	"   AND ($4 IS NULL OR cl.location = $4::inventory_sync.gln)"
+	"   AND NOT coalesce(b.closed, false)"
+	"   AND NOT (cl.location = ANY (coalesce($6::inventory_sync.gln[], '{}')))"
+	"   AND (b.daily_order_capacity IS NULL"
+	"        OR (SELECT count(DISTINCT (a.channel, a.order_ref)) FROM inventory_sync.broker_allocation a"
+	"             WHERE a.location = cl.location AND a.brokered_at >= date_trunc('day', now())"
+	"               AND a.status <> 'unallocated' AND NOT (a.channel = $1 AND a.order_ref = $5))"
+	"           < b.daily_order_capacity)"
+	" ORDER BY 3 NULLS LAST, cl.priority, cl.location",
+
+	/*
+	 * PQ_CHANNEL ($1 channel, $2 items): each item's channel ATP as _channel_atp_now()
+	 * reads it (published today, else computed), without a PL/pgSQL call per item; and
+	 * whether a protection names the item
+	 */
+	"SELECT i.item::text,"
+	"       coalesce((SELECT a.atp FROM inventory_sync.channel_atp a"
+	"                   JOIN inventory_sync.channel_atp_state s ON s.channel = a.channel AND s.item_gtin = a.item_gtin"
+	"                  WHERE a.channel = $1 AND a.item_gtin = i.item AND s.computed_on = current_date),"
+	"                inventory_sync._channel_atp($1, i.item)),"
+	"       i.item::int8,"
+	"       EXISTS (SELECT FROM inventory_sync.channel_protection cp WHERE cp.item_gtin = i.item)"
+	"  FROM (SELECT DISTINCT u::inventory_sync.gtin AS item FROM unnest($2) u) i",
+
+	/* PQ_STOCK_STORED ($1 channel, $2 items): today's stored location ATP, by index */
+	"SELECT la.item_gtin::int8, la.location::int8, la.atp"
+	"  FROM inventory_sync.channel c"
+	"  JOIN inventory_sync.location_atp la"
+	"    ON la.item_gtin = ANY ($2::inventory_sync.gtin[]) AND la.min_shelf_life_days = c.min_shelf_life_days"
+	" WHERE c.channel = $1 AND la.computed_on = current_date",
+
+	/* PQ_STOCK_COMPUTED ($1 channel, $2 items): _broker_stock()'s location ATP, as rows */
+	"WITH k AS (SELECT i.item, cl.location, c.min_shelf_life_days AS shelf, la.atp, la.computed_on"
+	"             FROM (SELECT DISTINCT u::inventory_sync.gtin AS item FROM unnest($2) u) i"
+	"            CROSS JOIN inventory_sync.channel_location cl"
+	"             JOIN inventory_sync.channel c ON c.channel = cl.channel"
+	"             LEFT JOIN inventory_sync.location_atp la"
+	"                    ON la.item_gtin = i.item AND la.location = cl.location"
+	"                   AND la.min_shelf_life_days = c.min_shelf_life_days"
+	"            WHERE cl.channel = $1),"
+	"     stale AS (SELECT array_agg(k.item) AS its, array_agg(k.location) AS locs, array_agg(k.shelf) AS shelves"
+	"                 FROM k WHERE k.computed_on IS DISTINCT FROM current_date)"
+	" SELECT x.item::int8, x.location::int8,"
+	"        x.atp - CASE WHEN x.item = ANY (p.items)"
+	"                     THEN inventory_sync._protected_from($1, x.item, x.location) ELSE 0 END"
+	"   FROM (SELECT array_agg(DISTINCT cp.item_gtin) AS items FROM inventory_sync.channel_protection cp"
+	"          WHERE cp.item_gtin = ANY ($2::inventory_sync.gtin[])) p,"
+	"        (SELECT k.item, k.location, k.atp FROM k WHERE k.computed_on = current_date"
+	"         UNION ALL"
+	"         SELECT a.item_gtin, a.location, a.atp"
+	"           FROM stale, inventory_sync._location_atp_of(stale.its, stale.locs, stale.shelves) a"
+	"          WHERE stale.its IS NOT NULL) x",
+};
+
+static SPIPlanPtr plan_queries[PQ_COUNT];
+
+static SPIPlanPtr
+plan_query(int which)
+{
+	static const Oid rules_types[] = {TEXTOID, TEXTOID};
+	static const Oid loc_types[] = {TEXTOID, FLOAT8OID, FLOAT8OID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, BOOLOID};
+	static const Oid items_types[] = {TEXTOID, TEXTARRAYOID};
+	SPIPlanPtr	p;
+
+	if (plan_queries[which] != NULL)
+		return plan_queries[which];
+	/*
+	 * Generic plans from the first call: a custom plan per order would be planned again
+	 * for every order, for the same plan (the queries read by key, or a channel's rows).
+	 */
+	if (which == PQ_RULES)
+		p = SPI_prepare_cursor(plan_query_sql[which], 2, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
+	else if (which == PQ_LOCATIONS)
+		p = SPI_prepare_cursor(plan_query_sql[which], 8, (Oid *) loc_types, CURSOR_OPT_GENERIC_PLAN);
+	else
+		p = SPI_prepare_cursor(plan_query_sql[which], 2, (Oid *) items_types, CURSOR_OPT_GENERIC_PLAN);
+	if (p == NULL)
+		elog(ERROR, "inventory_sync: could not prepare the brokering query %d: %s", which,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(p) != 0)
+		elog(ERROR, "inventory_sync: could not keep the brokering query %d", which);
+	plan_queries[which] = p;
+	return p;
+}
+
+static void
+plan_run(int which, Datum *values, const char *nulls)
+{
+	int			r = SPI_execute_plan(plan_query(which), values, nulls, true, 0);
+
+	if (r != SPI_OK_SELECT)
+		elog(ERROR, "inventory_sync: brokering query %d failed: %s", which, SPI_result_code_string(r));
+}
+
+/* ------------------------------------------------------------------------
+ * The units, from the jsonb _broker_units() makes.
+ * ------------------------------------------------------------------------ */
+
+static char *
+jb_string(JsonbContainer *obj, const char *key)
+{
+	JsonbValue	v;
+
+	if (getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL || v.type != jbvString)
+		return NULL;
+	return pnstrdup(v.val.string.val, v.val.string.len);
+}
+
+/* false: not the shape _broker_units() makes (the SQL takes the order, and says what is wrong) */
+static bool
+read_units(Jsonb *units, PlanUnit **out, int *nout)
+{
+	int			n,
+				i;
+	PlanUnit   *us;
+
+	if (!JB_ROOT_IS_ARRAY(units) || JB_ROOT_IS_SCALAR(units))
+		return false;
+	n = JB_ROOT_COUNT(units);
+	us = palloc0(sizeof(PlanUnit) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *u = getIthJsonbValueFromContainer(&units->root, i);
+		JsonbContainer *uo;
+		JsonbValue	v;
+		JsonbContainer *co;
+		int			j;
+
+		if (u == NULL || u->type != jbvBinary || !JsonContainerIsObject(u->val.binary.data))
+			return false;
+		uo = u->val.binary.data;
+		us[i].line_ref = jb_string(uo, "line_ref");
+		us[i].unit_ref = jb_string(uo, "unit_ref");
+		if (us[i].line_ref == NULL || us[i].unit_ref == NULL)
+			return false;
+		if (getKeyJsonValueFromContainer(uo, "splittable", 10, &v) == NULL || v.type != jbvBool)
+			return false;
+		us[i].splittable = v.val.boolean;
+		if (getKeyJsonValueFromContainer(uo, "comps", 5, &v) == NULL || v.type != jbvBinary
+			|| !JsonContainerIsArray(v.val.binary.data) || JsonContainerSize(v.val.binary.data) < 1)
+			return false;
+		co = v.val.binary.data;
+		us[i].ncomps = JsonContainerSize(co);
+		us[i].comps = palloc0(sizeof(PlanComp) * us[i].ncomps);
+		for (j = 0; j < us[i].ncomps; j++)
+		{
+			JsonbValue *c = getIthJsonbValueFromContainer(co, j);
+			PlanComp   *pc = &us[i].comps[j];
+			JsonbValue	q;
+
+			if (c == NULL || c->type != jbvBinary || !JsonContainerIsObject(c->val.binary.data))
+				return false;
+			pc->item = jb_string(c->val.binary.data, "item");
+			pc->ref = jb_string(c->val.binary.data, "ref");
+			if (pc->item == NULL || pc->ref == NULL)
+				return false;
+			if (getKeyJsonValueFromContainer(c->val.binary.data, "quantity", 8, &q) == NULL || q.type != jbvNumeric)
+				return false;
+			pc->quantity = q.val.numeric;
+			pc->quantity_text = num_text(pc->quantity);
+		}
+	}
+	*out = us;
+	*nout = n;
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Rules, locations, stock.
+ * ------------------------------------------------------------------------ */
+
+static char *
+col_text(HeapTuple t, TupleDesc d, int col)
+{
+	return SPI_getvalue(t, d, col);
+}
+
+static void
+read_rules(text *channel, text *pickup, PlanRule **out, int *nout)
+{
+	Datum		values[2] = {PointerGetDatum(channel), PointerGetDatum(pickup)};
+	char		nulls[2] = {' ', pickup == NULL ? 'n' : ' '};
+	PlanRule   *rs;
+	uint64		i;
+
+	plan_run(PQ_RULES, values, nulls);
+	rs = palloc0(sizeof(PlanRule) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		x;
+
+		x = SPI_getbinval(t, d, 1, &isnull);
+		rs[i].numbered = !isnull;
+		rs[i].rule_no = isnull ? 0 : DatumGetInt32(x);
+		rs[i].group = col_text(t, d, 2);
+		rs[i].kind = col_text(t, d, 3);
+		x = SPI_getbinval(t, d, 4, &isnull);
+		rs[i].has_max_distance = !isnull;
+		rs[i].max_distance = isnull ? 0 : DatumGetFloat8(x);
+		rs[i].allow_split = DatumGetBool(SPI_getbinval(t, d, 5, &isnull));
+		rs[i].max_shipments = DatumGetInt32(SPI_getbinval(t, d, 6, &isnull));
+		rs[i].min_split = DatumGetNumeric(SPI_getbinval(t, d, 7, &isnull));
+		rs[i].prefer_single = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
+	}
+	*out = rs;
+	*nout = (int) SPI_processed;
+}
+
+static void
+read_locations(text *channel, Datum latitude, bool lat_null, Datum longitude, bool lon_null, text *pickup,
+			   text *order_ref, Datum exclude, bool exclude_null, PlanRule *rules, int nrules,
+			   PlanLocation **out, int *nout)
+{
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum	   *groups = palloc(sizeof(Datum) * Max(nrules, 1));
+	int			ngroups = 0;
+	bool		kinds = false;
+	PlanLocation *ls;
+	uint64		i;
+	int			r;
+
+	for (r = 0; r < nrules; r++)
+	{
+		if (rules[r].group != NULL)
+			groups[ngroups++] = CStringGetTextDatum(rules[r].group);
+		if (rules[r].kind != NULL)
+			kinds = true;
+	}
+	values[0] = PointerGetDatum(channel);
+	values[1] = latitude;
+	nulls[1] = lat_null ? 'n' : ' ';
+	values[2] = longitude;
+	nulls[2] = lon_null ? 'n' : ' ';
+	values[3] = PointerGetDatum(pickup);
+	nulls[3] = pickup == NULL ? 'n' : ' ';
+	values[4] = PointerGetDatum(order_ref);
+	values[5] = exclude;
+	nulls[5] = exclude_null ? 'n' : ' ';
+	values[6] = PointerGetDatum(construct_array(groups, ngroups, TEXTOID, -1, false, TYPALIGN_INT));
+	values[7] = BoolGetDatum(kinds);
+	plan_run(PQ_LOCATIONS, values, nulls);
+
+	ls = palloc0(sizeof(PlanLocation) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		x;
+
+		ls[i].gln = col_text(t, d, 1);
+		ls[i].key = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
+		x = SPI_getbinval(t, d, 2, &isnull);
+		ls[i].has_distance = !isnull;
+		ls[i].distance = isnull ? 0 : DatumGetFloat8(x);
+		ls[i].distance_text = col_text(t, d, 3);
+		ls[i].kind = col_text(t, d, 4);
+		x = SPI_getbinval(t, d, 5, &isnull);
+		if (!isnull)
+		{
+			Datum	   *elems;
+			bool	   *enulls;
+			int			ne,
+						k;
+
+			deconstruct_array(DatumGetArrayTypeP(x), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &ne);
+			ls[i].groups = palloc(sizeof(char *) * Max(ne, 1));
+			for (k = 0; k < ne; k++)
+				if (!enulls[k])
+					ls[i].groups[ls[i].ngroups++] = TextDatumGetCString(elems[k]);
+		}
+	}
+	*out = ls;
+	*nout = (int) SPI_processed;
+}
+
+static int
+item_index(PlanStock *s, const char *item)
+{
+	int			i;
+
+	for (i = 0; i < s->nitems; i++)
+		if (strcmp(s->items[i], item) == 0)
+			return i;
+	return -1;
+}
+
+/* The locations by GLN, to find a row's location among them without a scan per row. */
+typedef struct LocationKey
+{
+	int64		key;
+	int			ix;
+} LocationKey;
+
+static int
+location_key_cmp(const void *a, const void *b)
+{
+	int64		x = ((const LocationKey *) a)->key;
+	int64		y = ((const LocationKey *) b)->key;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static LocationKey *
+location_keys(PlanLocation *ls, int nlocs)
+{
+	LocationKey *keys = palloc(sizeof(LocationKey) * Max(nlocs, 1));
+	int			i;
+
+	for (i = 0; i < nlocs; i++)
+	{
+		keys[i].key = ls[i].key;
+		keys[i].ix = i;
+	}
+	qsort(keys, nlocs, sizeof(LocationKey), location_key_cmp);
+	return keys;
+}
+
+static int
+location_index(LocationKey *keys, int nlocs, int64 gln)
+{
+	LocationKey key = {gln, -1};
+	LocationKey *hit = bsearch(&key, keys, nlocs, sizeof(LocationKey), location_key_cmp);
+
+	return hit == NULL ? -1 : hit->ix;
+}
+
+/* Fills the location ATP of s from the rows of the query just run (item, location, atp). */
+static void
+stock_rows(PlanStock *s, LocationKey *keys, bool *seen)
+{
+	uint64		r;
+
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		item_null,
+					gln_null,
+					isnull;
+		int64		item = DatumGetInt64(SPI_getbinval(t, d, 1, &item_null));
+		int64		gln = DatumGetInt64(SPI_getbinval(t, d, 2, &gln_null));
+		Datum		atp = SPI_getbinval(t, d, 3, &isnull);
+		int			i,
+					l;
+
+		if (item_null || gln_null)
+			continue;
+		for (i = 0; i < s->nitems; i++)
+			if (s->item_keys[i] == item)
+				break;
+		if (i == s->nitems)
+			continue;
+		l = location_index(keys, s->nlocs, gln);
+		if (l < 0)
+			continue;
+		/* a NULL ATP counts as none, as the SQL's coalesce has it */
+		s->at[i * s->nlocs + l] = isnull ? num_zero() : DatumGetNumeric(atp);
+		if (seen != NULL)
+			seen[i * s->nlocs + l] = true;
+	}
+}
+
+/* false: an item of the units is not one the stock knows by that text (the SQL plans it) */
+static bool
+read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs, PlanStock *s)
+{
+	Datum	   *items = palloc(sizeof(Datum) * 1);
+	int			nitems = 0,
+				cap = 1;
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	bool		protected = false;
+	bool	   *seen;
+	LocationKey *keys = location_keys(ls, nlocs);
+	int			u,
+				c,
+				i;
+	uint64		r;
+
+	for (u = 0; u < nunits; u++)
+		for (c = 0; c < us[u].ncomps; c++)
+		{
+			if (nitems == cap)
+			{
+				cap *= 2;
+				items = repalloc(items, sizeof(Datum) * cap);
+			}
+			items[nitems++] = CStringGetTextDatum(us[u].comps[c].item);
+		}
+	values[0] = PointerGetDatum(channel);
+	values[1] = PointerGetDatum(construct_array(items, nitems, TEXTOID, -1, false, TYPALIGN_INT));
+
+	plan_run(PQ_CHANNEL, values, nulls);
+	s->nitems = (int) SPI_processed;
+	s->nlocs = nlocs;
+	s->items = palloc(sizeof(char *) * Max(s->nitems, 1));
+	s->item_keys = palloc(sizeof(int64) * Max(s->nitems, 1));
+	s->channel = palloc(sizeof(Numeric) * Max(s->nitems, 1));
+	s->used_channel = palloc(sizeof(Numeric) * Max(s->nitems, 1));
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		x;
+
+		s->items[r] = col_text(t, d, 1);
+		s->item_keys[r] = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+		x = SPI_getbinval(t, d, 2, &isnull);
+		s->channel[r] = isnull ? num_zero() : DatumGetNumeric(x);
+		s->used_channel[r] = num_zero();
+		if (DatumGetBool(SPI_getbinval(t, d, 4, &isnull)))
+			protected = true;
+	}
+	for (u = 0; u < nunits; u++)
+		for (c = 0; c < us[u].ncomps; c++)
+			if ((us[u].comps[c].item_ix = item_index(s, us[u].comps[c].item)) < 0)
+				return false;
+
+	s->at = palloc(sizeof(Numeric) * Max(s->nitems * nlocs, 1));
+	s->used_at = palloc(sizeof(Numeric) * Max(s->nitems * nlocs, 1));
+	seen = palloc0(sizeof(bool) * Max(s->nitems * nlocs, 1));
+	for (i = 0; i < s->nitems * nlocs; i++)
+	{
+		s->at[i] = num_zero();
+		s->used_at[i] = num_zero();
+	}
+	if (nlocs == 0 || s->nitems == 0)
+		return true;
+	if (!protected)
+	{
+		plan_run(PQ_STOCK_STORED, values, nulls);
+		stock_rows(s, keys, seen);
+		for (i = 0; i < s->nitems * nlocs; i++)
+			if (!seen[i])
+				break;
+		if (i == s->nitems * nlocs)
+			return true;
+	}
+	/* a row missing or of an earlier day, or a protection: as _broker_stock() computes it */
+	for (i = 0; i < s->nitems * nlocs; i++)
+		s->at[i] = num_zero();
+	plan_run(PQ_STOCK_COMPUTED, values, nulls);
+	stock_rows(s, keys, NULL);
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Placing (the steps of _broker_plan(), _broker_first_fit() and _broker_greedy()).
+ * ------------------------------------------------------------------------ */
+
+/* least(x, y) as SQL's LEAST: the first on a tie */
+static Numeric
+num_least(Numeric x, Numeric y)
+{
+	return num_cmp(y, x) < 0 ? y : x;
+}
+
+/* _broker_available(): what the plan may still take of an item at a location */
+static Numeric
+available(PlanStock *s, int item, int loc)
+{
+	int			k = item * s->nlocs + loc;
+
+	return num_least(num_sub(s->at[k], s->used_at[k]), num_sub(s->channel[item], s->used_channel[item]));
+}
+
+static void
+use(PlanStock *s, int item, int loc, Numeric q)
+{
+	int			k = item * s->nlocs + loc;
+
+	s->used_at[k] = num_add(s->used_at[k], q);
+	s->used_channel[item] = num_add(s->used_channel[item], q);
+}
+
+/* _broker_first_fit(): the first candidate (its position) at which every component of the units fits; -1: none */
+static int
+first_fit(PlanStock *s, PlanUnit *us, int *which, int nwhich, int *cands, int ncands)
+{
+	Numeric    *need = palloc(sizeof(Numeric) * Max(s->nitems, 1));
+	bool	   *asked = palloc0(sizeof(bool) * Max(s->nitems, 1));
+	int			w,
+				c,
+				i,
+				k;
+
+	for (w = 0; w < nwhich; w++)
+		for (c = 0; c < us[which[w]].ncomps; c++)
+		{
+			PlanComp   *pc = &us[which[w]].comps[c];
+
+			need[pc->item_ix] = asked[pc->item_ix] ? num_add(need[pc->item_ix], pc->quantity) : pc->quantity;
+			asked[pc->item_ix] = true;
+		}
+	for (k = 0; k < ncands; k++)
+	{
+		for (i = 0; i < s->nitems; i++)
+			if (asked[i] && num_cmp(available(s, i, cands[k]), need[i]) < 0)
+				break;
+		if (i == s->nitems)
+			return k;
+	}
+	return -1;
+}
+
+static void
+json_key_string(StringInfo b, const char *key, const char *value, bool first)
+{
+	if (!first)
+		appendStringInfoString(b, ", ");
+	escape_json(b, key);
+	appendStringInfoString(b, ": ");
+	if (value == NULL)
+		appendStringInfoString(b, "null");
+	else
+		escape_json(b, value);
+}
+
+static void
+json_key_raw(StringInfo b, const char *key, const char *value)
+{
+	appendStringInfoString(b, ", ");
+	escape_json(b, key);
+	appendStringInfoString(b, ": ");
+	appendStringInfoString(b, value == NULL ? "null" : value);
+}
+
+/*
+ * _broker_unit_parts(): one part per component of a unit held at a location (the first
+ * component's quantity replaced by quantity when given: a part of a split)
+ */
+static void
+unit_parts(StringInfo b, int *nparts, PlanUnit *u, int part, bool suffix, PlanLocation *loc, PlanRule *rule,
+		   const char *quantity)
+{
+	int			c;
+	char		partno[16];
+
+	snprintf(partno, sizeof(partno), "%d", part);
+	for (c = 0; c < u->ncomps; c++)
+	{
+		PlanComp   *pc = &u->comps[c];
+		char	   *ref = suffix ? psprintf("%s#%d", pc->ref, part) : pc->ref;
+
+		if ((*nparts)++ > 0)
+			appendStringInfoString(b, ", ");
+		appendStringInfoChar(b, '{');
+		json_key_string(b, "line_ref", u->line_ref, true);
+		json_key_string(b, "unit_ref", u->unit_ref, false);
+		json_key_raw(b, "part", partno);
+		json_key_string(b, "item", pc->item, false);
+		json_key_raw(b, "quantity", quantity != NULL && c == 0 ? quantity : pc->quantity_text);
+		json_key_string(b, "location", loc->gln, false);
+		json_key_raw(b, "rule_no", rule->numbered ? psprintf("%d", rule->rule_no) : NULL);
+		json_key_raw(b, "distance_km", loc->distance_text);
+		json_key_string(b, "reservation_line_ref", ref, false);
+		appendStringInfoChar(b, '}');
+	}
+}
+
+static bool
+eligible(PlanRule *rule, PlanLocation *loc)
+{
+	int			g;
+
+	if (!rule->numbered)
+		return true;
+	if (rule->group != NULL)
+	{
+		for (g = 0; g < loc->ngroups; g++)
+			if (strcmp(loc->groups[g], rule->group) == 0)
+				break;
+		if (g == loc->ngroups)
+			return false;
+	}
+	if (rule->kind != NULL && (loc->kind == NULL || strcmp(loc->kind, rule->kind) != 0))
+		return false;
+	if (rule->has_max_distance && !(loc->has_distance && loc->distance <= rule->max_distance))
+		return false;
+	return true;
+}
+
+/* false: a unit is left that no rule places (the SQL refuses it, or places it partially) */
+static bool
+place(PlanUnit *us, int nunits, PlanRule *rules, int nrules, PlanLocation *ls, int nlocs, PlanStock *s,
+	  int part_from, bool suffix, StringInfo b)
+{
+	int		   *pending = palloc(sizeof(int) * Max(nunits, 1));
+	int		   *rest = palloc(sizeof(int) * Max(nunits, 1));
+	int		   *cands = palloc(sizeof(int) * Max(nlocs, 1));
+	int			npending = nunits;
+	int			nparts = 0;
+	int			r,
+				i,
+				k;
+
+	for (i = 0; i < nunits; i++)
+		pending[i] = i;
+	for (r = 0; r < nrules && npending > 0; r++)
+	{
+		PlanRule   *rule = &rules[r];
+		int			ncands = 0;
+		int			nrest = 0;
+		int		   *swap;
+
+		for (k = 0; k < nlocs; k++)
+			if (eligible(rule, &ls[k]))
+				cands[ncands++] = k;
+		if (ncands == 0)
+			continue;
+		if (rule->prefer_single && npending > 1)
+		{
+			k = first_fit(s, us, pending, npending, cands, ncands);
+			if (k >= 0)
+			{
+				for (i = 0; i < npending; i++)
+					unit_parts(b, &nparts, &us[pending[i]], part_from, suffix, &ls[cands[k]], rule, NULL);
+				npending = 0;
+			}
+		}
+		for (i = 0; i < npending; i++)
+		{
+			PlanUnit   *u = &us[pending[i]];
+			bool		placed = false;
+
+			k = first_fit(s, us, &pending[i], 1, cands, ncands);
+			if (k >= 0)
+			{
+				int			c;
+
+				unit_parts(b, &nparts, u, part_from, suffix, &ls[cands[k]], rule, NULL);
+				for (c = 0; c < u->ncomps; c++)
+					use(s, u->comps[c].item_ix, cands[k], u->comps[c].quantity);
+				placed = true;
+			}
+			if (!placed && rule->allow_split && u->splittable && num_cmp(u->comps[0].quantity, rule->min_split) >= 0)
+			{
+				/* _broker_greedy(): nearest first, as much as each has, at most max_shipments parts */
+				int			item = u->comps[0].item_ix;
+				Numeric		need = u->comps[0].quantity;
+				Numeric    *used_at = palloc(sizeof(Numeric) * Max(s->nitems * s->nlocs, 1));
+				Numeric    *used_channel = palloc(sizeof(Numeric) * Max(s->nitems, 1));
+				StringInfoData g;
+				int			gparts = 0;
+				int			n = 0;
+
+				memcpy(used_at, s->used_at, sizeof(Numeric) * s->nitems * s->nlocs);
+				memcpy(used_channel, s->used_channel, sizeof(Numeric) * s->nitems);
+				initStringInfo(&g);
+				for (k = 0; k < ncands; k++)
+				{
+					Numeric		a,
+								take;
+
+					if (num_sign(need) <= 0 || n >= rule->max_shipments)
+						break;
+					a = available(s, item, cands[k]);
+					if (num_sign(a) <= 0)
+						continue;
+					take = num_least(a, need);
+					unit_parts(&g, &gparts, u, part_from + n, true, &ls[cands[k]], rule, num_text(take));
+					use(s, item, cands[k], take);
+					need = num_sub(need, take);
+					n++;
+				}
+				if (num_sign(need) == 0)
+				{
+					if (gparts > 0)
+					{
+						if (nparts > 0)
+							appendStringInfoString(b, ", ");
+						appendBinaryStringInfo(b, g.data, g.len);
+						nparts += gparts;
+					}
+					placed = true;
+				}
+				else
+				{
+					memcpy(s->used_at, used_at, sizeof(Numeric) * s->nitems * s->nlocs);
+					memcpy(s->used_channel, used_channel, sizeof(Numeric) * s->nitems);
+				}
+			}
+			if (!placed)
+				rest[nrest++] = pending[i];
+		}
+		swap = pending;
+		pending = rest;
+		rest = swap;
+		npending = nrest;
+	}
+	return npending == 0;
+}
+
+PG_FUNCTION_INFO_V1(broker_plan_placed);
+
+/*
+ * _broker_plan_placed(channel, order_ref, units, latitude, longitude, pickup, exclude,
+ * part_from, suffix): the parts, or NULL when the SQL is to plan the order.
+ */
+Datum
+broker_plan_placed(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	text	   *channel,
+			   *order_ref,
+			   *pickup;
+	Jsonb	   *units;
+	PlanUnit   *us;
+	int			nunits;
+	PlanRule   *rules;
+	int			nrules;
+	PlanLocation *ls;
+	int			nlocs;
+	PlanStock	stock;
+	StringInfoData b;
+	bool		done;
+	Datum		result = (Datum) 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(7) || PG_ARGISNULL(8))
+		PG_RETURN_NULL();
+	channel = PG_GETARG_TEXT_PP(0);
+	order_ref = PG_GETARG_TEXT_PP(1);
+	units = PG_GETARG_JSONB_P(2);
+	pickup = PG_ARGISNULL(5) ? NULL : PG_GETARG_TEXT_PP(5);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_sync: SPI_connect failed");
+	done = read_units(units, &us, &nunits);
+	if (done && nunits > 0)
+	{
+		read_rules(channel, pickup, &rules, &nrules);
+		read_locations(channel, PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4), PG_ARGISNULL(4), pickup,
+					   order_ref, PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6), PG_ARGISNULL(6), rules, nrules,
+					   &ls, &nlocs);
+		done = read_stock(channel, us, nunits, ls, nlocs, &stock);
+		initStringInfo(&b);
+		appendStringInfoChar(&b, '[');
+		if (done)
+			done = place(us, nunits, rules, nrules, ls, nlocs, &stock, PG_GETARG_INT32(7), PG_GETARG_BOOL(8), &b);
+		appendStringInfoChar(&b, ']');
+	}
+	else if (done)
+	{
+		initStringInfo(&b);
+		appendStringInfoString(&b, "[]");
+	}
+	if (done)
+	{
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+
+		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data));
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	if (!done)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
+}
