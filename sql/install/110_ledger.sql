@@ -84,10 +84,6 @@ COMMENT ON COLUMN ledger.corrects IS 'posting_id of the posting this one correct
 COMMENT ON COLUMN ledger.actor IS 'Database role that posted (set by the ledger)';
 
 
--- Every posting rewrites its key's row, changing no indexed column: with a tenth of each
--- page kept free, the new version fits on the row's own page (a HOT update), so the key's
--- two indexes get no entry per posting and do not swell; the versions left behind are
--- pruned from the page as it is next read.
 CREATE TABLE balance (
     balance_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     item_gtin       gtin NOT NULL,
@@ -100,7 +96,7 @@ CREATE TABLE balance (
     last_count_at   timestamptz,
     updated_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE NULLS NOT DISTINCT (item_gtin, location, lot, bucket)
-) WITH (fillfactor = 90);
+);
 COMMENT ON TABLE balance IS 'Current quantity per (item, location, lot, bucket); maintained by the ledger only';
 COMMENT ON COLUMN balance.quantity IS 'Quantity in the item''s base unit; may be negative at a non-strict location (see exception)';
 COMMENT ON COLUMN balance.version IS 'Per-key version: increases by one with every change';

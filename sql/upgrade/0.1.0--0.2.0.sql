@@ -18,12 +18,6 @@ DROP CAST (serial_number AS text);
 CREATE CAST (serial_number AS text) WITH FUNCTION serial_number_text(serial_number) AS IMPLICIT;
 COMMENT ON CAST (serial_number AS text) IS 'the characters as text';
 
--- A balance row is rewritten by every posting: a tenth of each page is kept free so that
--- the new version stays on its page (a HOT update) and the key's indexes get no entry.
--- Applies to the pages written from now on; VACUUM FULL balance applies it to every page.
--- Same as sql/install/110_ledger.sql.
-ALTER TABLE balance SET (fillfactor = 90);
-
 -- The GS1 types' comparison and hash functions become C-language wrappers of the same
 -- built-ins (src/fmgr_wrappers.c): an internal-language function outside the built-in
 -- OID range is looked up by a linear search of every built-in name at each executor

@@ -18,8 +18,7 @@ ok(scalar @old >= 1, "released versions are installable (@old), current is $curr
 
 # Everything a user can see of the extension's objects, one line each, sorted: columns
 # (by name, so ALTER TABLE ADD COLUMN order does not matter), constraints, indexes,
-# triggers, function definitions and attributes, views, types, comments, privileges,
-# storage parameters (a table's fill factor).
+# triggers, function definitions and attributes, views, types, comments, privileges.
 my $fingerprint = q{
 WITH m AS (
   SELECT d.classid, d.objid, pg_describe_object(d.classid, d.objid, 0) AS obj
@@ -38,9 +37,6 @@ SELECT line FROM (
     LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
   UNION ALL
   SELECT 'acl ' || c.relname || ' ' || coalesce(c.relacl::text, '-')
-    FROM m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
-  UNION ALL
-  SELECT 'storage ' || c.relname || ' ' || coalesce(c.reloptions::text, '-')
     FROM m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
   UNION ALL
   SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(k.oid)
