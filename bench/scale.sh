@@ -20,16 +20,18 @@
 #   replay      a chunk posted again (every row a replay, found in the unique index or,
 #               partitioned, the event registry): rows/s; one-row replays by pgbench
 #   bytes       per ledger row, per balance key, per balance_change row and per registry
-#               row: heap and indexes (pg_total_relation_size over the rows), and the
-#               average row as stored (pg_column_size)
+#               row: the heap (every partition's, with TOAST) and each index (a partitioned
+#               one: every partition's) over the rows, after a VACUUM; the heap's free
+#               space (pg_freespacemap) and dead rows, the average row as stored
+#               (pg_column_size), and the share of the balances' updates that were HOT
 #
 # Output: progress lines and, for the collector (bench/run.sh),
 #   RESULT|<benchmark>|<ours>|<baseline>|<ratio>|<target>
 #
 # Knobs: SCALE_KEYS (100000; a multiple of 100, at least 1000), SCALE_ROWS (1000000),
 # SCALE_CHUNK (100000), SCALE_SECONDS (10), SCALE_CLIENTS (2), SCALE_PARTITIONED (1),
-# BENCH_DB (inventory_sync_scale), SCALE_KEEP (0; 1 keeps the database). The defaults take about two minutes on 2 cores; the
-# full size, SCALE_KEYS=1000000 SCALE_ROWS=30000000 SCALE_CHUNK=1000000, loads in about a
+# BENCH_DB (inventory_sync_scale), SCALE_KEEP (0; 1 keeps the database for a look at it).
+# The defaults take about two minutes on 2 cores; the full size, SCALE_KEYS=1000000 SCALE_ROWS=30000000 SCALE_CHUNK=1000000, loads in about a
 # quarter of an hour there at the rates in docs/benchmarks.md, "Scale" (about 22 GB).
 #
 #   flock /tmp/inventory_sync.lock bash -c 'make -s && make -s install &&
@@ -214,7 +216,7 @@ for what in ledger balance balance_change ledger_event; do
     total=$((total + size))
     per=$(awk -v t="$size" -v n="$n" 'BEGIN { printf "%.1f", t / n }')
     log "  $what index $idx: $per bytes per row"
-    echo "RESULT|scale_bytes_per_${what}_row_index_${idx}|$per|$n|n/a|n/a"
+    echo "RESULT|scale_bytes_per_${what}_row_index_${idx}|$per|0|n/a|n/a"
   done < <(sql -F ' ' -c "
     SELECT i.indexrelid::regclass::text,
            coalesce((SELECT sum(pg_relation_size(p.relid)) FROM pg_partition_tree(i.indexrelid) p), pg_relation_size(i.indexrelid))
