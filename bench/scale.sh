@@ -20,16 +20,18 @@
 #   replay      a chunk posted again (every row a replay, found in the unique index or,
 #               partitioned, the event registry): rows/s; one-row replays by pgbench
 #   bytes       per ledger row, per balance key, per balance_change row and per registry
-#               row: heap and indexes (pg_total_relation_size over the rows), and the
-#               average row as stored (pg_column_size)
+#               row: the heap (every partition's, with TOAST) and each index (a partitioned
+#               one: every partition's) over the rows, after a VACUUM; the heap's free
+#               space (pg_freespacemap) and dead rows, the average row as stored
+#               (pg_column_size), and the share of the balances' updates that were HOT
 #
 # Output: progress lines and, for the collector (bench/run.sh),
 #   RESULT|<benchmark>|<ours>|<baseline>|<ratio>|<target>
 #
 # Knobs: SCALE_KEYS (100000; a multiple of 100, at least 1000), SCALE_ROWS (1000000),
 # SCALE_CHUNK (100000), SCALE_SECONDS (10), SCALE_CLIENTS (2), SCALE_PARTITIONED (1),
-# BENCH_DB (inventory_sync_scale). The defaults take about two minutes on 2 cores; the
-# full size, SCALE_KEYS=1000000 SCALE_ROWS=30000000 SCALE_CHUNK=1000000, loads in about a
+# BENCH_DB (inventory_sync_scale), SCALE_KEEP (0; 1 keeps the database for a look at it).
+# The defaults take about two minutes on 2 cores; the full size, SCALE_KEYS=1000000 SCALE_ROWS=30000000 SCALE_CHUNK=1000000, loads in about a
 # quarter of an hour there at the rates in docs/benchmarks.md, "Scale" (about 22 GB).
 #
 #   flock /tmp/inventory_sync.lock bash -c 'make -s && make -s install &&
@@ -60,6 +62,7 @@ log "setup: $ITEMS items x $LOCATIONS locations = $KEYS keys, partitioned=$PARTI
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 sql <<SQL
 CREATE EXTENSION inventory_sync;
+CREATE EXTENSION pg_freespacemap;
 CREATE SCHEMA bench;
 CREATE FUNCTION bench.gs1_check(body text) RETURNS int LANGUAGE sql IMMUTABLE STRICT AS \$\$
   SELECT (10 - sum(substr(body, length(body) - i, 1)::int * CASE WHEN i % 2 = 0 THEN 3 ELSE 1 END)::int % 10) % 10
@@ -192,31 +195,39 @@ result "scale_single_row_replay_vs_posting" "$rp" "$large" "n/a"
 
 # ---------------------------------------------------------------------------------------
 log "bytes"
-sql -F ' ' <<'SQL' | while read -r what rows total heap avg; do
-SELECT 'ledger', n, total, heap, avg FROM
-  (SELECT count(*) n FROM inventory_sync.ledger) c,
-  (SELECT sum(pg_total_relation_size(relid)) total, sum(pg_relation_size(relid)) heap
-     FROM pg_partition_tree('inventory_sync.ledger')) s,
-  (SELECT round(avg(pg_column_size(l.*))) avg FROM (SELECT * FROM inventory_sync.ledger LIMIT 100000) l) a
-UNION ALL
-SELECT 'balance', n, pg_total_relation_size('inventory_sync.balance'), pg_relation_size('inventory_sync.balance'), avg FROM
-  (SELECT count(*) n FROM inventory_sync.balance) c,
-  (SELECT round(avg(pg_column_size(b.*))) avg FROM (SELECT * FROM inventory_sync.balance LIMIT 100000) b) a
-UNION ALL
-SELECT 'balance_change', n, pg_total_relation_size('inventory_sync.balance_change'), pg_relation_size('inventory_sync.balance_change'), avg FROM
-  (SELECT count(*) n FROM inventory_sync.balance_change) c,
-  (SELECT round(avg(pg_column_size(b.*))) avg FROM (SELECT * FROM inventory_sync.balance_change LIMIT 100000) b) a
-UNION ALL
-SELECT 'ledger_event', n, pg_total_relation_size('inventory_sync.ledger_event'), pg_relation_size('inventory_sync.ledger_event'), coalesce(avg, 0) FROM
-  (SELECT count(*) n FROM inventory_sync.ledger_event) c,
-  (SELECT round(avg(pg_column_size(e.*))) avg FROM (SELECT * FROM inventory_sync.ledger_event LIMIT 100000) e) a;
-SQL
-  [ "$rows" -gt 0 ] || continue
-  per=$(awk -v t="$total" -v n="$rows" 'BEGIN { printf "%.0f", t / n }')
-  perheap=$(awk -v t="$heap" -v n="$rows" 'BEGIN { printf "%.0f", t / n }')
-  log "$what: $rows rows, $per bytes per row with indexes, $perheap in the heap, $avg per row as stored"
+# Per table: its heap (every partition's, with TOAST) and each index (a partitioned index:
+# every partition's) over the rows; the average row as stored (pg_column_size of 100,000
+# rows); after a VACUUM, the heap's free space (the free space map) and dead rows.
+sql -c "VACUUM" >/dev/null
+for what in ledger balance balance_change ledger_event; do
+  read -r n heap free dead avg upd hot < <(sql -F ' ' -c "
+    WITH parts AS (SELECT relid FROM pg_partition_tree('inventory_sync.$what') WHERE isleaf
+                   UNION SELECT 'inventory_sync.$what'::regclass WHERE NOT EXISTS (SELECT FROM pg_partition_tree('inventory_sync.$what')))
+    SELECT (SELECT count(*) FROM inventory_sync.$what),
+           (SELECT sum(pg_table_size(relid)) FROM parts),
+           (SELECT coalesce(sum(f.avail), 0) FROM parts p, pg_freespace(p.relid) f),
+           (SELECT coalesce(sum(s.n_dead_tup), 0) FROM parts p JOIN pg_stat_user_tables s USING (relid)),
+           (SELECT coalesce(round(avg(pg_column_size(r.*))), 0) FROM (SELECT * FROM inventory_sync.$what LIMIT 100000) r),
+           (SELECT coalesce(sum(s.n_tup_upd), 0) FROM parts p JOIN pg_stat_user_tables s USING (relid)),
+           (SELECT coalesce(sum(s.n_tup_hot_upd), 0) FROM parts p JOIN pg_stat_user_tables s USING (relid))")
+  [ "$n" -gt 0 ] || continue
+  total=$heap
+  while read -r idx size; do
+    total=$((total + size))
+    per=$(awk -v t="$size" -v n="$n" 'BEGIN { printf "%.1f", t / n }')
+    log "  $what index $idx: $per bytes per row"
+    echo "RESULT|scale_bytes_per_${what}_row_index_${idx}|$per|0|n/a|n/a"
+  done < <(sql -F ' ' -c "
+    SELECT i.indexrelid::regclass::text,
+           coalesce((SELECT sum(pg_relation_size(p.relid)) FROM pg_partition_tree(i.indexrelid) p), pg_relation_size(i.indexrelid))
+      FROM pg_index i WHERE i.indrelid = 'inventory_sync.$what'::regclass ORDER BY 1" | sed 's/^inventory_sync\.//')
+  per=$(awk -v t="$total" -v n="$n" 'BEGIN { printf "%.0f", t / n }')
+  perheap=$(awk -v t="$heap" -v n="$n" 'BEGIN { printf "%.0f", t / n }')
+  perfree=$(awk -v t="$free" -v n="$n" 'BEGIN { printf "%.0f", t / n }')
+  log "$what: $n rows, $per bytes per row with indexes, $perheap in the heap ($perfree of it free space; $dead dead rows), $avg per row as stored"
+  [ "$upd" = 0 ] || log "$what: $upd updates, $(awk -v h="$hot" -v u="$upd" 'BEGIN { printf "%.0f", 100 * h / u }')% of them HOT (no new index entries)"
   echo "RESULT|scale_bytes_per_${what}_row|$per|$perheap|n/a|n/a"
 done
 
-psql -X -q -d postgres -c "DROP DATABASE $DB"
+[ "${SCALE_KEEP:-0}" = 1 ] || psql -X -q -d postgres -c "DROP DATABASE $DB"
 log "done (load average $(cut -d' ' -f1-3 /proc/loadavg))"
