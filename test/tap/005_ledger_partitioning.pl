@@ -11,6 +11,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 use InventorySyncTest;
 
 my $node = new_node('partitioning');
@@ -73,6 +74,24 @@ SET ROLE ops_admin; SELECT inventory_sync.partition_ledger('1 day')}),
 	'an after-state table with a unique index the partitioned table could not keep: IS090');
 is($node->safe_psql('postgres', q{SELECT relkind FROM pg_class WHERE oid = 'inventory_sync.ledger'::regclass}),
 	'r', 'and nothing was converted');
+
+# A session open across the conversion (a pooled connection): it reserved and posted
+# before, and does again after, into the partitioned tables.
+my ($s_in, $s_out, $s_err) = ('', '', '');
+my $session = IPC::Run::start([ 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=0', '-d', $node->connstr('postgres'), '-f', '-' ],
+	'<', \$s_in, '>', \$s_out, '2>', \$s_err);
+sub in_session
+{
+	my ($sql) = @_;
+	($s_out, $s_err) = ('', '');
+	$s_in .= "$sql\n\\echo done\n";
+	$session->pump until $s_out =~ /done\n/;
+	$s_out =~ s/done\n$//;
+	chomp $s_out;
+	return $s_err ne '' ? "error: $s_err" : $s_out;
+}
+like(in_session(q{SELECT reservation_id FROM inventory_sync.reserve('web', 'order-s1', '1', '09506000134352', 1);}),
+	qr/^\d+$/, 'a session reserves before the conversion');
 
 # The first boundary is now: what comes next lands in a partition of its own.
 my $boundary = $node->safe_psql('postgres', q{SELECT clock_timestamp()});
@@ -155,9 +174,20 @@ SELECT string_agg(DISTINCT tableoid::regclass::text, ', ') FROM inventory_sync.r
 is($node->safe_psql('postgres', q{SELECT count(DISTINCT tableoid) FROM inventory_sync.channel_atp_change}), '2',
 	"channel ATP changes before and after the boundary, in the converted table and the first partition");
 is($node->safe_psql('postgres', q{
-SELECT string_agg(change_id::text, ',' ORDER BY change_id) FROM inventory_sync.reservation_change}), '1,2,3',
+SELECT string_agg(change_id::text, ',' ORDER BY change_id) FROM inventory_sync.reservation_change}), '1,2,3,4',
 	'reservation change ids continue across the conversion');
 is($node->safe_psql('postgres', $promises), '0', 'verify_promises() over the partitioned promise history');
+like(in_session(q{SELECT FROM inventory_sync.reserve('web', 'order-s2', '1', '09506000134352', 1);
+SELECT tableoid::regclass FROM inventory_sync.reservation_change WHERE order_ref = 'order-s2';}),
+	qr/^inventory_sync\.reservation_change_p\d{8}_\d{6}$/, 'the session open across the conversion reserves into the partitioned table');
+like(in_session(q{INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, quantity)
+  VALUES ('receipt', 'wms', 'session-1', '19506000134359', '0614141000012', 1);
+SELECT tableoid::regclass FROM inventory_sync.balance_change WHERE source_event_id = 'session-1';}),
+	qr/^inventory_sync\.balance_change_p\d{8}_\d{6}$/, 'and posts into it');
+in_session(q{SELECT inventory_sync.cancel_reservation(reservation_id) FROM inventory_sync.reservation WHERE order_ref LIKE 'order-s%';});
+$s_in .= "\\q\n";
+$session->finish;
+is($node->safe_psql('postgres', $promises), '0', 'verify_promises() after the session');
 
 # maintain_partitions(): idempotent, extends the series on the same boundaries.
 is(as_admin(q{SELECT inventory_sync.maintain_partitions()}), '0', 'maintain_partitions(): nothing to do yet');
@@ -188,7 +218,7 @@ my $feed_rows = $node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sy
 is(as_admin(qq{SELECT partition_name || ' ' || postings || ' ' || dropped
   FROM inventory_sync.detach_ledger_partition('$boundary')}), "$until 3 false", 'detach_ledger_partition() archives the converted table');
 is(as_admin(qq{SELECT count(*) FROM inventory_sync.detach_ledger_partition('$boundary')}), '0', 'a second run finds nothing to archive');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.ledger}), '1', 'the ledger holds what was posted since');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.ledger}), '2', 'the ledger holds what was posted since');
 is($node->safe_psql('postgres', qq{SELECT count(*) FROM inventory_sync.$until}), '3', 'the archive keeps its rows');
 is($node->safe_psql('postgres', qq{SET ROLE ops_writer; SELECT has_table_privilege('inventory_sync.$until', 'INSERT')}),
 	'f', 'nobody writes the archive');
@@ -200,14 +230,14 @@ SELECT string_agg(bucket || ' ' || quantity || ' ' || postings, ', ' ORDER BY bu
 	'quarantine 3 1, released 12 3', 'its effects, summed per key');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.balance_change}), $feed_rows,
 	'the after-states the feed publishes are all kept');
-is($node->safe_psql('postgres', $balance), '19/4', 'the balance and its version are untouched');
+is($node->safe_psql('postgres', $balance), '31/5', 'the balance and its version are untouched');
 is($node->safe_psql('postgres', $verify), '0/0/0', 'verify() and verify(since => ...) from before the archive horizon');
 
 is(post('old-2', 5), '', 'a replay of an archived event is skipped');
 like(sqlstate_of(qq{INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, quantity)
                     VALUES ('receipt', 'wms', 'old-2', '$item', '$dc', 6)}),
 	qr/^IS002 /, 'a conflicting replay of an archived event is refused with IS002');
-is($node->safe_psql('postgres', $balance), '19/4', 'the balance did not move');
+is($node->safe_psql('postgres', $balance), '31/5', 'the balance did not move');
 
 # A count as of a watermark inside the archived history: the balance as of then comes
 # from the after-states, which are kept.
@@ -216,7 +246,7 @@ SELECT inventory_sync.count_stock('wms', 'count-1', '$item', '$dc', 11, as_of =>
 is($node->safe_psql('postgres', q{
 SELECT delta FROM inventory_sync.balance_change c JOIN inventory_sync.ledger l USING (posting_id)
  WHERE l.source_event_id = 'count-1'}), '-1', 'a count as of the archived past: 11 counted against 12 then');
-is($node->safe_psql('postgres', $balance), '18/5', 'later postings keep their effect');
+is($node->safe_psql('postgres', $balance), '30/6', 'later postings keep their effect');
 post('new-2', 1);
 is($node->safe_psql('postgres', $verify), '0/0/0', 'verify() after the count and a new posting');
 is($node->safe_psql('postgres', $promises), '0', 'verify_promises() after the count and a new posting');
