@@ -449,6 +449,18 @@ BEGIN
                                     WHEN extract(day FROM part_interval) > 0 THEN 'day'
                                     ELSE 'hour' END, now()) + part_interval;
     END IF;
+    -- pg_partman lays partitions on the starts of its units (date_trunc): the first
+    -- boundary must be one, or its first partition would overlap the converted table
+    IF maintenance = 'pg_partman'
+       AND boundary <> date_trunc(CASE WHEN extract(year FROM part_interval) > 0 AND extract(month FROM part_interval) = 0 THEN 'year'
+                                       WHEN extract(month FROM part_interval) > 0 OR extract(year FROM part_interval) > 0 THEN 'month'
+                                       WHEN extract(day FROM part_interval) = 7 THEN 'week'
+                                       WHEN extract(day FROM part_interval) > 0 THEN 'day'
+                                       ELSE 'hour' END, boundary) THEN
+        RAISE EXCEPTION 'first boundary % is not the start of a % pg_partman partition', boundary, part_interval
+            USING ERRCODE = 'IS090',
+                  HINT = 'With maintenance => ''pg_partman'' give a boundary at the start of a day, week, month or year (UTC) as the interval has, or none.';
+    END IF;
     FOR t IN SELECT p.table_name, p.partition_key FROM _partitionable_tables() p
               WHERE p.table_name = 'ledger' OR after_states LOOP
         EXECUTE format('SELECT max(%1$I), min(%1$I) FROM inventory_sync.%2$I', t.partition_key, t.table_name)
@@ -500,6 +512,90 @@ $$;
 COMMENT ON FUNCTION partition_ledger(interval, integer, timestamptz, boolean, text) IS
   'Converts the ledger (and, with after_states, balance_change, reservation_change and channel_atp_change), once, into tables range-partitioned by time: each current table holds everything before first_boundary (default: the start of the next interval), partitions of part_interval follow for premake intervals ahead, created natively or by pg_partman (maintenance); indexes, triggers and rights move to the partitioned tables, every event posted so far is registered in ledger_event; returns the ledger''s partitions';
 
+-- The identities of the partitioned tables brought up to the highest id they hold: a
+-- restored dump loads the partitions' rows, and a partitioned table's identity sequence is
+-- not among what the dump sets (it was created after CREATE EXTENSION); returns how many
+-- it moved.
+CREATE FUNCTION _partition_identities_catch_up()
+RETURNS integer
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+DECLARE
+    col record;
+    highest bigint;
+    moved integer := 0;
+BEGIN
+    FOR col IN
+        SELECT c.relname::text AS table_name, a.attname::text AS column_name,
+               pg_get_serial_sequence(c.oid::regclass::text, a.attname)::regclass AS seq
+          FROM _partitionable_tables() p
+          JOIN pg_class c ON c.relname = p.table_name AND c.relnamespace = 'inventory_sync'::regnamespace AND c.relkind = 'p'
+          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attidentity <> '' AND NOT a.attisdropped
+    LOOP
+        EXECUTE format('SELECT max(%I) FROM inventory_sync.%I', col.column_name, col.table_name) INTO highest;
+        IF highest > coalesce(pg_sequence_last_value(col.seq), 0) THEN
+            PERFORM setval(col.seq, highest);
+            moved := moved + 1;
+        END IF;
+    END LOOP;
+    RETURN moved;
+END
+$$;
+COMMENT ON FUNCTION _partition_identities_catch_up() IS
+  'Sets the identity sequence of each partitioned table to the highest id it holds when it is behind (after a restore); returns how many it moved';
+
+-- Before a dump of a partitioned deployment is loaded into a new database: the tables
+-- partition_ledger() partitioned become partitioned tables with no partition, which the
+-- dump then creates and attaches, with their rows (the dump's CREATE EXTENSION creates
+-- them as single tables, to which no partition attaches).
+CREATE FUNCTION prepare_partitioned_restore(after_states boolean DEFAULT true)
+RETURNS TABLE (table_name text, partition_key text)
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, inventory_sync, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    t record;
+    old_name text;
+    stamp text := to_char(clock_timestamp(), 'YYYYMMDD"_"HH24MISS');
+BEGIN
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = 'inventory_sync.ledger'::regclass) = 'p' THEN
+        RAISE EXCEPTION 'the ledger is partitioned already'
+            USING ERRCODE = 'IS090', HINT = 'Prepare a new database, with the extension just created, before loading the dump.';
+    END IF;
+    IF EXISTS (SELECT FROM ledger) OR EXISTS (SELECT FROM ledger_partitioning) THEN
+        RAISE EXCEPTION 'the ledger is not empty: this is not a database to restore into'
+            USING ERRCODE = 'IS090', HINT = 'Create a new database and the extension in it, prepare it, then load the dump.';
+    END IF;
+    LOCK TABLE ledger, balance_change, reservation_change, channel_atp_change IN ACCESS EXCLUSIVE MODE;
+    FOR t IN SELECT p.table_name, p.partition_key FROM _partitionable_tables() p
+              WHERE p.table_name = 'ledger' OR after_states LOOP
+        old_name := _partition_convert(t.table_name, t.partition_key, now(), NULL,
+                                       CASE WHEN t.table_name = 'ledger'
+                                            THEN 'PRIMARY KEY (posting_id, recorded_at), UNIQUE (source, source_event_id, recorded_at)' END);
+        EXECUTE format('ALTER TABLE inventory_sync.%I DETACH PARTITION inventory_sync.%I', t.table_name, old_name);
+        IF t.table_name = 'ledger' THEN
+            -- the posting API's functions return its row type (post() RETURNS ledger was
+            -- created with it): it stays, empty, under a name no dump uses
+            EXECUTE format('ALTER TABLE inventory_sync.%I RENAME TO %I', old_name, 'ledger_unpartitioned_' || stamp);
+            EXECUTE format('REVOKE ALL ON inventory_sync.%I FROM PUBLIC, inventory_sync_writer, inventory_sync_admin',
+                           'ledger_unpartitioned_' || stamp);
+            EXECUTE format('COMMENT ON TABLE inventory_sync.%I IS %L', 'ledger_unpartitioned_' || stamp,
+                           'The table the ledger was before prepare_partitioned_restore(), empty: kept for its row type, which the posting API returns');
+        ELSE
+            EXECUTE format('DROP TABLE inventory_sync.%I', old_name);
+        END IF;
+        table_name := t.table_name;
+        partition_key := t.partition_key;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION prepare_partitioned_restore(boolean) IS
+  'In a new database with the extension just created, before a dump of a partitioned deployment is loaded: turns the ledger (and, with after_states, balance_change, reservation_change and channel_atp_change) into partitioned tables with no partition, for the dump to create and attach its partitions; run maintain_partitions() after loading; returns the tables';
+
 CREATE FUNCTION maintain_partitions(premake integer DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
@@ -511,7 +607,7 @@ DECLARE
     cfg ledger_partitioning;
     pm record;
     t record;
-    p record;
+    part record;
     before bigint;
     after bigint;
 BEGIN
@@ -526,6 +622,8 @@ BEGIN
         RAISE EXCEPTION 'premake % is out of range', premake
             USING ERRCODE = 'IS090', HINT = 'Keep between 1 and 1000 partitions ahead of now.';
     END IF;
+    -- (after a restore: ids continue after the highest restored)
+    PERFORM _partition_identities_catch_up();
     IF cfg.maintenance = 'native' THEN
         RETURN _ledger_extend_partitions(cfg.part_interval, coalesce(premake, cfg.premake), cfg.first_boundary);
     END IF;
@@ -543,8 +641,8 @@ BEGIN
         END IF;
         EXECUTE format('SELECT %I.run_maintenance(p_parent_table => %L)', pm.schema_name, format('inventory_sync.%I', t.table_name));
         -- readers read a partition as they read its table; only the table is written
-        FOR p IN SELECT tp.partition_name FROM table_partitions(t.table_name) tp LOOP
-            EXECUTE format('GRANT SELECT ON inventory_sync.%I TO inventory_sync_reader', p.partition_name);
+        FOR part IN SELECT tp.partition_name FROM table_partitions(t.table_name) tp LOOP
+            EXECUTE format('GRANT SELECT ON inventory_sync.%I TO inventory_sync_reader', part.partition_name);
         END LOOP;
     END LOOP;
     SELECT count(*) INTO after FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent

@@ -135,6 +135,7 @@ BEGIN
             ('partition_ledger(interval, integer, timestamptz, boolean, text)', 'inventory_sync_admin'),
             ('table_partitions(text)', 'inventory_sync_reader'),
             ('maintain_partitions(integer)', 'inventory_sync_admin'),
+            ('prepare_partitioned_restore(boolean)', 'inventory_sync_admin'),
             ('detach_ledger_partition(timestamptz, boolean)', 'inventory_sync_admin'),
             -- brokering (240_broker.sql)
             ('great_circle_km(double precision, double precision, double precision, double precision)', 'PUBLIC'),
