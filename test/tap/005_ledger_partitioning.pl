@@ -181,8 +181,8 @@ like(in_session(q{SELECT FROM inventory_sync.reserve('web', 'order-s2', '1', '09
 SELECT tableoid::regclass FROM inventory_sync.reservation_change WHERE order_ref = 'order-s2';}),
 	qr/^inventory_sync\.reservation_change_p\d{8}_\d{6}$/, 'the session open across the conversion reserves into the partitioned table');
 like(in_session(q{INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, quantity)
-  VALUES ('receipt', 'wms', 'session-1', '19506000134359', '0614141000012', 1);
-SELECT tableoid::regclass FROM inventory_sync.balance_change WHERE source_event_id = 'session-1';}),
+  VALUES ('receipt', 'wms', 'pooled-1', '19506000134359', '0614141000012', 1);
+SELECT tableoid::regclass FROM inventory_sync.balance_change WHERE source_event_id = 'pooled-1';}),
 	qr/^inventory_sync\.balance_change_p\d{8}_\d{6}$/, 'and posts into it');
 in_session(q{SELECT inventory_sync.cancel_reservation(reservation_id) FROM inventory_sync.reservation WHERE order_ref LIKE 'order-s%';});
 $s_in .= "\\q\n";
