@@ -145,6 +145,9 @@ SELECT count(*) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
  WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = 'inventory_sync.$until'::regclass}),
 	'0', 'none reads the converted table alone');
 
+# The change feed reads the partitions' rows as their tables' (a consumer's slot made now).
+$node->safe_psql('postgres', q{SELECT 'ok' FROM pg_create_logical_replication_slot('partitioned_feed', 'inventory_sync')});
+
 # Posting across the boundary.
 my $new = post('new-1', 7);
 is($new, '4', 'posting ids continue');
@@ -177,6 +180,14 @@ is($node->safe_psql('postgres', q{
 SELECT string_agg(change_id::text, ',' ORDER BY change_id) FROM inventory_sync.reservation_change}), '1,2,3,4',
 	'reservation change ids continue across the conversion');
 is($node->safe_psql('postgres', $promises), '0', 'verify_promises() over the partitioned promise history');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(e->>'type' || ':' || coalesce(e->>'source_event_id', e->>'order_ref', e->>'channel'), ', ' ORDER BY n)
+  FROM (SELECT f.data::jsonb AS e, f.n
+          FROM pg_logical_slot_peek_changes('partitioned_feed', NULL, NULL) WITH ORDINALITY AS f(lsn, xid, data, n)) f
+ WHERE e->>'type' IN ('posting', 'reservation')}),
+	'posting:new-1, reservation:order-2, reservation:order-1',
+	'the feed publishes the postings and reservations written into the partitions');
+$node->safe_psql('postgres', q{SELECT pg_drop_replication_slot('partitioned_feed')});
 like(in_session(q{SELECT FROM inventory_sync.reserve('web', 'order-s2', '1', '09506000134352', 1);
 SELECT tableoid::regclass FROM inventory_sync.reservation_change WHERE order_ref = 'order-s2';}),
 	qr/^inventory_sync\.reservation_change_p\d{8}_\d{6}$/, 'the session open across the conversion reserves into the partitioned table');
