@@ -62,7 +62,10 @@ $node->safe_psql('postgres', 'CREATE DATABASE plain');
 my ($out, $err) = ('', '');
 my $plain = IPC::Run::run([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('plain'), "$dir/inventory.dump" ],
 	'>', \$out, '2>', \$err);
-ok(!$plain && $err =~ /is not partitioned/, 'restored as it is, the dump fails: its partitions do not attach to single tables');
+ok(!$plain, 'restored as it is, the dump fails');
+# (PostgreSQL 18 words it as an action a table does not support)
+like($err, qr/table "\w+" is not partitioned|ATTACH PARTITION cannot be performed on relation "\w+"/,
+	'its partitions do not attach to the single tables CREATE EXTENSION made');
 
 # As documented: the extension created and prepared, the list without the attached
 # partitions' own indexes (attaching creates them), maintain_partitions() after.
