@@ -24,6 +24,8 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "executor/executor.h"
 #include "storage/lmgr.h"
 #include "utils/fmgroids.h"
@@ -148,18 +150,15 @@ balance_store_load(void)
  * earlier statements (the command id is advanced, as SPI would); one committed after the
  * row was read makes the caller's update fail, and it reads both again, locked.
  */
-Numeric
-sum_after(int64 balance_id, TimestampTz after)
+/* The sum of the deltas of one table's changes of a key after a time, by its index. */
+static Numeric
+sum_after_in(Relation heap, Oid idxid, AttrNumber delta_att, int64 balance_id, TimestampTz after, Numeric sum)
 {
-	Relation	heap = table_open(balance_meta.changes_relid, AccessShareLock);
-	Relation	idx = index_open(balance_meta.changes_idx, AccessShareLock);
+	Relation	idx = index_open(idxid, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
 	ScanKeyData sk[2];
 	IndexScanDesc scan;
-	Numeric		sum = int64_to_numeric(0);
 
-	PushActiveSnapshot(GetTransactionSnapshot());
-	UpdateActiveSnapshotCommandId();
 	ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(balance_id));
 	ScanKeyInit(&sk[1], 2, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT, TimestampTzGetDatum(after));
 	scan = compat_index_beginscan(heap, idx, GetActiveSnapshot(), 2, 0);
@@ -167,15 +166,66 @@ sum_after(int64 balance_id, TimestampTz after)
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		Datum		d = slot_getattr(slot, balance_meta.change_att[CC_DELTA], &isnull);
+		Datum		d = slot_getattr(slot, delta_att, &isnull);
 
 		if (!isnull)
 			sum = num_add(sum, DatumGetNumeric(d));
 	}
 	index_endscan(scan);
-	PopActiveSnapshot();
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(idx, NoLock);
+	return sum;
+}
+
+/*
+ * The sum of a key's changes after a time: what a count as of that time must add back to
+ * the balance. Every change of the key also updates its balance row: a snapshot taken
+ * after the row was read sees every change committed before, and this transaction's
+ * earlier statements (the command id is advanced, as SPI would); one committed after the
+ * row was read makes the caller's update fail, and it reads both again, locked.
+ * balance_change partitioned by recorded_at (partition_ledger()): a change recorded at any
+ * time may have happened after the watermark, so every partition is read, each by its own
+ * index on (balance_id, event_time).
+ */
+Numeric
+sum_after(int64 balance_id, TimestampTz after)
+{
+	Relation	heap = table_open(balance_meta.changes_relid, AccessShareLock);
+	Numeric		sum = int64_to_numeric(0);
+
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	if (heap->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		sum = sum_after_in(heap, balance_meta.changes_idx, balance_meta.change_att[CC_DELTA],
+						   balance_id, after, sum);
+	else
+	{
+		List	   *parts = find_all_inheritors(RelationGetRelid(heap), AccessShareLock, NULL);
+		ListCell   *lc;
+
+		foreach(lc, parts)
+		{
+			Relation	part = table_open(lfirst_oid(lc), NoLock);
+			AttrNumber	keyatts[2];
+			Oid			idx;
+
+			if (part->rd_rel->relkind != RELKIND_RELATION)
+			{
+				table_close(part, NoLock);
+				continue;
+			}
+			keyatts[0] = ext_catalog_column(part, "balance_id");
+			keyatts[1] = ext_catalog_column(part, "event_time");
+			idx = ext_catalog_index_on(part, keyatts, 2, false);
+			if (!OidIsValid(idx))
+				elog(ERROR, "inventory_sync: partition \"%s\" of balance_change has no index on (balance_id, event_time)",
+					 RelationGetRelationName(part));
+			sum = sum_after_in(part, idx, ext_catalog_column(part, "delta"), balance_id, after, sum);
+			table_close(part, NoLock);
+		}
+		list_free(parts);
+	}
+	PopActiveSnapshot();
 	table_close(heap, NoLock);
 	return sum;
 }

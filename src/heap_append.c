@@ -10,7 +10,11 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "executor/execPartition.h"
 #include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
 #include "nodes/makefuncs.h"
 #include "utils/rel.h"
 
@@ -27,6 +31,8 @@ heap_append_init(HeapAppend *w, Oid relid, int natts, int batch)
 	w->nslots = 0;
 	w->n = 0;
 	w->bistate = NULL;
+	w->mtstate = NULL;
+	w->proute = NULL;
 }
 
 void
@@ -44,7 +50,36 @@ heap_append_open(HeapAppend *w)
 	w->estate = CreateExecutorState();
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
+	if (w->rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		/* what COPY sets up to route rows: a result relation and no plan */
+		w->mtstate = makeNode(ModifyTableState);
+		w->mtstate->ps.plan = NULL;
+		w->mtstate->ps.state = w->estate;
+		w->mtstate->operation = CMD_INSERT;
+		w->mtstate->mt_nrels = 1;
+		w->mtstate->resultRelInfo = w->rri;
+		w->mtstate->rootResultRelInfo = w->rri;
+		w->proute = ExecSetupPartitionTupleRouting(w->estate, w->rel);
+		w->batch = 1;
+		return;
+	}
 	ExecOpenIndices(w->rri, false);
+}
+
+/* One row into the partition its key falls in, with its index entries. */
+static void
+heap_append_routed(HeapAppend *w, TupleTableSlot *slot)
+{
+	ResultRelInfo *leaf = ExecFindPartition(w->mtstate, w->rri, w->proute, slot, w->estate);
+	TupleConversionMap *map = compat_ExecGetRootToChildMap(leaf, w->estate);
+
+	if (map != NULL)
+		slot = execute_attr_map_slot(map->attrMap, slot, leaf->ri_PartitionTupleSlot);
+	table_tuple_insert(leaf->ri_RelationDesc, slot, GetCurrentCommandId(true), 0, NULL);
+	if (leaf->ri_NumIndices > 0)
+		compat_ExecInsertIndexTuples(leaf, slot, w->estate, false, false, NULL, NIL, false);
+	ResetPerTupleExprContext(w->estate);
 }
 
 /* Stores the waiting rows: one by table_tuple_insert, more by table_multi_insert. */
@@ -56,6 +91,16 @@ heap_append_flush(HeapAppend *w)
 
 	if (w->n == 0)
 		return;
+	if (w->proute != NULL)
+	{
+		for (i = 0; i < w->n; i++)
+		{
+			heap_append_routed(w, w->slots[i]);
+			ExecClearTuple(w->slots[i]);
+		}
+		w->n = 0;
+		return;
+	}
 	if (w->n == 1)
 		table_tuple_insert(w->rel, w->slots[0], cid, 0, NULL);
 	else
@@ -118,7 +163,15 @@ heap_append_finish(HeapAppend *w, bool keep_index_locks)
 	if (w->bistate != NULL)
 		FreeBulkInsertState(w->bistate);
 	w->bistate = NULL;
-	if (keep_index_locks)
+	if (w->proute != NULL)
+	{
+		/* closes the partitions and their indexes (their locks are kept to the end of the transaction) */
+		ExecCleanupTupleRouting(w->mtstate, w->proute);
+		ExecResetTupleTable(w->estate->es_tupleTable, false);
+		w->proute = NULL;
+		w->mtstate = NULL;
+	}
+	else if (keep_index_locks)
 		heap_append_close_indices_keep_locks(w->rri);
 	else
 		ExecCloseIndices(w->rri);

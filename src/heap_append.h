@@ -12,6 +12,10 @@
  * with a bulk-insert state once a batch fills) so a million-row COPY streams its after-
  * states without spilling them first; a single reservation's row goes in at once, into a
  * table opened before the hot row lock was taken.
+ *
+ * A table partitioned by time (partition_ledger(), sql/install/165_ledger_partitioning.sql)
+ * is written through tuple routing, as COPY does: each row goes at once into the
+ * partition its key falls in (a row outside every partition is refused, 23514).
  */
 #ifndef INVENTORY_SYNC_HEAP_APPEND_H
 #define INVENTORY_SYNC_HEAP_APPEND_H
@@ -19,6 +23,7 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "executor/execPartition.h"
 #include "executor/executor.h"
 
 #define HEAP_APPEND_MAX_BATCH 1000
@@ -35,6 +40,9 @@ typedef struct HeapAppend
 	int			nslots;			/* slots made so far */
 	int			n;				/* rows waiting in slots[0 .. n-1] */
 	BulkInsertState bistate;	/* from the first full batch on */
+	/* a partitioned table: each row is routed to its partition and stored at once */
+	ModifyTableState *mtstate;
+	PartitionTupleRouting *proute;
 } HeapAppend;
 
 /* Sets up a writer for relid (natts columns, batch rows per insert, 1..HEAP_APPEND_MAX_BATCH); opens nothing. */

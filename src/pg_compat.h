@@ -103,4 +103,14 @@ typedef bool TU_UpdateIndexes;
 	ExecCheckIndexConstraints((rri), (slot), (estate), (conflictTid), (arbiters))
 #endif
 
+/*
+ * 16: the map from a partitioned table's rows to a partition's is built on first use by
+ * ExecGetRootToChildMap; before, tuple routing set ri_RootToPartitionMap itself.
+ */
+#if PG_VERSION_NUM >= 160000
+#define compat_ExecGetRootToChildMap(rri, estate) ExecGetRootToChildMap((rri), (estate))
+#else
+#define compat_ExecGetRootToChildMap(rri, estate) ((rri)->ri_RootToPartitionMap)
+#endif
+
 #endif							/* INVENTORY_SYNC_PG_COMPAT_H */

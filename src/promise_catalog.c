@@ -53,13 +53,16 @@ static const char *const change_columns[NUM_CHG_COLUMNS] = {
 /*
  * The terms cache empties on any relcache invalidation (the tables its answers come
  * from send one on every change); the index descriptions go stale with their table or
- * one of its indexes.
+ * one of its indexes. reservation_change and its identity sequence are found again when
+ * either changes (partition_ledger() replaces both with a partitioned table and its own).
  */
 static void
 promise_relation_changed(int kind, Oid relid)
 {
 	fast_terms_invalidate();
 	reservation_indexes_invalidate(relid);
+	if (!OidIsValid(relid) || relid == promise_catalog.reservation_change || relid == promise_catalog.change_seq)
+		promise_catalog.channel_atp = InvalidOid;
 }
 
 /* The attribute numbers of names in rel, which must be all its columns; false if it has others. */

@@ -7,7 +7,7 @@ set -euo pipefail
 
 M=${PG_MAJOR:-15}
 PKGS=(
-  postgresql-$M postgresql-server-dev-$M postgresql-$M-pgtap
+  postgresql-$M postgresql-server-dev-$M postgresql-$M-pgtap postgresql-$M-partman
   libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
   postgresql-$M-wal2json python3-psycopg2 build-essential
   debhelper postgresql-server-dev-all dpkg-dev

@@ -132,8 +132,10 @@ BEGIN
             ('cancel_kit_reservation(text, text, text)', 'inventory_sync_writer'),
             -- the partitioned ledger: reading its partitions, changing its shape
             ('ledger_partitions()', 'inventory_sync_reader'),
-            ('partition_ledger(interval, integer, timestamptz)', 'inventory_sync_admin'),
+            ('partition_ledger(interval, integer, timestamptz, boolean, text)', 'inventory_sync_admin'),
+            ('table_partitions(text)', 'inventory_sync_reader'),
             ('maintain_partitions(integer)', 'inventory_sync_admin'),
+            ('prepare_partitioned_restore(boolean)', 'inventory_sync_admin'),
             ('detach_ledger_partition(timestamptz, boolean)', 'inventory_sync_admin'),
             -- brokering (240_broker.sql)
             ('great_circle_km(double precision, double precision, double precision, double precision)', 'PUBLIC'),

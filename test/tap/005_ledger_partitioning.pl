@@ -1,14 +1,17 @@
 # The ledger partitioned, maintained and archived through the supported functions
 # (docs/operations.md, "Partitioning" and "Retention and archival"), by an admin login:
-# partition_ledger() converts it, postings land across the first boundary, replays stay
-# no-ops, maintain_partitions() creates the coming partitions, detach_ledger_partition()
-# archives the converted table; balances, versions, the after-states the feed publishes,
-# a count as of a watermark, verify() and verify(since => ...) stay exact throughout.
+# partition_ledger() converts it and the after-state tables (balance_change,
+# reservation_change, channel_atp_change), postings and reservations land across the
+# first boundary, replays stay no-ops, maintain_partitions() creates the coming
+# partitions, detach_ledger_partition() archives the converted ledger table; balances,
+# versions, the after-states the feed publishes, a count as of a watermark, verify(),
+# verify(since => ...) and verify_promises() stay exact throughout.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 use InventorySyncTest;
 
 my $node = new_node('partitioning');
@@ -43,6 +46,14 @@ post('old-2', 5);
 $node->safe_psql('postgres', qq{
 INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, bucket, to_bucket, quantity)
      VALUES ('move', 'wms', 'old-3', '$item', '$dc', 'released', 'quarantine', 3)});
+# a channel selling from the DC, with a reservation: rows in reservation_change and
+# channel_atp_change before the conversion
+$node->safe_psql('postgres', q{
+INSERT INTO inventory_sync.channel (channel, name) VALUES ('web', 'Web');
+INSERT INTO inventory_sync.channel_location (channel, location) VALUES ('web', '0614141000012');
+SELECT inventory_sync.refresh_channel_atp('web', '09506000134352');
+SELECT inventory_sync.reserve('web', 'order-1', '1', '09506000134352', 2)});
+my $promises = q{SELECT count(*) FROM inventory_sync.verify_promises()};
 my $watermark = $node->safe_psql('postgres', q{SELECT clock_timestamp()});
 is($node->safe_psql('postgres', $balance), '12/3', 'before: 12 released after three postings');
 
@@ -53,7 +64,34 @@ like(sqlstate_of(q{SET ROLE ops_admin; SELECT inventory_sync.maintain_partitions
 like(sqlstate_of(q{SET ROLE ops_admin; SELECT inventory_sync.partition_ledger('10 minutes')}),
 	qr/^IS090 partition interval 00:10:00 is too short/, 'an interval under an hour: IS090');
 like(sqlstate_of(q{SET ROLE ops_admin; SELECT inventory_sync.partition_ledger('1 day', first_boundary => '2000-01-01')}),
-	qr/^IS090 first boundary .* is not after the latest posting/, 'a first boundary before the latest posting: IS090');
+	qr/^IS090 first boundary .* is not after the latest recorded_at of ledger/, 'a first boundary before the latest posting: IS090');
+# A unique index of an after-state table could not be kept as it is on a table
+# partitioned by time (its index must contain the partition key): refused, not dropped.
+like(sqlstate_of(q{BEGIN;
+CREATE UNIQUE INDEX balance_change_unique_version ON inventory_sync.balance_change (balance_id, version);
+SET ROLE ops_admin; SELECT inventory_sync.partition_ledger('1 day')}),
+	qr/^IS090 table balance_change has unique indexes \(balance_change_unique_version\)/,
+	'an after-state table with a unique index the partitioned table could not keep: IS090');
+is($node->safe_psql('postgres', q{SELECT relkind FROM pg_class WHERE oid = 'inventory_sync.ledger'::regclass}),
+	'r', 'and nothing was converted');
+
+# A session open across the conversion (a pooled connection): it reserved and posted
+# before, and does again after, into the partitioned tables.
+my ($s_in, $s_out, $s_err) = ('', '', '');
+my $session = IPC::Run::start([ 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=0', '-d', $node->connstr('postgres'), '-f', '-' ],
+	'<', \$s_in, '>', \$s_out, '2>', \$s_err);
+sub in_session
+{
+	my ($sql) = @_;
+	($s_out, $s_err) = ('', '');
+	$s_in .= "$sql\n\\echo done\n";
+	$session->pump until $s_out =~ /done\n/;
+	$s_out =~ s/done\n$//;
+	chomp $s_out;
+	return $s_err ne '' ? "error: $s_err" : $s_out;
+}
+like(in_session(q{SELECT reservation_id FROM inventory_sync.reserve('web', 'order-s1', '1', '09506000134352', 1);}),
+	qr/^\d+$/, 'a session reserves before the conversion');
 
 # The first boundary is now: what comes next lands in a partition of its own.
 my $boundary = $node->safe_psql('postgres', q{SELECT clock_timestamp()});
@@ -73,6 +111,18 @@ SELECT count(*) FROM pg_depend WHERE objid = 'inventory_sync.$until'::regclass A
 	'0', 'the converted table does not (it can be archived like any partition)');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.ledger_event}), '3',
 	'the events posted before are registered');
+for my $table (qw(balance_change reservation_change channel_atp_change))
+{
+	like($node->safe_psql('postgres', qq{
+SELECT c.relkind::text || ' ' || string_agg(p.partition_name, ', ' ORDER BY p.range_to NULLS LAST)
+  FROM pg_class c, inventory_sync.table_partitions('$table') p
+ WHERE c.oid = 'inventory_sync.$table'::regclass GROUP BY c.relkind}),
+		qr/^p ${table}_until_\d{8}_\d{6}(, ${table}_p\d{8}_\d{6}){3}$/, "$table is partitioned on the same boundaries");
+}
+is($node->safe_psql('postgres', q{
+SELECT c.relkind::text || ':' || (SELECT count(*) FROM pg_inherits i WHERE i.inhparent = c.oid)
+  FROM pg_class c WHERE c.oid = 'inventory_sync.balance_change_version'::regclass}),
+	'I:4', 'balance_change_version is on the partitioned balance_change and its four partitions');
 for my $index (qw(ledger_source_recorded ledger_manufacturing_lot ledger_manufacturing_order ledger_lot ledger_serial))
 {
 	is($node->safe_psql('postgres', qq{
@@ -95,6 +145,9 @@ SELECT count(*) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
  WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = 'inventory_sync.$until'::regclass}),
 	'0', 'none reads the converted table alone');
 
+# The change feed reads the partitions' rows as their tables' (a consumer's slot made now).
+$node->safe_psql('postgres', q{SELECT 'ok' FROM pg_create_logical_replication_slot('partitioned_feed', 'inventory_sync')});
+
 # Posting across the boundary.
 my $new = post('new-1', 7);
 is($new, '4', 'posting ids continue');
@@ -111,10 +164,45 @@ SELECT bool_and(has_table_privilege('ops_writer', 'inventory_sync.' || partition
        AND NOT bool_or(has_table_privilege('ops_writer', 'inventory_sync.' || partition_name, 'INSERT'))
   FROM inventory_sync.ledger_partitions()}), 't', 'every partition is readable by readers (as the ledger is), writable by no API role');
 is($node->safe_psql('postgres', $verify), '0/0/0', 'verify(), verify(since => ...) and verify(since_posting => ...)');
+like($node->safe_psql('postgres', qq{
+SELECT string_agg(DISTINCT tableoid::regclass::text, ', ') FROM inventory_sync.balance_change WHERE posting_id = $new}),
+	qr/^inventory_sync\.balance_change_p\d{8}_\d{6}$/, "the posting's after-state lands in balance_change's first partition");
+my $reservation = $node->safe_psql('postgres', q{
+SELECT reservation_id FROM inventory_sync.reserve('web', 'order-2', '1', '09506000134352', 3)});
+$node->safe_psql('postgres', q{SELECT inventory_sync.cancel_reservation(reservation_id)
+  FROM inventory_sync.reservation WHERE order_ref = 'order-1'});
+like($node->safe_psql('postgres', qq{
+SELECT string_agg(DISTINCT tableoid::regclass::text, ', ') FROM inventory_sync.reservation_change WHERE reservation_id = $reservation}),
+	qr/^inventory_sync\.reservation_change_p\d{8}_\d{6}$/, 'a reservation after the boundary: its change in a partition of its own');
+is($node->safe_psql('postgres', q{SELECT count(DISTINCT tableoid) FROM inventory_sync.channel_atp_change}), '2',
+	"channel ATP changes before and after the boundary, in the converted table and the first partition");
+is($node->safe_psql('postgres', q{
+SELECT string_agg(change_id::text, ',' ORDER BY change_id) FROM inventory_sync.reservation_change}), '1,2,3,4',
+	'reservation change ids continue across the conversion');
+is($node->safe_psql('postgres', $promises), '0', 'verify_promises() over the partitioned promise history');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(e->>'type' || ':' || coalesce(e->>'source_event_id', e->>'order_ref', e->>'channel'), ', ' ORDER BY n)
+  FROM (SELECT f.data::jsonb AS e, f.n
+          FROM pg_logical_slot_peek_changes('partitioned_feed', NULL, NULL) WITH ORDINALITY AS f(lsn, xid, data, n)) f
+ WHERE e->>'type' IN ('posting', 'reservation')}),
+	'posting:new-1, reservation:order-2, reservation:order-1',
+	'the feed publishes the postings and reservations written into the partitions');
+$node->safe_psql('postgres', q{SELECT pg_drop_replication_slot('partitioned_feed')});
+like(in_session(q{SELECT FROM inventory_sync.reserve('web', 'order-s2', '1', '09506000134352', 1);
+SELECT tableoid::regclass FROM inventory_sync.reservation_change WHERE order_ref = 'order-s2';}),
+	qr/^inventory_sync\.reservation_change_p\d{8}_\d{6}$/, 'the session open across the conversion reserves into the partitioned table');
+like(in_session(q{INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, quantity)
+  VALUES ('receipt', 'wms', 'pooled-1', '19506000134359', '0614141000012', 1);
+SELECT tableoid::regclass FROM inventory_sync.balance_change WHERE source_event_id = 'pooled-1';}),
+	qr/^inventory_sync\.balance_change_p\d{8}_\d{6}$/, 'and posts into it');
+in_session(q{SELECT inventory_sync.cancel_reservation(reservation_id) FROM inventory_sync.reservation WHERE order_ref LIKE 'order-s%';});
+$s_in .= "\\q\n";
+$session->finish;
+is($node->safe_psql('postgres', $promises), '0', 'verify_promises() after the session');
 
 # maintain_partitions(): idempotent, extends the series on the same boundaries.
 is(as_admin(q{SELECT inventory_sync.maintain_partitions()}), '0', 'maintain_partitions(): nothing to do yet');
-is(as_admin(q{SELECT inventory_sync.maintain_partitions(premake => 4)}), '2', 'two more days ahead when asked for four');
+is(as_admin(q{SELECT inventory_sync.maintain_partitions(premake => 4)}), '8', 'two more days ahead when asked for four, for each of the four tables');
 is(as_admin(q{SELECT inventory_sync.maintain_partitions(premake => 4)}), '0', 'and nothing the second time');
 is($node->safe_psql('postgres', q{
 SELECT bool_and(range_from = lag) FROM (SELECT range_from, lag(range_to) OVER (ORDER BY range_to) FROM inventory_sync.ledger_partitions()) p
@@ -141,7 +229,7 @@ my $feed_rows = $node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sy
 is(as_admin(qq{SELECT partition_name || ' ' || postings || ' ' || dropped
   FROM inventory_sync.detach_ledger_partition('$boundary')}), "$until 3 false", 'detach_ledger_partition() archives the converted table');
 is(as_admin(qq{SELECT count(*) FROM inventory_sync.detach_ledger_partition('$boundary')}), '0', 'a second run finds nothing to archive');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.ledger}), '1', 'the ledger holds what was posted since');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.ledger}), '2', 'the ledger holds what was posted since');
 is($node->safe_psql('postgres', qq{SELECT count(*) FROM inventory_sync.$until}), '3', 'the archive keeps its rows');
 is($node->safe_psql('postgres', qq{SET ROLE ops_writer; SELECT has_table_privilege('inventory_sync.$until', 'INSERT')}),
 	'f', 'nobody writes the archive');
@@ -153,14 +241,14 @@ SELECT string_agg(bucket || ' ' || quantity || ' ' || postings, ', ' ORDER BY bu
 	'quarantine 3 1, released 12 3', 'its effects, summed per key');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.balance_change}), $feed_rows,
 	'the after-states the feed publishes are all kept');
-is($node->safe_psql('postgres', $balance), '19/4', 'the balance and its version are untouched');
+is($node->safe_psql('postgres', $balance), '31/5', 'the balance and its version are untouched');
 is($node->safe_psql('postgres', $verify), '0/0/0', 'verify() and verify(since => ...) from before the archive horizon');
 
 is(post('old-2', 5), '', 'a replay of an archived event is skipped');
 like(sqlstate_of(qq{INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, quantity)
                     VALUES ('receipt', 'wms', 'old-2', '$item', '$dc', 6)}),
 	qr/^IS002 /, 'a conflicting replay of an archived event is refused with IS002');
-is($node->safe_psql('postgres', $balance), '19/4', 'the balance did not move');
+is($node->safe_psql('postgres', $balance), '31/5', 'the balance did not move');
 
 # A count as of a watermark inside the archived history: the balance as of then comes
 # from the after-states, which are kept.
@@ -169,9 +257,10 @@ SELECT inventory_sync.count_stock('wms', 'count-1', '$item', '$dc', 11, as_of =>
 is($node->safe_psql('postgres', q{
 SELECT delta FROM inventory_sync.balance_change c JOIN inventory_sync.ledger l USING (posting_id)
  WHERE l.source_event_id = 'count-1'}), '-1', 'a count as of the archived past: 11 counted against 12 then');
-is($node->safe_psql('postgres', $balance), '18/5', 'later postings keep their effect');
+is($node->safe_psql('postgres', $balance), '30/6', 'later postings keep their effect');
 post('new-2', 1);
 is($node->safe_psql('postgres', $verify), '0/0/0', 'verify() after the count and a new posting');
+is($node->safe_psql('postgres', $promises), '0', 'verify_promises() after the count and a new posting');
 
 # verify() still finds a difference: an archived effect that does not match the after-states.
 is($node->safe_psql('postgres', q{
