@@ -534,8 +534,6 @@ DECLARE
     rows jsonb[] := '{}';
     j jsonb;
     k record;
-    k_item inventory_sync.gtin;
-    k_location inventory_sync.gln;
 BEGIN
     IF TG_LEVEL = 'STATEMENT' THEN     -- buckets: everything may change
         PERFORM inventory_sync._channel_atp_recompute(NULL, NULL, 'refresh');
@@ -562,30 +560,71 @@ BEGIN
                       WHERE cl.location = (j->>'destination')::inventory_sync.gln ORDER BY 1 LOOP
                 PERFORM inventory_sync._channel_atp_recompute(k.channel, NULL, 'refresh');
             END LOOP;
-        ELSE    -- safety_stock, supply: one item at one location, under its promise key
-            k_item := (j->>'item_gtin')::inventory_sync.gtin;
-            k_location := (j->>'location')::inventory_sync.gln;
-            IF EXISTS (SELECT FROM inventory_sync.channel_location cl WHERE cl.location = k_location) THEN
-                LOCK TABLE inventory_sync.channel IN ROW SHARE MODE;
-                PERFORM inventory_sync._promise_keys_lock(ARRAY[k_item], ARRAY[k_location]);
-                PERFORM inventory_sync._channel_atp_move(ARRAY[k_item], ARRAY[k_location], NULL, NULL, 'refresh', NULL,
-                                                         NULL);
-            END IF;
         END CASE;
     END LOOP;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION _promise_input_changed() IS
-  'Trigger: republishes the channel ATP an input change affects (safety stock, channel rules, lot expiry, expected supply, transit routes, buckets)';
+  'Trigger: republishes the channel ATP an input change affects (channel safety stock, channel rules, lot expiry, transit routes, buckets)';
 
-CREATE TRIGGER safety_stock_atp AFTER INSERT OR UPDATE OR DELETE ON safety_stock
-    FOR EACH ROW EXECUTE FUNCTION _promise_input_changed();
+-- Safety stock and supply change one (item, location) per row: a statement's rows move
+-- channel ATP together, under the promise keys of every pair (taken in one statement, in
+-- order), as a posting statement does. A statement of ten thousand rows is one move of
+-- ten thousand pairs, each channel ATP row written once.
+CREATE FUNCTION _promise_keys_changed()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+DECLARE
+    k_items inventory_sync.gtin[];
+    k_locations inventory_sync.gln[];
+BEGIN
+    -- (a transition table exists only for the events that have it)
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(p.item_gtin ORDER BY p.item_gtin, p.location), array_agg(p.location ORDER BY p.item_gtin, p.location)
+          INTO k_items, k_locations
+          FROM (SELECT DISTINCT n.item_gtin, n.location FROM new_rows n) p
+         WHERE EXISTS (SELECT FROM inventory_sync.channel_location cl WHERE cl.location = p.location);
+    ELSIF TG_OP = 'UPDATE' THEN
+        SELECT array_agg(p.item_gtin ORDER BY p.item_gtin, p.location), array_agg(p.location ORDER BY p.item_gtin, p.location)
+          INTO k_items, k_locations
+          FROM (SELECT n.item_gtin, n.location FROM new_rows n UNION SELECT o.item_gtin, o.location FROM old_rows o) p
+         WHERE EXISTS (SELECT FROM inventory_sync.channel_location cl WHERE cl.location = p.location);
+    ELSE
+        SELECT array_agg(p.item_gtin ORDER BY p.item_gtin, p.location), array_agg(p.location ORDER BY p.item_gtin, p.location)
+          INTO k_items, k_locations
+          FROM (SELECT DISTINCT o.item_gtin, o.location FROM old_rows o) p
+         WHERE EXISTS (SELECT FROM inventory_sync.channel_location cl WHERE cl.location = p.location);
+    END IF;
+    IF k_items IS NOT NULL THEN
+        LOCK TABLE inventory_sync.channel IN ROW SHARE MODE;
+        PERFORM inventory_sync._promise_keys_lock(k_items, k_locations);
+        PERFORM inventory_sync._channel_atp_move(k_items, k_locations, NULL, NULL, 'refresh', NULL, NULL);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION _promise_keys_changed() IS
+  'Trigger: after a statement changing safety stock or supply, moves the channel ATP of every (item, location) it changed at channels'' locations, under their promise keys';
+
+-- safety stock and supply: one (item, location) per row, every row of a statement at once
+CREATE TRIGGER safety_stock_atp_insert AFTER INSERT ON safety_stock
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION _promise_keys_changed();
+CREATE TRIGGER safety_stock_atp_update AFTER UPDATE ON safety_stock
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION _promise_keys_changed();
+CREATE TRIGGER safety_stock_atp_delete AFTER DELETE ON safety_stock
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION _promise_keys_changed();
+CREATE TRIGGER supply_atp_insert AFTER INSERT ON supply
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION _promise_keys_changed();
+CREATE TRIGGER supply_atp_update AFTER UPDATE ON supply
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION _promise_keys_changed();
+CREATE TRIGGER supply_atp_delete AFTER DELETE ON supply
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION _promise_keys_changed();
 CREATE TRIGGER channel_safety_stock_atp AFTER INSERT OR UPDATE OR DELETE ON channel_safety_stock
     FOR EACH ROW EXECUTE FUNCTION _promise_input_changed();
 CREATE TRIGGER channel_atp_rules AFTER UPDATE OF safety_stock, min_shelf_life_days ON channel
-    FOR EACH ROW EXECUTE FUNCTION _promise_input_changed();
-CREATE TRIGGER supply_atp AFTER INSERT OR UPDATE OR DELETE ON supply
     FOR EACH ROW EXECUTE FUNCTION _promise_input_changed();
 CREATE TRIGGER transit_route_atp AFTER INSERT OR UPDATE OR DELETE ON transit_route
     FOR EACH ROW EXECUTE FUNCTION _promise_input_changed();
