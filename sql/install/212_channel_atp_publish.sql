@@ -68,14 +68,15 @@ BEGIN
             LEFT JOIN inventory_sync.channel_atp_state s ON s.channel = u.channel AND s.item_gtin = u.item),
     -- whether a channel is dedicated, and its sums, made again where it is summed again;
     -- the sums in one grouped join (a channel joining a thousand locations sums them all
-    -- at once)
-    dedicated AS (SELECT d.channel,
+    -- at once). Both are computed once (MATERIALIZED): the planner takes the unnested
+    -- pairs for one row, and inlined it would compute them again for each.
+    dedicated AS MATERIALIZED (SELECT d.channel,
                          NOT EXISTS (SELECT FROM inventory_sync.channel_location a
                                        JOIN inventory_sync.channel_location b
                                          ON b.location = a.location AND b.channel <> a.channel
                                       WHERE a.channel = d.channel) AS dedicated
                     FROM (SELECT DISTINCT x.channel FROM x WHERE x.resum) d),
-    r AS (SELECT x.channel, x.item, sum(greatest(la.atp, 0)) AS stock, min(la.computed_on) AS oldest
+    r AS MATERIALIZED (SELECT x.channel, x.item, sum(greatest(la.atp, 0)) AS stock, min(la.computed_on) AS oldest
             FROM x
             JOIN inventory_sync.channel_location cl ON cl.channel = x.channel
             JOIN inventory_sync.location_atp la
@@ -348,6 +349,8 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 SET plan_cache_mode = force_custom_plan
 -- its hashes and sorts hold every pair: in memory, not spilled to disk in batches
 SET work_mem = '256MB'
+-- (restored on return: its set statements turn nested loops off)
+SET enable_nestloop = on
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -382,6 +385,11 @@ BEGIN
         RETURN inventory_sync._channel_atp_move(p_items, p_locations, s_channels, s_items, cause, NULL, NULL);
     END IF;
     LOCK TABLE inventory_sync.channel IN EXCLUSIVE MODE;
+    -- every statement below reads millions of rows at once: hash joins, never a nested
+    -- loop (location_atp written in this transaction, by a membership change before a
+    -- refresh, still has the statistics of an empty table, and a nested loop over it
+    -- would read it once per pair)
+    PERFORM set_config('enable_nestloop', 'off', true);
     IF to_regclass('pg_temp.recompute_atp') IS NULL THEN
         CREATE TEMP TABLE recompute_atp (item gtin, location gln, shelf integer, atp numeric, old numeric,
                                          stored boolean) ON COMMIT DROP;
@@ -492,6 +500,7 @@ BEGIN
            array_agg(x.stock ORDER BY x.channel, x.item)
       INTO s_channels, s_items, s_deltas, s_resum, s_stocks
       FROM x;
+    PERFORM set_config('enable_nestloop', 'on', true);
     IF s_channels IS NULL THEN
         RETURN 0;
     END IF;
