@@ -351,6 +351,8 @@ SET plan_cache_mode = force_custom_plan
 SET work_mem = '256MB'
 -- (restored on return: its set statements turn nested loops off)
 SET enable_nestloop = on
+-- (compiling its plans' expressions costs seconds, more than the millions of rows save)
+SET jit = off
 AS $$
 #variable_conflict use_variable
 DECLARE

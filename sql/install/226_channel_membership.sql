@@ -39,10 +39,14 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 -- its sets are as big as every pool times every location of its channel, and the planner
 -- takes a set-returning function for a thousand rows: hash joins, not nested loops over
--- a hundred thousand rows each
+-- a hundred thousand rows each (nor merge joins on the pool's channel and item alone,
+-- filtering every pool's reservations against every location of it)
 SET enable_nestloop = off
+SET enable_mergejoin = off
 -- (its sorts and hashes hold every pool and every location of its channel: in memory)
 SET work_mem = '256MB'
+-- (compiling its plans' expressions costs seconds; it runs once per membership change)
+SET jit = off
 AS $$
 DECLARE
     placed integer;
