@@ -135,9 +135,10 @@ BEGIN
                     GROUP BY 1, 2, 3)
         SELECT k.item, k.location, k.shelf, f.eligible, f.free,
                f.free - coalesce(p.reserved, 0)
-               - CASE WHEN EXISTS (SELECT FROM inventory_sync.reservation v
-                                    WHERE v.item_gtin = k.item AND v.location = k.location AND v.status = 'open'
-                                      AND v.promised_date IS NOT NULL AND NOT v.fulfilling)
+               -- (the pairs with backorders in one hashed set, not a probe per pair)
+               - CASE WHEN (k.item, k.location) IN (SELECT v.item_gtin, v.location FROM inventory_sync.reservation v
+                                                     WHERE v.status = 'open' AND v.promised_date IS NOT NULL
+                                                       AND NOT v.fulfilling AND v.location IS NOT NULL)
                       THEN inventory_sync._backorder_shortfall(k.item, k.location) ELSE 0 END
           FROM k
           LEFT JOIN e ON e.item = k.item AND e.location = k.location AND e.shelf = k.shelf

@@ -39,8 +39,14 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 -- its sets are as big as every pool times every location of its channel, and the planner
 -- takes a set-returning function for a thousand rows: hash joins, not nested loops over
--- a hundred thousand rows each
+-- a hundred thousand rows each (nor merge joins on the pool's channel and item alone,
+-- filtering every pool's reservations against every location of it)
 SET enable_nestloop = off
+SET enable_mergejoin = off
+-- (its sorts and hashes hold every pool and every location of its channel: in memory)
+SET work_mem = '256MB'
+-- (compiling its plans' expressions costs seconds; it runs once per membership change)
+SET jit = off
 AS $$
 DECLARE
     placed integer;
@@ -59,8 +65,8 @@ BEGIN
           WHERE r.status = 'open' AND r.location IS NULL
             AND r.channel IN (SELECT a.channel FROM inventory_sync.channel_location a
                                 JOIN inventory_sync.channel_location b ON b.location = a.location AND b.channel <> a.channel)),
-    keys AS (SELECT DISTINCT p.channel, p.item_gtin, cl.location, cl.priority, c.min_shelf_life_days AS shelf
-               FROM pools p
+    keys AS (SELECT p.channel, p.item_gtin, cl.location, cl.priority, c.min_shelf_life_days AS shelf
+               FROM (SELECT DISTINCT p.channel, p.item_gtin FROM pools p) p
                JOIN inventory_sync.channel c ON c.channel = p.channel
                JOIN inventory_sync.channel_location cl ON cl.channel = p.channel),
     caps AS (SELECT k.channel, k.item_gtin, k.location, greatest(a.atp, 0) AS cap,
@@ -70,13 +76,26 @@ BEGIN
                JOIN inventory_sync._location_atp_of((SELECT array_agg(k2.item_gtin) FROM keys k2),
                                                     (SELECT array_agg(k2.location) FROM keys k2),
                                                     (SELECT array_agg(k2.shelf) FROM keys k2)) a
-                 ON a.item_gtin = k.item_gtin AND a.location = k.location AND a.min_shelf_life_days = k.shelf)
+                 ON a.item_gtin = k.item_gtin AND a.location = k.location AND a.min_shelf_life_days = k.shelf),
+    -- the stretch a reservation ends in: the first location's end at or after its own,
+    -- found by one pass over both lists merged and read backwards (a location's end before
+    -- a reservation's at the same place), not by comparing every reservation with every
+    -- location of its channel
+    stream AS (SELECT c.channel, c.item_gtin, c.l_end AS pos, 0 AS kind, c.l_end, NULL::bigint AS reservation_id,
+                      NULL::numeric AS q
+                 FROM caps c WHERE c.cap > 0
+               UNION ALL
+               SELECT p.channel, p.item_gtin, p.r_end, 1, NULL, p.reservation_id, p.q FROM pools p),
+    found AS (SELECT s.reservation_id, s.channel, s.item_gtin, s.q, s.pos AS r_end, s.kind,
+                     min(s.l_end) OVER (PARTITION BY s.channel, s.item_gtin ORDER BY s.pos DESC, s.kind
+                                        ROWS UNBOUNDED PRECEDING) AS l_end
+                FROM stream s)
     INSERT INTO pg_temp.pool_place
-    SELECT DISTINCT ON (p.reservation_id) p.reservation_id, p.channel, p.item_gtin, p.q, c.location
-      FROM pools AS p
-      LEFT JOIN caps c ON c.channel = p.channel AND c.item_gtin = p.item_gtin AND c.cap > 0
-                      AND c.l_end - c.cap <= p.r_end - p.q AND p.r_end <= c.l_end
-     ORDER BY p.reservation_id, c.l_end;
+    SELECT f.reservation_id, f.channel, f.item_gtin, f.q, c.location
+      FROM found f
+      LEFT JOIN caps c ON c.channel = f.channel AND c.item_gtin = f.item_gtin AND c.cap > 0 AND c.l_end = f.l_end
+                      AND c.l_end - c.cap <= f.r_end - f.q
+     WHERE f.kind = 1;
     -- the straddling ones, one at a time, where the most is left
     FOR one IN SELECT * FROM pg_temp.pool_place x WHERE x.location IS NULL ORDER BY x.reservation_id LOOP
         SELECT b.location, b.atp - coalesce((SELECT sum(x.quantity) FROM pg_temp.pool_place x
