@@ -14,6 +14,7 @@
 #include "pg_compat.h"
 
 #include "catalog/pg_enum.h"
+#include "catalog/pg_type.h"
 #include "utils/syscache.h"
 
 #include "ext_catalog.h"
@@ -82,6 +83,8 @@ ledger_layout_find(Relation rel, LedgerLayout *layout)
 	}
 	for (c = 0; c < NUM_LEDGER_COLS; c++)
 		layout->att[c] = ext_catalog_column(rel, ledger_col_names[c]);
+	/* the ledger sets actor itself, as text (an older ledger's name column is refused) */
+	layout->att[LC_ACTOR] = ext_catalog_column_typed(rel, "actor", TEXTOID);
 	layout->relid = RelationGetRelid(rel);
 	layout->natts = RelationGetDescr(rel)->natts;
 	layout->generation = ledger_layouts_generation;
