@@ -443,7 +443,12 @@ collect_posting(Batch *b, TupleTableSlot *slot, const LedgerLayout *l, Relation 
 	p->posting_id = DatumGetInt64(COL(LC_POSTING_ID));
 	p->kind = posting_kind_of(DatumGetObjectId(COL(LC_KIND)));
 	p->releases_lot = posting_releases_lot(slot, l, p->kind);
-	p->actor = p->releases_lot ? PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_ACTOR))) : (Datum) 0;
+	if (!p->releases_lot)
+		p->actor = (Datum) 0;
+	else if (l->actor_is_name)
+		p->actor = CStringGetTextDatum(NameStr(*DatumGetName(COL(LC_ACTOR))));
+	else
+		p->actor = PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_ACTOR)));
 	p->source = PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_SOURCE)));
 	p->event_id = PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_SOURCE_EVENT_ID)));
 	p->source_str = TextDatumGetCString(p->source);

@@ -83,8 +83,15 @@ ledger_layout_find(Relation rel, LedgerLayout *layout)
 	}
 	for (c = 0; c < NUM_LEDGER_COLS; c++)
 		layout->att[c] = ext_catalog_column(rel, ledger_col_names[c]);
-	/* the ledger sets actor itself, as text (an older ledger's name column is refused) */
-	layout->att[LC_ACTOR] = ext_catalog_column_typed(rel, "actor", TEXTOID);
+
+	/*
+	 * The ledger sets actor itself, as text; a 0.1.0 ledger's name column is written as
+	 * name until ALTER EXTENSION UPDATE changes it (the library serves both meanwhile).
+	 */
+	layout->actor_is_name =
+		TupleDescAttr(RelationGetDescr(rel), layout->att[LC_ACTOR] - 1)->atttypid == NAMEOID;
+	if (!layout->actor_is_name)
+		(void) ext_catalog_column_typed(rel, "actor", TEXTOID);
 	layout->relid = RelationGetRelid(rel);
 	layout->natts = RelationGetDescr(rel)->natts;
 	layout->generation = ledger_layouts_generation;

@@ -659,12 +659,13 @@ check_serial_moves_alone(const Fact *f, Numeric base)
  * ------------------------------------------------------------------------ */
 
 /*
- * The posting role's name as text, looked up once per role (and again after ALTER
- * ROLE). Text, not name: the ledger stores only the name's characters, where a name
- * column takes NAMEDATALEN bytes on every row.
+ * The posting role's name, looked up once per role (and again after ALTER ROLE). The
+ * ledger stores it as text, only the name's characters, where a name column takes
+ * NAMEDATALEN bytes on every row; as name for a 0.1.0 ledger not yet updated.
  */
 static Oid	actor_id = InvalidOid;
 static text *actor_text = NULL;
+static NameData actor_name;
 static bool actor_watched = false;
 
 static void
@@ -674,7 +675,7 @@ actor_reset(int kind, Oid relid)
 }
 
 static Datum
-actor_text_datum(void)
+actor_datum(bool as_name)
 {
 	Oid			actor = posting_role();
 
@@ -694,9 +695,10 @@ actor_text_datum(void)
 		if (actor_text != NULL)
 			pfree(actor_text);
 		actor_text = t;
+		namestrcpy(&actor_name, rolname);
 		actor_id = actor;
 	}
-	return PointerGetDatum(actor_text);
+	return as_name ? NameGetDatum(&actor_name) : PointerGetDatum(actor_text);
 }
 
 static HeapTuple
@@ -713,7 +715,7 @@ resolved_row(const Fact *f, Numeric base_quantity)
 	cols[2] = f->layout->att[LC_RECORDED_AT];
 	values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	cols[3] = f->layout->att[LC_ACTOR];
-	values[3] = actor_text_datum();
+	values[3] = actor_datum(f->layout->actor_is_name);
 	return heap_modify_tuple_by_cols(f->tup, f->desc, 4, cols, values, nulls);
 }
 
