@@ -7,6 +7,7 @@
 -- either column. Same as sql/install/100_master_data.sql and 110_ledger.sql.
 ALTER TABLE ledger ALTER COLUMN actor TYPE text;
 ALTER TABLE lot ALTER COLUMN released_by TYPE text;
+COMMENT ON COLUMN ledger.actor IS 'Database role that posted (set by the ledger: current_user, or the role that called an entry point such as fulfil())';
 
 -- The casts of lot_number and serial_number to text go through a function: a binary-
 -- coercible cast let the planner match a LIKE on lot::text or serial::text to the type's

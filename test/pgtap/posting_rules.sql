@@ -52,8 +52,8 @@ SELECT is(pg_temp.rows($$INSERT INTO ledger (kind, source, source_event_id, gtin
   VALUES ('receipt', 'wms', 'r1', '09506000134352', '0614141000012', 10)$$), 1::bigint, 'receipt inserts one ledger row');
 SELECT is(pg_temp.bal('09506000134352', '0614141000012'), 10::numeric, 'receipt: balance 10');
 SELECT is(pg_temp.ver('09506000134352', '0614141000012'), 1::bigint, 'receipt: version 1');
-SELECT results_eq($$SELECT base_quantity, actor::text, item_gtin = '09506000134352'::gtin FROM ledger WHERE source_event_id = 'r1'$$,
-  $$VALUES (10::numeric, current_user::text, true)$$, 'the ledger sets item_gtin, base_quantity and actor');
+SELECT results_eq($$SELECT base_quantity, actor, item_gtin = '09506000134352'::gtin FROM ledger WHERE source_event_id = 'r1'$$,
+  $$VALUES (10::numeric, current_user::text COLLATE "default", true)$$, 'the ledger sets item_gtin, base_quantity and actor');
 
 -- Unknown master data: 23503 ------------------------------------------------
 SELECT throws_ok($$INSERT INTO ledger (kind, source, source_event_id, gtin, location, quantity)

@@ -25,7 +25,7 @@ SELECT results_eq($$SELECT released_at, released_by FROM lot WHERE item_gtin = '
 SELECT is((SELECT count(*) FROM release_lot('lims', 'QR-GOOD1', '09506000134383', 'GOOD1')), 1::bigint,
           'the good lot is released');
 SELECT results_eq($$SELECT released_at IS NOT NULL, released_by FROM lot WHERE item_gtin = '09506000134383' AND lot = 'GOOD1'$$,
-                  $$VALUES (true, current_user::text)$$,
+                  $$VALUES (true, current_user::text COLLATE "default")$$,
                   'a lot moved into a sellable bucket is stamped released, by whom');
 
 SELECT is_empty($$SELECT * FROM verify()$$, 'verify(): every balance equals the ledger');
