@@ -192,6 +192,25 @@ ext_catalog_column(Relation rel, const char *colname)
 	return att;
 }
 
+/*
+ * A column the library writes as a given type: a column of another type (the catalog of an
+ * older version under a newer library) is refused, never written with the wrong layout.
+ */
+AttrNumber
+ext_catalog_column_typed(Relation rel, const char *colname, Oid typid)
+{
+	AttrNumber	att = ext_catalog_column(rel, colname);
+	Oid			actual = TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid;
+
+	if (actual != typid)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" is of type %s, not %s", colname,
+						RelationGetRelationName(rel), format_type_be(actual), format_type_be(typid)),
+				 errhint(EXT_REPAIR_HINT)));
+	return att;
+}
+
 /* ------------------------------------------------------------------------
  * Indexes: the ones the engine reads and writes rows through directly.
  * ------------------------------------------------------------------------ */

@@ -54,6 +54,9 @@ extern Oid	ext_catalog_enum_value_by_name(const char *typname, const char *label
 /* A column of rel by name; an error naming the table and column when it is missing. */
 extern AttrNumber ext_catalog_column(Relation rel, const char *colname);
 
+/* The same, and an error when the column is not of type typid. */
+extern AttrNumber ext_catalog_column_typed(Relation rel, const char *colname, Oid typid);
+
 /*
  * The first valid btree index of rel whose leading key columns are keys[0..nkeys-1]
  * (exactly those when unique is asked for: then only a unique index), or InvalidOid.

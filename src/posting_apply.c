@@ -57,7 +57,7 @@ typedef struct Posting
 	char	   *production_order;	/* a consumption of a lot for a production order (the
 									 * first word of its reference), else NULL */
 	bool		releases_lot;	/* a lot release (see posting_releases_lot) */
-	Datum		actor;			/* name: who posted it; set for lot releases only */
+	Datum		actor;			/* text: who posted it; set for lot releases only */
 	int64		fingerprint;	/* of its payload, when the events are registered */
 } Posting;
 
@@ -157,7 +157,7 @@ forget_plans(void)
 }
 
 /*
- * Each plan's parameter types, one letter per parameter: i bigint, t text, n name,
+ * Each plan's parameter types, one letter per parameter: i bigint, t text,
  * l lot_number, s serial_number (the extension's types, whose OIDs can move).
  */
 static const char *const apply_args[NUM_APPLY_PLANS] = {
@@ -166,7 +166,7 @@ static const char *const apply_args[NUM_APPLY_PLANS] = {
 	"is",						/* AP_SERIAL_LOCK */
 	"isilti",					/* AP_SERIAL_SET */
 	"il",						/* AP_LOT_REGISTER */
-	"iltn",						/* AP_LOT_RELEASE */
+	"iltt",						/* AP_LOT_RELEASE */
 	"iisz",						/* AP_SERIAL_ON_KEY */
 };
 
@@ -179,8 +179,6 @@ plan_arg_type(char letter)
 			return INT8OID;
 		case 't':
 			return TEXTOID;
-		case 'n':
-			return NAMEOID;
 		case 'z':
 			return TIMESTAMPTZOID;
 		case 'l':
@@ -445,7 +443,12 @@ collect_posting(Batch *b, TupleTableSlot *slot, const LedgerLayout *l, Relation 
 	p->posting_id = DatumGetInt64(COL(LC_POSTING_ID));
 	p->kind = posting_kind_of(DatumGetObjectId(COL(LC_KIND)));
 	p->releases_lot = posting_releases_lot(slot, l, p->kind);
-	p->actor = p->releases_lot ? datumCopy(COL(LC_ACTOR), false, NAMEDATALEN) : (Datum) 0;
+	if (!p->releases_lot)
+		p->actor = (Datum) 0;
+	else if (l->actor_is_name)
+		p->actor = CStringGetTextDatum(NameStr(*DatumGetName(COL(LC_ACTOR))));
+	else
+		p->actor = PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_ACTOR)));
 	p->source = PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_SOURCE)));
 	p->event_id = PointerGetDatum(PG_DETOAST_DATUM_COPY(COL(LC_SOURCE_EVENT_ID)));
 	p->source_str = TextDatumGetCString(p->source);

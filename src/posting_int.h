@@ -107,6 +107,8 @@ typedef struct LedgerLayout
 	uint32		generation;		/* ledger_layouts_generation it was found in */
 	AttrNumber	att[NUM_LEDGER_COLS];
 	Oid			event_index;	/* unique index on (source, source_event_id), if known */
+	bool		actor_is_name;	/* actor is of type name (a 0.1.0 catalog not yet updated
+								 * under this library), else text */
 } LedgerLayout;
 
 /* Bumped by any relcache invalidation: a ledger (or partition) changed shape. */

@@ -14,6 +14,7 @@
 #include "pg_compat.h"
 
 #include "catalog/pg_enum.h"
+#include "catalog/pg_type.h"
 #include "utils/syscache.h"
 
 #include "ext_catalog.h"
@@ -82,6 +83,15 @@ ledger_layout_find(Relation rel, LedgerLayout *layout)
 	}
 	for (c = 0; c < NUM_LEDGER_COLS; c++)
 		layout->att[c] = ext_catalog_column(rel, ledger_col_names[c]);
+
+	/*
+	 * The ledger sets actor itself, as text; a 0.1.0 ledger's name column is written as
+	 * name until ALTER EXTENSION UPDATE changes it (the library serves both meanwhile).
+	 */
+	layout->actor_is_name =
+		TupleDescAttr(RelationGetDescr(rel), layout->att[LC_ACTOR] - 1)->atttypid == NAMEOID;
+	if (!layout->actor_is_name)
+		(void) ext_catalog_column_typed(rel, "actor", TEXTOID);
 	layout->relid = RelationGetRelid(rel);
 	layout->natts = RelationGetDescr(rel)->natts;
 	layout->generation = ledger_layouts_generation;

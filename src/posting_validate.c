@@ -27,8 +27,10 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
@@ -656,8 +658,13 @@ check_serial_moves_alone(const Fact *f, Numeric base)
  * What the ledger sets: the resolved item and quantity, when and by whom.
  * ------------------------------------------------------------------------ */
 
-/* The posting role's name, looked up once per role (and again after ALTER ROLE). */
+/*
+ * The posting role's name, looked up once per role (and again after ALTER ROLE). The
+ * ledger stores it as text, only the name's characters, where a name column takes
+ * NAMEDATALEN bytes on every row; as name for a 0.1.0 ledger not yet updated.
+ */
 static Oid	actor_id = InvalidOid;
+static text *actor_text = NULL;
 static NameData actor_name;
 static bool actor_watched = false;
 
@@ -668,7 +675,7 @@ actor_reset(int kind, Oid relid)
 }
 
 static Datum
-actor_name_datum(void)
+actor_datum(bool as_name)
 {
 	Oid			actor = posting_role();
 
@@ -678,12 +685,20 @@ actor_name_datum(void)
 		ext_catalog_on_change(actor_reset, EXT_CHANGE_ROLE);
 		actor_watched = true;
 	}
-	if (actor_id != actor)
+	if (actor_id != actor || actor_text == NULL)
 	{
-		namestrcpy(&actor_name, GetUserNameFromId(actor, false));
+		char	   *rolname = GetUserNameFromId(actor, false);
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		text	   *t = cstring_to_text(rolname);
+
+		MemoryContextSwitchTo(old);
+		if (actor_text != NULL)
+			pfree(actor_text);
+		actor_text = t;
+		namestrcpy(&actor_name, rolname);
 		actor_id = actor;
 	}
-	return NameGetDatum(&actor_name);
+	return as_name ? NameGetDatum(&actor_name) : PointerGetDatum(actor_text);
 }
 
 static HeapTuple
@@ -700,7 +715,7 @@ resolved_row(const Fact *f, Numeric base_quantity)
 	cols[2] = f->layout->att[LC_RECORDED_AT];
 	values[2] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	cols[3] = f->layout->att[LC_ACTOR];
-	values[3] = actor_name_datum();
+	values[3] = actor_datum(f->layout->actor_is_name);
 	return heap_modify_tuple_by_cols(f->tup, f->desc, 4, cols, values, nulls);
 }
 

@@ -126,7 +126,7 @@ CREATE TABLE lot (
     production_date date,
     expiry          date,
     released_at     timestamptz,
-    released_by     name,
+    released_by     text,
     created_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (item_gtin, lot)
 );

@@ -54,7 +54,7 @@ CREATE TABLE ledger (
     reference         text,
     eta               timestamptz,
     corrects          bigint,
-    actor             name NOT NULL DEFAULT current_user,
+    actor             text NOT NULL DEFAULT current_user,
     PRIMARY KEY (posting_id),
     UNIQUE (source, source_event_id)
 );
@@ -81,7 +81,7 @@ COMMENT ON COLUMN ledger.reason IS 'Reason code (required for adjustments)';
 COMMENT ON COLUMN ledger.reference IS 'Reference document (order, ASN, work order, count sheet)';
 COMMENT ON COLUMN ledger.eta IS 'transfer_out: expected arrival';
 COMMENT ON COLUMN ledger.corrects IS 'posting_id of the posting this one corrects (a counter-posting)';
-COMMENT ON COLUMN ledger.actor IS 'Database role that posted (set by the ledger)';
+COMMENT ON COLUMN ledger.actor IS 'Database role that posted (set by the ledger: current_user, or the role that called an entry point such as fulfil())';
 
 
 CREATE TABLE balance (

@@ -45,7 +45,7 @@ CREATE TABLE snapshot_ingest (
     accuracy         numeric,
     first_posting_id bigint,
     last_posting_id  bigint,
-    actor            name NOT NULL DEFAULT current_user,
+    actor            text NOT NULL DEFAULT current_user,
     started_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
     finished_at      timestamptz,
     UNIQUE (source, feed_id)

@@ -21,8 +21,8 @@ CREATE TABLE audit_log (
     audit_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     changed_at   timestamptz NOT NULL DEFAULT now(),
     txid         bigint NOT NULL DEFAULT pg_catalog.txid_current(),
-    session_role name NOT NULL,
-    acting_role  name NOT NULL,
+    session_role text NOT NULL,
+    acting_role  text NOT NULL,
     operation    text NOT NULL CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
     table_name   text NOT NULL,
     row_key      jsonb,
@@ -56,7 +56,7 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 DECLARE
-    acting name := coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user);
+    acting text := coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user);
     keys text[] := TG_ARGV;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN

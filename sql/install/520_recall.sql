@@ -31,7 +31,7 @@ CREATE TABLE recall (
     reason      text NOT NULL,
     source      text NOT NULL,
     to_bucket   text NOT NULL,
-    recalled_by name NOT NULL,
+    recalled_by text NOT NULL,
     recalled_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE recall IS 'Recalls: which lot, why, by which quality authority (source) and role, into which bucket (written by recall() only)';

@@ -85,7 +85,7 @@ CREATE TABLE logistic_unit_event (
     posting_ids     bigint[] NOT NULL DEFAULT '{}',
     terms           jsonb,
     reference       text,
-    actor           name NOT NULL,
+    actor           text NOT NULL,
     recorded_at     timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE logistic_unit_event IS 'History of logistic units: one row per unit an operation reached (append-only, written by the unit functions only)';
@@ -129,11 +129,11 @@ $$;
 -- The role that called the entry point (inside the implementation, current_user is the
 -- owner): the role set with SET ROLE, else the login role, as recall() records it.
 CREATE FUNCTION _unit_caller()
-RETURNS name
+RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
-    SELECT coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::name
+    SELECT coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)
 $$;
 COMMENT ON FUNCTION _unit_caller() IS 'The role that called a unit function: the role set with SET ROLE, else the login role';
 
@@ -164,7 +164,7 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
-    caller name := inventory_sync._unit_caller();
+    caller text := inventory_sync._unit_caller();
     bound text;
 BEGIN
     IF length(source_event_id) NOT BETWEEN 1 AND 160 THEN

@@ -1,6 +1,14 @@
 -- Changes in 0.2.0 to objects that already existed in 0.1.0 (written by hand).
 -- Objects new in 0.2.0 follow: they are the install parts marked "-- since 0.2.0".
 
+-- The role that posted is stored as text: a name column takes 64 bytes on every ledger row
+-- whatever the name's length, text only its characters. This rewrites the ledger (time and
+-- disk proportional to its size; see docs/operations.md, Upgrades). No 0.1.0 view reads
+-- either column. Same as sql/install/100_master_data.sql and 110_ledger.sql.
+ALTER TABLE ledger ALTER COLUMN actor TYPE text;
+ALTER TABLE lot ALTER COLUMN released_by TYPE text;
+COMMENT ON COLUMN ledger.actor IS 'Database role that posted (set by the ledger: current_user, or the role that called an entry point such as fulfil())';
+
 -- The casts of lot_number and serial_number to text go through a function: a binary-
 -- coercible cast let the planner match a LIKE on lot::text or serial::text to the type's
 -- own index, which has no collation, and PostgreSQL 18 fails that ("cache lookup failed

@@ -31,7 +31,7 @@ BEGIN
 END
 $$;
 RESET ROLE;
-CREATE FUNCTION pg_temp.stamp(l text) RETURNS TABLE (released_at timestamptz, released_by name)
+CREATE FUNCTION pg_temp.stamp(l text) RETURNS TABLE (released_at timestamptz, released_by text)
 LANGUAGE sql AS $$ SELECT released_at, released_by FROM inventory_sync.lot WHERE lot = l::inventory_sync.lot_number $$;
 
 -- No writer writes the record itself.
@@ -60,14 +60,14 @@ SELECT throws_ok($$INSERT INTO inventory_sync.ledger (kind, source, source_event
                    VALUES ('move', 'mes', 'MV-1', '09506000134383', '0614141000043', 'GOOD', 'qa_hold', 'released', 10, 'lot_release')$$,
                  'IS001', NULL, 'and so is its move marked as a release');
 RESET ROLE;
-SELECT results_eq($$SELECT * FROM pg_temp.stamp('GOOD')$$, $$VALUES (NULL::timestamptz, NULL::name)$$,
+SELECT results_eq($$SELECT * FROM pg_temp.stamp('GOOD')$$, $$VALUES (NULL::timestamptz, NULL::text)$$,
                   'the lot is not released');
 
 SET ROLE is_stamp_lab;
 -- Rejected: into blocked, which is not sellable.
 SELECT is((SELECT count(*) FROM release_lot('lims', 'QR-BAD', '09506000134383', 'BAD', 'qa_hold', 'blocked')), 1::bigint,
           'a rejected lot moves to blocked');
-SELECT results_eq($$SELECT * FROM pg_temp.stamp('BAD')$$, $$VALUES (NULL::timestamptz, NULL::name)$$,
+SELECT results_eq($$SELECT * FROM pg_temp.stamp('BAD')$$, $$VALUES (NULL::timestamptz, NULL::text)$$,
                   'a lot moved into a bucket that is not sellable is not released');
 -- Released: both locations at once, stamped by the posting role.
 SELECT is((SELECT count(*) FROM release_lot('lims', 'QR-GOOD', '09506000134383', 'GOOD')), 2::bigint,
@@ -75,11 +75,11 @@ SELECT is((SELECT count(*) FROM release_lot('lims', 'QR-GOOD', '09506000134383',
 SELECT results_eq($$SELECT reason FROM ledger WHERE source_event_id LIKE 'QR-GOOD:%'$$,
                   $$VALUES ('lot_release'), ('lot_release')$$, 'its moves carry the reason lot_release');
 SELECT results_eq($$SELECT released_at = now(), released_by FROM pg_temp.stamp('GOOD')$$,
-                  $$VALUES (true, 'is_stamp_lab'::name)$$, 'the lot is stamped released, by the role that posted the release');
+                  $$VALUES (true, 'is_stamp_lab'::text)$$, 'the lot is stamped released, by the role that posted the release');
 -- A plain move into released is stock changing bucket, not a quality release.
 SELECT lives_ok($$SELECT move_stock('lims', 'MV-2', '09506000134383', '0614141000043', 3, 'qa_hold', 'released', 'PLAIN')$$,
                 'the lab moves a lot into released without releasing it');
-SELECT results_eq($$SELECT * FROM pg_temp.stamp('PLAIN')$$, $$VALUES (NULL::timestamptz, NULL::name)$$,
+SELECT results_eq($$SELECT * FROM pg_temp.stamp('PLAIN')$$, $$VALUES (NULL::timestamptz, NULL::text)$$,
                   'a move without the release marker does not stamp the lot');
 -- Nothing on hold: nothing moves, nothing is stamped.
 SELECT lives_ok($$SELECT move_stock('lims', 'MV-3', '09506000134383', '0614141000043', 2, 'qa_hold', 'blocked', 'EMPTY')$$,
@@ -87,7 +87,7 @@ SELECT lives_ok($$SELECT move_stock('lims', 'MV-3', '09506000134383', '061414100
 SELECT is((SELECT count(*) FROM release_lot('lims', 'QR-EMPTY', '09506000134383', 'EMPTY')), 0::bigint,
           'releasing a lot with nothing on hold moves nothing');
 RESET ROLE;
-SELECT results_eq($$SELECT * FROM pg_temp.stamp('EMPTY')$$, $$VALUES (NULL::timestamptz, NULL::name)$$,
+SELECT results_eq($$SELECT * FROM pg_temp.stamp('EMPTY')$$, $$VALUES (NULL::timestamptz, NULL::text)$$,
                   'and stamps nothing');
 
 -- Released once: a later release of new stock of the lot leaves the record as it is.
@@ -97,7 +97,7 @@ RESET ROLE;
 SET ROLE is_stamp_lab_night;
 DO $$ BEGIN PERFORM inventory_sync.release_lot('lims', 'QR-GOOD-2', '09506000134383', 'GOOD'); END $$;
 RESET ROLE;
-SELECT results_eq($$SELECT released_by FROM pg_temp.stamp('GOOD')$$, $$VALUES ('is_stamp_lab'::name)$$,
+SELECT results_eq($$SELECT released_by FROM pg_temp.stamp('GOOD')$$, $$VALUES ('is_stamp_lab'::text)$$,
                   'a second release of the lot keeps the first stamp');
 
 SELECT is_empty($$SELECT * FROM verify()$$, 'verify(): every balance equals the ledger');

@@ -345,7 +345,7 @@ $x$$q$, '42501', NULL, 'the posting engine refuses to apply rows of any table bu
 
 RESET ROLE;
 SELECT results_eq($$SELECT released_at, released_by FROM lot WHERE lot = 'L1'$$,
-                  $$VALUES (NULL::timestamptz, NULL::name)$$, 'no case stamped a lot released');
+                  $$VALUES (NULL::timestamptz, NULL::text)$$, 'no case stamped a lot released');
 
 -- A row that bypassed the row trigger (disabled by the table's owner) is refused by the
 -- apply step, not read.

@@ -3,7 +3,7 @@
 -- GTINs and GLNs carry valid GS1 check digits and are written as strings.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(110);
+SELECT plan(112);
 
 -- Master data ---------------------------------------------------------------
 -- A 09506000134352 each | L 09506000134369 lot-tracked | S 09506000134376 serial-tracked
@@ -52,8 +52,8 @@ SELECT is(pg_temp.rows($$INSERT INTO ledger (kind, source, source_event_id, gtin
   VALUES ('receipt', 'wms', 'r1', '09506000134352', '0614141000012', 10)$$), 1::bigint, 'receipt inserts one ledger row');
 SELECT is(pg_temp.bal('09506000134352', '0614141000012'), 10::numeric, 'receipt: balance 10');
 SELECT is(pg_temp.ver('09506000134352', '0614141000012'), 1::bigint, 'receipt: version 1');
-SELECT results_eq($$SELECT base_quantity, actor::text, item_gtin = '09506000134352'::gtin FROM ledger WHERE source_event_id = 'r1'$$,
-  $$VALUES (10::numeric, current_user::text, true)$$, 'the ledger sets item_gtin, base_quantity and actor');
+SELECT results_eq($$SELECT base_quantity, actor, item_gtin = '09506000134352'::gtin FROM ledger WHERE source_event_id = 'r1'$$,
+  $$VALUES (10::numeric, current_user::text COLLATE "default", true)$$, 'the ledger sets item_gtin, base_quantity and actor');
 
 -- Unknown master data: 23503 ------------------------------------------------
 SELECT throws_ok($$INSERT INTO ledger (kind, source, source_event_id, gtin, location, quantity)
@@ -91,7 +91,10 @@ SET ROLE is_tap_pos;
 SELECT lives_ok($$INSERT INTO ledger (kind, source, source_event_id, gtin, location, quantity)
   VALUES ('receipt', 'pos', 'p1', '09506000134352', '0614141000050', 1)$$, 'the bound role posts as its source');
 RESET ROLE;
-SELECT is((SELECT actor FROM ledger WHERE source = 'pos' AND source_event_id = 'p1'), 'is_tap_pos'::name, 'actor is the posting role');
+SELECT is((SELECT actor FROM ledger WHERE source = 'pos' AND source_event_id = 'p1'), 'is_tap_pos'::text, 'actor is the posting role');
+SELECT col_type_is('inventory_sync', 'ledger', 'actor', 'text', 'actor is text: only the role name''s characters are stored');
+SELECT is((SELECT pg_column_size(actor) FROM ledger WHERE source = 'pos' AND source_event_id = 'p1'),
+          octet_length('is_tap_pos') + 1, 'a short role name takes its length plus a one-byte header, not 64 bytes');
 SELECT is(pg_temp.bal('09506000134352', '0614141000050'), 1::numeric, 'the bound role''s posting is applied');
 
 -- Ownership: IS001 -----------------------------------------------------------

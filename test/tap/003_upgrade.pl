@@ -115,6 +115,12 @@ INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location
 		"$from: 2 cases received before the update, 5 issued after: 19 each");
 	is($node->safe_psql($db, q{SELECT count(*) FROM inventory_sync.verify()}), '0',
 		"$from: verify() holds after the update");
+	# actor became text: the name posted before the update is kept, character for character
+	is($node->safe_psql($db, q{
+SELECT string_agg(source_event_id || ' ' || pg_typeof(actor) || ' ' || (actor = current_user), ',' ORDER BY posting_id)
+  FROM inventory_sync.ledger WHERE source_event_id IN ('before-update', 'after-update')}),
+		'before-update text true,after-update text true',
+		"$from: the actor of postings before and after the update is the posting role, as text");
 }
 
 $node->stop;
