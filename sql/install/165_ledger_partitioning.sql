@@ -55,7 +55,10 @@ CREATE TRIGGER ledger_partitioning_owner_only BEFORE INSERT OR UPDATE OR DELETE 
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('superuser');
 CREATE TRIGGER ledger_partitioning_no_truncate BEFORE TRUNCATE ON ledger_partitioning
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('superuser');
-GRANT SELECT ON ledger_partitioning, ledger_archive, ledger_archived_effect TO inventory_sync_reader;
+-- (an update from 0.1.0 runs the new parts after the roles' grants: readers read these,
+-- and verify() and verify_promises(), which run as the caller, read the anchors)
+GRANT SELECT ON ledger_partitioning, ledger_archive, ledger_archived_effect, after_state_archive,
+                balance_change_anchor, reservation_change_anchor, channel_atp_anchor TO inventory_sync_reader;
 SELECT pg_catalog.pg_extension_config_dump('ledger_partitioning', '');
 
 -- The tables partition_ledger() partitions, each with its partition key.
