@@ -31,6 +31,7 @@
 #include "utils/fmgroids.h"
 #include "utils/snapmgr.h"
 
+#include "errcodes.h"
 #include "ext_catalog.h"
 #include "posting_int.h"
 
@@ -185,8 +186,65 @@ sum_after_in(Relation heap, Oid idxid, AttrNumber delta_att, int64 balance_id, T
  * row was read makes the caller's update fail, and it reads both again, locked.
  * balance_change partitioned by recorded_at (partition_ledger()): a change recorded at any
  * time may have happened after the watermark, so every partition is read, each by its own
- * index on (balance_id, event_time).
+ * index on (balance_id, event_time); a watermark before the key's archived changes is
+ * refused (refuse_before_retained()).
  */
+/*
+ * A key whose early after-states detach_ledger_partition() archived keeps, in
+ * balance_change_anchor, the latest event_time among them: a count as of an earlier time
+ * would miss what those changes added after it, so it is refused rather than answered
+ * wrongly. Read under the caller's active snapshot.
+ */
+static void
+refuse_before_retained(int64 balance_id, TimestampTz after)
+{
+	Oid			relid = ext_catalog_relid("balance_change_anchor", true);
+	Relation	heap;
+	AttrNumber	keyatt;
+	AttrNumber	timeatt;
+	Oid			idxid;
+	Relation	idx;
+	TupleTableSlot *slot;
+	ScanKeyData sk;
+	IndexScanDesc scan;
+	bool		found = false;
+	TimestampTz last = 0;
+
+	if (!OidIsValid(relid))
+		return;
+	heap = table_open(relid, AccessShareLock);
+	keyatt = ext_catalog_column(heap, "balance_id");
+	timeatt = ext_catalog_column(heap, "last_event_time");
+	idxid = ext_catalog_index_on(heap, &keyatt, 1, true);
+	if (!OidIsValid(idxid))
+		elog(ERROR, "inventory_sync: balance_change_anchor has lost its unique index on balance_id");
+	idx = index_open(idxid, AccessShareLock);
+	slot = table_slot_create(heap, NULL);
+	ScanKeyInit(&sk, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(balance_id));
+	scan = compat_index_beginscan(heap, idx, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &sk, 1, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, timeatt, &isnull);
+
+		found = !isnull;
+		last = found ? DatumGetTimestampTz(d) : 0;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, NoLock);
+	table_close(heap, NoLock);
+	if (found && last > after)
+		ereport(ERROR,
+				(errcode(ERRCODE_IS_BEFORE_RETAINED_HISTORY),
+				 errmsg("cannot count as of %s: the key's changes until %s are archived",
+						timestamptz_to_str(after), timestamptz_to_str(last)),
+				 errdetail("Balance key %lld; detach_ledger_partition() archived its after-states up to then.",
+						   (long long) balance_id),
+				 errhint("Count as of a time at or after %s, or as of now.", timestamptz_to_str(last))));
+}
+
 Numeric
 sum_after(int64 balance_id, TimestampTz after)
 {
@@ -200,8 +258,11 @@ sum_after(int64 balance_id, TimestampTz after)
 						   balance_id, after, sum);
 	else
 	{
-		List	   *parts = find_all_inheritors(RelationGetRelid(heap), AccessShareLock, NULL);
+		List	   *parts;
 		ListCell   *lc;
+
+		refuse_before_retained(balance_id, after);
+		parts = find_all_inheritors(RelationGetRelid(heap), AccessShareLock, NULL);
 
 		foreach(lc, parts)
 		{

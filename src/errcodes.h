@@ -58,5 +58,7 @@
 /* The partitioned ledger (raised by the SQL of 165_ledger_partitioning.sql) */
 #define ERRCODE_IS_PARTITIONING_REFUSED		MAKE_SQLSTATE('I','S','0','9','0')
 #define ERRCODE_IS_ARCHIVE_REFUSED			MAKE_SQLSTATE('I','S','0','9','1')
+/* a count as of a time older than the retained after-states of its key (src/balance_store.c) */
+#define ERRCODE_IS_BEFORE_RETAINED_HISTORY	MAKE_SQLSTATE('I','S','0','9','2')
 
 #endif							/* INVENTORY_SYNC_ERRCODES_H */

@@ -3,8 +3,9 @@
 -- verify(): recompute every balance from the ledger; zero rows when all agree.
 --
 -- The ledger's archived partitions (122_ledger_archive.sql) count through their summed
--- effects. CREATE OR REPLACE: an update from 0.1.0 runs this part too, replacing the
--- verify() that read the ledger alone.
+-- effects; a key whose early after-states are archived checks its chain from its anchor
+-- (balance_change_anchor). CREATE OR REPLACE: an update from 0.1.0 runs this part too,
+-- replacing the verify() that read the ledger alone.
 -- ---------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION verify()
 RETURNS TABLE (item_gtin gtin, location gln, lot lot_number, bucket text, problem text,
@@ -35,13 +36,27 @@ AS $$
         SELECT e.item_gtin, e.location, e.lot, e.bucket, sum(e.delta) AS quantity
           FROM ledger_effect e GROUP BY 1, 2, 3, 4
     ),
-    -- (b) the after-state chain of each key: versions 1..n, quantity_after a running sum
-    chain AS (
+    -- (b) the after-state chain of each key: versions 1..n, quantity_after a running sum;
+    --     a key whose early after-states are archived continues from its anchor (its
+    --     last archived version and quantity_after)
+    retained AS (
         SELECT c.balance_id, count(*) AS n, max(c.version) AS max_version,
                count(*) FILTER (WHERE c.quantity_after <> c.running) AS broken
-          FROM (SELECT c.*, sum(c.delta) OVER (PARTITION BY c.balance_id ORDER BY c.version) AS running
-                  FROM inventory_sync.balance_change c) c
+          FROM (SELECT c.*, coalesce(a.quantity_after, 0)
+                            + sum(c.delta) OVER (PARTITION BY c.balance_id ORDER BY c.version) AS running
+                  FROM inventory_sync.balance_change c
+                  LEFT JOIN inventory_sync.balance_change_anchor a ON a.balance_id = c.balance_id) c
          GROUP BY c.balance_id
+    ),
+    chain AS (
+        SELECT coalesce(r.balance_id, a.balance_id) AS balance_id,
+               coalesce(a.version, 0) + coalesce(r.n, 0) AS n,
+               coalesce(r.max_version, a.version) AS max_version,
+               r.broken,
+               -- every change archived: the anchor is the last after-state
+               CASE WHEN r.balance_id IS NULL THEN a.quantity_after END AS anchor_only_quantity
+          FROM retained r
+          FULL JOIN inventory_sync.balance_change_anchor a ON a.balance_id = r.balance_id
     )
     SELECT coalesce(b.item_gtin, f.item_gtin), coalesce(b.location, f.location),
            coalesce(b.lot, f.lot), coalesce(b.bucket, f.bucket),
@@ -49,6 +64,8 @@ AS $$
                 WHEN b.quantity <> coalesce(f.quantity, 0) THEN 'balance differs from the ledger'
                 WHEN b.version <> coalesce(ch.n, 0) OR b.version <> coalesce(ch.max_version, 0)
                      THEN 'version differs from the number of changes'
+                WHEN coalesce(ch.broken, 0) = 0 AND ch.anchor_only_quantity <> b.quantity
+                     THEN 'balance differs from the after-states'
                 ELSE 'quantity_after chain is broken' END,
            b.quantity, f.quantity, b.version, ch.n
       FROM inventory_sync.balance b
@@ -62,6 +79,7 @@ AS $$
         OR b.quantity <> coalesce(f.quantity, 0)
         OR b.version <> coalesce(ch.n, 0) OR b.version <> coalesce(ch.max_version, 0)
         OR coalesce(ch.broken, 0) > 0
+        OR ch.anchor_only_quantity <> b.quantity
 $$;
 COMMENT ON FUNCTION verify() IS
-  'Recomputes every balance from the ledger (and the after-state chain of every key; archived ledger partitions through their summed effects); returns the keys that differ: none when healthy';
+  'Recomputes every balance from the ledger (and the after-state chain of every key, from its anchor when its early after-states are archived; archived ledger partitions through their summed effects); returns the keys that differ: none when healthy';

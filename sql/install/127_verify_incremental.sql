@@ -9,7 +9,9 @@
 -- balance's, each quantity_after must be the anchor's plus the deltas so far, and the
 -- last one must be the balance. Each posting after the watermark must have the effects
 -- its ledger row gives (a count's delta is taken as recorded, as verify() does). What
--- lies before the anchor is not read: the full verify() covers it.
+-- lies before the anchor is not read: the full verify() covers it. When the anchor's
+-- partition is archived, the anchor is the one detach_ledger_partition() kept
+-- (balance_change_anchor).
 -- ---------------------------------------------------------------------------
 
 -- A key's after-states by version: the anchor and the window of a key, whatever the size
@@ -50,9 +52,15 @@ BEGIN
                    w.n, w.max_version, w.last_quantity, w.broken
               FROM touched t
               LEFT JOIN LATERAL (
-                    SELECT c.quantity_after, c.version
-                      FROM inventory_sync.balance_change c
-                     WHERE c.balance_id = t.balance_id AND c.version = t.first_version - 1
+                    SELECT x.quantity_after, x.version
+                      FROM (SELECT c.quantity_after, c.version
+                              FROM inventory_sync.balance_change c
+                             WHERE c.balance_id = t.balance_id AND c.version = t.first_version - 1
+                            UNION ALL
+                            -- archived: the anchor detach_ledger_partition() kept
+                            SELECT an.quantity_after, an.version
+                              FROM inventory_sync.balance_change_anchor an
+                             WHERE an.balance_id = t.balance_id AND an.version = t.first_version - 1) x
                      LIMIT 1) a ON true
               CROSS JOIN LATERAL (
                     SELECT count(*) AS n, max(r.version) AS max_version,

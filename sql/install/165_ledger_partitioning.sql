@@ -55,7 +55,10 @@ CREATE TRIGGER ledger_partitioning_owner_only BEFORE INSERT OR UPDATE OR DELETE 
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('superuser');
 CREATE TRIGGER ledger_partitioning_no_truncate BEFORE TRUNCATE ON ledger_partitioning
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change('superuser');
-GRANT SELECT ON ledger_partitioning, ledger_archive, ledger_archived_effect TO inventory_sync_reader;
+-- (an update from 0.1.0 runs the new parts after the roles' grants: readers read these,
+-- and verify() and verify_promises(), which run as the caller, read the anchors)
+GRANT SELECT ON ledger_partitioning, ledger_archive, ledger_archived_effect, after_state_archive,
+                balance_change_anchor, reservation_change_anchor, channel_atp_anchor TO inventory_sync_reader;
 SELECT pg_catalog.pg_extension_config_dump('ledger_partitioning', '');
 
 -- The tables partition_ledger() partitions, each with its partition key.
@@ -653,6 +656,102 @@ $$;
 COMMENT ON FUNCTION maintain_partitions(integer) IS
   'Creates the partitions of the coming intervals, up to premake (default: as partitioned) ahead of now, natively or through pg_partman''s run_maintenance(); returns how many. Idempotent and safe to run concurrently: schedule it, e.g. daily with pg_cron';
 
+-- The after-state partitions of the archived range, archived with the ledger's (by
+-- detach_ledger_partition(), in its transaction): what the retained history needs of them
+-- goes to the anchors (122_ledger_archive.sql) before each is detached. Partitions are
+-- taken oldest first, so a later partition's last version of a key replaces an earlier's.
+CREATE FUNCTION _archive_after_states(before timestamptz, drop_partition boolean)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+#variable_conflict use_variable
+DECLARE
+    p record;
+    n bigint;
+    archived bigint := 0;
+BEGIN
+    -- no change is in flight while a partition is summed and detached
+    LOCK TABLE balance_change, reservation_change, channel_atp_change IN ACCESS EXCLUSIVE MODE;
+    FOR p IN
+        SELECT t.tbl, tp.partition_name AS name, tp.range_from, tp.range_to
+          FROM unnest(ARRAY['balance_change', 'reservation_change', 'channel_atp_change']) WITH ORDINALITY AS t(tbl, o)
+         CROSS JOIN LATERAL table_partitions(t.tbl) tp
+         WHERE tp.range_to <= before
+         ORDER BY tp.range_to, t.o
+    LOOP
+        IF p.tbl = 'balance_change' THEN
+            EXECUTE format($s$
+                INSERT INTO inventory_sync.balance_change_anchor AS a (balance_id, version, quantity_after, last_event_time)
+                SELECT DISTINCT ON (c.balance_id) c.balance_id, c.version, c.quantity_after,
+                       max(c.event_time) OVER (PARTITION BY c.balance_id)
+                  FROM inventory_sync.%1$I c
+                 ORDER BY c.balance_id, c.version DESC
+                ON CONFLICT (balance_id) DO UPDATE
+                   SET version = greatest(a.version, excluded.version),
+                       quantity_after = CASE WHEN excluded.version > a.version THEN excluded.quantity_after
+                                             ELSE a.quantity_after END,
+                       last_event_time = greatest(a.last_event_time, excluded.last_event_time)$s$, p.name);
+            -- a count's delta is taken from its after-state: the archived ones are summed
+            -- with the archived postings' effects
+            EXECUTE format($s$
+                INSERT INTO inventory_sync.ledger_archived_effect AS a (item_gtin, location, lot, bucket, quantity, postings)
+                SELECT c.item_gtin, c.location, c.lot, c.bucket, sum(c.delta), count(*)
+                  FROM inventory_sync.%1$I c WHERE c.kind = 'count'
+                 GROUP BY 1, 2, 3, 4
+                ON CONFLICT (item_gtin, location, lot, bucket)
+                DO UPDATE SET quantity = a.quantity + excluded.quantity, postings = a.postings + excluded.postings$s$,
+                p.name);
+        ELSIF p.tbl = 'reservation_change' THEN
+            EXECUTE format($s$
+                INSERT INTO inventory_sync.reservation_change_anchor AS a (reservation_id, delta, changes)
+                SELECT c.reservation_id, sum(c.delta), count(*)
+                  FROM inventory_sync.%1$I c GROUP BY 1
+                ON CONFLICT (reservation_id)
+                DO UPDATE SET delta = a.delta + excluded.delta, changes = a.changes + excluded.changes$s$, p.name);
+        END IF;
+        IF p.tbl IN ('reservation_change', 'channel_atp_change') THEN
+            -- a channel's ATP history is in both (channel_atp_history): the last version wins
+            EXECUTE format($s$
+                INSERT INTO inventory_sync.channel_atp_anchor AS a (channel, item_gtin, version, atp_after)
+                SELECT DISTINCT ON (c.channel, c.item_gtin) c.channel, c.item_gtin, c.version, c.atp_after
+                  FROM inventory_sync.%1$I c %2$s
+                 ORDER BY c.channel, c.item_gtin, c.version DESC
+                ON CONFLICT (channel, item_gtin) DO UPDATE
+                   SET version = greatest(a.version, excluded.version),
+                       atp_after = CASE WHEN excluded.version > a.version THEN excluded.atp_after
+                                        ELSE a.atp_after END$s$,
+                p.name, CASE WHEN p.tbl = 'reservation_change' THEN 'WHERE c.atp_before IS NOT NULL' ELSE '' END);
+        END IF;
+        EXECUTE format('SELECT count(*) FROM inventory_sync.%I', p.name) INTO n;
+        INSERT INTO after_state_archive (partition_name, table_name, range_from, range_to, changes, dropped)
+        VALUES (p.name, p.tbl, p.range_from, p.range_to, n, drop_partition);
+        EXECUTE format('ALTER TABLE inventory_sync.%I DETACH PARTITION inventory_sync.%I', p.tbl, p.name);
+        IF drop_partition AND NOT EXISTS (
+               SELECT FROM pg_depend d JOIN pg_class c ON c.reltype = d.refobjid
+                WHERE d.refclassid = 'pg_type'::regclass AND c.relname = p.name
+                  AND c.relnamespace = 'inventory_sync'::regnamespace AND d.deptype = 'n') THEN
+            EXECUTE format('DROP TABLE inventory_sync.%I', p.name);
+        ELSE
+            -- kept as a read-only archive (or, dropped, emptied: something uses its row type)
+            IF drop_partition THEN
+                EXECUTE format('TRUNCATE inventory_sync.%I', p.name);
+            END IF;
+            EXECUTE format('REVOKE ALL ON inventory_sync.%I FROM PUBLIC, inventory_sync_writer, inventory_sync_admin', p.name);
+            EXECUTE format('GRANT SELECT ON inventory_sync.%I TO inventory_sync_reader', p.name);
+            EXECUTE format('COMMENT ON TABLE inventory_sync.%I IS %L', p.name,
+                           format('Archived %s partition: changes from %s to %s (detach_ledger_partition(), see after_state_archive)',
+                                  p.tbl, coalesce(p.range_from::text, 'the first'), p.range_to));
+        END IF;
+        archived := archived + 1;
+    END LOOP;
+    RETURN archived;
+END
+$$;
+COMMENT ON FUNCTION _archive_after_states(timestamptz, boolean) IS
+  'Archives the after-state partitions (balance_change, reservation_change, channel_atp_change) whose range ends at or before a time: records per balance key, reservation and channel what the retained history starts from (the anchors), adds archived counts'' deltas to ledger_archived_effect, records each in after_state_archive and detaches or drops it; returns how many (called by detach_ledger_partition())';
+
 CREATE FUNCTION detach_ledger_partition(before timestamptz, drop_partition boolean DEFAULT false)
 RETURNS TABLE (partition_name text, range_from timestamptz, range_to timestamptz, postings bigint, dropped boolean)
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
@@ -730,7 +829,11 @@ BEGIN
         dropped := drop_partition;
         RETURN NEXT;
     END LOOP;
+    -- the after-state partitions of the same range go with them
+    IF (SELECT lp.after_states FROM ledger_partitioning lp) THEN
+        PERFORM _archive_after_states(before, drop_partition);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION detach_ledger_partition(timestamptz, boolean) IS
-  'Archives every ledger partition whose range ends at or before a time: sums its postings'' effects per balance key into ledger_archived_effect, records it in ledger_archive, detaches it (kept read-only) or drops it (the converted table is emptied instead: the posting API returns its row type); balances, after-states, the event registry and verify() stay exact; returns what it archived';
+  'Archives every ledger partition whose range ends at or before a time: sums its postings'' effects per balance key into ledger_archived_effect, records it in ledger_archive, detaches it (kept read-only) or drops it (the converted table is emptied instead: the posting API returns its row type); with the after-state tables partitioned, archives their partitions of the same range too, keeping anchors the retained history starts from; balances, versions, the event registry, verify() and verify_promises() stay exact; returns the ledger partitions it archived';

@@ -25,17 +25,20 @@ AS $$
     --     the one before ended (its history: channel_atp_change and the reservation
     --     changes that record their channel's move themselves)
     SELECT 'channel ATP versions and changes disagree', a.channel, a.item_gtin, NULL, NULL,
-           a.version, coalesce(x.n, 0)
+           a.version, coalesce(an.version, 0) + coalesce(x.n, 0)
       FROM channel_atp a
+      -- its early history archived: the retained one continues from the anchor
+      LEFT JOIN channel_atp_anchor an ON an.channel = a.channel AND an.item_gtin = a.item_gtin
       LEFT JOIN (SELECT c.channel, c.item_gtin, count(*) AS n, max(c.version) AS top,
                         count(*) FILTER (WHERE c.atp_before <> c.prev_after) AS broken,
                         (array_agg(c.atp_after ORDER BY c.version DESC))[1] AS last_after
-                   FROM (SELECT c.*, lag(c.atp_after) OVER (PARTITION BY c.channel, c.item_gtin ORDER BY c.version)
-                                     AS prev_after
-                           FROM channel_atp_history c) c
+                   FROM (SELECT c.*, coalesce(lag(c.atp_after) OVER (PARTITION BY c.channel, c.item_gtin ORDER BY c.version),
+                                              ca.atp_after) AS prev_after
+                           FROM channel_atp_history c
+                           LEFT JOIN channel_atp_anchor ca ON ca.channel = c.channel AND ca.item_gtin = c.item_gtin) c
                   GROUP BY c.channel, c.item_gtin) x ON x.channel = a.channel AND x.item_gtin = a.item_gtin
-     WHERE a.version <> coalesce(x.n, 0) OR a.version <> coalesce(x.top, 0) OR x.broken > 0
-        OR (x.n > 0 AND x.last_after <> a.atp)
+     WHERE a.version <> coalesce(an.version, 0) + coalesce(x.n, 0) OR a.version <> coalesce(x.top, an.version, 0)
+        OR x.broken > 0 OR coalesce(x.last_after, an.atp_after) <> a.atp
     UNION ALL
     -- (b2) the stored location ATP channel ATP is summed from = its inputs now (computed
     --      today), and each channel's running sum = the sum of its locations' parts
@@ -89,9 +92,14 @@ AS $$
            v.channel, v.item_gtin, v.location, v.reservation_id, v.open_quantity, ch.total
       FROM reservation v
       -- every reservation's changes summed in one pass (reservation_change has no btree
-      -- index: a lookup per reservation would read it once per reservation)
-      LEFT JOIN (SELECT c.reservation_id, sum(c.delta) AS total FROM reservation_change c
-                  GROUP BY c.reservation_id) ch ON ch.reservation_id = v.reservation_id
+      -- index: a lookup per reservation would read it once per reservation), with the
+      -- sum of its archived changes
+      LEFT JOIN (SELECT coalesce(c.reservation_id, ra.reservation_id) AS reservation_id,
+                        coalesce(c.total, 0) + coalesce(ra.delta, 0) AS total
+                   FROM (SELECT c.reservation_id, sum(c.delta) AS total FROM reservation_change c
+                          GROUP BY c.reservation_id) c
+                   FULL JOIN reservation_change_anchor ra ON ra.reservation_id = c.reservation_id) ch
+        ON ch.reservation_id = v.reservation_id
      WHERE v.open_quantity < 0 OR v.open_quantity > v.quantity OR v.quantity <= 0
         OR v.fulfilled_quantity < 0 OR v.fulfilled_quantity > v.quantity
         OR (v.status <> 'open' AND v.open_quantity <> 0) OR v.fulfilling
@@ -99,4 +107,4 @@ AS $$
         OR coalesce(ch.total, 0) <> v.open_quantity
 $$;
 COMMENT ON FUNCTION verify_promises() IS
-  'Recomputes the promise layer''s numbers (published channel ATP, its version history, promise keys, reservations and their changes); returns what differs: none when healthy';
+  'Recomputes the promise layer''s numbers (published channel ATP, its version history, promise keys, reservations and their changes; archived history through its anchors); returns what differs: none when healthy';

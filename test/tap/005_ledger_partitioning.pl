@@ -42,6 +42,7 @@ my $verify = q{SELECT (SELECT count(*) FROM inventory_sync.verify()) || '/'
                    || '/' || (SELECT count(*) FROM inventory_sync.verify(since_posting => 0))};
 
 post('old-1', 10);
+my $early = $node->safe_psql('postgres', q{SELECT clock_timestamp()});
 post('old-2', 5);
 $node->safe_psql('postgres', qq{
 INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, bucket, to_bucket, quantity)
@@ -224,6 +225,17 @@ RESET ROLE;
 SELECT count(*) FROM inventory_sync.$until;
 $verify;
 ROLLBACK;}), "$until 3 true\n0\n0/0/0", 'dropped: its rows are gone (the table stays for its row type), verify() still empty (rolled back)');
+is($node->safe_psql('postgres', qq{
+SET ROLE ops_admin;
+BEGIN;
+SELECT count(*) FROM inventory_sync.detach_ledger_partition('$boundary', drop_partition => true);
+RESET ROLE;
+SELECT string_agg(table_name || ' ' || dropped || ' ' || (to_regclass('inventory_sync.' || partition_name) IS NULL), ', ' ORDER BY table_name)
+  FROM inventory_sync.after_state_archive;
+$verify;
+$promises;
+ROLLBACK;}), "1\nbalance_change true true, channel_atp_change true true, reservation_change true true\n0/0/0\n0",
+	'the after-state partitions of the range are dropped with it: verify() and verify_promises() still empty (rolled back)');
 
 my $feed_rows = $node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.balance_change});
 is(as_admin(qq{SELECT partition_name || ' ' || postings || ' ' || dropped
@@ -239,10 +251,31 @@ SELECT partition_name ~ '^ledger_until_' AND range_from IS NULL AND postings = 3
 is($node->safe_psql('postgres', q{
 SELECT string_agg(bucket || ' ' || quantity || ' ' || postings, ', ' ORDER BY bucket) FROM inventory_sync.ledger_archived_effect}),
 	'quarantine 3 1, released 12 3', 'its effects, summed per key');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.balance_change}), $feed_rows,
-	'the after-states the feed publishes are all kept');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(table_name || ' ' || changes || ' ' || dropped, ', ' ORDER BY table_name) FROM inventory_sync.after_state_archive}),
+	'balance_change 4 false, channel_atp_change 1 false, reservation_change 2 false',
+	'the after-state partitions of the same range are archived with it');
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM inventory_sync.balance_change}) + 4, $feed_rows, 'the after-states recorded since stay attached');
+is($node->safe_psql('postgres', qq{
+SELECT a.version || '/' || a.quantity_after FROM inventory_sync.balance_change_anchor a
+  JOIN inventory_sync.balance b USING (balance_id)
+ WHERE b.item_gtin::text = '$item' AND b.location::text = '$dc' AND b.bucket = 'released'}),
+	'3/12', "the released key's anchor: its last archived version and quantity");
+is($node->safe_psql('postgres', q{
+SELECT string_agg(r.order_ref || ' ' || a.delta || ' ' || a.changes, ', ' ORDER BY r.order_ref)
+  FROM inventory_sync.reservation_change_anchor a JOIN inventory_sync.reservation r USING (reservation_id)}),
+	'order-1 2 1, order-s1 1 1', 'the reservations made before the boundary: their archived changes summed');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.channel_atp_anchor}), '1',
+	"the channel's ATP history: its last archived version");
+is($node->safe_psql('postgres', $promises), '0', 'verify_promises() from the anchors');
 is($node->safe_psql('postgres', $balance), '31/5', 'the balance and its version are untouched');
 is($node->safe_psql('postgres', $verify), '0/0/0', 'verify() and verify(since => ...) from before the archive horizon');
+is($node->safe_psql('postgres', qq{
+SELECT (SELECT count(*) FROM inventory_sync.verify(since => '$early')) || '/'
+    || (SELECT count(*) FROM inventory_sync.verify(since => '$boundary')) || '/'
+    || (SELECT count(*) FROM inventory_sync.verify(since => now()))}), '0/0/0',
+	'verify(since => ...) before the archived range, at its end and after it: each key from its anchor');
 
 is(post('old-2', 5), '', 'a replay of an archived event is skipped');
 like(sqlstate_of(qq{INSERT INTO inventory_sync.ledger (kind, source, source_event_id, gtin, location, quantity)
@@ -250,8 +283,15 @@ like(sqlstate_of(qq{INSERT INTO inventory_sync.ledger (kind, source, source_even
 	qr/^IS002 /, 'a conflicting replay of an archived event is refused with IS002');
 is($node->safe_psql('postgres', $balance), '31/5', 'the balance did not move');
 
-# A count as of a watermark inside the archived history: the balance as of then comes
-# from the after-states, which are kept.
+# A count as of a time before the key's last archived change could not add back what the
+# archived changes did after it: refused.
+like(sqlstate_of(qq{SELECT inventory_sync.count_stock('wms', 'count-0', '$item', '$dc', 11, as_of => '$early')}),
+	qr/^IS092 cannot count as of .*: the key's changes until .* are archived/,
+	'a count as of a time older than the retained history: IS092');
+is($node->safe_psql('postgres', $balance), '31/5', 'and nothing posted');
+
+# A count as of a watermark inside the archived range but after the key's last archived
+# change: the changes after it are all retained.
 $node->safe_psql('postgres', qq{
 SELECT inventory_sync.count_stock('wms', 'count-1', '$item', '$dc', 11, as_of => '$watermark')});
 is($node->safe_psql('postgres', q{
@@ -269,6 +309,36 @@ ALTER TABLE inventory_sync.ledger_archived_effect DISABLE TRIGGER USER;
 UPDATE inventory_sync.ledger_archived_effect SET quantity = quantity + 1 WHERE bucket = 'released';
 SELECT problem FROM inventory_sync.verify();
 ROLLBACK;}), 'balance differs from the ledger', 'a wrong archived sum is a difference verify() reports');
+
+# A corrupted anchor is a difference verify() and verify(since => ...) report.
+is($node->safe_psql('postgres', qq{
+BEGIN;
+ALTER TABLE inventory_sync.balance_change_anchor DISABLE TRIGGER USER;
+UPDATE inventory_sync.balance_change_anchor SET quantity_after = quantity_after + 1
+ WHERE balance_id = (SELECT balance_id FROM inventory_sync.balance
+                      WHERE item_gtin::text = '$item' AND location::text = '$dc' AND bucket = 'released');
+SELECT string_agg(DISTINCT problem, ', ') FROM inventory_sync.verify();
+SELECT string_agg(DISTINCT problem, ', ') FROM inventory_sync.verify(since => '-infinity');
+ROLLBACK;}), "quantity_after chain is broken\nquantity_after chain is broken", 'a wrong anchor quantity breaks the chain');
+is($node->safe_psql('postgres', qq{
+BEGIN;
+ALTER TABLE inventory_sync.balance_change_anchor DISABLE TRIGGER USER;
+UPDATE inventory_sync.balance_change_anchor SET version = version - 1;
+SELECT count(*) > 0 FROM inventory_sync.verify();
+SELECT string_agg(DISTINCT problem, ', ') FROM inventory_sync.verify(since => '-infinity');
+ROLLBACK;}), "t\nthe after-state before the watermark is missing", 'a wrong anchor version is reported');
+is($node->safe_psql('postgres', q{
+BEGIN;
+ALTER TABLE inventory_sync.channel_atp_anchor DISABLE TRIGGER USER;
+UPDATE inventory_sync.channel_atp_anchor SET atp_after = atp_after + 1;
+SELECT string_agg(DISTINCT problem, ', ') FROM inventory_sync.verify_promises();
+ROLLBACK;}), 'channel ATP versions and changes disagree', 'a wrong channel anchor is reported by verify_promises()');
+is($node->safe_psql('postgres', q{
+BEGIN;
+ALTER TABLE inventory_sync.reservation_change_anchor DISABLE TRIGGER USER;
+UPDATE inventory_sync.reservation_change_anchor SET delta = delta + 1;
+SELECT string_agg(DISTINCT problem, ', ') FROM inventory_sync.verify_promises();
+ROLLBACK;}), 'reservation changes do not add up to its open quantity', 'a wrong reservation anchor is reported by verify_promises()');
 
 # The archive's rows can go for good once they are kept elsewhere.
 $node->safe_psql('postgres', qq{TRUNCATE inventory_sync.$until});
