@@ -66,7 +66,16 @@
 # BENCH_LATENCY_CHANNELS (yes | no), BENCH_LATENCY_FSYNC (on | off | keep: the cluster's own
 # setting; on by default, because a commit's flush is part of every delivery and throwaway
 # clusters such as pg_virtualenv's run with fsync=off; set with ALTER SYSTEM and reset after),
-# BENCH_DB (inventory_sync_bench_latency).
+# BENCH_LATENCY_WARM_WAL_MB (2048: WAL written and recycled before the first run, see below;
+# 0 measures a fresh cluster as it is), BENCH_DB (inventory_sync_bench_latency).
+#
+# WAL segments: a server that has been running has its next WAL segments already on disk
+# (each checkpoint renames old ones into the names to come); a fresh cluster has not, and the
+# commit whose WAL first reaches a new 16 MB segment waits while it is created, filled with
+# zeros (wal_init_zero) and flushed: 10 to 60 ms on this machine's disk, put into that
+# transaction's delivery. So before the first run the benchmark writes BENCH_LATENCY_WARM_WAL_MB
+# of WAL (segment switches) and checkpoints, and checkpoints before every run so the segments
+# the previous run used are renamed ahead again; runs then measure the server's steady state.
 set -euo pipefail
 BENCH_NAME=latency
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -101,6 +110,8 @@ SAMPLER=
 WALWRITER_SET=0
 FSYNC=${BENCH_LATENCY_FSYNC:-on}
 FSYNC_SET=0
+WARM_WAL_MB=${BENCH_LATENCY_WARM_WAL_MB:-2048}
+[[ $WARM_WAL_MB =~ ^[0-9]+$ ]] || die "BENCH_LATENCY_WARM_WAL_MB is a number of megabytes, not '$WARM_WAL_MB'"
 case $FSYNC in on | off | keep) ;; *) die "BENCH_LATENCY_FSYNC is on, off or keep, not '$FSYNC'" ;; esac
 
 subsql() { psql -X -v ON_ERROR_STOP=1 -q -At -d "$SUB" "$@"; }
@@ -224,6 +235,26 @@ sample_lag() {   # file slots...: one "slot lag_bytes delay_ms" line per slot a 
 # following: shape, rate (postings/s), seconds, label, extra PGOPTIONS, batch-events.
 # Appends one JSON object with every figure to $WORK/runs.jsonl.
 RUN=0
+# Writes WARM_WAL_MB of WAL (a logical message and a segment switch per segment) and
+# checkpoints, which renames those segments into the names the runs will write next.
+warm_wal() {
+  local segments
+  segments=$(( WARM_WAL_MB / 16 ))
+  [ "$segments" -gt 0 ] || return 0
+  log "WAL: $segments segments written and recycled before the runs"
+  psql -X -q -d postgres -v ON_ERROR_STOP=1 >/dev/null <<SQL
+DO \$\$
+BEGIN
+  FOR i IN 1..$segments LOOP
+    PERFORM pg_logical_emit_message(false, 'inventory_sync_bench', 'warm');
+    PERFORM pg_switch_wal();
+  END LOOP;
+END
+\$\$;
+CHECKPOINT;
+SQL
+}
+
 measure() {
   local shape=$1 rate=$2 seconds=$3 label=$4 pgopts=${5:-} batch=${6:-$BATCH}
   local slot="${DB}_c$RUN" tps out=$WORK/pgbench.out before expected lsn l0 l1 consumer='' slots=()
@@ -247,6 +278,7 @@ measure() {
   fi
   sample_lag "$WORK/lag" "${slots[@]}" &
   SAMPLER=$!
+  [ "$WARM_WAL_MB" -gt 0 ] && psql -X -q -d postgres -c CHECKPOINT >/dev/null
   sql -F ' ' -c "SELECT wal_sync, wal_sync_time, wal_bytes FROM pg_stat_wal" > "$WORK/wal0"
   tps=$(awk -v r="$rate" -v s="$shape" 'BEGIN { printf "%.2f", r / s }')
   PGOPTIONS="-c track_wal_io_timing=on $pgopts" pgbench -n -M prepared -f "$WORK/x$shape.sql" -c "$CLIENTS" -j 2 \
@@ -338,6 +370,7 @@ print("%s x%d at %d/s: achieved %d/s, consumer p99 %s ms, subscriber p99 %s ms" 
 # The sweep: every shape at every rate, the subscriber's pass and the consumer's.
 # ---------------------------------------------------------------------------
 TOP=$(printf '%s\n' $RATES | sort -n | tail -1)
+warm_wal
 log "sweep: shapes $SHAPES, rates $RATES postings/s, ${RUN_SECONDS}s each, $CLIENTS clients, subscriber $MODE"
 : > "$WORK/runs.jsonl"
 if [ "$MODE" = separate ]; then
