@@ -67,7 +67,10 @@
 # setting; on by default, because a commit's flush is part of every delivery and throwaway
 # clusters such as pg_virtualenv's run with fsync=off; set with ALTER SYSTEM and reset after),
 # BENCH_LATENCY_WARM_WAL_MB (2048: WAL written and recycled before the first run, see below;
-# 0 measures a fresh cluster as it is), BENCH_DB (inventory_sync_bench_latency).
+# 0 measures a fresh cluster as it is), BENCH_LATENCY_TRACE_DIR (unset; a directory: the
+# consumer writes there a line per transaction of each run: commit time, events, ms from
+# the commit to its first and last message's sending and receipt; and pgbench's log of the
+# same run, each transaction's end as its client saw it), BENCH_DB (inventory_sync_bench_latency).
 #
 # WAL segments: a server that has been running has its next WAL segments already on disk
 # (each checkpoint renames old ones into the names to come); a fresh cluster has not, and the
@@ -111,6 +114,8 @@ WALWRITER_SET=0
 FSYNC=${BENCH_LATENCY_FSYNC:-on}
 FSYNC_SET=0
 WARM_WAL_MB=${BENCH_LATENCY_WARM_WAL_MB:-2048}
+TRACE_DIR=${BENCH_LATENCY_TRACE_DIR:-}
+[ -z "$TRACE_DIR" ] || mkdir -p "$TRACE_DIR"
 [[ $WARM_WAL_MB =~ ^[0-9]+$ ]] || die "BENCH_LATENCY_WARM_WAL_MB is a number of megabytes, not '$WARM_WAL_MB'"
 case $FSYNC in on | off | keep) ;; *) die "BENCH_LATENCY_FSYNC is on, off or keep, not '$FSYNC'" ;; esac
 
@@ -264,7 +269,8 @@ measure() {
   before=$(sql -c "SELECT coalesce(max(posting_id), 0) FROM inventory_sync.ledger")
   if [ "$WITH_CONSUMER" = 1 ]; then
     "$PY" "$HERE/latency_consumer.py" --dsn "$CONNINFO" --slot "$slot" --ready "$WORK/ready" --stop "$WORK/stop" \
-          --out "$WORK/run.json" --batch-events "$batch" 2> "$WORK/consumer.err" &
+          --out "$WORK/run.json" --batch-events "$batch" \
+          ${TRACE_DIR:+--trace "$TRACE_DIR/run$RUN-x$shape-$rate.txt"} 2> "$WORK/consumer.err" &
     consumer=$!
     for _ in $(seq 1 100); do [ -f "$WORK/ready" ] && break; sleep 0.1; done
     [ -f "$WORK/ready" ] || { cat "$WORK/consumer.err"; die "the consumer did not start"; }
@@ -283,6 +289,7 @@ measure() {
   tps=$(awk -v r="$rate" -v s="$shape" 'BEGIN { printf "%.2f", r / s }')
   PGOPTIONS="-c track_wal_io_timing=on $pgopts" pgbench -n -M prepared -f "$WORK/x$shape.sql" -c "$CLIENTS" -j 2 \
       -R "$tps" -T "$seconds" -l --log-prefix="$WORK/pgb" "$DB" > "$out" 2>&1 || { cat "$out"; die "pgbench"; }
+  [ -z "$TRACE_DIR" ] || cat "$WORK"/pgb.* > "$TRACE_DIR/run$RUN-x$shape-$rate.pgbench"
   grep -q 'aborted' "$out" && { cat "$out"; die "pgbench: clients aborted"; }
   sql -F ' ' -c "SELECT wal_sync, wal_sync_time, wal_bytes FROM pg_stat_wal" > "$WORK/wal1"
   expected=$(sql -c "SELECT count(*) FROM inventory_sync.balance_change WHERE posting_id > $before")

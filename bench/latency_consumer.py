@@ -71,6 +71,8 @@ def main():
     ap.add_argument("--stop", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--batch-events", default="64")
+    ap.add_argument("--trace", help="also write one line per transaction: commit time, events, "
+                    "ms from commit to its first and last message sent and received")
     args = ap.parse_args()
 
     copy = AllLocations()
@@ -93,6 +95,8 @@ def main():
     last_confirm = time.monotonic()
     stop_at = None
     in_txn = False
+    trace = open(args.trace, "w") if args.trace else None
+    txn = None                 # [commit epoch, events, first sent, last sent, first received, last received]
 
     while True:
         msg = rcur.read_message()
@@ -110,6 +114,9 @@ def main():
                 if kind == "commit":
                     in_txn = False
                     committed = msg.data_start
+                    if trace is not None and txn is not None:
+                        trace.write("%.6f %d %.3f %.3f %.3f %.3f\n" % tuple(txn))
+                    txn = None
                     continue
                 ct = event["commit_time"]
                 t_commit = commit_clock.get(ct)
@@ -123,6 +130,12 @@ def main():
                 received.append(lat)
                 applied.append((t_app - t_commit) * 1000.0)
                 sec = int(t_recv - started)
+                if trace is not None:
+                    s_ms, r_ms = (t_sent - t_commit) * 1000.0, lat
+                    if txn is None:
+                        txn = [t_commit, 0, s_ms, s_ms, r_ms, r_ms]
+                    txn[1] += 1
+                    txn[3], txn[5] = s_ms, r_ms
                 if lat > per_second.get(sec, 0.0):
                     per_second[sec] = lat
             if time.monotonic() - last_confirm >= 0.5 and committed > confirmed:
@@ -147,6 +160,8 @@ def main():
 
     rcur.send_feedback(flush_lsn=confirmed, force=True)
     repl.close()
+    if trace is not None:
+        trace.close()
     with open(args.out, "w") as f:
         json.dump({"sent_ms": percentiles(sent), "received_ms": percentiles(received),
                    "applied_ms": percentiles(applied),
