@@ -52,10 +52,9 @@ enum
 	HQ_UNIT_ITEMS,
 	HQ_CAPACITY_LOCK,
 	HQ_CAPACITY_FULL,
-	HQ_STALE,
-	HQ_KEYS_STALE,
 	HQ_KEYS,
 	HQ_CHANNEL_PAIRS,
+	HQ_CHANNEL_ROWS,
 	HQ_CHANNEL_ROW,
 	HQ_CHANNEL_CREATE,
 	HQ_RESERVE,
@@ -108,37 +107,35 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 		"         ORDER BY b.location LIMIT 1) f",
 	3, {TEXTOID, TEXTOID, TEXTARRAYOID}},
 
-	/* HQ_STALE ($1 channel, $2 items): whether an item's channel ATP is of an earlier day */
-	{"SELECT EXISTS (SELECT FROM unnest($2::inventory_sync.gtin[]) x"
-		"               WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s"
-		"                                  WHERE s.channel = $1 AND s.item_gtin = x AND s.computed_on = current_date))",
-	2, {TEXTOID, TEXTARRAYOID}},
-
 	/*
-	 * HQ_KEYS_STALE ($1 channel, $2 items, $3 locations): level 2, the promise keys of
-	 * the parts and of every location of the channel for an item whose channel ATP is
-	 * stale (reserve() locks those)
+	 * HQ_KEYS ($1 channel, $2 items, $3 locations): level 2, the promise keys of the parts
+	 * (_promise_keys_lock() takes each pair once, in order, whatever the arrays repeat),
+	 * and of every location of the channel for an item whose channel ATP is of an earlier
+	 * day (reserve() locks those)
 	 */
-	{"SELECT inventory_sync._promise_keys_lock(array_agg(k.item), array_agg(k.location))"
-		"  FROM (SELECT DISTINCT u.item, u.location"
-		"          FROM unnest($2::inventory_sync.gtin[], $3::inventory_sync.gln[]) u(item, location)"
-		"        UNION"
-		"        SELECT i.item, cl.location FROM (SELECT DISTINCT x AS item FROM unnest($2::inventory_sync.gtin[]) x) i"
-		"          JOIN inventory_sync.channel_location cl ON cl.channel = $1"
-		"         WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s"
-		"                            WHERE s.channel = $1 AND s.item_gtin = i.item AND s.computed_on = current_date)) k",
+	{"SELECT CASE WHEN EXISTS (SELECT FROM unnest($2::inventory_sync.gtin[]) x"
+		"                         WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s"
+		"                                            WHERE s.channel = $1 AND s.item_gtin = x AND s.computed_on = current_date))"
+		"  THEN (SELECT inventory_sync._promise_keys_lock(array_agg(k.item), array_agg(k.location))"
+		"          FROM (SELECT DISTINCT u.item, u.location"
+		"                  FROM unnest($2::inventory_sync.gtin[], $3::inventory_sync.gln[]) u(item, location)"
+		"                UNION"
+		"                SELECT i.item, cl.location"
+		"                  FROM (SELECT DISTINCT x AS item FROM unnest($2::inventory_sync.gtin[]) x) i"
+		"                  JOIN inventory_sync.channel_location cl ON cl.channel = $1"
+		"                 WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s"
+		"                                    WHERE s.channel = $1 AND s.item_gtin = i.item"
+		"                                      AND s.computed_on = current_date)) k)"
+		"  ELSE inventory_sync._promise_keys_lock($2::inventory_sync.gtin[], $3::inventory_sync.gln[]) END",
 	3, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID}},
-
-	/* HQ_KEYS ($1 items, $2 locations): level 2, the promise keys of the parts */
-	{"SELECT inventory_sync._promise_keys_lock($1::inventory_sync.gtin[], $2::inventory_sync.gln[])",
-	2, {TEXTARRAYOID, TEXTARRAYOID}},
 
 	/*
 	 * HQ_CHANNEL_PAIRS ($1 channel, $2 items): the channel ATP rows to lock, in the order
 	 * _channel_atp_lock() takes them (every channel selling from a location of this one,
-	 * itself among them, for every item)
+	 * itself among them, for every item), and whether each is there
 	 */
-	{"SELECT c.channel, i.item::text"
+	{"SELECT c.channel, i.item::text,"
+		"       EXISTS (SELECT FROM inventory_sync.channel_atp a WHERE a.channel = c.channel AND a.item_gtin = i.item)"
 		"  FROM (SELECT c2.channel FROM inventory_sync.channel_location c1"
 		"          JOIN inventory_sync.channel_location c2 ON c2.location = c1.location"
 		"         WHERE c1.channel = $1"
@@ -147,6 +144,15 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 		" WHERE c.channel IS NOT NULL AND i.item IS NOT NULL"
 		" ORDER BY c.channel, i.item",
 	2, {TEXTOID, TEXTARRAYOID}},
+
+	/*
+	 * HQ_CHANNEL_ROWS ($1 channels, $2 items: the pairs, every row there): level 4, the
+	 * rows in that order in one statement (locked as they leave the sort)
+	 */
+	{"SELECT 1 FROM inventory_sync.channel_atp a"
+		" WHERE (a.channel, a.item_gtin) IN (SELECT u.c, u.i FROM unnest($1::text[], $2::inventory_sync.gtin[]) u(c, i))"
+		" ORDER BY a.channel, a.item_gtin FOR UPDATE OF a",
+	2, {TEXTARRAYOID, TEXTARRAYOID}},
 
 	/* HQ_CHANNEL_ROW ($1 channel, $2 item): level 4, one channel ATP row */
 	{"SELECT 1 FROM inventory_sync.channel_atp a"
@@ -436,7 +442,7 @@ broker_lock(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
 	bool		isnull;
-	bool		stale;
+	bool		all_there;
 	uint64		npairs,
 				r;
 	char	  **pair_channels;
@@ -465,48 +471,38 @@ broker_lock(PG_FUNCTION_ARGS)
 		hold_run(HQ_CAPACITY_FULL, values, nulls, true);
 	}
 
-	/*
-	 * level 2: the promise keys (_promise_keys_lock() takes each pair once, in order,
-	 * whatever the arrays repeat; the channel's every location is added only for an item
-	 * whose channel ATP is stale)
-	 */
+	/* level 2: the promise keys */
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = items;
+	values[2] = locations;
 	nulls[0] = ' ';
 	nulls[1] = items_null;
-	hold_run(HQ_STALE, values, nulls, true);
-	stale = SPI_processed == 1 && DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))
-		&& !isnull;
-	if (stale)
-	{
-		values[2] = locations;
-		nulls[2] = locations_null;
-		hold_run(HQ_KEYS_STALE, values, nulls, false);
-	}
-	else
-	{
-		values[0] = items;
-		nulls[0] = items_null;
-		values[1] = locations;
-		nulls[1] = locations_null;
-		hold_run(HQ_KEYS, values, nulls, false);
-	}
+	nulls[2] = locations_null;
+	hold_run(HQ_KEYS, values, nulls, false);
 
 	/* level 4: every channel selling from a location of this one (itself among them), for every item */
-	values[0] = PG_GETARG_DATUM(0);
-	values[1] = items;
-	nulls[0] = ' ';
-	nulls[1] = items_null;
 	hold_run(HQ_CHANNEL_PAIRS, values, nulls, true);
 	npairs = SPI_processed;
 	pair_channels = palloc(sizeof(char *) * Max(npairs, 1));
 	pair_items = palloc(sizeof(char *) * Max(npairs, 1));
+	all_there = true;
 	for (r = 0; r < npairs; r++)
 	{
 		pair_channels[r] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
 		pair_items[r] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &isnull)))
+			all_there = false;
 	}
-	for (r = 0; r < npairs; r++)
+	if (npairs > 0 && all_there)
+	{
+		values[0] = text_array(pair_channels, (int) npairs);
+		values[1] = text_array(pair_items, (int) npairs);
+		nulls[0] = nulls[1] = ' ';
+		hold_run(HQ_CHANNEL_ROWS, values, nulls, false);
+		/* a row gone meanwhile: the rows one at a time, created where missing */
+		all_there = SPI_processed == npairs;
+	}
+	for (r = 0; r < npairs && !all_there; r++)
 	{
 		values[0] = CStringGetTextDatum(pair_channels[r]);
 		values[1] = CStringGetTextDatum(pair_items[r]);
