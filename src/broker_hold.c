@@ -19,9 +19,9 @@
  *   - _broker_hold_placed(): the parts of a plan reserved with reserve() at their
  *     locations, in the order _broker_hold() takes them, and the allocation recorded in
  *     one statement. Only for an order brokered all or nothing: a part refused refuses
- *     the whole order, so one subtransaction around the reservations (to word the
- *     refusal as _broker_hold() does) takes the place of one per part. NULL when the
- *     parts are not as a plan makes them: _broker_hold() holds them.
+ *     the whole order, so no subtransaction is needed (the refusal is reworded as
+ *     _broker_hold() words it, on its way out), where _broker_hold() takes one a part.
+ *     NULL when the parts are not as a plan makes them: _broker_hold() holds them.
  */
 #include "postgres.h"
 #include "pg_compat.h"
@@ -58,8 +58,6 @@ enum
 	HQ_CHANNEL_ROW,
 	HQ_CHANNEL_CREATE,
 	HQ_RESERVE,
-	HQ_NOT_IN_STOCK,
-	HQ_REFUSE,
 	HQ_ALLOCATION,
 	HQ_COUNT
 };
@@ -168,18 +166,6 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 	{"SELECT r.reservation_id, r.promised_date IS NOT NULL"
 		"  FROM inventory_sync.reserve($1, $2, $3, $4::inventory_sync.gtin, $5, $6::inventory_sync.gln, $7, $8) r",
 	8, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NUMERICOID, TEXTOID, TIMESTAMPTZOID, DATEOID}},
-
-	/* HQ_NOT_IN_STOCK ($1 quantity, $2 item, $3 location, $4 channel, $5 order_ref, $6 line_ref) */
-	{"SELECT inventory_sync._refuse_beyond_atp(format('%s of gtin %s is not in stock at %s', $1, $2, $3),"
-		"                                         format('Reservation %s.', inventory_sync._reservation_key($4, $5, $6)),"
-		"                                         NULL)",
-	6, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}},
-
-	/* HQ_REFUSE ($1 order_ref, $2 channel, $3 line_ref, $4 message, $5 detail) */
-	{"SELECT inventory_sync._refuse_beyond_atp("
-		"         format('insufficient ATP to broker order \"%s\" of channel \"%s\": line \"%s\" (%s)', $1, $2, $3, $4),"
-		"         $5, 'Another promise took the stock meanwhile: broker the order again to place it elsewhere.')",
-	5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}},
 
 	/* HQ_ALLOCATION: the allocation, part by part in the order they were held */
 	{"INSERT INTO inventory_sync.broker_allocation (channel, order_ref, line_ref, unit_ref, part, item_gtin, location,"
@@ -646,7 +632,7 @@ read_part(JsonbValue *e, int ix, HoldPart *p)
 	return true;
 }
 
-/* Reserves one part at its location (inside the caller's subtransaction). */
+/* Reserves one part at its location; IS040 when it is promised against supply, not stock. */
 static void
 hold_part(Datum channel, Datum order_ref, HoldPart *p, Datum expires_at, bool expires_null, Datum due_date,
 		  bool due_null)
@@ -670,17 +656,11 @@ hold_part(Datum channel, Datum order_ref, HoldPart *p, Datum expires_at, bool ex
 		elog(ERROR, "inventory_sync: reserve() returned %d rows", (int) SPI_processed);
 	p->reservation_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
-	{
-		/* a backorder channel promised it against supply: not in stock there */
-		values[0] = CStringGetTextDatum(p->quantity_text);
-		values[1] = CStringGetTextDatum(p->item);
-		values[2] = CStringGetTextDatum(p->location);
-		values[3] = channel;
-		values[4] = order_ref;
-		values[5] = CStringGetTextDatum(p->reservation_line_ref);
-		memset(nulls, ' ', sizeof(nulls));
-		hold_run(HQ_NOT_IN_STOCK, values, nulls, true);
-	}
+		/* a backorder channel promised it against supply: not in stock there (_refuse_beyond_atp()'s IS040) */
+		ereport(ERROR, (errcode(ERRCODE_IS_BEYOND_ATP),
+						errmsg("%s of gtin %s is not in stock at %s", p->quantity_text, p->item, p->location),
+						errdetail("Reservation channel \"%s\", order \"%s\", line \"%s\".",
+								  TextDatumGetCString(channel), TextDatumGetCString(order_ref), p->reservation_line_ref)));
 }
 
 PG_FUNCTION_INFO_V1(broker_hold_placed);
@@ -707,7 +687,6 @@ broker_hold_placed(PG_FUNCTION_ARGS)
 				order_ref;
 	HoldPart   *volatile current = NULL;
 	MemoryContext cxt;
-	ResourceOwner owner;
 	StringInfoData b;
 	Datum		result;
 
@@ -778,13 +757,13 @@ broker_hold_placed(PG_FUNCTION_ARGS)
 		elog(ERROR, "inventory_sync: SPI_connect failed");
 
 	/*
-	 * The reservations, in one subtransaction: a part reserve() refuses (IS040) refuses
-	 * the order, in _broker_hold()'s words, with nothing of it kept.
+	 * The reservations, without a subtransaction: a part reserve() refuses (IS040) refuses
+	 * the order, so nothing of it is to be kept, and the error only reworded, as
+	 * _broker_hold() words it (the transaction is aborting: no statement runs in between).
+	 * The rows locked above are updated in the same transaction, not a subtransaction of
+	 * it, so no row gets a multixact for its lock and its update.
 	 */
 	cxt = CurrentMemoryContext;
-	owner = CurrentResourceOwner;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
 		for (i = 0; i < n; i++)
@@ -794,33 +773,26 @@ broker_hold_placed(PG_FUNCTION_ARGS)
 				hold_part(channel, order_ref, order[i], PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4),
 						  PG_ARGISNULL(4));
 		}
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
-		Datum		values[5];
-		char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
 		if (edata->sqlerrcode != ERRCODE_IS_BEYOND_ATP || current == NULL)
-			ReThrowError(edata);
-		values[0] = order_ref;
-		values[1] = channel;
-		values[2] = CStringGetTextDatum(current->line_ref);
-		values[3] = CStringGetTextDatum(edata->message != NULL ? edata->message : "");
-		values[4] = edata->detail != NULL ? CStringGetTextDatum(edata->detail) : (Datum) 0;
-		nulls[4] = edata->detail != NULL ? ' ' : 'n';
-		hold_run(HQ_REFUSE, values, nulls, true);
-		/* _refuse_beyond_atp() raises: not reached */
-		ReThrowError(edata);
+			PG_RE_THROW();
+		FlushErrorState();
+		/* _refuse_beyond_atp() with the detail given: PL/pgSQL's RAISE refuses a NULL option */
+		if (edata->detail == NULL)
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							errmsg("RAISE statement option cannot be null")));
+		ereport(ERROR, (errcode(ERRCODE_IS_BEYOND_ATP),
+						errmsg("insufficient ATP to broker order \"%s\" of channel \"%s\": line \"%s\" (%s)",
+							   TextDatumGetCString(order_ref), TextDatumGetCString(channel), current->line_ref,
+							   edata->message != NULL ? edata->message : ""),
+						errdetail_internal("%s", edata->detail),
+						errhint("Another promise took the stock meanwhile: broker the order again to place it elsewhere.")));
 	}
 	PG_END_TRY();
 

@@ -745,10 +745,12 @@ COMMENT ON FUNCTION _broker_hold(text, text, jsonb, boolean, timestamptz, date) 
   'Internal: reserves each located part of a brokering plan at its location and records the allocation (IS040 refuses the order unless partial; then the part, all its components, goes unallocated)';
 
 -- The same in C (src/broker_hold.c) for an order brokered all or nothing: the parts
--- reserved in the same order with reserve(), in one subtransaction rather than one per
--- part (a part refused refuses the order, worded as _broker_hold() words it), and the
--- allocation recorded in one statement. NULL, with nothing done, when the parts are not
--- as a plan makes them: _broker_hold() holds them.
+-- reserved in the same order with reserve(), without a subtransaction (a part refused
+-- refuses the whole order, worded as _broker_hold() words it; and the rows _broker_lock()
+-- locked are then updated by the transaction that locked them, not a subtransaction of
+-- it, which would give each a multixact), and the allocation recorded in one statement.
+-- NULL, with nothing done, when the parts are not as a plan makes them: _broker_hold()
+-- holds them.
 CREATE FUNCTION _broker_hold_placed(channel text, order_ref text, parts jsonb, expires_at timestamptz, due_date date)
 RETURNS jsonb
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
