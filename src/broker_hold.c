@@ -579,6 +579,14 @@ part_cmp(const void *x, const void *y)
 	return a->ix < b->ix ? -1 : a->ix > b->ix ? 1 : 0;
 }
 
+/* A JSON number as an integer; false when it has a fraction (the SQL's ::integer refuses it) */
+static bool
+jb_int4(JsonbValue *v, int32 *out)
+{
+	*out = DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(v->val.numeric)));
+	return num_cmp(v->val.numeric, int64_to_numeric(*out)) == 0;
+}
+
 /* false: not the shape of a plan's part */
 static bool
 read_part(JsonbValue *e, int ix, HoldPart *p)
@@ -597,9 +605,8 @@ read_part(JsonbValue *e, int ix, HoldPart *p)
 	p->reservation_line_ref = jb_string(o, "reservation_line_ref");
 	if (p->line_ref == NULL || p->unit_ref == NULL || p->item == NULL)
 		return false;
-	if (getKeyJsonValueFromContainer(o, "part", 4, &v) == NULL || v.type != jbvNumeric)
+	if (getKeyJsonValueFromContainer(o, "part", 4, &v) == NULL || v.type != jbvNumeric || !jb_int4(&v, &p->part))
 		return false;
-	p->part = DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(v.val.numeric)));
 	if (getKeyJsonValueFromContainer(o, "quantity", 8, &v) == NULL || v.type != jbvNumeric)
 		return false;
 	p->quantity = v.val.numeric;
@@ -614,11 +621,8 @@ read_part(JsonbValue *e, int ix, HoldPart *p)
 		return false;
 	if (getKeyJsonValueFromContainer(o, "rule_no", 7, &v) == NULL || v.type == jbvNull)
 		p->has_rule = false;
-	else if (v.type == jbvNumeric)
-	{
+	else if (v.type == jbvNumeric && jb_int4(&v, &p->rule_no))
 		p->has_rule = true;
-		p->rule_no = DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(v.val.numeric)));
-	}
 	else
 		return false;
 	if (getKeyJsonValueFromContainer(o, "distance_km", 11, &v) == NULL || v.type == jbvNull)

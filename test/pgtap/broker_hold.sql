@@ -95,8 +95,10 @@ SELECT is((SELECT count(*)::integer FROM unnest(ARRAY['{}', '1', 'null', '[1]', 
              '[{"line_ref": "1", "unit_ref": "1", "part": 1, "item": "09506000134352", "quantity": "1", "location": "0614141000012", "reservation_line_ref": "1"}]',
              '[{"line_ref": "1", "unit_ref": "1", "part": 1, "item": "09506000134352", "quantity": 1, "location": 614141000012, "reservation_line_ref": "1"}]',
              '[{"line_ref": "1", "unit_ref": "1", "part": 1, "item": "09506000134352", "quantity": 1, "location": "0614141000012", "reservation_line_ref": "1", "rule_no": "1"}]',
+             '[{"line_ref": "1", "unit_ref": "1", "part": 1.5, "item": "09506000134352", "quantity": 1, "location": "0614141000012", "reservation_line_ref": "1"}]',
+             '[{"line_ref": "1", "unit_ref": "1", "part": 1, "item": "09506000134352", "quantity": 1, "location": "0614141000012", "reservation_line_ref": "1", "rule_no": 2.5}]',
              '[{"line_ref": "1", "unit_ref": "1", "part": 1, "item": "09506000134352", "quantity": 1, "location": "0614141000012", "reservation_line_ref": "1", "reservation_id": 7}]']::jsonb[]) u
-            WHERE _broker_hold_placed('web', 'h1', u, NULL, NULL) IS NULL), 11, 'parts not as a plan makes them: left to the SQL');
+            WHERE _broker_hold_placed('web', 'h1', u, NULL, NULL) IS NULL), 13, 'parts not as a plan makes them: left to the SQL');
 SELECT is((SELECT count(*)::integer FROM reservation WHERE order_ref = 'h1') + (SELECT count(*)::integer FROM broker_allocation WHERE order_ref = 'h1'),
           0, 'and nothing held or recorded');
 SELECT is(_broker_hold_placed('web', 'h1', '[]', NULL, NULL), '[]'::jsonb, 'no parts: none held');
