@@ -26,6 +26,9 @@
 #include "postgres.h"
 #include "pg_compat.h"
 
+#include <math.h>
+
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -34,8 +37,12 @@
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
+#include "ext_catalog.h"
 #include "numeric_util.h"
 
 /* One component of a unit: an item and its quantity, and the line_ref its reservation takes. */
@@ -104,6 +111,8 @@ enum
 	PQ_CHANNEL,
 	PQ_STOCK_STORED,
 	PQ_STOCK_COMPUTED,
+	PQ_CHANNEL_LOCATIONS,
+	PQ_FULL,
 	PQ_COUNT
 };
 
@@ -192,6 +201,28 @@ static const char *const plan_query_sql[PQ_COUNT] = {
 	"         SELECT a.item_gtin, a.location, a.atp"
 	"           FROM stale, inventory_sync._location_atp_of(stale.its, stale.locs, stale.shelves) a"
 	"          WHERE stale.its IS NOT NULL) x",
+
+	/*
+	 * PQ_CHANNEL_LOCATIONS ($1 channel): what PQ_LOCATIONS reads of the channel's
+	 * locations that changes only with the master data (kept per backend)
+	 */
+	"SELECT cl.location::text, cl.location::int8, l.latitude::float8, l.longitude::float8, l.kind::text, cl.priority,"
+	"       (SELECT array_agg(m.location_group) FROM inventory_sync.location_group_member m"
+	"         WHERE m.location = cl.location),"
+	"       coalesce(b.closed, false), b.daily_order_capacity"
+	"  FROM inventory_sync.channel_location cl"
+	"  JOIN inventory_sync.location l ON l.gln = cl.location"
+	"  LEFT JOIN inventory_sync.broker_location b ON b.location = cl.location"
+	" WHERE cl.channel = $1",
+
+	/*
+	 * PQ_FULL ($1 channel, $2 order_ref, $3 locations, $4 their daily order capacity):
+	 * those that took as many orders today as they may (this order not counted)
+	 */
+	"SELECT x.loc FROM unnest($3, $4) x(loc, cap)"
+	" WHERE (SELECT count(DISTINCT (a.channel, a.order_ref)) FROM inventory_sync.broker_allocation a"
+	"         WHERE a.location = x.loc::inventory_sync.gln AND a.brokered_at >= date_trunc('day', now())"
+	"           AND a.status <> 'unallocated' AND NOT (a.channel = $1 AND a.order_ref = $2)) >= x.cap",
 };
 
 static SPIPlanPtr plan_queries[PQ_COUNT];
@@ -202,6 +233,7 @@ plan_query(int which)
 	static const Oid rules_types[] = {TEXTOID, TEXTOID};
 	static const Oid loc_types[] = {TEXTOID, FLOAT8OID, FLOAT8OID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, BOOLOID};
 	static const Oid items_types[] = {TEXTOID, TEXTARRAYOID};
+	static const Oid full_types[] = {TEXTOID, TEXTOID, TEXTARRAYOID, INT4ARRAYOID};
 	SPIPlanPtr	p;
 
 	if (plan_queries[which] != NULL)
@@ -214,6 +246,10 @@ plan_query(int which)
 		p = SPI_prepare_cursor(plan_query_sql[which], 2, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
 	else if (which == PQ_LOCATIONS)
 		p = SPI_prepare_cursor(plan_query_sql[which], 8, (Oid *) loc_types, CURSOR_OPT_GENERIC_PLAN);
+	else if (which == PQ_CHANNEL_LOCATIONS)
+		p = SPI_prepare_cursor(plan_query_sql[which], 1, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
+	else if (which == PQ_FULL)
+		p = SPI_prepare_cursor(plan_query_sql[which], 4, (Oid *) full_types, CURSOR_OPT_GENERIC_PLAN);
 	else
 		p = SPI_prepare_cursor(plan_query_sql[which], 2, (Oid *) items_types, CURSOR_OPT_GENERIC_PLAN);
 	if (p == NULL)
@@ -349,6 +385,337 @@ read_rules(text *channel, text *pickup, PlanRule **out, int *nout)
 	}
 	*out = rs;
 	*nout = (int) SPI_processed;
+}
+
+/* ------------------------------------------------------------------------
+ * The channels' locations, kept per backend.
+ *
+ * What PQ_LOCATIONS reads that changes only with the master data — a channel's
+ * locations, their coordinates, kind, priority, groups, whether closed and their daily
+ * capacity — is read once per backend and channel, and dropped on any change of
+ * channel_location, location, broker_location or location_group_member: their statement
+ * triggers (master_data_changed()) send a relcache invalidation of the table, at commit
+ * to every backend and at once to the one that made it (and again when it rolls back).
+ * The list is read under a snapshot taken after the invalidations received so far, so it
+ * is never older than any change whose invalidation was taken; and it is used only where
+ * each statement has its own snapshot (READ COMMITTED): a transaction-wide snapshot may be
+ * older than the list. What changes with every order, the daily order count of a location
+ * with a capacity, is still read for every order.
+ * ------------------------------------------------------------------------ */
+
+typedef struct CachedLocation
+{
+	char	   *gln;
+	int64		key;
+	bool		has_point;
+	double		latitude;
+	double		longitude;
+	char	   *kind;
+	int32		priority;
+	int			ngroups;
+	char	  **groups;			/* every location group it is in */
+	bool		closed;
+	bool		has_capacity;
+	int32		capacity;
+} CachedLocation;
+
+typedef struct CachedChannel
+{
+	char	   *channel;
+	int			nlocs;
+	CachedLocation *locs;
+	struct CachedChannel *next;
+} CachedChannel;
+
+enum
+{
+	CT_CHANNEL_LOCATION, CT_LOCATION, CT_BROKER_LOCATION, CT_GROUP_MEMBER, CT_COUNT
+};
+static const char *const cache_tables[CT_COUNT] = {"channel_location", "location", "broker_location",
+"location_group_member"};
+static Oid	cache_relids[CT_COUNT];
+static MemoryContext cache_cxt = NULL;
+static CachedChannel *cache_channels = NULL;
+static bool cache_stale = true;
+static uint64 cache_resets = 0;
+
+/* A relcache invalidation: of one of the tables (or of every relation) drops the lists. */
+static void
+cache_reset(int kind, Oid relid)
+{
+	int			t;
+
+	if (kind == EXT_CHANGE_RELATION && OidIsValid(relid))
+	{
+		for (t = 0; t < CT_COUNT; t++)
+			if (cache_relids[t] == relid)
+				break;
+		if (t == CT_COUNT)
+			return;
+	}
+	cache_stale = true;
+	cache_resets++;
+}
+
+static CachedChannel *
+cache_load(const char *channel)
+{
+	uint64		resets;
+	CachedChannel *c;
+	MemoryContext old;
+	Datum		values[1];
+	uint64		r;
+	int			t;
+
+	ext_catalog_on_change(cache_reset, EXT_CHANGE_RELATION | EXT_CHANGE_TYPE);
+	if (cache_cxt == NULL)
+		cache_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_sync broker locations",
+										  ALLOCSET_SMALL_SIZES);
+	/* the invalidations sent so far first, then a snapshot that sees every change they stand for */
+	AcceptInvalidationMessages();
+	if (cache_stale)
+	{
+		MemoryContextReset(cache_cxt);
+		cache_channels = NULL;
+		for (t = 0; t < CT_COUNT; t++)
+			cache_relids[t] = ext_catalog_relid(cache_tables[t], false);
+		cache_stale = false;
+	}
+	for (c = cache_channels; c != NULL; c = c->next)
+		if (strcmp(c->channel, channel) == 0)
+			return c;
+
+	resets = cache_resets;
+	values[0] = CStringGetTextDatum(channel);
+	PushActiveSnapshot(GetLatestSnapshot());
+	r = SPI_execute_plan(plan_query(PQ_CHANNEL_LOCATIONS), values, NULL, true, 0);
+	PopActiveSnapshot();
+	if (r != SPI_OK_SELECT)
+		elog(ERROR, "inventory_sync: reading the locations of channel \"%s\" failed", channel);
+
+	old = MemoryContextSwitchTo(cache_cxt);
+	c = palloc0(sizeof(CachedChannel));
+	c->channel = pstrdup(channel);
+	c->nlocs = (int) SPI_processed;
+	c->locs = palloc0(sizeof(CachedLocation) * Max(c->nlocs, 1));
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		CachedLocation *l = &c->locs[r];
+		bool		lat_null,
+					lon_null,
+					isnull;
+		Datum		x;
+
+		l->gln = SPI_getvalue(tup, d, 1);
+		l->key = DatumGetInt64(SPI_getbinval(tup, d, 2, &isnull));
+		l->latitude = DatumGetFloat8(SPI_getbinval(tup, d, 3, &lat_null));
+		l->longitude = DatumGetFloat8(SPI_getbinval(tup, d, 4, &lon_null));
+		l->has_point = !lat_null && !lon_null;
+		l->kind = SPI_getvalue(tup, d, 5);
+		l->priority = DatumGetInt32(SPI_getbinval(tup, d, 6, &isnull));
+		x = SPI_getbinval(tup, d, 7, &isnull);
+		if (!isnull)
+		{
+			Datum	   *elems;
+			bool	   *enulls;
+			int			ne,
+						k;
+
+			deconstruct_array(DatumGetArrayTypeP(x), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &ne);
+			l->groups = palloc(sizeof(char *) * Max(ne, 1));
+			for (k = 0; k < ne; k++)
+				if (!enulls[k])
+					l->groups[l->ngroups++] = TextDatumGetCString(elems[k]);
+		}
+		l->closed = DatumGetBool(SPI_getbinval(tup, d, 8, &isnull));
+		x = SPI_getbinval(tup, d, 9, &isnull);
+		l->has_capacity = !isnull;
+		l->capacity = isnull ? 0 : DatumGetInt32(x);
+	}
+	MemoryContextSwitchTo(old);
+	/* dropped while it was read: used for this order, read again for the next */
+	if (cache_resets == resets && !cache_stale)
+	{
+		c->next = cache_channels;
+		cache_channels = c;
+	}
+	return c;
+}
+
+/* great_circle_km() (as PQ_LOCATIONS writes it out), in the same float8 steps */
+static double
+great_circle(double lat1, double lon1, double lat2, double lon2)
+{
+	const double rpd = 0.0174532925199432957692;	/* radians(): float.c's RADIANS_PER_DEGREE */
+	double		a = pow(sin(((lat2 - lat1) * rpd) / 2), 2);
+	double		b = cos(lat1 * rpd) * cos(lat2 * rpd) * pow(sin(((lon2 - lon1) * rpd) / 2), 2);
+	double		h = sqrt(a + b);
+
+	return (2 * 6371.0088) * asin(h > 1 ? 1 : h);
+}
+
+/* A GLN given as text in gln's own text (22P02 when it is none), as the SQL's cast to gln has it */
+static char *
+gln_canonical(const char *text)
+{
+	Oid			gln = ext_catalog_type("gln", false);
+	Oid			in,
+				io,
+				out;
+	bool		varlena;
+
+	getTypeInputInfo(gln, &in, &io);
+	getTypeOutputInfo(gln, &out, &varlena);
+	return OidOutputFunctionCall(out, OidInputFunctionCall(in, (char *) text, io, -1));
+}
+
+typedef struct RankedLocation
+{
+	PlanLocation loc;
+	Numeric		rounded;		/* NULL: no distance */
+	int32		priority;
+} RankedLocation;
+
+/* PQ_LOCATIONS' order: the distance rounded to 0.1 km (unknown last), the channel's priority, the GLN */
+static int
+ranked_cmp(const void *x, const void *y)
+{
+	const RankedLocation *a = (const RankedLocation *) x;
+	const RankedLocation *b = (const RankedLocation *) y;
+
+	if ((a->rounded == NULL) != (b->rounded == NULL))
+		return a->rounded == NULL ? 1 : -1;
+	if (a->rounded != NULL)
+	{
+		int			c = num_cmp(a->rounded, b->rounded);
+
+		if (c != 0)
+			return c;
+	}
+	if (a->priority != b->priority)
+		return a->priority < b->priority ? -1 : 1;
+	return a->loc.key < b->loc.key ? -1 : a->loc.key > b->loc.key ? 1 : 0;
+}
+
+/*
+ * read_locations() from the kept list: the same locations, in the same order, with the
+ * same distances (only the daily order count read for the order).
+ */
+static void
+read_locations_kept(text *channel, Datum latitude, bool lat_null, Datum longitude, bool lon_null, text *pickup,
+					text *order_ref, Datum exclude, bool exclude_null, PlanLocation **out, int *nout)
+{
+	CachedChannel *c = cache_load(text_to_cstring(channel));
+	char	   *pickup_text = pickup == NULL ? NULL : gln_canonical(text_to_cstring(pickup));
+	Datum	   *ex = NULL;
+	bool	   *ex_nulls = NULL;
+	int			nex = 0;
+	bool		ex_has_null = false;
+	RankedLocation *rs = palloc0(sizeof(RankedLocation) * Max(c->nlocs, 1));
+	char	  **ex_texts;
+	int			n = 0,
+				nfull_ask = 0,
+				i,
+				k;
+	Datum	   *ask_locs = palloc(sizeof(Datum) * Max(c->nlocs, 1));
+	Datum	   *ask_caps = palloc(sizeof(Datum) * Max(c->nlocs, 1));
+	bool	   *full = palloc0(sizeof(bool) * Max(c->nlocs, 1));
+	int		   *asked_ix = palloc(sizeof(int) * Max(c->nlocs, 1));
+
+	if (!exclude_null)
+		deconstruct_array(DatumGetArrayTypeP(exclude), TEXTOID, -1, false, TYPALIGN_INT, &ex, &ex_nulls, &nex);
+	ex_texts = palloc(sizeof(char *) * Max(nex, 1));
+	for (k = 0; k < nex; k++)
+	{
+		ex_texts[k] = ex_nulls[k] ? NULL : gln_canonical(TextDatumGetCString(ex[k]));
+		ex_has_null |= ex_nulls[k];
+	}
+
+	for (i = 0; i < c->nlocs; i++)
+	{
+		CachedLocation *l = &c->locs[i];
+		bool		excluded = false;
+
+		if (pickup_text != NULL && strcmp(l->gln, pickup_text) != 0)
+			continue;
+		if (l->closed)
+			continue;
+		for (k = 0; k < nex; k++)
+			if (ex_texts[k] != NULL && strcmp(ex_texts[k], l->gln) == 0)
+				excluded = true;
+		/* NOT (location = ANY (exclude)): unknown, so not chosen, when exclude has a NULL */
+		if (excluded || ex_has_null)
+			continue;
+		if (l->has_capacity)
+		{
+			asked_ix[nfull_ask] = i;
+			ask_locs[nfull_ask] = CStringGetTextDatum(l->gln);
+			ask_caps[nfull_ask] = Int32GetDatum(l->capacity);
+			nfull_ask++;
+		}
+	}
+	if (nfull_ask > 0)
+	{
+		Datum		values[4];
+		uint64		r;
+
+		values[0] = PointerGetDatum(channel);
+		values[1] = PointerGetDatum(order_ref);
+		values[2] = PointerGetDatum(construct_array(ask_locs, nfull_ask, TEXTOID, -1, false, TYPALIGN_INT));
+		values[3] = PointerGetDatum(construct_array(ask_caps, nfull_ask, INT4OID, 4, true, TYPALIGN_INT));
+		plan_run(PQ_FULL, values, NULL);
+		for (r = 0; r < SPI_processed; r++)
+		{
+			char	   *gln = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+
+			for (k = 0; k < nfull_ask; k++)
+				if (strcmp(c->locs[asked_ix[k]].gln, gln) == 0)
+					full[asked_ix[k]] = true;
+		}
+	}
+
+	for (i = 0; i < c->nlocs; i++)
+	{
+		CachedLocation *l = &c->locs[i];
+		RankedLocation *rl;
+		bool		excluded = false;
+
+		if (pickup_text != NULL && strcmp(l->gln, pickup_text) != 0)
+			continue;
+		if (l->closed || full[i] || ex_has_null)
+			continue;
+		for (k = 0; k < nex; k++)
+			if (ex_texts[k] != NULL && strcmp(ex_texts[k], l->gln) == 0)
+				excluded = true;
+		if (excluded)
+			continue;
+		rl = &rs[n++];
+		rl->priority = l->priority;
+		rl->loc.gln = l->gln;
+		rl->loc.key = l->key;
+		rl->loc.kind = l->kind;
+		rl->loc.ngroups = l->ngroups;
+		rl->loc.groups = l->groups;
+		rl->loc.has_distance = !lat_null && !lon_null && l->has_point;
+		if (rl->loc.has_distance)
+		{
+			rl->loc.distance = great_circle(DatumGetFloat8(latitude), DatumGetFloat8(longitude), l->latitude,
+											l->longitude);
+			/* round(km::numeric, 1), as the SQL has it */
+			rl->rounded = DatumGetNumeric(DirectFunctionCall2(numeric_round,
+															  DirectFunctionCall1(float8_numeric,
+																				  Float8GetDatum(rl->loc.distance)),
+															  Int32GetDatum(1)));
+			rl->loc.distance_text = num_text(rl->rounded);
+		}
+	}
+	qsort(rs, n, sizeof(RankedLocation), ranked_cmp);
+	*out = palloc0(sizeof(PlanLocation) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		(*out)[i] = rs[i].loc;
+	*nout = n;
 }
 
 static void
@@ -877,9 +1244,14 @@ broker_plan_placed(PG_FUNCTION_ARGS)
 	if (done && nunits > 0)
 	{
 		read_rules(channel, pickup, &rules, &nrules);
-		read_locations(channel, PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4), PG_ARGISNULL(4), pickup,
-					   order_ref, PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6), PG_ARGISNULL(6), rules, nrules,
-					   &ls, &nlocs);
+		if (!IsolationUsesXactSnapshot())
+			read_locations_kept(channel, PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4), PG_ARGISNULL(4),
+								pickup, order_ref, PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6), PG_ARGISNULL(6),
+								&ls, &nlocs);
+		else
+			read_locations(channel, PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4), PG_ARGISNULL(4), pickup,
+						   order_ref, PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6), PG_ARGISNULL(6), rules, nrules,
+						   &ls, &nlocs);
 		done = read_stock(channel, us, nunits, ls, nlocs, &stock);
 		initStringInfo(&b);
 		appendStringInfoChar(&b, '[');

@@ -134,6 +134,13 @@ SELECT pg_catalog.pg_extension_config_dump('broker_allocation', '');
 SELECT pg_catalog.pg_extension_config_dump('broker_rejection', '');
 SELECT pg_catalog.pg_extension_config_dump('broker_allocation_allocation_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('broker_rejection_rejection_id_seq', '');
+-- the brokering plan keeps each channel's locations per backend (src/broker_plan.c), with
+-- their groups, closing and capacity: a change tells it (as channel_location's and
+-- location's own triggers do)
+CREATE TRIGGER broker_location_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON broker_location
+    FOR EACH STATEMENT EXECUTE FUNCTION master_data_changed();
+CREATE TRIGGER location_group_member_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON location_group_member
+    FOR EACH STATEMENT EXECUTE FUNCTION master_data_changed();
 
 CREATE VIEW kpi_broker_rejection AS
 SELECT a.location,
@@ -240,6 +247,18 @@ END
 $$;
 COMMENT ON FUNCTION _broker_units(text, jsonb) IS
   'Internal: checks an order''s lines (22004, 22023, 22P02, 23503, IS020) and expands them into the units broker() places';
+
+-- The same in C (src/broker_hold.c) for an order whose every line is right and of one
+-- component (an item, or a kit of one): one unit a line, the components of every line
+-- read in one query. NULL for any other order: _broker_units() expands it, or says what
+-- is wrong with it.
+CREATE FUNCTION _broker_units_placed(order_ref text, lines jsonb)
+RETURNS jsonb
+LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS 'MODULE_PATHNAME', 'broker_units_placed';
+COMMENT ON FUNCTION _broker_units_placed(text, jsonb) IS
+  'Internal: the units of an order whose every line is right and of one component, in C; NULL: _broker_units() expands it or refuses it';
 
 -- A line's components as units: all in one when there is one component, the ones that
 -- ship together in one (the line_ref), each other one alone (line_ref/<n>).
@@ -648,57 +667,15 @@ COMMENT ON FUNCTION _broker_partial(text, text, jsonb, jsonb, jsonb, double prec
 -- will lock (every location of the channel for an item whose channel ATP is from an
 -- earlier day, as reserve() does), then the channel ATP rows of every channel selling
 -- from those locations. Without them two orders placing lines at the same locations in
--- different orders could each hold a key the other waits for.
+-- different orders could each hold a key the other waits for. In C (src/broker_hold.c):
+-- the same statements, prepared once per backend (and generic plans for the functions it
+-- calls: their statements read by key, a custom plan would be planned for every order).
 CREATE FUNCTION _broker_lock(channel text, order_ref text, items gtin[], locations gln[])
 RETURNS void
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
 SET plan_cache_mode = force_generic_plan
-AS $$
-DECLARE
-    full_loc gln;
-BEGIN
-    PERFORM 1 FROM inventory_sync.broker_location b
-      WHERE b.location = ANY ($4) AND b.daily_order_capacity IS NOT NULL
-      ORDER BY b.location FOR UPDATE;
-    SELECT b.location INTO full_loc FROM inventory_sync.broker_location b
-     WHERE b.location = ANY ($4) AND b.daily_order_capacity IS NOT NULL
-       AND (SELECT count(DISTINCT (a.channel, a.order_ref)) FROM inventory_sync.broker_allocation a
-             WHERE a.location = b.location AND a.brokered_at >= date_trunc('day', now())
-               AND a.status <> 'unallocated' AND NOT (a.channel = $1 AND a.order_ref = $2)) >= b.daily_order_capacity
-     ORDER BY b.location LIMIT 1;
-    IF FOUND THEN
-        PERFORM inventory_sync._refuse_beyond_atp(
-            format('location %s reached its daily order capacity while order "%s" of channel "%s" was brokered',
-                   full_loc, order_ref, channel),
-            'Another order took its last slot of the day (broker_location.daily_order_capacity).',
-            'Broker the order again: it will be placed elsewhere.');
-    END IF;
-    -- (_promise_keys_lock() takes each pair once, in order, whatever the arrays repeat; the
-    -- channel's every location is added only for an item whose channel ATP is stale)
-    IF EXISTS (SELECT FROM unnest($3) x
-                WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s
-                                   WHERE s.channel = $1 AND s.item_gtin = x AND s.computed_on = current_date)) THEN
-        PERFORM inventory_sync._promise_keys_lock(array_agg(k.item), array_agg(k.location))
-           FROM (SELECT DISTINCT u.item, u.location FROM unnest($3, $4) u(item, location)
-                 UNION
-                 SELECT i.item, cl.location FROM (SELECT DISTINCT x AS item FROM unnest($3) x) i
-                   JOIN inventory_sync.channel_location cl ON cl.channel = $1
-                  WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s
-                                     WHERE s.channel = $1 AND s.item_gtin = i.item AND s.computed_on = current_date)) k;
-    ELSE
-        PERFORM inventory_sync._promise_keys_lock($3, $4);
-    END IF;
-    -- every channel selling from a location of this one (itself among them), for every item
-    PERFORM inventory_sync._channel_atp_lock(array_agg(c.channel), array_agg(i.item))
-       FROM (SELECT DISTINCT c2.channel
-               FROM inventory_sync.channel_location c1
-               JOIN inventory_sync.channel_location c2 ON c2.location = c1.location
-              WHERE c1.channel = $1
-             UNION SELECT $1) c,
-            (SELECT DISTINCT x AS item FROM unnest($3) x) i;
-END
-$$;
+AS 'MODULE_PATHNAME', 'broker_lock';
 COMMENT ON FUNCTION _broker_lock(text, text, gtin[], gln[]) IS
   'Internal: takes the locks of holding a brokering plan in the global order (capacity rows, promise keys, channel ATP rows); IS040 when a location''s daily order capacity was taken meanwhile';
 
@@ -774,6 +751,21 @@ $$;
 COMMENT ON FUNCTION _broker_hold(text, text, jsonb, boolean, timestamptz, date) IS
   'Internal: reserves each located part of a brokering plan at its location and records the allocation (IS040 refuses the order unless partial; then the part, all its components, goes unallocated)';
 
+-- The same in C (src/broker_hold.c) for an order brokered all or nothing: the parts
+-- reserved in the same order with reserve(), without a subtransaction (a part refused
+-- refuses the whole order, worded as _broker_hold() words it; and the rows _broker_lock()
+-- locked are then updated by the transaction that locked them, not a subtransaction of
+-- it, which would give each a multixact), and the allocation recorded in one statement.
+-- NULL, with nothing done, when the parts are not as a plan makes them: _broker_hold()
+-- holds them.
+CREATE FUNCTION _broker_hold_placed(channel text, order_ref text, parts jsonb, expires_at timestamptz, due_date date)
+RETURNS jsonb
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS 'MODULE_PATHNAME', 'broker_hold_placed';
+COMMENT ON FUNCTION _broker_hold_placed(text, text, jsonb, timestamptz, date) IS
+  'Internal: holds the parts of an order brokered all or nothing and records its allocation, in C (IS040 refuses the order); NULL: _broker_hold() holds them';
+
 -- An order's current allocation (held and unallocated parts), as broker() returns it.
 CREATE FUNCTION _broker_result(channel text, order_ref text)
 RETURNS TABLE (line_ref text, part integer, item gtin, location gln, quantity numeric, rule_no integer,
@@ -842,7 +834,7 @@ DECLARE
     prior inventory_sync.broker_order;
 BEGIN
     PERFORM inventory_sync._broker_check($1, $2, $4, $5, $6, $7, $8);
-    units := inventory_sync._broker_units($2, $3);
+    units := coalesce(inventory_sync._broker_units_placed($2, $3), inventory_sync._broker_units($2, $3));
     -- before any row: a membership change (EXCLUSIVE on channel) waits for it, as for reserve()
     LOCK TABLE inventory_sync.channel IN ROW SHARE MODE;
     IF NOT dry_run THEN   -- the order's key first: the same order brokered at once waits here, then finds it
@@ -869,7 +861,12 @@ BEGIN
         PERFORM inventory_sync._broker_lock($1, $2, array_agg((x->>'item')::inventory_sync.gtin),
                                             array_agg((x->>'location')::inventory_sync.gln))
            FROM jsonb_array_elements(parts) x WHERE x->>'location' IS NOT NULL;
-        parts := inventory_sync._broker_hold($1, $2, parts, $7, $9, $10);
+        IF $7 THEN   -- a part refused goes unallocated: a subtransaction a part
+            parts := inventory_sync._broker_hold($1, $2, parts, $7, $9, $10);
+        ELSE
+            parts := coalesce(inventory_sync._broker_hold_placed($1, $2, parts, $9, $10),
+                              inventory_sync._broker_hold($1, $2, parts, $7, $9, $10));
+        END IF;
     END IF;
     RETURN QUERY
     SELECT p.line_ref, p.part, p.item::inventory_sync.gtin, p.location::inventory_sync.gln, p.quantity, p.rule_no,

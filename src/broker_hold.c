@@ -1,0 +1,886 @@
+/*
+ * broker_hold.c
+ *		The steps of broker() around its plan, in C, for the common order: its lines
+ *		expanded into units, the locks of holding the plan, and the plan held.
+ *
+ * broker() (sql/install/240_broker.sql) asks these first; each does what the SQL of the
+ * same step does, with statements prepared once per backend and no PL/pgSQL between
+ * them:
+ *   - _broker_units_placed(): the lines of an order each of one component (an item, or a
+ *     kit of one: what _order_line_components() says), checked and made units, one per
+ *     line, in one query for all the lines. NULL when a line is not plainly right, is
+ *     unknown or has several components: _broker_units() then expands the order, or says
+ *     what is wrong with it in its own words.
+ *   - _broker_lock(): the locks, in the global order of the promise layer: the capacity
+ *     rows of the locations used (and their capacity counted again), the promise keys,
+ *     then the channel ATP rows of every channel selling from the channel's locations,
+ *     one at a time in (channel, item) order, each created where missing as
+ *     _channel_atp_lock_key() creates it.
+ *   - _broker_hold_placed(): the parts of a plan reserved with reserve() at their
+ *     locations, in the order _broker_hold() takes them, and the allocation recorded in
+ *     one statement. Only for an order brokered all or nothing: a part refused refuses
+ *     the whole order, so no subtransaction is needed (the refusal is reworded as
+ *     _broker_hold() words it, on its way out), where _broker_hold() takes one a part.
+ *     NULL when the parts are not as a plan makes them: _broker_hold() holds them.
+ */
+#include "postgres.h"
+#include "pg_compat.h"
+
+#include "access/xact.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/varlena.h"
+
+#include "errcodes.h"
+#include "numeric_util.h"
+
+extern Datum gtin_is_valid(PG_FUNCTION_ARGS);
+
+enum
+{
+	HQ_UNIT_ITEMS,
+	HQ_CAPACITY_LOCK,
+	HQ_CAPACITY_FULL,
+	HQ_KEYS,
+	HQ_CHANNEL_PAIRS,
+	HQ_CHANNEL_ROWS,
+	HQ_CHANNEL_ROW,
+	HQ_CHANNEL_CREATE,
+	HQ_RESERVE,
+	HQ_ALLOCATION,
+	HQ_COUNT
+};
+
+typedef struct HoldQuery
+{
+	const char *sql;
+	int			nargs;
+	Oid			types[11];
+} HoldQuery;
+
+static const HoldQuery hold_query[HQ_COUNT] = {
+	/*
+	 * HQ_UNIT_ITEMS ($1 the lines' items, valid GTINs, $2 their quantities): whether each
+	 * is known (an item or a kit) and one component (_order_line_components(): an item, or
+	 * a kit of one), and that component's text and quantity
+	 */
+	{"SELECT bool_and(c.n = 1 AND (EXISTS (SELECT FROM inventory_sync.item i WHERE i.gtin = x.g)"
+		"                            OR EXISTS (SELECT FROM inventory_sync.kit k WHERE k.gtin = x.g))),"
+		"       array_agg(c.item ORDER BY u.n), array_agg(c.quantity ORDER BY u.n)"
+		"  FROM unnest($1::text[], $2::numeric[]) WITH ORDINALITY u(t, q, n)"
+		" CROSS JOIN LATERAL (SELECT u.t::inventory_sync.gtin AS g) x"
+		" CROSS JOIN LATERAL (SELECT count(*) AS n, min(o.component::text) AS item, min(o.quantity) AS quantity"
+		"                      FROM inventory_sync._order_line_components(x.g, u.q) o) c",
+	2, {TEXTARRAYOID, NUMERICARRAYOID}},
+
+	/* HQ_CAPACITY_LOCK ($1 locations): level 1, the capacity rows of the locations used */
+	{"SELECT 1 FROM inventory_sync.broker_location b"
+		" WHERE b.location = ANY ($1::inventory_sync.gln[]) AND b.daily_order_capacity IS NOT NULL"
+		" ORDER BY b.location FOR UPDATE",
+	1, {TEXTARRAYOID}},
+
+	/* HQ_CAPACITY_FULL ($1 channel, $2 order_ref, $3 locations): IS040 when one is full meanwhile */
+	{"SELECT inventory_sync._refuse_beyond_atp("
+		"         format('location %s reached its daily order capacity while order \"%s\" of channel \"%s\" was brokered',"
+		"                f.location, $2, $1),"
+		"         'Another order took its last slot of the day (broker_location.daily_order_capacity).',"
+		"         'Broker the order again: it will be placed elsewhere.')"
+		"  FROM (SELECT b.location FROM inventory_sync.broker_location b"
+		"         WHERE b.location = ANY ($3::inventory_sync.gln[]) AND b.daily_order_capacity IS NOT NULL"
+		"           AND (SELECT count(DISTINCT (a.channel, a.order_ref)) FROM inventory_sync.broker_allocation a"
+		"                 WHERE a.location = b.location AND a.brokered_at >= date_trunc('day', now())"
+		"                   AND a.status <> 'unallocated' AND NOT (a.channel = $1 AND a.order_ref = $2))"
+		"               >= b.daily_order_capacity"
+		"         ORDER BY b.location LIMIT 1) f",
+	3, {TEXTOID, TEXTOID, TEXTARRAYOID}},
+
+	/*
+	 * HQ_KEYS ($1 channel, $2 items, $3 locations): level 2, the promise keys of the parts
+	 * (_promise_keys_lock() takes each pair once, in order, whatever the arrays repeat),
+	 * and of every location of the channel for an item whose channel ATP is of an earlier
+	 * day (reserve() locks those)
+	 */
+	{"SELECT CASE WHEN EXISTS (SELECT FROM unnest($2::inventory_sync.gtin[]) x"
+		"                         WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s"
+		"                                            WHERE s.channel = $1 AND s.item_gtin = x AND s.computed_on = current_date))"
+		"  THEN (SELECT inventory_sync._promise_keys_lock(array_agg(k.item), array_agg(k.location))"
+		"          FROM (SELECT DISTINCT u.item, u.location"
+		"                  FROM unnest($2::inventory_sync.gtin[], $3::inventory_sync.gln[]) u(item, location)"
+		"                UNION"
+		"                SELECT i.item, cl.location"
+		"                  FROM (SELECT DISTINCT x AS item FROM unnest($2::inventory_sync.gtin[]) x) i"
+		"                  JOIN inventory_sync.channel_location cl ON cl.channel = $1"
+		"                 WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s"
+		"                                    WHERE s.channel = $1 AND s.item_gtin = i.item"
+		"                                      AND s.computed_on = current_date)) k)"
+		"  ELSE inventory_sync._promise_keys_lock($2::inventory_sync.gtin[], $3::inventory_sync.gln[]) END",
+	3, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID}},
+
+	/*
+	 * HQ_CHANNEL_PAIRS ($1 channel, $2 items): the channel ATP rows to lock, in the order
+	 * _channel_atp_lock() takes them (every channel selling from a location of this one,
+	 * itself among them, for every item), and whether each is there
+	 */
+	{"SELECT c.channel, i.item::text,"
+		"       EXISTS (SELECT FROM inventory_sync.channel_atp a WHERE a.channel = c.channel AND a.item_gtin = i.item)"
+		"  FROM (SELECT c2.channel FROM inventory_sync.channel_location c1"
+		"          JOIN inventory_sync.channel_location c2 ON c2.location = c1.location"
+		"         WHERE c1.channel = $1"
+		"        UNION SELECT $1) c,"
+		"       (SELECT DISTINCT x AS item FROM unnest($2::inventory_sync.gtin[]) x) i"
+		" WHERE c.channel IS NOT NULL AND i.item IS NOT NULL"
+		" ORDER BY c.channel, i.item",
+	2, {TEXTOID, TEXTARRAYOID}},
+
+	/*
+	 * HQ_CHANNEL_ROWS ($1 channels, $2 items: the pairs, every row there): level 4, the
+	 * rows in that order in one statement (locked as they leave the sort)
+	 */
+	{"SELECT 1 FROM inventory_sync.channel_atp a"
+		" WHERE (a.channel, a.item_gtin) IN (SELECT u.c, u.i FROM unnest($1::text[], $2::inventory_sync.gtin[]) u(c, i))"
+		" ORDER BY a.channel, a.item_gtin FOR UPDATE OF a",
+	2, {TEXTARRAYOID, TEXTARRAYOID}},
+
+	/* HQ_CHANNEL_ROW ($1 channel, $2 item): level 4, one channel ATP row */
+	{"SELECT 1 FROM inventory_sync.channel_atp a"
+		" WHERE a.channel = $1 AND a.item_gtin = $2::inventory_sync.gtin FOR UPDATE",
+	2, {TEXTOID, TEXTOID}},
+
+	/* HQ_CHANNEL_CREATE ($1 channel, $2 item): the row created where missing (a lock at its key) */
+	{"INSERT INTO inventory_sync.channel_atp (channel, item_gtin, atp, version)"
+		" VALUES ($1, $2::inventory_sync.gtin, 0, 0) ON CONFLICT DO NOTHING",
+	2, {TEXTOID, TEXTOID}},
+
+	/* HQ_RESERVE: one part held at its location */
+	{"SELECT r.reservation_id, r.promised_date IS NOT NULL"
+		"  FROM inventory_sync.reserve($1, $2, $3, $4::inventory_sync.gtin, $5, $6::inventory_sync.gln, $7, $8) r",
+	8, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NUMERICOID, TEXTOID, TIMESTAMPTZOID, DATEOID}},
+
+	/* HQ_ALLOCATION: the allocation, part by part in the order they were held */
+	{"INSERT INTO inventory_sync.broker_allocation (channel, order_ref, line_ref, unit_ref, part, item_gtin, location,"
+		"                                             quantity, rule_no, distance_km, reservation_id, status)"
+		" SELECT $1, $2, u.l, u.ur, u.p, u.i::inventory_sync.gtin, u.loc::inventory_sync.gln, u.q, u.r, u.d, u.res,"
+		"        CASE WHEN u.loc IS NULL THEN 'unallocated' ELSE 'held' END"
+		"   FROM unnest($3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::numeric[], $9::integer[],"
+		"               $10::numeric[], $11::bigint[]) WITH ORDINALITY u(l, ur, p, i, loc, q, r, d, res, n)"
+		"  ORDER BY u.n",
+	11, {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, NUMERICARRAYOID,
+	INT4ARRAYOID, NUMERICARRAYOID, INT8ARRAYOID}},
+};
+
+static SPIPlanPtr hold_plans[HQ_COUNT];
+
+static SPIPlanPtr
+hold_plan(int which)
+{
+	SPIPlanPtr	p;
+
+	if (hold_plans[which] != NULL)
+		return hold_plans[which];
+	/* generic plans from the first call: the statements read by key, the same plan every order */
+	p = SPI_prepare_cursor(hold_query[which].sql, hold_query[which].nargs, (Oid *) hold_query[which].types,
+						   CURSOR_OPT_GENERIC_PLAN);
+	if (p == NULL)
+		elog(ERROR, "inventory_sync: could not prepare the brokering statement %d: %s", which,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(p) != 0)
+		elog(ERROR, "inventory_sync: could not keep the brokering statement %d", which);
+	hold_plans[which] = p;
+	return p;
+}
+
+static void
+hold_run(int which, Datum *values, const char *nulls, bool read_only)
+{
+	int			r = SPI_execute_plan(hold_plan(which), values, nulls, read_only, 0);
+
+	if (r < 0)
+		elog(ERROR, "inventory_sync: brokering statement %d failed: %s", which, SPI_result_code_string(r));
+}
+
+static Datum
+text_array(char **texts, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		nulls[i] = texts[i] == NULL;
+		d[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(texts[i]);
+	}
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+static char *
+jb_string(JsonbContainer *obj, const char *key)
+{
+	JsonbValue	v;
+
+	if (getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL || v.type != jbvString)
+		return NULL;
+	return pnstrdup(v.val.string.val, v.val.string.len);
+}
+
+/* ------------------------------------------------------------------------
+ * The lines as units.
+ * ------------------------------------------------------------------------ */
+
+PG_FUNCTION_INFO_V1(broker_units_placed);
+
+/*
+ * _broker_units_placed(order_ref, lines): the units of an order whose every line is right
+ * and sells an item (not a kit), one unit a line; NULL otherwise (_broker_units() expands
+ * it, or refuses it).
+ */
+Datum
+broker_units_placed(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	Jsonb	   *lines;
+	int			n,
+				i,
+				j;
+	char	  **refs;
+	char	  **items;
+	Numeric    *quantities;
+	Datum		values[2];
+	bool		isnull;
+	Datum	   *cquantities;
+	bool	   *qnulls;
+	int			nquantities;
+	bool		known;
+	Datum	   *gtins;
+	bool	   *gnulls;
+	int			ngtins;
+	StringInfoData b;
+	Datum		result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	lines = PG_GETARG_JSONB_P(1);
+	if (!JB_ROOT_IS_ARRAY(lines) || JB_ROOT_IS_SCALAR(lines))
+		PG_RETURN_NULL();
+	n = JB_ROOT_COUNT(lines);
+	if (n < 1 || n > 500)
+		PG_RETURN_NULL();
+	refs = palloc(sizeof(char *) * n);
+	items = palloc(sizeof(char *) * n);
+	quantities = palloc(sizeof(Numeric) * n);
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(&lines->root, i);
+		JsonbContainer *eo;
+		JsonbValue	q;
+		char	   *ref;
+		int			len;
+
+		if (e == NULL || e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
+			PG_RETURN_NULL();
+		eo = e->val.binary.data;
+		ref = jb_string(eo, "line_ref");
+		if (ref == NULL)
+			PG_RETURN_NULL();
+		len = pg_mbstrlen_with_len(ref, strlen(ref));
+		if (len < 1 || len > 180 || strpbrk(ref, "#/") != NULL)
+			PG_RETURN_NULL();
+		for (j = 0; j < i; j++)
+			if (strcmp(refs[j], ref) == 0)
+				PG_RETURN_NULL();
+		refs[i] = ref;
+		items[i] = jb_string(eo, "item");
+		if (items[i] == NULL
+			|| !DatumGetBool(DirectFunctionCall1(gtin_is_valid, CStringGetTextDatum(items[i]))))
+			PG_RETURN_NULL();
+		if (getKeyJsonValueFromContainer(eo, "quantity", 8, &q) == NULL || q.type != jbvNumeric)
+			PG_RETURN_NULL();
+		quantities[i] = q.val.numeric;
+		if (num_sign(quantities[i]) <= 0 || num_cmp(quantities[i], int64_to_numeric(INT64CONST(1000000000000000))) >= 0)
+			PG_RETURN_NULL();
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_sync: SPI_connect failed");
+	values[0] = text_array(items, n);
+	{
+		Datum	   *qs = palloc(sizeof(Datum) * n);
+
+		for (i = 0; i < n; i++)
+			qs[i] = NumericGetDatum(quantities[i]);
+		values[1] = PointerGetDatum(construct_array(qs, n, NUMERICOID, -1, false, TYPALIGN_INT));
+	}
+	hold_run(HQ_UNIT_ITEMS, values, NULL, true);
+	known = SPI_processed == 1
+		&& DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
+	if (!known)
+	{
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)),
+					  TEXTOID, -1, false, TYPALIGN_INT, &gtins, &gnulls, &ngtins);
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)),
+					  NUMERICOID, -1, false, TYPALIGN_INT, &cquantities, &qnulls, &nquantities);
+	if (ngtins != n || nquantities != n)
+		elog(ERROR, "inventory_sync: %d components read for %d lines", ngtins, n);
+
+	/* the units as _broker_line_units() makes them of a line of one component */
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '[');
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&b, ", ");
+		appendStringInfoString(&b, "{\"line_ref\": ");
+		escape_json(&b, refs[i]);
+		appendStringInfoString(&b, ", \"unit_ref\": ");
+		escape_json(&b, refs[i]);
+		appendStringInfoString(&b, ", \"splittable\": true, \"comps\": [{\"item\": ");
+		escape_json(&b, TextDatumGetCString(gtins[i]));
+		appendStringInfoString(&b, ", \"quantity\": ");
+		appendStringInfoString(&b, DatumGetCString(DirectFunctionCall1(numeric_out, cquantities[i])));
+		appendStringInfoString(&b, ", \"ref\": ");
+		escape_json(&b, refs[i]);
+		appendStringInfoString(&b, "}]}");
+	}
+	appendStringInfoChar(&b, ']');
+	{
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+
+		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data));
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
+
+/* ------------------------------------------------------------------------
+ * The locks.
+ * ------------------------------------------------------------------------ */
+
+
+/* The elements of an array of any type as their text (NULL stays NULL). */
+static char **
+array_texts(ArrayType *a, int *n)
+{
+	Oid			elem = ARR_ELEMTYPE(a);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Oid			out;
+	bool		varlena;
+	Datum	   *d;
+	bool	   *nulls;
+	char	  **texts;
+	int			i;
+
+	get_typlenbyvalalign(elem, &typlen, &typbyval, &typalign);
+	getTypeOutputInfo(elem, &out, &varlena);
+	deconstruct_array(a, elem, typlen, typbyval, typalign, &d, &nulls, n);
+	texts = palloc(sizeof(char *) * Max(*n, 1));
+	for (i = 0; i < *n; i++)
+		texts[i] = nulls[i] ? NULL : OidOutputFunctionCall(out, d[i]);
+	return texts;
+}
+
+/* An array argument as text[] for the statements (they cast it back), or NULL. */
+static Datum
+array_arg(FunctionCallInfo fcinfo, int arg, char *null)
+{
+	char	  **texts;
+	int			n;
+
+	*null = PG_ARGISNULL(arg) ? 'n' : ' ';
+	if (PG_ARGISNULL(arg))
+		return (Datum) 0;
+	texts = array_texts(PG_GETARG_ARRAYTYPE_P(arg), &n);
+	return text_array(texts, n);
+}
+
+PG_FUNCTION_INFO_V1(broker_lock);
+
+/*
+ * _broker_lock(channel, order_ref, items, locations): the locks of holding a plan, in the
+ * global order (see the head of this file); IS040 when a location's daily order capacity
+ * was taken meanwhile.
+ */
+Datum
+broker_lock(PG_FUNCTION_ARGS)
+{
+	Datum		items,
+				locations;
+	char		items_null,
+				locations_null;
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	bool		isnull;
+	bool		all_there;
+	uint64		npairs,
+				r;
+	char	  **pair_channels;
+	char	  **pair_items;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						errmsg("_broker_lock() needs a channel and an order_ref"),
+						errhint("broker() and reject_allocation() call it with the order they hold.")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_sync: SPI_connect failed");
+	items = array_arg(fcinfo, 2, &items_null);
+	locations = array_arg(fcinfo, 3, &locations_null);
+
+	/* level 1: the capacity rows of the locations used, then their capacity counted again */
+	values[0] = locations;
+	nulls[0] = locations_null;
+	hold_run(HQ_CAPACITY_LOCK, values, nulls, false);
+	if (SPI_processed > 0)
+	{
+		values[0] = PG_GETARG_DATUM(0);
+		values[1] = PG_GETARG_DATUM(1);
+		values[2] = locations;
+		nulls[0] = nulls[1] = ' ';
+		nulls[2] = locations_null;
+		hold_run(HQ_CAPACITY_FULL, values, nulls, true);
+	}
+
+	/* level 2: the promise keys */
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = items;
+	values[2] = locations;
+	nulls[0] = ' ';
+	nulls[1] = items_null;
+	nulls[2] = locations_null;
+	hold_run(HQ_KEYS, values, nulls, false);
+
+	/* level 4: every channel selling from a location of this one (itself among them), for every item */
+	hold_run(HQ_CHANNEL_PAIRS, values, nulls, true);
+	npairs = SPI_processed;
+	pair_channels = palloc(sizeof(char *) * Max(npairs, 1));
+	pair_items = palloc(sizeof(char *) * Max(npairs, 1));
+	all_there = true;
+	for (r = 0; r < npairs; r++)
+	{
+		pair_channels[r] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+		pair_items[r] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &isnull)))
+			all_there = false;
+	}
+	if (npairs > 0 && all_there)
+	{
+		values[0] = text_array(pair_channels, (int) npairs);
+		values[1] = text_array(pair_items, (int) npairs);
+		nulls[0] = nulls[1] = ' ';
+		hold_run(HQ_CHANNEL_ROWS, values, nulls, false);
+		/* a row gone meanwhile: the rows one at a time, created where missing */
+		all_there = SPI_processed == npairs;
+	}
+	for (r = 0; r < npairs && !all_there; r++)
+	{
+		values[0] = CStringGetTextDatum(pair_channels[r]);
+		values[1] = CStringGetTextDatum(pair_items[r]);
+		nulls[0] = nulls[1] = ' ';
+		hold_run(HQ_CHANNEL_ROW, values, nulls, false);
+		if (SPI_processed == 0)
+		{
+			/* missing: created in place, as _channel_atp_lock_key() creates it */
+			hold_run(HQ_CHANNEL_CREATE, values, nulls, false);
+			hold_run(HQ_CHANNEL_ROW, values, nulls, false);
+		}
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------------
+ * Holding the plan.
+ * ------------------------------------------------------------------------ */
+
+/* One part of a plan, as _broker_unit_parts() makes it. */
+typedef struct HoldPart
+{
+	int			ix;				/* its position in the plan */
+	char	   *json;			/* the part as given (to return it with its reservation) */
+	char	   *line_ref;
+	char	   *unit_ref;
+	int32		part;
+	char	   *item;
+	Numeric		quantity;
+	char	   *quantity_text;	/* p->>'quantity' */
+	char	   *location;		/* NULL: unallocated */
+	bool		has_rule;
+	int32		rule_no;
+	Numeric		distance;		/* NULL: unknown */
+	char	   *reservation_line_ref;
+	int64		reservation_id;
+	int			group;			/* its (unit_ref, part) */
+} HoldPart;
+
+/* The parts of one (unit_ref, part): held all or none. */
+typedef struct HoldGroup
+{
+	char	   *unit_ref;
+	int32		part;
+	char	   *min_item;
+	char	   *min_location;	/* NULL when none of its parts has one */
+} HoldGroup;
+
+/* text order, as the SQL's ORDER BY over ->> has it (the database's collation); NULL last */
+static int
+text_cmp(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == NULL) - (b == NULL);
+	return varstr_cmp(a, strlen(a), b, strlen(b), DEFAULT_COLLATION_OID);
+}
+
+static int
+group_cmp(const void *x, const void *y)
+{
+	const HoldGroup *a = (const HoldGroup *) x;
+	const HoldGroup *b = (const HoldGroup *) y;
+	int			c;
+
+	if ((c = text_cmp(a->min_item, b->min_item)) != 0)
+		return c;
+	if ((c = text_cmp(a->min_location, b->min_location)) != 0)
+		return c;
+	if ((c = text_cmp(a->unit_ref, b->unit_ref)) != 0)
+		return c;
+	return a->part < b->part ? -1 : a->part > b->part ? 1 : 0;
+}
+
+static int
+part_cmp(const void *x, const void *y)
+{
+	const HoldPart *a = *(HoldPart *const *) x;
+	const HoldPart *b = *(HoldPart *const *) y;
+	int			c;
+
+	if (a->group != b->group)
+		return a->group < b->group ? -1 : 1;
+	if ((c = text_cmp(a->item, b->item)) != 0)
+		return c;
+	if ((c = text_cmp(a->location, b->location)) != 0)
+		return c;
+	return a->ix < b->ix ? -1 : a->ix > b->ix ? 1 : 0;
+}
+
+/* A JSON number as an integer; false when it has a fraction (the SQL's ::integer refuses it) */
+static bool
+jb_int4(JsonbValue *v, int32 *out)
+{
+	*out = DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(v->val.numeric)));
+	return num_cmp(v->val.numeric, int64_to_numeric(*out)) == 0;
+}
+
+/* false: not the shape of a plan's part */
+static bool
+read_part(JsonbValue *e, int ix, HoldPart *p)
+{
+	JsonbContainer *o;
+	JsonbValue	v;
+
+	if (e == NULL || e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
+		return false;
+	o = e->val.binary.data;
+	p->ix = ix;
+	p->json = JsonbToCString(NULL, o, VARSIZE(o));
+	p->line_ref = jb_string(o, "line_ref");
+	p->unit_ref = jb_string(o, "unit_ref");
+	p->item = jb_string(o, "item");
+	p->reservation_line_ref = jb_string(o, "reservation_line_ref");
+	if (p->line_ref == NULL || p->unit_ref == NULL || p->item == NULL)
+		return false;
+	if (getKeyJsonValueFromContainer(o, "part", 4, &v) == NULL || v.type != jbvNumeric || !jb_int4(&v, &p->part))
+		return false;
+	if (getKeyJsonValueFromContainer(o, "quantity", 8, &v) == NULL || v.type != jbvNumeric)
+		return false;
+	p->quantity = v.val.numeric;
+	p->quantity_text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(p->quantity)));
+	if (getKeyJsonValueFromContainer(o, "location", 8, &v) == NULL || v.type == jbvNull)
+		p->location = NULL;
+	else if (v.type == jbvString)
+		p->location = pnstrdup(v.val.string.val, v.val.string.len);
+	else
+		return false;
+	if (p->location != NULL && p->reservation_line_ref == NULL)
+		return false;
+	if (getKeyJsonValueFromContainer(o, "rule_no", 7, &v) == NULL || v.type == jbvNull)
+		p->has_rule = false;
+	else if (v.type == jbvNumeric && jb_int4(&v, &p->rule_no))
+		p->has_rule = true;
+	else
+		return false;
+	if (getKeyJsonValueFromContainer(o, "distance_km", 11, &v) == NULL || v.type == jbvNull)
+		p->distance = NULL;
+	else if (v.type == jbvNumeric)
+		p->distance = v.val.numeric;
+	else
+		return false;
+	if (getKeyJsonValueFromContainer(o, "reservation_id", 14, &v) != NULL)
+		return false;
+	return true;
+}
+
+/* Reserves one part at its location; IS040 when it is promised against supply, not stock. */
+static void
+hold_part(Datum channel, Datum order_ref, HoldPart *p, Datum expires_at, bool expires_null, Datum due_date,
+		  bool due_null)
+{
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	bool		isnull;
+
+	values[0] = channel;
+	values[1] = order_ref;
+	values[2] = CStringGetTextDatum(p->reservation_line_ref);
+	values[3] = CStringGetTextDatum(p->item);
+	values[4] = NumericGetDatum(p->quantity);
+	values[5] = CStringGetTextDatum(p->location);
+	values[6] = expires_at;
+	nulls[6] = expires_null ? 'n' : ' ';
+	values[7] = due_date;
+	nulls[7] = due_null ? 'n' : ' ';
+	hold_run(HQ_RESERVE, values, nulls, false);
+	if (SPI_processed != 1)
+		elog(ERROR, "inventory_sync: reserve() returned %d rows", (int) SPI_processed);
+	p->reservation_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+		/* a backorder channel promised it against supply: not in stock there (_refuse_beyond_atp()'s IS040) */
+		ereport(ERROR, (errcode(ERRCODE_IS_BEYOND_ATP),
+						errmsg("%s of gtin %s is not in stock at %s", p->quantity_text, p->item, p->location),
+						errdetail("Reservation channel \"%s\", order \"%s\", line \"%s\".",
+								  TextDatumGetCString(channel), TextDatumGetCString(order_ref), p->reservation_line_ref)));
+}
+
+PG_FUNCTION_INFO_V1(broker_hold_placed);
+
+/*
+ * _broker_hold_placed(channel, order_ref, parts, expires_at, due_date): an order brokered
+ * all or nothing held and recorded, as _broker_hold() holds it; NULL (nothing done) when
+ * the parts are not as a plan makes them.
+ */
+Datum
+broker_hold_placed(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	Jsonb	   *jparts;
+	int			n,
+				i,
+				g,
+				ngroups = 0;
+	HoldPart   *parts;
+	HoldPart  **order;
+	HoldGroup  *groups;
+	int		   *rank;
+	Datum		channel,
+				order_ref;
+	HoldPart   *volatile current = NULL;
+	MemoryContext cxt;
+	StringInfoData b;
+	Datum		result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	channel = PG_GETARG_DATUM(0);
+	order_ref = PG_GETARG_DATUM(1);
+	jparts = PG_GETARG_JSONB_P(2);
+	if (!JB_ROOT_IS_ARRAY(jparts) || JB_ROOT_IS_SCALAR(jparts))
+		PG_RETURN_NULL();
+	n = JB_ROOT_COUNT(jparts);
+	parts = palloc0(sizeof(HoldPart) * Max(n, 1));
+	groups = palloc0(sizeof(HoldGroup) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		HoldPart   *p = &parts[i];
+
+		if (!read_part(getIthJsonbValueFromContainer(&jparts->root, i), i, p))
+			PG_RETURN_NULL();
+		/* its group: min(item), min(location) over the parts of its (unit_ref, part) */
+		for (g = 0; g < ngroups; g++)
+			if (groups[g].part == p->part && strcmp(groups[g].unit_ref, p->unit_ref) == 0)
+				break;
+		if (g == ngroups)
+		{
+			groups[g].unit_ref = p->unit_ref;
+			groups[g].part = p->part;
+			groups[g].min_item = p->item;
+			groups[g].min_location = p->location;
+			ngroups++;
+		}
+		else
+		{
+			if (text_cmp(p->item, groups[g].min_item) < 0)
+				groups[g].min_item = p->item;
+			/* min() skips NULL */
+			if (p->location != NULL
+				&& (groups[g].min_location == NULL || text_cmp(p->location, groups[g].min_location) < 0))
+				groups[g].min_location = p->location;
+		}
+		p->group = g;
+	}
+	/* the groups in the order _broker_hold() takes them, each part pointing at its rank */
+	{
+		HoldGroup  *sorted = palloc(sizeof(HoldGroup) * Max(ngroups, 1));
+
+		memcpy(sorted, groups, sizeof(HoldGroup) * ngroups);
+		qsort(sorted, ngroups, sizeof(HoldGroup), group_cmp);
+		rank = palloc(sizeof(int) * Max(ngroups, 1));
+		for (g = 0; g < ngroups; g++)
+		{
+			int			k;
+
+			for (k = 0; k < ngroups; k++)
+				if (sorted[k].part == groups[g].part && strcmp(sorted[k].unit_ref, groups[g].unit_ref) == 0)
+					break;
+			rank[g] = k;
+		}
+		for (i = 0; i < n; i++)
+			parts[i].group = rank[parts[i].group];
+	}
+	order = palloc(sizeof(HoldPart *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		order[i] = &parts[i];
+	qsort(order, n, sizeof(HoldPart *), part_cmp);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_sync: SPI_connect failed");
+
+	/*
+	 * The reservations, without a subtransaction: a part reserve() refuses (IS040) refuses
+	 * the order, so nothing of it is to be kept, and the error only reworded, as
+	 * _broker_hold() words it (the transaction is aborting: no statement runs in between).
+	 * The rows locked above are updated in the same transaction, not a subtransaction of
+	 * it, so no row gets a multixact for its lock and its update.
+	 */
+	cxt = CurrentMemoryContext;
+	PG_TRY();
+	{
+		for (i = 0; i < n; i++)
+		{
+			current = order[i];
+			if (order[i]->location != NULL)
+				hold_part(channel, order_ref, order[i], PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4),
+						  PG_ARGISNULL(4));
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_IS_BEYOND_ATP || current == NULL)
+			PG_RE_THROW();
+		FlushErrorState();
+		/* _refuse_beyond_atp() with the detail given: PL/pgSQL's RAISE refuses a NULL option */
+		if (edata->detail == NULL)
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							errmsg("RAISE statement option cannot be null")));
+		ereport(ERROR, (errcode(ERRCODE_IS_BEYOND_ATP),
+						errmsg("insufficient ATP to broker order \"%s\" of channel \"%s\": line \"%s\" (%s)",
+							   TextDatumGetCString(order_ref), TextDatumGetCString(channel), current->line_ref,
+							   edata->message != NULL ? edata->message : ""),
+						errdetail_internal("%s", edata->detail),
+						errhint("Another promise took the stock meanwhile: broker the order again to place it elsewhere.")));
+	}
+	PG_END_TRY();
+
+	/* the allocation in one statement, part by part in the order they were held */
+	{
+		Datum		values[11];
+		char	  **line_refs = palloc(sizeof(char *) * Max(n, 1));
+		char	  **unit_refs = palloc(sizeof(char *) * Max(n, 1));
+		char	  **items = palloc(sizeof(char *) * Max(n, 1));
+		char	  **locations = palloc(sizeof(char *) * Max(n, 1));
+		Datum	   *partnos = palloc(sizeof(Datum) * Max(n, 1));
+		Datum	   *quantities = palloc(sizeof(Datum) * Max(n, 1));
+		Datum	   *rules = palloc(sizeof(Datum) * Max(n, 1));
+		bool	   *rule_nulls = palloc(sizeof(bool) * Max(n, 1));
+		Datum	   *distances = palloc(sizeof(Datum) * Max(n, 1));
+		bool	   *distance_nulls = palloc(sizeof(bool) * Max(n, 1));
+		Datum	   *reservations = palloc(sizeof(Datum) * Max(n, 1));
+		bool	   *reservation_nulls = palloc(sizeof(bool) * Max(n, 1));
+		bool	   *no_nulls = palloc0(sizeof(bool) * Max(n, 1));
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		for (i = 0; i < n; i++)
+		{
+			HoldPart   *p = order[i];
+			bool		located = p->location != NULL;
+
+			line_refs[i] = p->line_ref;
+			unit_refs[i] = p->unit_ref;
+			items[i] = p->item;
+			locations[i] = p->location;
+			partnos[i] = Int32GetDatum(p->part);
+			quantities[i] = NumericGetDatum(p->quantity);
+			/* an unallocated part keeps neither rule nor distance, as _broker_hold() records it */
+			rule_nulls[i] = !located || !p->has_rule;
+			rules[i] = rule_nulls[i] ? (Datum) 0 : Int32GetDatum(p->rule_no);
+			distance_nulls[i] = !located || p->distance == NULL;
+			distances[i] = distance_nulls[i] ? (Datum) 0 : NumericGetDatum(p->distance);
+			reservation_nulls[i] = !located;
+			reservations[i] = located ? Int64GetDatum(p->reservation_id) : (Datum) 0;
+		}
+		values[0] = channel;
+		values[1] = order_ref;
+		values[2] = text_array(line_refs, n);
+		values[3] = text_array(unit_refs, n);
+		values[4] = PointerGetDatum(construct_md_array(partnos, no_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
+		values[5] = text_array(items, n);
+		values[6] = text_array(locations, n);
+		values[7] = PointerGetDatum(construct_md_array(quantities, no_nulls, 1, dims, lbs, NUMERICOID, -1, false,
+													   TYPALIGN_INT));
+		values[8] = PointerGetDatum(construct_md_array(rules, rule_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
+		values[9] = PointerGetDatum(construct_md_array(distances, distance_nulls, 1, dims, lbs, NUMERICOID, -1, false,
+													   TYPALIGN_INT));
+		values[10] = PointerGetDatum(construct_md_array(reservations, reservation_nulls, 1, dims, lbs, INT8OID, 8,
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		hold_run(HQ_ALLOCATION, values, NULL, false);
+	}
+
+	/* the parts with their reservations, in the order they were held */
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '[');
+	for (i = 0; i < n; i++)
+	{
+		HoldPart   *p = order[i];
+		int			len = strlen(p->json);
+
+		if (i > 0)
+			appendStringInfoString(&b, ", ");
+		if (p->location != NULL)
+		{
+			/* the object as given, its closing brace replaced */
+			appendBinaryStringInfo(&b, p->json, len - 1);
+			appendStringInfo(&b, ", \"reservation_id\": " INT64_FORMAT "}", p->reservation_id);
+		}
+		else
+			appendStringInfoString(&b, p->json);
+	}
+	appendStringInfoChar(&b, ']');
+	{
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+
+		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data));
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
