@@ -88,6 +88,15 @@ static AttrNumber change_att[9];
 static int	change_natts;
 static bool tables_valid = false;
 
+/*
+ * A reservation writes reservation and promise_key (ROW EXCLUSIVE) in any case: while
+ * one runs, the tables read here are opened in that mode too, so each relation is locked
+ * in one mode, not two (every lock beyond a backend's fast-path slots goes through the
+ * lock manager's shared partitions, which concurrent reservations of one item contend on).
+ * Set by channel_move_for_reservation(), cleared by the next posting statement's start.
+ */
+static bool reads_as_reservation = false;
+
 static void
 channel_move_reset(int kind, Oid relid)
 {
@@ -489,6 +498,7 @@ ChannelKeys
 channel_keys_lock_fast(const StatementPairs *pairs, ChannelStatement *cs)
 {
 	memset(cs, 0, sizeof(*cs));
+	reads_as_reservation = false;
 	if (IsolationUsesXactSnapshot())
 		return CHANNEL_KEYS_SQL;
 	channel_topology_load();
@@ -555,12 +565,30 @@ static const bool table_written[NUM_TABLES] = {
 	[T_LOCATION_ATP] = true, [T_CHANNEL_ATP] = true, [T_STATE] = true,
 };
 
+
+void
+channel_move_for_reservation(void)
+{
+	reads_as_reservation = true;
+}
+
+static LOCKMODE
+table_mode(int table)
+{
+	if (table_written[table])
+		return RowExclusiveLock;
+	if (reads_as_reservation &&
+		(table == T_PROMISE_KEY || table == T_BACKORDER || table == T_FULFILLING))
+		return RowExclusiveLock;
+	return AccessShareLock;
+}
+
 static KeyedRow *
 row_of(MoveWork *w, int table)
 {
 	if (!w->open[table])
 	{
-		keyed_row_open(&w->rows[table], &tables[table], table_written[table] ? RowExclusiveLock : AccessShareLock);
+		keyed_row_open(&w->rows[table], &tables[table], table_mode(table));
 		w->open[table] = true;
 	}
 	return &w->rows[table];
@@ -1240,8 +1268,11 @@ channel_hold_prelock(void)
 		return;
 	for (i = 0; i < NUM_TABLES; i++)
 	{
-		LOCKMODE	mode = table_written[i] ? RowExclusiveLock : AccessShareLock;
+		LOCKMODE	mode = table_mode(i);
 
+		/* what only a location's ATP computed again reads: locked by that (rare) route itself */
+		if (i == T_BALANCE || i == T_LOT || i == T_SAFETY)
+			continue;
 		LockRelationOid(tables[i].relid, mode);
 		LockRelationOid(tables[i].indexid, mode);
 	}

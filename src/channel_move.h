@@ -32,6 +32,12 @@ typedef struct ChannelTerms
 extern void channel_topology_load(void);
 
 /*
+ * The statement is a reservation (it writes reservation and promise_key): the tables of
+ * both are read in ROW EXCLUSIVE mode, the one it writes them in, until a posting starts.
+ */
+extern void channel_move_for_reservation(void);
+
+/*
  * The tables channel_move.c reads by key, as loaded by channel_topology_load():
  * promise_key (column 0: reserved) and channel_atp (0: atp, 1: version, 2: updated_at).
  */
@@ -124,8 +130,10 @@ typedef struct LineHold
 } LineHold;
 
 /*
- * Every table a hold reads or writes, locked ahead of the line's row locks: the hold then
- * finds its relation locks held and waits on no lock manager while it holds the rows.
+ * Every table a hold from the stored location ATP reads or writes, locked ahead of the
+ * line's row locks: the hold then finds its relation locks held and waits on no lock
+ * manager while it holds the rows. (What only a recomputation of the location's ATP
+ * reads, balances, lots and safety stock, that route locks itself.)
  */
 extern void channel_hold_prelock(void);
 

@@ -543,6 +543,7 @@ reserve_placed(FunctionCallInfo fcinfo, Datum **values, bool **nulls)
 	PlacedStart start;
 
 	channel_topology_load();
+	channel_move_for_reservation();
 	terms = channel_terms(name);
 	if (terms == NULL || (n = placed_candidates(fcinfo, terms, channel, &candidates, &start)) == 0)
 		return false;
