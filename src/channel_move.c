@@ -88,6 +88,15 @@ static AttrNumber change_att[9];
 static int	change_natts;
 static bool tables_valid = false;
 
+/*
+ * A reservation writes reservation and promise_key (ROW EXCLUSIVE) in any case: while
+ * one runs, the tables read here are opened in that mode too, so each relation is locked
+ * in one mode, not two (every lock beyond a backend's fast-path slots goes through the
+ * lock manager's shared partitions, which concurrent reservations of one item contend on).
+ * Set by channel_move_for_reservation(), cleared by the next posting statement's start.
+ */
+static bool reads_as_reservation = false;
+
 static void
 channel_move_reset(int kind, Oid relid)
 {
@@ -165,6 +174,37 @@ topo_location(int64 location, bool create)
 	return e;
 }
 
+static int
+by_location_cmp(const void *a, const void *b, void *arg)
+{
+	const int64 *locations = arg;
+	int64		x = locations[*(const int32 *) a];
+	int64		y = locations[*(const int32 *) b];
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* Each channel's locations indexed by location, for channel_location_order()'s one pass. */
+static void
+channels_index_locations(void)
+{
+	HASH_SEQ_STATUS seq;
+	ChannelTerms *t;
+
+	hash_seq_init(&seq, topo_channels);
+	while ((t = hash_seq_search(&seq)) != NULL)
+	{
+		int64		i;
+
+		if (t->locations == NULL)
+			continue;
+		t->by_location = palloc(sizeof(int32) * t->nlocations);
+		for (i = 0; i < t->nlocations; i++)
+			t->by_location[i] = (int32) i;
+		qsort_arg(t->by_location, t->nlocations, sizeof(int32), by_location_cmp, t->locations);
+	}
+}
+
 /* Every channel of every location, in channel order; the in-transit locations; the buckets. */
 static void
 topo_load_rows(void)
@@ -212,6 +252,7 @@ topo_load_rows(void)
 		t->location = t->nlocations > 0 ? DatumGetInt64(SPI_getbinval(row, desc, 6, &isnull)) : 0;
 		t->locations = NULL;
 		t->priorities = NULL;
+		t->by_location = NULL;
 	}
 	topo_query("SELECT cl.channel, cl.location::int8, cl.priority FROM inventory_sync.channel_location cl"
 			   " ORDER BY cl.channel, cl.priority, cl.location");
@@ -234,6 +275,7 @@ topo_load_rows(void)
 		t->locations[n] = DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
 		t->priorities[n] = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
 	}
+	channels_index_locations();
 	topo_query("SELECT in_transit::int8 FROM inventory_sync.transit_route");
 	for (i = 0; i < SPI_processed; i++)
 		topo_location(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
@@ -456,6 +498,7 @@ ChannelKeys
 channel_keys_lock_fast(const StatementPairs *pairs, ChannelStatement *cs)
 {
 	memset(cs, 0, sizeof(*cs));
+	reads_as_reservation = false;
 	if (IsolationUsesXactSnapshot())
 		return CHANNEL_KEYS_SQL;
 	channel_topology_load();
@@ -522,12 +565,30 @@ static const bool table_written[NUM_TABLES] = {
 	[T_LOCATION_ATP] = true, [T_CHANNEL_ATP] = true, [T_STATE] = true,
 };
 
+
+void
+channel_move_for_reservation(void)
+{
+	reads_as_reservation = true;
+}
+
+static LOCKMODE
+table_mode(int table)
+{
+	if (table_written[table])
+		return RowExclusiveLock;
+	if (reads_as_reservation &&
+		(table == T_PROMISE_KEY || table == T_BACKORDER || table == T_FULFILLING))
+		return RowExclusiveLock;
+	return AccessShareLock;
+}
+
 static KeyedRow *
 row_of(MoveWork *w, int table)
 {
 	if (!w->open[table])
 	{
-		keyed_row_open(&w->rows[table], &tables[table], table_written[table] ? RowExclusiveLock : AccessShareLock);
+		keyed_row_open(&w->rows[table], &tables[table], table_mode(table));
 		w->open[table] = true;
 	}
 	return &w->rows[table];
@@ -1000,7 +1061,7 @@ location_atp_now(int64 item, int64 location, int32 shelf, Numeric *atp)
 }
 
 bool
-channel_rows_ready(text *channel, int64 item, bool today)
+channel_rows_ready(text *channel, int64 item, bool today, Numeric *atp)
 {
 	MoveWork	w;
 	Datum		key[2] = {PointerGetDatum(channel), Int64GetDatum(item)};
@@ -1009,7 +1070,10 @@ channel_rows_ready(text *channel, int64 item, bool today)
 
 	work_init(&w);
 	w.snapshot = keyed_snapshot();
-	ok = find_row(&w, T_CHANNEL_ATP, key) && !find_row(&w, T_FULFILLING, key) && !item_limited(item) &&
+	ok = find_row(&w, T_CHANNEL_ATP, key);
+	if (ok && atp != NULL)
+		*atp = DatumGetNumericCopy(keyed_row_get(row_of(&w, T_CHANNEL_ATP), 0, &isnull));
+	ok = ok && !find_row(&w, T_FULFILLING, key) && !item_limited(item) &&
 		find_row(&w, T_STATE, key) &&
 		(!today || DatumGetDateADT(keyed_row_get(row_of(&w, T_STATE), 1, &isnull)) == w.today);
 	work_close(&w);
@@ -1021,6 +1085,8 @@ typedef struct OrderedLocation
 	int64		location;
 	int32		priority;
 	Numeric		atp;
+	bool		found;			/* a stored row for the channel's rule */
+	bool		today;			/* computed today */
 } OrderedLocation;
 
 static int
@@ -1037,44 +1103,121 @@ ordered_cmp(const void *a, const void *b)
 	return x->location < y->location ? -1 : (x->location > y->location ? 1 : 0);
 }
 
-void
-channel_location_order(const ChannelTerms *terms, int64 item, int64 *ordered)
+/* The position of location among the channel's locations; -1: not one of them. */
+static int64
+terms_position(const ChannelTerms *terms, int64 location)
+{
+	int64		lo = 0;
+	int64		hi = terms->nlocations - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+		int64		at = terms->locations[terms->by_location[mid]];
+
+		if (at == location)
+			return terms->by_location[mid];
+		if (at < location)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* Each of the channel's locations with its stored ATP of the item as the channel sees it (0 where none). */
+static OrderedLocation *
+locations_read(const ChannelTerms *terms, int64 item)
 {
 	MoveWork	w;
 	KeyedRow   *r;
 	OrderedLocation *o = palloc(sizeof(OrderedLocation) * Max(terms->nlocations, 1));
 	Datum		key[1] = {Int64GetDatum(item)};
+	DateADT		day;
 	bool		isnull;
-	int			i;
+	int64		i;
 
 	for (i = 0; i < terms->nlocations; i++)
 	{
 		o[i].location = terms->locations[i];
 		o[i].priority = terms->priorities[i];
 		o[i].atp = num_zero();
+		o[i].found = false;
+		o[i].today = false;
 	}
 	/* one range of the index: every stored location ATP of the item */
 	work_init(&w);
+	day = w.today;
 	w.snapshot = keyed_snapshot();
 	r = row_of(&w, T_LOCATION_ATP);
 	r->snapshot = w.snapshot;
 	keyed_scan_begin(r, key, 1);
 	while (keyed_scan_next(r))
 	{
-		int64		location = DatumGetInt64(keyed_row_get(r, 2, &isnull));
+		int64		location;
 		int32		shelf = DatumGetInt32(keyed_row_get(r, 3, &isnull));
 
 		if (shelf != terms->shelf)
 			continue;
-		for (i = 0; i < terms->nlocations; i++)
-			if (o[i].location == location)
-				o[i].atp = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
+		location = DatumGetInt64(keyed_row_get(r, 2, &isnull));
+		if (terms->by_location != NULL)
+			i = terms_position(terms, location);
+		else
+			for (i = 0; i < terms->nlocations && o[i].location != location; i++)
+				;
+		if (i < 0 || i >= terms->nlocations)
+			continue;
+		o[i].atp = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
+		o[i].found = true;
+		o[i].today = DatumGetDateADT(keyed_row_get(r, 1, &isnull)) == day;
 	}
 	keyed_scan_end(r);
 	work_close(&w);
+	return o;
+}
+
+void
+channel_location_order(const ChannelTerms *terms, int64 item, int64 *ordered)
+{
+	OrderedLocation *o = locations_read(terms, item);
+	int64		i;
+
 	qsort(o, terms->nlocations, sizeof(OrderedLocation), ordered_cmp);
 	for (i = 0; i < terms->nlocations; i++)
 		ordered[i] = o[i].location;
+	pfree(o);
+}
+
+void
+channel_location_first(const ChannelTerms *terms, int64 item, LocationBest *best)
+{
+	OrderedLocation *o = locations_read(terms, item);
+	int64		b = 0;
+	int64		i;
+
+	/* the least of the order: what a sort would put first */
+	for (i = 1; i < terms->nlocations; i++)
+		if (ordered_cmp(&o[i], &o[b]) < 0)
+			b = i;
+	best->location = o[b].location;
+	best->found = o[b].found;
+	best->today = o[b].today;
+	best->atp = o[b].atp;
+	pfree(o);
+}
+
+bool
+location_backorder_held(int64 item, int64 location)
+{
+	MoveWork	w;
+	Datum		key[2] = {Int64GetDatum(item), Int64GetDatum(location)};
+	bool		held;
+
+	work_init(&w);
+	w.snapshot = keyed_snapshot();
+	held = find_row(&w, T_BACKORDER, key);
+	work_close(&w);
+	return held;
 }
 
 bool
@@ -1125,8 +1268,11 @@ channel_hold_prelock(void)
 		return;
 	for (i = 0; i < NUM_TABLES; i++)
 	{
-		LOCKMODE	mode = table_written[i] ? RowExclusiveLock : AccessShareLock;
+		LOCKMODE	mode = table_mode(i);
 
+		/* what only a location's ATP computed again reads: locked by that (rare) route itself */
+		if (i == T_BALANCE || i == T_LOT || i == T_SAFETY)
+			continue;
 		LockRelationOid(tables[i].relid, mode);
 		LockRelationOid(tables[i].indexid, mode);
 	}

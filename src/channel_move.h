@@ -25,10 +25,17 @@ typedef struct ChannelTerms
 	int64		location;		/* the lowest of its locations (its only one, when it has one) */
 	int64	   *locations;		/* all of them, in (priority, location) order */
 	int32	   *priorities;
+	int32	   *by_location;	/* indexes into locations, in location order (a search by location) */
 } ChannelTerms;
 
 /* The topology and the tables, up to date (inside the caller's SPI connection). */
 extern void channel_topology_load(void);
+
+/*
+ * The statement is a reservation (it writes reservation and promise_key): the tables of
+ * both are read in ROW EXCLUSIVE mode, the one it writes them in, until a posting starts.
+ */
+extern void channel_move_for_reservation(void);
 
 /*
  * The tables channel_move.c reads by key, as loaded by channel_topology_load():
@@ -57,6 +64,24 @@ extern int	channel_location_channels(int64 location, text ***channels, int32 **s
  */
 extern void channel_location_order(const ChannelTerms *terms, int64 item, int64 *ordered);
 
+/* The first location of that order, and what its stored ATP row says. */
+typedef struct LocationBest
+{
+	int64		location;
+	bool		found;			/* it has a stored ATP row for the channel's shelf-life rule */
+	bool		today;			/* computed today */
+	Numeric		atp;			/* its stored ATP (0 without a row) */
+} LocationBest;
+
+/*
+ * The first location of channel_location_order() alone, into *best: a line placed there
+ * needs the rest of the order only when it does not fit.
+ */
+extern void channel_location_first(const ChannelTerms *terms, int64 item, LocationBest *best);
+
+/* Whether a backorder is held at the location for the item (C leaves such a location to the SQL). */
+extern bool location_backorder_held(int64 item, int64 location);
+
 /*
  * The ATP of an item at a location as channels with the given shelf-life rule see it, read
  * now (the caller holds its promise key); false when C cannot compute it (a backorder held
@@ -70,9 +95,10 @@ extern bool channel_atp_now(text *channel, int64 item, Numeric *atp);
 /*
  * Whether the channel's ATP for the item can be moved in C: its channel_atp and
  * channel_atp_state rows exist, no pooled reservation of it is being fulfilled, and (when
- * today is asked) its sum is today's.
+ * today is asked) its sum is today's. When it can and atp is not NULL, the published ATP
+ * read with them into *atp.
  */
-extern bool channel_rows_ready(text *channel, int64 item, bool today);
+extern bool channel_rows_ready(text *channel, int64 item, bool today, Numeric *atp);
 
 /*
  * Moves the channels selling from these pairs (their promise keys held) by the change of
@@ -104,8 +130,10 @@ typedef struct LineHold
 } LineHold;
 
 /*
- * Every table a hold reads or writes, locked ahead of the line's row locks: the hold then
- * finds its relation locks held and waits on no lock manager while it holds the rows.
+ * Every table a hold from the stored location ATP reads or writes, locked ahead of the
+ * line's row locks: the hold then finds its relation locks held and waits on no lock
+ * manager while it holds the rows. (What only a recomputation of the location's ATP
+ * reads, balances, lots and safety stock, that route locks itself.)
  */
 extern void channel_hold_prelock(void);
 

@@ -68,19 +68,42 @@ location_channels(int64 location, text *channel, PlacedLocks *locks)
 	return member;
 }
 
+static bool
+text_same(const text *x, const text *y)
+{
+	return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
+		memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
+}
+
+/* What placed_candidates() found out about the line on its way. */
+typedef struct PlacedStart
+{
+	Numeric		channel_atp;	/* the reserving channel's published ATP */
+	bool		rest_ordered;	/* the candidates after the first are in order (else: to be ordered) */
+	LocationBest best;			/* the first candidate's stored ATP, where the order was read */
+	bool		best_read;
+} PlacedStart;
+
 /*
  * The locations this path tries for the line, in order, into *out; 0 when the SQL decides
  * it: a backorder channel, a location not the channel's (IS043), a channel whose sum is
- * not today's, a channel selling there without its rows yet.
+ * not today's, a channel selling there without its rows yet. Anywhere in the channel,
+ * only the first is known at once: the others are put in order when the line does not
+ * fit there (place_line), most lines being held at the first.
  */
 static int
-placed_candidates(FunctionCallInfo fcinfo, const ChannelTerms *terms, text *channel, int64 **out)
+placed_candidates(FunctionCallInfo fcinfo, const ChannelTerms *terms, text *channel, int64 **out,
+				  PlacedStart *start)
 {
 	int64		item = DatumGetInt64(PG_GETARG_DATUM(ARG_ITEM));
+	text	  **checked = NULL;
+	int			nchecked = 0;
 	int			n;
 	int			i;
 	int			j;
 
+	memset(start, 0, sizeof(*start));
+	start->rest_ordered = true;
 	if (terms->allow_backorder || terms->nlocations == 0 || terms->locations == NULL)
 		return 0;
 	n = PG_ARGISNULL(ARG_LOCATION) ? (int) terms->nlocations : 1;
@@ -90,21 +113,70 @@ placed_candidates(FunctionCallInfo fcinfo, const ChannelTerms *terms, text *chan
 	else if (n == 1)
 		(*out)[0] = terms->location;
 	else
-		channel_location_order(terms, item, *out);
+	{
+		channel_location_first(terms, item, &start->best);
+		start->best_read = true;
+		start->rest_ordered = false;
+		(*out)[0] = start->best.location;
+		for (i = 0, j = 1; i < n; i++)
+			if (terms->locations[i] != start->best.location && j < n)
+				(*out)[j++] = terms->locations[i];
+	}
 	/* every channel a line there moves must have its rows; the reserving one's sum today's */
-	if (!channel_rows_ready(channel, item, true))
+	if (!channel_rows_ready(channel, item, true, &start->channel_atp))
 		return 0;
 	for (i = 0; i < n; i++)
 	{
-		PlacedLocks locks;
+		text	  **channels;
+		int32	   *shelves;
+		int			nchannels = channel_location_channels((*out)[i], &channels, &shelves);
+		bool		member = false;
 
-		if (!location_channels((*out)[i], channel, &locks))
-			return 0;
-		for (j = 0; j < locks.n; j++)
-			if (text_cmp(&locks.channels[j], &channel) != 0 && !channel_rows_ready(locks.channels[j], item, false))
+		for (j = 0; j < nchannels; j++)
+		{
+			int			k;
+
+			if (text_same(channels[j], channel))
+			{
+				member = true;
+				continue;
+			}
+			/* each other channel once, wherever it sells */
+			for (k = 0; k < nchecked && !text_same(checked[k], channels[j]); k++)
+				;
+			if (k < nchecked)
+				continue;
+			if (!channel_rows_ready(channels[j], item, false, NULL))
 				return 0;
+			if (checked == NULL)
+				checked = palloc(sizeof(text *) * n * 2);
+			if (nchecked < n * 2)
+				checked[nchecked++] = channels[j];
+		}
+		if (!member)
+			return 0;
+		if (nchannels > 0)
+		{
+			pfree(channels);
+			pfree(shelves);
+		}
 	}
 	return n;
+}
+
+/* The candidates after the first, in the order of the channel's locations now (the first was tried). */
+static void
+order_rest(const ChannelTerms *terms, int64 item, int64 *candidates, int n)
+{
+	int64	   *ordered = palloc(sizeof(int64) * terms->nlocations);
+	int			i;
+	int			j;
+
+	channel_location_order(terms, item, ordered);
+	for (i = 0, j = 1; i < terms->nlocations && j < n; i++)
+		if (ordered[i] != candidates[0])
+			candidates[j++] = ordered[i];
+	pfree(ordered);
 }
 
 /* Locks the ATP rows of the channels, in order; the reserving channel's ATP as locked into *own. */
@@ -335,33 +407,46 @@ refuse_with_best(FunctionCallInfo fcinfo, text *channel, int32 shelf, Numeric ch
  * SQL decides (it refuses, or finds the one location that holds it, before it writes
  * anything); so does a line whose location's ATP C cannot read (a backorder held there).
  * Under the locks it is read again: a refusal there happens only when another promise
- * took the stock in between.
+ * took the stock in between. The location's ATP is its stored one where the order of
+ * the channel's locations read it today (what the locks will read), else computed.
  */
 static bool
-line_likely_fits(FunctionCallInfo fcinfo, text *channel, int32 shelf, int64 location)
+line_likely_fits(FunctionCallInfo fcinfo, const PlacedStart *start, int32 shelf, int64 location)
 {
 	Numeric		quantity = PG_GETARG_NUMERIC(ARG_QUANTITY);
+	int64		item = DatumGetInt64(PG_GETARG_DATUM(ARG_ITEM));
 	Numeric		location_atp;
-	Numeric		channel_atp;
 
-	if (!location_atp_now(DatumGetInt64(PG_GETARG_DATUM(ARG_ITEM)), location, shelf, &location_atp) ||
-		!channel_atp_now(channel, DatumGetInt64(PG_GETARG_DATUM(ARG_ITEM)), &channel_atp))
+	if (start->best_read && start->best.location == location && start->best.found && start->best.today)
+	{
+		if (location_backorder_held(item, location))
+			return false;
+		location_atp = start->best.atp;
+	}
+	else if (!location_atp_now(item, location, shelf, &location_atp))
 		return false;
-	return num_cmp(quantity, location_atp) <= 0 && num_cmp(quantity, channel_atp) <= 0;
+	return num_cmp(quantity, location_atp) <= 0 && num_cmp(quantity, start->channel_atp) <= 0;
 }
 
 /* Where the line goes (into *placed): the first location it fits at, tried in order; refused (IS040) where none. */
 static void
-place_line(FunctionCallInfo fcinfo, text *channel, int32 shelf, const int64 *candidates, int n, PlacedTry *placed)
+place_line(FunctionCallInfo fcinfo, const ChannelTerms *terms, text *channel, int64 *candidates, int n,
+		   bool rest_ordered, PlacedTry *placed)
 {
 	Datum		item = PG_GETARG_DATUM(ARG_ITEM);
 	Numeric		quantity = PG_GETARG_NUMERIC(ARG_QUANTITY);
+	int32		shelf = terms->shelf;
 	PlacedTry	best = {0};
 	int			i;
 
 	for (i = 0; i < n; i++)
 	{
-		PlacedTry	t = {candidates[i]};
+		PlacedTry	t;
+
+		if (i == 1 && !rest_ordered)
+			order_rest(terms, DatumGetInt64(item), candidates, n);
+		memset(&t, 0, sizeof(t));
+		t.location = candidates[i];
 
 		if (n == 1)
 			try_location_locked(channel, item, shelf, quantity, &t);
@@ -455,12 +540,14 @@ reserve_placed(FunctionCallInfo fcinfo, Datum **values, bool **nulls)
 	int64		version;
 	HeapAppend	writer;
 	int64		change_id;
+	PlacedStart start;
 
 	channel_topology_load();
+	channel_move_for_reservation();
 	terms = channel_terms(name);
-	if (terms == NULL || (n = placed_candidates(fcinfo, terms, channel, &candidates)) == 0)
+	if (terms == NULL || (n = placed_candidates(fcinfo, terms, channel, &candidates, &start)) == 0)
 		return false;
-	if (!line_likely_fits(fcinfo, channel, terms->shelf, candidates[0]))
+	if (!line_likely_fits(fcinfo, &start, terms->shelf, candidates[0]))
 		return false;
 
 	/* the reservation first (level 1), at the first location tried; a key seen before is the SQL's */
@@ -474,7 +561,7 @@ reserve_placed(FunctionCallInfo fcinfo, Datum **values, bool **nulls)
 	heap_append_init(&writer, pc->reservation_change, pc->change_natts, 1);
 	heap_append_open(&writer);
 	change_id = nextval_internal(pc->change_seq, false);
-	place_line(fcinfo, channel, terms->shelf, candidates, n, &placed);
+	place_line(fcinfo, terms, channel, candidates, n, start.rest_ordered, &placed);
 	if (placed.location != candidates[0])
 	{
 		reservation_move_to(reservation_id, placed.location);
