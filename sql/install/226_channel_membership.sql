@@ -65,6 +65,7 @@ BEGIN
           WHERE r.status = 'open' AND r.location IS NULL
             AND r.channel IN (SELECT a.channel FROM inventory_sync.channel_location a
                                 JOIN inventory_sync.channel_location b ON b.location = a.location AND b.channel <> a.channel)),
+    totals AS (SELECT p.channel, p.item_gtin, max(p.r_end) AS total FROM pools p GROUP BY 1, 2),
     keys AS (SELECT p.channel, p.item_gtin, cl.location, cl.priority, c.min_shelf_life_days AS shelf
                FROM (SELECT DISTINCT p.channel, p.item_gtin FROM pools p) p
                JOIN inventory_sync.channel c ON c.channel = p.channel
@@ -91,13 +92,19 @@ BEGIN
                     sum(greatest(a.atp, 0)) OVER (PARTITION BY a.channel, a.item_gtin
                                                   ORDER BY a.atp DESC, a.priority, a.location) AS l_end
                FROM atp a),
+    -- only a stretch that begins before the pool ends can hold one of its reservations
+    -- (the stretch a reservation ends in begins where the one before ends, before it)
+    held AS MATERIALIZED (
+             SELECT c.* FROM caps c
+               JOIN totals t ON t.channel = c.channel AND t.item_gtin = c.item_gtin
+              WHERE c.cap > 0 AND c.l_end - c.cap < t.total),
     -- the stretch a reservation ends in: the first location's end at or after its own,
     -- found by one pass over both lists merged and read backwards (a location's end before
     -- a reservation's at the same place), not by comparing every reservation with every
     -- location of its channel
     stream AS (SELECT c.channel, c.item_gtin, c.l_end AS pos, 0 AS kind, c.l_end, NULL::bigint AS reservation_id,
                       NULL::numeric AS q
-                 FROM caps c WHERE c.cap > 0
+                 FROM held c
                UNION ALL
                SELECT p.channel, p.item_gtin, p.r_end, 1, NULL, p.reservation_id, p.q FROM pools p),
     found AS (SELECT s.reservation_id, s.channel, s.item_gtin, s.q, s.pos AS r_end, s.kind,
@@ -107,7 +114,7 @@ BEGIN
     INSERT INTO pg_temp.pool_place
     SELECT f.reservation_id, f.channel, f.item_gtin, f.q, c.location
       FROM found f
-      LEFT JOIN caps c ON c.channel = f.channel AND c.item_gtin = f.item_gtin AND c.cap > 0 AND c.l_end = f.l_end
+      LEFT JOIN held c ON c.channel = f.channel AND c.item_gtin = f.item_gtin AND c.l_end = f.l_end
                       AND c.l_end - c.cap <= f.r_end - f.q
      WHERE f.kind = 1;
     -- the straddling ones, one at a time, where the most is left
@@ -167,8 +174,10 @@ RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync, pg_temp
 SET plan_cache_mode = force_custom_plan
--- (its sets are every item of the channels involved: hash joins, in memory, no JIT)
+-- (its sets are every item of the channels involved: in memory, no JIT; restored on
+-- return: its sums turn nested loops off)
 SET work_mem = '256MB'
+SET enable_nestloop = on
 SET jit = off
 AS $$
 DECLARE
@@ -179,6 +188,7 @@ DECLARE
     k_locations gln[];
     s_channels text[];
     s_items gtin[];
+    s_stocks numeric[];
 BEGIN
     -- (a transition table exists only for the events that have it)
     IF TG_OP = 'INSERT' THEN
@@ -197,12 +207,19 @@ BEGIN
     FOREACH one IN ARRAY changed LOOP
         PERFORM inventory_sync._channel_atp_recompute(one, NULL, 'refresh');
     END LOOP;
-    -- the pairs where pools were placed, and the channels summed again: each pooled
-    -- channel's items that had a pool, and every item of another channel at the locations
-    -- named whose "dedicated" changed
+    -- the pairs where pools were placed: their location ATP, and every channel selling
+    -- there moved by the change
     SELECT array_agg(p.item ORDER BY p.item, p.location), array_agg(p.location ORDER BY p.item, p.location)
       INTO k_items, k_locations
       FROM (SELECT DISTINCT x.item, x.location FROM pg_temp.pool_place x) p;
+    IF k_items IS NOT NULL THEN
+        PERFORM inventory_sync._channel_atp_move(k_items, k_locations, NULL, NULL, 'refresh', NULL, NULL);
+    END IF;
+    -- summed again: each pooled channel's items that had a pool, and every item of another
+    -- channel at the locations named whose "dedicated" changed; their sums in one grouped
+    -- pass over their locations' stored ATP (a channel of a thousand locations and a
+    -- thousand items sums a million), hash joins
+    PERFORM set_config('enable_nestloop', 'off', true);
     WITH d AS MATERIALIZED (
              SELECT o.channel,
                     NOT EXISTS (SELECT FROM inventory_sync.channel_location a
@@ -211,16 +228,28 @@ BEGIN
                                  WHERE a.channel = o.channel) AS dedicated
                FROM (SELECT DISTINCT cl.channel FROM inventory_sync.channel_location cl
                       WHERE cl.location = ANY (places) AND cl.channel <> ALL (changed)) o),
-    r AS (SELECT s.channel, s.item_gtin FROM inventory_sync.channel_atp_state s
+    r AS MATERIALIZED (
+          SELECT s.channel, s.item_gtin FROM inventory_sync.channel_atp_state s
             JOIN d ON d.channel = s.channel
            WHERE s.dedicated <> d.dedicated
           UNION
-          SELECT x.channel, x.item FROM pg_temp.pool_place x WHERE x.channel <> ALL (changed))
-    SELECT array_agg(r.channel ORDER BY r.channel, r.item_gtin), array_agg(r.item_gtin ORDER BY r.channel, r.item_gtin)
-      INTO s_channels, s_items
-      FROM r;
-    IF k_items IS NOT NULL OR s_channels IS NOT NULL THEN
-        PERFORM inventory_sync._channel_atp_move(k_items, k_locations, s_channels, s_items, 'refresh', NULL, NULL);
+          SELECT x.channel, x.item FROM pg_temp.pool_place x WHERE x.channel <> ALL (changed)),
+    sm AS (SELECT r.channel, r.item_gtin, sum(greatest(la.atp, 0)) AS stock
+             FROM r
+             JOIN inventory_sync.channel c ON c.channel = r.channel
+             JOIN inventory_sync.channel_location cl ON cl.channel = r.channel
+             JOIN inventory_sync.location_atp la
+               ON la.item_gtin = r.item_gtin AND la.location = cl.location AND la.min_shelf_life_days = c.min_shelf_life_days
+            GROUP BY r.channel, r.item_gtin)
+    SELECT array_agg(r.channel ORDER BY r.channel, r.item_gtin), array_agg(r.item_gtin ORDER BY r.channel, r.item_gtin),
+           array_agg(coalesce(sm.stock, 0) ORDER BY r.channel, r.item_gtin)
+      INTO s_channels, s_items, s_stocks
+      FROM r LEFT JOIN sm ON sm.channel = r.channel AND sm.item_gtin = r.item_gtin;
+    PERFORM set_config('enable_nestloop', 'on', true);
+    IF s_channels IS NOT NULL THEN
+        PERFORM inventory_sync._channel_atp_apply(s_channels, s_items, array_fill(0::numeric, ARRAY[cardinality(s_items)]),
+                                                  array_fill(true, ARRAY[cardinality(s_items)]), s_stocks, 'refresh',
+                                                  NULL, NULL);
     END IF;
     RETURN NULL;
 END
