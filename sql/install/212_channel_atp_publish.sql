@@ -327,6 +327,29 @@ $$;
 COMMENT ON FUNCTION _channel_pairs(text, gtin) IS
   'Internal: the (channel, item, location) triples a channel''s ATP may be made of (stock, reservations or stored location ATP there), for one channel or all, one item or all';
 
+-- The (channel, item) pairs a recompute sums again whatever its stock: every one published
+-- (a channel ATP row) and every one with open reservations, of a channel or all, an item
+-- or all. With the pairs that have stock (_channel_pairs, or the recompute's own sums)
+-- they are every channel ATP the recompute may change.
+CREATE FUNCTION _channel_published_pairs(of_channel text, of_item gtin)
+RETURNS TABLE (channel text, item_gtin gtin)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS $$
+BEGIN
+    -- (PL/pgSQL: its plans are kept for the session; a SQL function would plan per call)
+    RETURN QUERY
+    SELECT a.channel, a.item_gtin FROM inventory_sync.channel_atp a
+      JOIN inventory_sync.channel c ON c.channel = a.channel
+     WHERE ($1 IS NULL OR a.channel = $1) AND ($2 IS NULL OR a.item_gtin = $2)
+    UNION
+    SELECT v.channel, v.item_gtin FROM inventory_sync.reservation v
+     WHERE v.status = 'open' AND ($1 IS NULL OR v.channel = $1) AND ($2 IS NULL OR v.item_gtin = $2);
+END
+$$;
+COMMENT ON FUNCTION _channel_published_pairs(text, gtin) IS
+  'Internal: the (channel, item) pairs a recompute sums again whatever its stock (published channel ATP, open reservations), for one channel or all, one item or all';
+
 -- Every channel ATP (of a channel, an item, or all) computed again from its inputs, as
 -- set operations: the location ATP of every pair, then every channel's sum. It holds
 -- channel's EXCLUSIVE lock (every promise and posting holds a weaker one that conflicts
@@ -372,13 +395,7 @@ BEGIN
           INTO s_channels, s_items
           FROM (SELECT p.channel, p.item_gtin FROM inventory_sync._channel_pairs(channel, item) p
                 UNION
-                SELECT a.channel, a.item_gtin FROM inventory_sync.channel_atp a
-                  JOIN inventory_sync.channel c ON c.channel = a.channel
-                 WHERE (channel IS NULL OR a.channel = channel) AND (item IS NULL OR a.item_gtin = item)
-                UNION
-                SELECT v.channel, v.item_gtin FROM inventory_sync.reservation v
-                 WHERE v.status = 'open' AND (channel IS NULL OR v.channel = channel)
-                   AND (item IS NULL OR v.item_gtin = item)) x;
+                SELECT p.channel, p.item_gtin FROM inventory_sync._channel_published_pairs(channel, item) p) x;
         DELETE FROM inventory_sync.location_atp la
          WHERE (item IS NULL OR la.item_gtin = item)
            AND NOT EXISTS (SELECT FROM inventory_sync.channel_location cl
@@ -485,13 +502,7 @@ BEGIN
                HAVING sum(greatest(t.atp, 0) - greatest(coalesce(t.old, 0), 0)) <> 0),
     resum AS (SELECT x.channel, x.item FROM sums x
               UNION
-              SELECT a.channel, a.item_gtin FROM inventory_sync.channel_atp a
-                JOIN inventory_sync.channel c ON c.channel = a.channel
-               WHERE (channel IS NULL OR a.channel = channel) AND (item IS NULL OR a.item_gtin = item)
-              UNION
-              SELECT v.channel, v.item_gtin FROM inventory_sync.reservation v
-               WHERE v.status = 'open' AND (channel IS NULL OR v.channel = channel)
-                 AND (item IS NULL OR v.item_gtin = item)),
+              SELECT p.channel, p.item_gtin FROM inventory_sync._channel_published_pairs(channel, item) p),
     x AS (SELECT r.channel, r.item, 0 AS delta, true AS resum, coalesce(sm.stock, 0) AS stock
             FROM resum r LEFT JOIN sums sm ON sm.channel = r.channel AND sm.item = r.item
           UNION ALL

@@ -65,25 +65,46 @@ BEGIN
           WHERE r.status = 'open' AND r.location IS NULL
             AND r.channel IN (SELECT a.channel FROM inventory_sync.channel_location a
                                 JOIN inventory_sync.channel_location b ON b.location = a.location AND b.channel <> a.channel)),
+    totals AS (SELECT p.channel, p.item_gtin, max(p.r_end) AS total FROM pools p GROUP BY 1, 2),
     keys AS (SELECT p.channel, p.item_gtin, cl.location, cl.priority, c.min_shelf_life_days AS shelf
                FROM (SELECT DISTINCT p.channel, p.item_gtin FROM pools p) p
                JOIN inventory_sync.channel c ON c.channel = p.channel
                JOIN inventory_sync.channel_location cl ON cl.channel = p.channel),
-    caps AS (SELECT k.channel, k.item_gtin, k.location, greatest(a.atp, 0) AS cap,
-                    sum(greatest(a.atp, 0)) OVER (PARTITION BY k.channel, k.item_gtin
-                                                  ORDER BY a.atp DESC, k.priority, k.location) AS l_end
+    -- each location's ATP as stored (every posting there keeps it current), computed
+    -- again only where no value of today is stored (a key without stock, or one last
+    -- computed on an earlier day, when lots may have expired since)
+    stored AS MATERIALIZED (
+             SELECT k.channel, k.item_gtin, k.location, k.priority, k.shelf, la.atp
                FROM keys k
-               JOIN inventory_sync._location_atp_of((SELECT array_agg(k2.item_gtin) FROM keys k2),
-                                                    (SELECT array_agg(k2.location) FROM keys k2),
-                                                    (SELECT array_agg(k2.shelf) FROM keys k2)) a
-                 ON a.item_gtin = k.item_gtin AND a.location = k.location AND a.min_shelf_life_days = k.shelf),
+               LEFT JOIN inventory_sync.location_atp la
+                 ON la.item_gtin = k.item_gtin AND la.location = k.location AND la.min_shelf_life_days = k.shelf
+                AND la.computed_on = current_date),
+    atp AS (SELECT s.channel, s.item_gtin, s.location, s.priority, s.atp FROM stored s WHERE s.atp IS NOT NULL
+            UNION ALL
+            SELECT s.channel, s.item_gtin, s.location, s.priority, a.atp
+              FROM stored s
+              JOIN inventory_sync._location_atp_of((SELECT array_agg(s2.item_gtin) FROM stored s2 WHERE s2.atp IS NULL),
+                                                   (SELECT array_agg(s2.location) FROM stored s2 WHERE s2.atp IS NULL),
+                                                   (SELECT array_agg(s2.shelf) FROM stored s2 WHERE s2.atp IS NULL)) a
+                ON a.item_gtin = s.item_gtin AND a.location = s.location AND a.min_shelf_life_days = s.shelf
+             WHERE s.atp IS NULL),
+    caps AS (SELECT a.channel, a.item_gtin, a.location, greatest(a.atp, 0) AS cap,
+                    sum(greatest(a.atp, 0)) OVER (PARTITION BY a.channel, a.item_gtin
+                                                  ORDER BY a.atp DESC, a.priority, a.location) AS l_end
+               FROM atp a),
+    -- only a stretch that begins before the pool ends can hold one of its reservations
+    -- (the stretch a reservation ends in begins where the one before ends, before it)
+    held AS MATERIALIZED (
+             SELECT c.* FROM caps c
+               JOIN totals t ON t.channel = c.channel AND t.item_gtin = c.item_gtin
+              WHERE c.cap > 0 AND c.l_end - c.cap < t.total),
     -- the stretch a reservation ends in: the first location's end at or after its own,
     -- found by one pass over both lists merged and read backwards (a location's end before
     -- a reservation's at the same place), not by comparing every reservation with every
     -- location of its channel
     stream AS (SELECT c.channel, c.item_gtin, c.l_end AS pos, 0 AS kind, c.l_end, NULL::bigint AS reservation_id,
                       NULL::numeric AS q
-                 FROM caps c WHERE c.cap > 0
+                 FROM held c
                UNION ALL
                SELECT p.channel, p.item_gtin, p.r_end, 1, NULL, p.reservation_id, p.q FROM pools p),
     found AS (SELECT s.reservation_id, s.channel, s.item_gtin, s.q, s.pos AS r_end, s.kind,
@@ -93,7 +114,7 @@ BEGIN
     INSERT INTO pg_temp.pool_place
     SELECT f.reservation_id, f.channel, f.item_gtin, f.q, c.location
       FROM found f
-      LEFT JOIN caps c ON c.channel = f.channel AND c.item_gtin = f.item_gtin AND c.cap > 0 AND c.l_end = f.l_end
+      LEFT JOIN held c ON c.channel = f.channel AND c.item_gtin = f.item_gtin AND c.l_end = f.l_end
                       AND c.l_end - c.cap <= f.r_end - f.q
      WHERE f.kind = 1;
     -- the straddling ones, one at a time, where the most is left
@@ -137,26 +158,114 @@ COMMENT ON FUNCTION _pools_place() IS
 
 -- A change of membership holds channel's EXCLUSIVE lock (_channel_location_lock): no
 -- promise or posting at a channel's location is in flight, so it changes everything as
--- set operations, without row locks one by one.
+-- set operations, without row locks one by one. It computes again only what the change
+-- can move (refresh_channel_atp() computes everything):
+--   - every channel whose locations changed (its rows in the statement): the location ATP
+--     of each of its locations now, its ATP summed again, and every other channel selling
+--     from those locations moved by the change of their contribution;
+--   - the pairs where pools were placed: their location ATP (their promise keys hold
+--     more), every channel selling there moved, the pooled channel summed again;
+--   - every other channel selling from a location the statement named whose "dedicated"
+--     changed (it shares a location now, or no longer): summed again, every item of it.
+-- A channel selling only from locations the statement did not name keeps its sums: its
+-- locations, their ATP and whether it shares one are as they were.
 CREATE FUNCTION _channel_location_changed()
 RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, inventory_sync, pg_temp
 SET plan_cache_mode = force_custom_plan
+-- (its sets are every item of the channels involved: in memory, no JIT; restored on
+-- return: its sums turn nested loops off)
+SET work_mem = '256MB'
+SET enable_nestloop = on
+SET jit = off
 AS $$
+DECLARE
+    changed text[];
+    places gln[];
+    one text;
+    k_items gtin[];
+    k_locations gln[];
+    s_channels text[];
+    s_items gtin[];
+    s_stocks numeric[];
 BEGIN
+    -- (a transition table exists only for the events that have it)
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT n.channel), array_agg(DISTINCT n.location) INTO changed, places FROM new_rows n;
+    ELSIF TG_OP = 'UPDATE' THEN
+        SELECT array_agg(DISTINCT x.channel), array_agg(DISTINCT x.location) INTO changed, places
+          FROM (SELECT n.channel, n.location FROM new_rows n UNION ALL SELECT o.channel, o.location FROM old_rows o) x;
+    ELSE
+        SELECT array_agg(DISTINCT o.channel), array_agg(DISTINCT o.location) INTO changed, places FROM old_rows o;
+    END IF;
+    IF changed IS NULL THEN
+        RETURN NULL;
+    END IF;
     PERFORM inventory_sync._pools_place();
-    PERFORM inventory_sync._channel_atp_recompute(NULL, NULL, 'refresh');
+    -- the channels whose locations changed, one after the other in name order
+    FOREACH one IN ARRAY changed LOOP
+        PERFORM inventory_sync._channel_atp_recompute(one, NULL, 'refresh');
+    END LOOP;
+    -- the pairs where pools were placed: their location ATP, and every channel selling
+    -- there moved by the change
+    SELECT array_agg(p.item ORDER BY p.item, p.location), array_agg(p.location ORDER BY p.item, p.location)
+      INTO k_items, k_locations
+      FROM (SELECT DISTINCT x.item, x.location FROM pg_temp.pool_place x) p;
+    IF k_items IS NOT NULL THEN
+        PERFORM inventory_sync._channel_atp_move(k_items, k_locations, NULL, NULL, 'refresh', NULL, NULL);
+    END IF;
+    -- summed again: each pooled channel's items that had a pool, and every item of another
+    -- channel at the locations named whose "dedicated" changed; their sums in one grouped
+    -- pass over their locations' stored ATP (a channel of a thousand locations and a
+    -- thousand items sums a million), hash joins
+    PERFORM set_config('enable_nestloop', 'off', true);
+    WITH d AS MATERIALIZED (
+             SELECT o.channel,
+                    NOT EXISTS (SELECT FROM inventory_sync.channel_location a
+                                  JOIN inventory_sync.channel_location b
+                                    ON b.location = a.location AND b.channel <> a.channel
+                                 WHERE a.channel = o.channel) AS dedicated
+               FROM (SELECT DISTINCT cl.channel FROM inventory_sync.channel_location cl
+                      WHERE cl.location = ANY (places) AND cl.channel <> ALL (changed)) o),
+    r AS MATERIALIZED (
+          SELECT s.channel, s.item_gtin FROM inventory_sync.channel_atp_state s
+            JOIN d ON d.channel = s.channel
+           WHERE s.dedicated <> d.dedicated
+          UNION
+          SELECT x.channel, x.item FROM pg_temp.pool_place x WHERE x.channel <> ALL (changed)),
+    sm AS (SELECT r.channel, r.item_gtin, sum(greatest(la.atp, 0)) AS stock
+             FROM r
+             JOIN inventory_sync.channel c ON c.channel = r.channel
+             JOIN inventory_sync.channel_location cl ON cl.channel = r.channel
+             JOIN inventory_sync.location_atp la
+               ON la.item_gtin = r.item_gtin AND la.location = cl.location AND la.min_shelf_life_days = c.min_shelf_life_days
+            GROUP BY r.channel, r.item_gtin)
+    SELECT array_agg(r.channel ORDER BY r.channel, r.item_gtin), array_agg(r.item_gtin ORDER BY r.channel, r.item_gtin),
+           array_agg(coalesce(sm.stock, 0) ORDER BY r.channel, r.item_gtin)
+      INTO s_channels, s_items, s_stocks
+      FROM r LEFT JOIN sm ON sm.channel = r.channel AND sm.item_gtin = r.item_gtin;
+    PERFORM set_config('enable_nestloop', 'on', true);
+    IF s_channels IS NOT NULL THEN
+        PERFORM inventory_sync._channel_atp_apply(s_channels, s_items, array_fill(0::numeric, ARRAY[cardinality(s_items)]),
+                                                  array_fill(true, ARRAY[cardinality(s_items)]), s_stocks, 'refresh',
+                                                  NULL, NULL);
+    END IF;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION _channel_location_changed() IS
-  'Trigger: after a change of channel membership, places the pooled reservations of channels that now share a location (IS046 if one fits nowhere) and recomputes channel ATP, as set operations';
+  'Trigger: after a change of channel membership, places the pooled reservations of channels that now share a location (IS046 if one fits nowhere) and recomputes the location ATP and channel ATP the change can move, as set operations';
 
 CREATE TRIGGER channel_location_10_lock BEFORE INSERT OR UPDATE OR DELETE ON channel_location
     FOR EACH STATEMENT EXECUTE FUNCTION _channel_location_lock();
-CREATE TRIGGER channel_location_20_atp AFTER INSERT OR UPDATE OR DELETE ON channel_location
-    FOR EACH STATEMENT EXECUTE FUNCTION _channel_location_changed();
+-- (a transition table is given to a trigger of one event only: one trigger per event)
+CREATE TRIGGER channel_location_20_atp_insert AFTER INSERT ON channel_location
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION _channel_location_changed();
+CREATE TRIGGER channel_location_20_atp_update AFTER UPDATE ON channel_location
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION _channel_location_changed();
+CREATE TRIGGER channel_location_20_atp_delete AFTER DELETE ON channel_location
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION _channel_location_changed();
 
 -- reservation.channel is checked by reserve() and kept by this trigger rather than by a
 -- foreign key: a foreign key would take a KEY SHARE lock on the channel row for every
