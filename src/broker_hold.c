@@ -44,6 +44,7 @@
 
 #include "errcodes.h"
 #include "numeric_util.h"
+#include "spi_plan.h"
 
 extern Datum gtin_is_valid(PG_FUNCTION_ARGS);
 
@@ -189,13 +190,8 @@ hold_plan(int which)
 	if (hold_plans[which] != NULL)
 		return hold_plans[which];
 	/* generic plans from the first call: the statements read by key, the same plan every order */
-	p = SPI_prepare_cursor(hold_query[which].sql, hold_query[which].nargs, (Oid *) hold_query[which].types,
-						   CURSOR_OPT_GENERIC_PLAN);
-	if (p == NULL)
-		elog(ERROR, "inventory_sync: could not prepare the brokering statement %d: %s", which,
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(p) != 0)
-		elog(ERROR, "inventory_sync: could not keep the brokering statement %d", which);
+	p = is_prepare_kept(hold_query[which].sql, hold_query[which].nargs, (Oid *) hold_query[which].types,
+						CURSOR_OPT_GENERIC_PLAN);
 	hold_plans[which] = p;
 	return p;
 }
@@ -667,49 +663,29 @@ hold_part(Datum channel, Datum order_ref, HoldPart *p, Datum expires_at, bool ex
 								  TextDatumGetCString(channel), TextDatumGetCString(order_ref), p->reservation_line_ref)));
 }
 
-PG_FUNCTION_INFO_V1(broker_hold_placed);
-
 /*
- * _broker_hold_placed(channel, order_ref, parts, expires_at, due_date): an order brokered
- * all or nothing held and recorded, as _broker_hold() holds it; NULL (nothing done) when
- * the parts are not as a plan makes them.
+ * The parts of a plan read and put in the order _broker_hold() holds them: by group (its
+ * (unit_ref, part), ranked by min(item), min(location), unit_ref, part), then item,
+ * location and position. NULL when the parts are not as a plan makes them.
  */
-Datum
-broker_hold_placed(PG_FUNCTION_ARGS)
+static HoldPart **
+parts_in_hold_order(Jsonb *jparts, int n)
 {
-	MemoryContext outer = CurrentMemoryContext;
-	Jsonb	   *jparts;
-	int			n,
-				i,
+	HoldPart   *parts = palloc0(sizeof(HoldPart) * Max(n, 1));
+	HoldGroup  *groups = palloc0(sizeof(HoldGroup) * Max(n, 1));
+	HoldGroup  *sorted;
+	HoldPart  **order;
+	int		   *rank;
+	int			i,
 				g,
 				ngroups = 0;
-	HoldPart   *parts;
-	HoldPart  **order;
-	HoldGroup  *groups;
-	int		   *rank;
-	Datum		channel,
-				order_ref;
-	HoldPart   *volatile current = NULL;
-	MemoryContext cxt;
-	StringInfoData b;
-	Datum		result;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		PG_RETURN_NULL();
-	channel = PG_GETARG_DATUM(0);
-	order_ref = PG_GETARG_DATUM(1);
-	jparts = PG_GETARG_JSONB_P(2);
-	if (!JB_ROOT_IS_ARRAY(jparts) || JB_ROOT_IS_SCALAR(jparts))
-		PG_RETURN_NULL();
-	n = JB_ROOT_COUNT(jparts);
-	parts = palloc0(sizeof(HoldPart) * Max(n, 1));
-	groups = palloc0(sizeof(HoldGroup) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		HoldPart   *p = &parts[i];
 
 		if (!read_part(getIthJsonbValueFromContainer(&jparts->root, i), i, p))
-			PG_RETURN_NULL();
+			return NULL;
 		/* its group: min(item), min(location) over the parts of its (unit_ref, part) */
 		for (g = 0; g < ngroups; g++)
 			if (groups[g].part == p->part && strcmp(groups[g].unit_ref, p->unit_ref) == 0)
@@ -734,48 +710,51 @@ broker_hold_placed(PG_FUNCTION_ARGS)
 		p->group = g;
 	}
 	/* the groups in the order _broker_hold() takes them, each part pointing at its rank */
+	sorted = palloc(sizeof(HoldGroup) * Max(ngroups, 1));
+	memcpy(sorted, groups, sizeof(HoldGroup) * ngroups);
+	qsort(sorted, ngroups, sizeof(HoldGroup), group_cmp);
+	rank = palloc(sizeof(int) * Max(ngroups, 1));
+	for (g = 0; g < ngroups; g++)
 	{
-		HoldGroup  *sorted = palloc(sizeof(HoldGroup) * Max(ngroups, 1));
+		int			k;
 
-		memcpy(sorted, groups, sizeof(HoldGroup) * ngroups);
-		qsort(sorted, ngroups, sizeof(HoldGroup), group_cmp);
-		rank = palloc(sizeof(int) * Max(ngroups, 1));
-		for (g = 0; g < ngroups; g++)
-		{
-			int			k;
-
-			for (k = 0; k < ngroups; k++)
-				if (sorted[k].part == groups[g].part && strcmp(sorted[k].unit_ref, groups[g].unit_ref) == 0)
-					break;
-			rank[g] = k;
-		}
-		for (i = 0; i < n; i++)
-			parts[i].group = rank[parts[i].group];
+		for (k = 0; k < ngroups; k++)
+			if (sorted[k].part == groups[g].part && strcmp(sorted[k].unit_ref, groups[g].unit_ref) == 0)
+				break;
+		rank[g] = k;
 	}
+	for (i = 0; i < n; i++)
+		parts[i].group = rank[parts[i].group];
 	order = palloc(sizeof(HoldPart *) * Max(n, 1));
 	for (i = 0; i < n; i++)
 		order[i] = &parts[i];
 	qsort(order, n, sizeof(HoldPart *), part_cmp);
+	return order;
+}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_sync: SPI_connect failed");
+/*
+ * The reservations, without a subtransaction: a part reserve() refuses (IS040) refuses the
+ * order, so nothing of it is to be kept, and the error only reworded, as _broker_hold()
+ * words it (the transaction is aborting: no statement runs in between). The rows locked
+ * before are updated in the same transaction, not a subtransaction of it, so no row gets a
+ * multixact for its lock and its update.
+ */
+static void
+hold_parts(HoldPart **order, int n, Datum channel, Datum order_ref, Datum expires_at, bool expires_null,
+		   Datum due_date, bool due_null)
+{
+	HoldPart   *volatile current = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
 
-	/*
-	 * The reservations, without a subtransaction: a part reserve() refuses (IS040) refuses
-	 * the order, so nothing of it is to be kept, and the error only reworded, as
-	 * _broker_hold() words it (the transaction is aborting: no statement runs in between).
-	 * The rows locked above are updated in the same transaction, not a subtransaction of
-	 * it, so no row gets a multixact for its lock and its update.
-	 */
-	cxt = CurrentMemoryContext;
 	PG_TRY();
 	{
+		int			i;
+
 		for (i = 0; i < n; i++)
 		{
 			current = order[i];
 			if (order[i]->location != NULL)
-				hold_part(channel, order_ref, order[i], PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4),
-						  PG_ARGISNULL(4));
+				hold_part(channel, order_ref, order[i], expires_at, expires_null, due_date, due_null);
 		}
 	}
 	PG_CATCH();
@@ -799,63 +778,73 @@ broker_hold_placed(PG_FUNCTION_ARGS)
 						errhint("Another promise took the stock meanwhile: broker the order again to place it elsewhere.")));
 	}
 	PG_END_TRY();
+}
 
-	/* the allocation in one statement, part by part in the order they were held */
+/* The allocation in one statement, part by part in the order they were held. */
+static void
+record_allocation(HoldPart **order, int n, Datum channel, Datum order_ref)
+{
+	Datum		values[11];
+	char	  **line_refs = palloc(sizeof(char *) * Max(n, 1));
+	char	  **unit_refs = palloc(sizeof(char *) * Max(n, 1));
+	char	  **items = palloc(sizeof(char *) * Max(n, 1));
+	char	  **locations = palloc(sizeof(char *) * Max(n, 1));
+	Datum	   *partnos = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *quantities = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *rules = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *rule_nulls = palloc(sizeof(bool) * Max(n, 1));
+	Datum	   *distances = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *distance_nulls = palloc(sizeof(bool) * Max(n, 1));
+	Datum	   *reservations = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *reservation_nulls = palloc(sizeof(bool) * Max(n, 1));
+	bool	   *no_nulls = palloc0(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int			i;
+
+	for (i = 0; i < n; i++)
 	{
-		Datum		values[11];
-		char	  **line_refs = palloc(sizeof(char *) * Max(n, 1));
-		char	  **unit_refs = palloc(sizeof(char *) * Max(n, 1));
-		char	  **items = palloc(sizeof(char *) * Max(n, 1));
-		char	  **locations = palloc(sizeof(char *) * Max(n, 1));
-		Datum	   *partnos = palloc(sizeof(Datum) * Max(n, 1));
-		Datum	   *quantities = palloc(sizeof(Datum) * Max(n, 1));
-		Datum	   *rules = palloc(sizeof(Datum) * Max(n, 1));
-		bool	   *rule_nulls = palloc(sizeof(bool) * Max(n, 1));
-		Datum	   *distances = palloc(sizeof(Datum) * Max(n, 1));
-		bool	   *distance_nulls = palloc(sizeof(bool) * Max(n, 1));
-		Datum	   *reservations = palloc(sizeof(Datum) * Max(n, 1));
-		bool	   *reservation_nulls = palloc(sizeof(bool) * Max(n, 1));
-		bool	   *no_nulls = palloc0(sizeof(bool) * Max(n, 1));
-		int			dims[1] = {n};
-		int			lbs[1] = {1};
+		HoldPart   *p = order[i];
+		bool		located = p->location != NULL;
 
-		for (i = 0; i < n; i++)
-		{
-			HoldPart   *p = order[i];
-			bool		located = p->location != NULL;
-
-			line_refs[i] = p->line_ref;
-			unit_refs[i] = p->unit_ref;
-			items[i] = p->item;
-			locations[i] = p->location;
-			partnos[i] = Int32GetDatum(p->part);
-			quantities[i] = NumericGetDatum(p->quantity);
-			/* an unallocated part keeps neither rule nor distance, as _broker_hold() records it */
-			rule_nulls[i] = !located || !p->has_rule;
-			rules[i] = rule_nulls[i] ? (Datum) 0 : Int32GetDatum(p->rule_no);
-			distance_nulls[i] = !located || p->distance == NULL;
-			distances[i] = distance_nulls[i] ? (Datum) 0 : NumericGetDatum(p->distance);
-			reservation_nulls[i] = !located;
-			reservations[i] = located ? Int64GetDatum(p->reservation_id) : (Datum) 0;
-		}
-		values[0] = channel;
-		values[1] = order_ref;
-		values[2] = text_array(line_refs, n);
-		values[3] = text_array(unit_refs, n);
-		values[4] = PointerGetDatum(construct_md_array(partnos, no_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
-		values[5] = text_array(items, n);
-		values[6] = text_array(locations, n);
-		values[7] = PointerGetDatum(construct_md_array(quantities, no_nulls, 1, dims, lbs, NUMERICOID, -1, false,
-													   TYPALIGN_INT));
-		values[8] = PointerGetDatum(construct_md_array(rules, rule_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
-		values[9] = PointerGetDatum(construct_md_array(distances, distance_nulls, 1, dims, lbs, NUMERICOID, -1, false,
-													   TYPALIGN_INT));
-		values[10] = PointerGetDatum(construct_md_array(reservations, reservation_nulls, 1, dims, lbs, INT8OID, 8,
-														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		hold_run(HQ_ALLOCATION, values, NULL, false);
+		line_refs[i] = p->line_ref;
+		unit_refs[i] = p->unit_ref;
+		items[i] = p->item;
+		locations[i] = p->location;
+		partnos[i] = Int32GetDatum(p->part);
+		quantities[i] = NumericGetDatum(p->quantity);
+		/* an unallocated part keeps neither rule nor distance, as _broker_hold() records it */
+		rule_nulls[i] = !located || !p->has_rule;
+		rules[i] = rule_nulls[i] ? (Datum) 0 : Int32GetDatum(p->rule_no);
+		distance_nulls[i] = !located || p->distance == NULL;
+		distances[i] = distance_nulls[i] ? (Datum) 0 : NumericGetDatum(p->distance);
+		reservation_nulls[i] = !located;
+		reservations[i] = located ? Int64GetDatum(p->reservation_id) : (Datum) 0;
 	}
+	values[0] = channel;
+	values[1] = order_ref;
+	values[2] = text_array(line_refs, n);
+	values[3] = text_array(unit_refs, n);
+	values[4] = PointerGetDatum(construct_md_array(partnos, no_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
+	values[5] = text_array(items, n);
+	values[6] = text_array(locations, n);
+	values[7] = PointerGetDatum(construct_md_array(quantities, no_nulls, 1, dims, lbs, NUMERICOID, -1, false,
+												   TYPALIGN_INT));
+	values[8] = PointerGetDatum(construct_md_array(rules, rule_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
+	values[9] = PointerGetDatum(construct_md_array(distances, distance_nulls, 1, dims, lbs, NUMERICOID, -1, false,
+												   TYPALIGN_INT));
+	values[10] = PointerGetDatum(construct_md_array(reservations, reservation_nulls, 1, dims, lbs, INT8OID, 8,
+													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	hold_run(HQ_ALLOCATION, values, NULL, false);
+}
 
-	/* the parts with their reservations, in the order they were held */
+/* The parts with their reservations, in the order they were held, as jsonb text. */
+static char *
+held_parts_json(HoldPart **order, int n)
+{
+	StringInfoData b;
+	int			i;
+
 	initStringInfo(&b);
 	appendStringInfoChar(&b, '[');
 	for (i = 0; i < n; i++)
@@ -875,12 +864,50 @@ broker_hold_placed(PG_FUNCTION_ARGS)
 			appendStringInfoString(&b, p->json);
 	}
 	appendStringInfoChar(&b, ']');
-	{
-		MemoryContext spi = MemoryContextSwitchTo(outer);
+	return b.data;
+}
 
-		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data));
-		MemoryContextSwitchTo(spi);
-	}
+PG_FUNCTION_INFO_V1(broker_hold_placed);
+
+/*
+ * _broker_hold_placed(channel, order_ref, parts, expires_at, due_date): an order brokered
+ * all or nothing held and recorded, as _broker_hold() holds it; NULL (nothing done) when
+ * the parts are not as a plan makes them.
+ */
+Datum
+broker_hold_placed(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	Jsonb	   *jparts;
+	int			n;
+	HoldPart  **order;
+	Datum		channel,
+				order_ref;
+	char	   *json;
+	MemoryContext spi;
+	Datum		result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	channel = PG_GETARG_DATUM(0);
+	order_ref = PG_GETARG_DATUM(1);
+	jparts = PG_GETARG_JSONB_P(2);
+	if (!JB_ROOT_IS_ARRAY(jparts) || JB_ROOT_IS_SCALAR(jparts))
+		PG_RETURN_NULL();
+	n = JB_ROOT_COUNT(jparts);
+	order = parts_in_hold_order(jparts, n);
+	if (order == NULL)
+		PG_RETURN_NULL();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_sync: SPI_connect failed");
+	hold_parts(order, n, channel, order_ref, PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4),
+			   PG_ARGISNULL(4));
+	record_allocation(order, n, channel, order_ref);
+	json = held_parts_json(order, n);
+	spi = MemoryContextSwitchTo(outer);
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	MemoryContextSwitchTo(spi);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }

@@ -44,6 +44,7 @@
 
 #include "ext_catalog.h"
 #include "numeric_util.h"
+#include "spi_plan.h"
 
 /* One component of a unit: an item and its quantity, and the line_ref its reservation takes. */
 typedef struct PlanComp
@@ -243,20 +244,15 @@ plan_query(int which)
 	 * for every order, for the same plan (the queries read by key, or a channel's rows).
 	 */
 	if (which == PQ_RULES)
-		p = SPI_prepare_cursor(plan_query_sql[which], 2, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
+		p = is_prepare_kept(plan_query_sql[which], 2, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
 	else if (which == PQ_LOCATIONS)
-		p = SPI_prepare_cursor(plan_query_sql[which], 8, (Oid *) loc_types, CURSOR_OPT_GENERIC_PLAN);
+		p = is_prepare_kept(plan_query_sql[which], 8, (Oid *) loc_types, CURSOR_OPT_GENERIC_PLAN);
 	else if (which == PQ_CHANNEL_LOCATIONS)
-		p = SPI_prepare_cursor(plan_query_sql[which], 1, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
+		p = is_prepare_kept(plan_query_sql[which], 1, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
 	else if (which == PQ_FULL)
-		p = SPI_prepare_cursor(plan_query_sql[which], 4, (Oid *) full_types, CURSOR_OPT_GENERIC_PLAN);
+		p = is_prepare_kept(plan_query_sql[which], 4, (Oid *) full_types, CURSOR_OPT_GENERIC_PLAN);
 	else
-		p = SPI_prepare_cursor(plan_query_sql[which], 2, (Oid *) items_types, CURSOR_OPT_GENERIC_PLAN);
-	if (p == NULL)
-		elog(ERROR, "inventory_sync: could not prepare the brokering query %d: %s", which,
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(p) != 0)
-		elog(ERROR, "inventory_sync: could not keep the brokering query %d", which);
+		p = is_prepare_kept(plan_query_sql[which], 2, (Oid *) items_types, CURSOR_OPT_GENERIC_PLAN);
 	plan_queries[which] = p;
 	return p;
 }

@@ -17,6 +17,7 @@
 
 #include "ext_catalog.h"
 #include "master_cache.h"
+#include "spi_plan.h"
 
 /*
  * One hash table for every kind of lookup; the key is a short tag plus the looked-up
@@ -152,14 +153,7 @@ mc_run(CachePlan which, Datum *values, Oid *argtypes)
 
 	if (plans[which] == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(plan_sql[which], plan_nargs[which], argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "inventory_sync: could not prepare master-data lookup: %s",
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "inventory_sync: could not keep master-data lookup plan");
-		plans[which] = plan;
+		plans[which] = is_prepare_kept(plan_sql[which], plan_nargs[which], argtypes, 0);
 	}
 	rc = SPI_execute_plan(plans[which], values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)

@@ -35,6 +35,7 @@
 
 #include "master_cache.h"
 #include "posting_int.h"
+#include "spi_plan.h"
 
 /* One posting of the statement, as the apply step needs it. */
 typedef struct Posting
@@ -203,12 +204,7 @@ apply_plan(ApplyPlan which)
 	Assert(nargs <= lengthof(types));
 	for (i = 0; i < nargs; i++)
 		types[i] = plan_arg_type(apply_args[which][i]);
-	plan = SPI_prepare(apply_sql[which], nargs, types);
-	if (plan == NULL)
-		elog(ERROR, "inventory_sync: could not prepare \"%s\": %s", apply_sql[which],
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "inventory_sync: could not keep plan");
+	plan = is_prepare_kept(apply_sql[which], nargs, types, 0);
 	apply_plans[which] = plan;
 	return plan;
 }

@@ -25,6 +25,7 @@
 
 #include "ext_catalog.h"
 #include "posting_int.h"
+#include "spi_plan.h"
 
 static bool channels_checked = false;
 static bool channels_present = false;
@@ -75,10 +76,7 @@ prepare_pairs_plan(const char *sql, int nargs)
 	argtypes[1] = get_array_type(posting_catalog.gln_type);
 	argtypes[2] = TEXTARRAYOID;
 	argtypes[3] = INT8OID;
-	plan = SPI_prepare(sql, nargs, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "inventory_sync: could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
+	plan = is_prepare_kept(sql, nargs, argtypes, 0);
 	return plan;
 }
 

@@ -23,6 +23,7 @@
 #include "ext_catalog.h"
 #include "keyed_row.h"
 #include "promise_internal.h"
+#include "spi_plan.h"
 
 PromiseCatalog promise_catalog;
 
@@ -195,12 +196,7 @@ promise_query_plan(PromiseQuery which)
 		types[7] = DATEOID;
 		nargs = 8;
 	}
-	p = SPI_prepare(promise_query_sql[which], nargs, types);
-	if (p == NULL)
-		elog(ERROR, "inventory_sync: could not prepare \"%s\": %s", promise_query_sql[which],
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(p) != 0)
-		elog(ERROR, "inventory_sync: could not keep plan");
+	p = is_prepare_kept(promise_query_sql[which], nargs, types, 0);
 	pc->plans[which] = p;
 	return p;
 }
