@@ -43,6 +43,9 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 -- filtering every pool's reservations against every location of it)
 SET enable_nestloop = off
 SET enable_mergejoin = off
+-- (and it groups a million rows it takes for a few: by hashing, not by sorting them; the
+-- sorts its windows need stay)
+SET enable_sort = off
 -- (its sorts and hashes hold every pool and every location of its channel: in memory)
 SET work_mem = '256MB'
 -- (compiling its plans' expressions costs seconds; it runs once per membership change)
@@ -88,10 +91,25 @@ BEGIN
                                                    (SELECT array_agg(s2.shelf) FROM stored s2 WHERE s2.atp IS NULL)) a
                 ON a.item_gtin = s.item_gtin AND a.location = s.location AND a.min_shelf_life_days = s.shelf
              WHERE s.atp IS NULL),
+    -- the location a pool comes to first: the most ATP, then priority, then location,
+    -- found by aggregates rather than by sorting every location of the channel
+    mx AS (SELECT a.channel, a.item_gtin, max(a.atp) AS m FROM atp a GROUP BY 1, 2),
+    -- (priority, location) as one number in the same order: a GLN has 13 digits)
+    first AS (SELECT a.channel, a.item_gtin, max(a.atp) AS cap,
+                     min((a.priority::numeric + 2147483648) * 10000000000000 + a.location::bigint) AS k
+                FROM atp a JOIN mx ON mx.channel = a.channel AND mx.item_gtin = a.item_gtin AND a.atp = mx.m
+               GROUP BY 1, 2),
+    -- a pool that location holds whole goes there, every reservation of it (the first
+    -- stretch holds them all); only the other pools lay every location end to end
+    whole AS MATERIALIZED (
+             SELECT f.channel, f.item_gtin, mod(f.k, 10000000000000)::bigint::gln AS location FROM first f
+               JOIN totals t ON t.channel = f.channel AND t.item_gtin = f.item_gtin
+              WHERE f.cap > 0 AND f.cap >= t.total),
     caps AS (SELECT a.channel, a.item_gtin, a.location, greatest(a.atp, 0) AS cap,
                     sum(greatest(a.atp, 0)) OVER (PARTITION BY a.channel, a.item_gtin
                                                   ORDER BY a.atp DESC, a.priority, a.location) AS l_end
-               FROM atp a),
+               FROM atp a
+              WHERE NOT EXISTS (SELECT FROM whole w WHERE w.channel = a.channel AND w.item_gtin = a.item_gtin)),
     -- only a stretch that begins before the pool ends can hold one of its reservations
     -- (the stretch a reservation ends in begins where the one before ends, before it)
     held AS MATERIALIZED (
@@ -106,7 +124,8 @@ BEGIN
                       NULL::numeric AS q
                  FROM held c
                UNION ALL
-               SELECT p.channel, p.item_gtin, p.r_end, 1, NULL, p.reservation_id, p.q FROM pools p),
+               SELECT p.channel, p.item_gtin, p.r_end, 1, NULL, p.reservation_id, p.q FROM pools p
+                WHERE NOT EXISTS (SELECT FROM whole w WHERE w.channel = p.channel AND w.item_gtin = p.item_gtin)),
     found AS (SELECT s.reservation_id, s.channel, s.item_gtin, s.q, s.pos AS r_end, s.kind,
                      min(s.l_end) OVER (PARTITION BY s.channel, s.item_gtin ORDER BY s.pos DESC, s.kind
                                         ROWS UNBOUNDED PRECEDING) AS l_end
@@ -116,7 +135,10 @@ BEGIN
       FROM found f
       LEFT JOIN held c ON c.channel = f.channel AND c.item_gtin = f.item_gtin AND c.l_end = f.l_end
                       AND c.l_end - c.cap <= f.r_end - f.q
-     WHERE f.kind = 1;
+     WHERE f.kind = 1
+    UNION ALL
+    SELECT p.reservation_id, p.channel, p.item_gtin, p.q, w.location
+      FROM pools p JOIN whole w ON w.channel = p.channel AND w.item_gtin = p.item_gtin;
     -- the straddling ones, one at a time, where the most is left
     FOR one IN SELECT * FROM pg_temp.pool_place x WHERE x.location IS NULL ORDER BY x.reservation_id LOOP
         SELECT b.location, b.atp - coalesce((SELECT sum(x.quantity) FROM pg_temp.pool_place x

@@ -6,7 +6,7 @@
 -- Runs in one transaction that is rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(31);
+SELECT plan(37);
 
 -- Items: E, F. Locations: S1, S2 (shop's stores), S3 (solo's store), D (a DC shared by
 -- web and mkt).
@@ -94,6 +94,43 @@ SELECT lives_ok($$DELETE FROM channel WHERE channel = 'fresh'$$, 'the channel go
 SELECT is((SELECT count(*) FROM location_atp WHERE min_shelf_life_days = 30), 0::bigint,
   'the location ATP only it summed goes too');
 SELECT is_empty($$SELECT * FROM verify_promises()$$, 'verify_promises() after fresh went');
+
+-- Where pools go ---------------------------------------------------------------------------
+-- pool sells from T1 (priority 2), T2 (priority 1) and T3 (priority 2) alone; when "other"
+-- joins T3, each pooled reservation is placed: per item, the locations in order of ATP
+-- (then priority, then location) lay their ATP end to end, the reservations in order of id
+-- theirs, and each goes to the stretch that holds all of it; one that straddles two goes
+-- where the most is left.
+INSERT INTO item (gtin, name) VALUES ('09506000134413', 'G'), ('09506000134420', 'H'), ('09506000134437', 'K');
+INSERT INTO location (gln, name, kind) VALUES ('0614141000050', 'T1', 'store'), ('0614141000067', 'T2', 'store'),
+  ('0614141000074', 'T3', 'store');
+INSERT INTO channel (channel, name, fulfilment_source) VALUES ('pool', 'Pool', 'oms'), ('other', 'Other', 'oms');
+INSERT INTO channel_location VALUES ('pool', '0614141000050', 2), ('pool', '0614141000067', 1),
+  ('pool', '0614141000074', 2);
+-- G: 5, 5, 3 (T1 and T2 tie on ATP); H: 5, 0, 5 (T1 and T3 tie on ATP and priority);
+-- K: 4, 3, 2 (no location holds the whole pool of 7)
+SELECT pg_temp.rcv('g1', '09506000134413', '0614141000050', 5), pg_temp.rcv('g2', '09506000134413', '0614141000067', 5),
+       pg_temp.rcv('g3', '09506000134413', '0614141000074', 3), pg_temp.rcv('h1', '09506000134420', '0614141000050', 5),
+       pg_temp.rcv('h3', '09506000134420', '0614141000074', 5), pg_temp.rcv('k1', '09506000134437', '0614141000050', 4),
+       pg_temp.rcv('k2', '09506000134437', '0614141000067', 3), pg_temp.rcv('k3', '09506000134437', '0614141000074', 2);
+DO $$ BEGIN
+  PERFORM reserve('pool', o, '1', g::gtin, q)
+     FROM (VALUES ('pg1', '09506000134413', 2), ('pg2', '09506000134413', 2), ('ph1', '09506000134420', 4),
+                  ('pk1', '09506000134437', 3), ('pk2', '09506000134437', 2), ('pk3', '09506000134437', 2)) v(o, g, q)
+    ORDER BY o;
+END $$;
+SELECT lives_ok($$INSERT INTO channel_location VALUES ('other', '0614141000074', 1)$$, 'other joins T3');
+SELECT results_eq($$SELECT order_ref, location FROM reservation WHERE order_ref IN ('pg1', 'pg2') ORDER BY 1$$,
+  $$VALUES ('pg1'::text, '0614141000067'::gln), ('pg2', '0614141000067')$$,
+  'G: the whole pool at T2, which ties with T1 on ATP and comes first by priority');
+SELECT is((SELECT location FROM reservation WHERE order_ref = 'ph1'), '0614141000050'::gln,
+  'H: at T1, which ties with T3 on ATP and priority and comes first by location');
+SELECT results_eq($$SELECT order_ref, location FROM reservation WHERE order_ref LIKE 'pk_' ORDER BY 1$$,
+  $$VALUES ('pk1'::text, '0614141000050'::gln), ('pk2', '0614141000074'), ('pk3', '0614141000067')$$,
+  'K: 3 within T1''s 4, the next 2 straddling T1 and T2 go where most is left (T3), the last 2 within T2''s 3');
+SELECT is((SELECT sum(reserved) FROM promise_key WHERE item_gtin = '09506000134437'), 7::numeric,
+  'K: the promise keys hold all 7');
+SELECT is_empty($$SELECT * FROM verify_promises()$$, 'verify_promises() after the pools were placed');
 
 SELECT * FROM finish();
 ROLLBACK;
