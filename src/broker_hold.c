@@ -40,11 +40,13 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/varlena.h"
 
 #include "errcodes.h"
 #include "numeric_util.h"
 #include "spi_plan.h"
+#include "broker_units.h"
 
 extern Datum gtin_is_valid(PG_FUNCTION_ARGS);
 
@@ -72,17 +74,19 @@ typedef struct HoldQuery
 
 static const HoldQuery hold_query[HQ_COUNT] = {
 	/*
-	 * HQ_UNIT_ITEMS ($1 the lines' items, valid GTINs, $2 their quantities): whether each
-	 * is known (an item or a kit) and one component (_order_line_components(): an item, or
-	 * a kit of one), and that component's text and quantity
+	 * HQ_UNIT_ITEMS ($1 the lines' items, valid GTINs, $2 their quantities): line by line,
+	 * whether the item is known (an item or a kit) and has one component
+	 * (_order_line_components(): an item, or a kit of one), and that component's text and
+	 * quantity
 	 */
-	{"SELECT bool_and(c.n = 1 AND (EXISTS (SELECT FROM inventory_sync.item i WHERE i.gtin = x.g)"
-		"                            OR EXISTS (SELECT FROM inventory_sync.kit k WHERE k.gtin = x.g))),"
-		"       array_agg(c.item ORDER BY u.n), array_agg(c.quantity ORDER BY u.n)"
+	{"SELECT c.n = 1 AND (EXISTS (SELECT FROM inventory_sync.item i WHERE i.gtin = x.g)"
+		"                   OR EXISTS (SELECT FROM inventory_sync.kit k WHERE k.gtin = x.g)),"
+		"       c.item, c.quantity"
 		"  FROM unnest($1::text[], $2::numeric[]) WITH ORDINALITY u(t, q, n)"
 		" CROSS JOIN LATERAL (SELECT u.t::inventory_sync.gtin AS g) x"
 		" CROSS JOIN LATERAL (SELECT count(*) AS n, min(o.component::text) AS item, min(o.quantity) AS quantity"
-		"                      FROM inventory_sync._order_line_components(x.g, u.q) o) c",
+		"                      FROM inventory_sync._order_line_components(x.g, u.q) o) c"
+		" ORDER BY u.n",
 	2, {TEXTARRAYOID, NUMERICARRAYOID}},
 
 	/* HQ_CAPACITY_LOCK ($1 locations): level 1, the capacity rows of the locations used */
@@ -236,6 +240,60 @@ jb_string(JsonbContainer *obj, const char *key)
  * The lines as units.
  * ------------------------------------------------------------------------ */
 
+/*
+ * Reads what each line takes (HQ_UNIT_ITEMS) into comps and cqtexts (the component and
+ * its quantity, as text) and, when kept, keeps it, under a snapshot taken after the
+ * invalidations received (src/broker_units.c). False when a line's item is unknown or a
+ * kit of several components: _broker_units() expands or refuses the order.
+ */
+static bool
+read_line_components(char **items, Numeric *quantities, char **qtexts, int n, bool kept, char **comps,
+					 char **cqtexts)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	uint64		resets = broker_units_kept_resets();
+	Datum		values[2];
+	Datum	   *qs = palloc(sizeof(Datum) * n);
+	bool		all_single = true;
+	uint64		r;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_sync: SPI_connect failed");
+	values[0] = text_array(items, n);
+	for (r = 0; r < (uint64) n; r++)
+		qs[r] = NumericGetDatum(quantities[r]);
+	values[1] = PointerGetDatum(construct_array(qs, n, NUMERICOID, -1, false, TYPALIGN_INT));
+	if (kept)
+		PushActiveSnapshot(GetLatestSnapshot());
+	hold_run(HQ_UNIT_ITEMS, values, NULL, true);
+	if (kept)
+		PopActiveSnapshot();
+	if (SPI_processed != (uint64) n)
+		elog(ERROR, "inventory_sync: %d components read for %d lines", (int) SPI_processed, n);
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		bool		single = DatumGetBool(SPI_getbinval(t, d, 1, &isnull)) && !isnull;
+		MemoryContext spi;
+
+		if (single)
+		{
+			spi = MemoryContextSwitchTo(outer);
+			comps[r] = SPI_getvalue(t, d, 2);
+			cqtexts[r] = SPI_getvalue(t, d, 3);
+			MemoryContextSwitchTo(spi);
+		}
+		if (kept)
+			broker_units_kept_put(resets, items[r], qtexts[r], single, single ? comps[r] : NULL,
+								  single ? cqtexts[r] : NULL);
+		all_single = all_single && single;
+	}
+	SPI_finish();
+	return all_single;
+}
+
 PG_FUNCTION_INFO_V1(broker_units_placed);
 
 /*
@@ -246,7 +304,6 @@ PG_FUNCTION_INFO_V1(broker_units_placed);
 Datum
 broker_units_placed(PG_FUNCTION_ARGS)
 {
-	MemoryContext outer = CurrentMemoryContext;
 	Jsonb	   *lines;
 	int			n,
 				i,
@@ -254,17 +311,11 @@ broker_units_placed(PG_FUNCTION_ARGS)
 	char	  **refs;
 	char	  **items;
 	Numeric    *quantities;
-	Datum		values[2];
-	bool		isnull;
-	Datum	   *cquantities;
-	bool	   *qnulls;
-	int			nquantities;
-	bool		known;
-	Datum	   *gtins;
-	bool	   *gnulls;
-	int			ngtins;
+	char	  **qtexts;
+	char	  **comps;
+	char	  **cqtexts;
+	bool		kept;
 	StringInfoData b;
-	Datum		result;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
@@ -309,30 +360,31 @@ broker_units_placed(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 	}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_sync: SPI_connect failed");
-	values[0] = text_array(items, n);
+	/* what each line takes: kept per backend (src/broker_units.c), else read and kept */
+	qtexts = palloc(sizeof(char *) * n);
+	comps = palloc(sizeof(char *) * n);
+	cqtexts = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+		qtexts[i] = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(quantities[i])));
+	kept = broker_units_kept_usable();
+	for (i = 0; kept && i < n; i++)
 	{
-		Datum	   *qs = palloc(sizeof(Datum) * n);
+		bool		single;
+		const char *c;
+		const char *cq;
 
-		for (i = 0; i < n; i++)
-			qs[i] = NumericGetDatum(quantities[i]);
-		values[1] = PointerGetDatum(construct_array(qs, n, NUMERICOID, -1, false, TYPALIGN_INT));
+		if (!broker_units_kept_get(items[i], qtexts[i], &single, &c, &cq))
+			break;
+		if (!single)
+			PG_RETURN_NULL();
+		comps[i] = pstrdup(c);
+		cqtexts[i] = pstrdup(cq);
 	}
-	hold_run(HQ_UNIT_ITEMS, values, NULL, true);
-	known = SPI_processed == 1
-		&& DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
-	if (!known)
+	if (!kept || i < n)
 	{
-		SPI_finish();
-		PG_RETURN_NULL();
+		if (!read_line_components(items, quantities, qtexts, n, kept, comps, cqtexts))
+			PG_RETURN_NULL();
 	}
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)),
-					  TEXTOID, -1, false, TYPALIGN_INT, &gtins, &gnulls, &ngtins);
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)),
-					  NUMERICOID, -1, false, TYPALIGN_INT, &cquantities, &qnulls, &nquantities);
-	if (ngtins != n || nquantities != n)
-		elog(ERROR, "inventory_sync: %d components read for %d lines", ngtins, n);
 
 	/* the units as _broker_line_units() makes them of a line of one component */
 	initStringInfo(&b);
@@ -346,22 +398,15 @@ broker_units_placed(PG_FUNCTION_ARGS)
 		appendStringInfoString(&b, ", \"unit_ref\": ");
 		escape_json(&b, refs[i]);
 		appendStringInfoString(&b, ", \"splittable\": true, \"comps\": [{\"item\": ");
-		escape_json(&b, TextDatumGetCString(gtins[i]));
+		escape_json(&b, comps[i]);
 		appendStringInfoString(&b, ", \"quantity\": ");
-		appendStringInfoString(&b, DatumGetCString(DirectFunctionCall1(numeric_out, cquantities[i])));
+		appendStringInfoString(&b, cqtexts[i]);
 		appendStringInfoString(&b, ", \"ref\": ");
 		escape_json(&b, refs[i]);
 		appendStringInfoString(&b, "}]}");
 	}
 	appendStringInfoChar(&b, ']');
-	{
-		MemoryContext spi = MemoryContextSwitchTo(outer);
-
-		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data));
-		MemoryContextSwitchTo(spi);
-	}
-	SPI_finish();
-	PG_RETURN_DATUM(result);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 }
 
 /* ------------------------------------------------------------------------

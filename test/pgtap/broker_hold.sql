@@ -5,7 +5,7 @@
 -- with a SQLSTATE), and none of them an API role's. Rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(27);
+SELECT plan(35);
 
 INSERT INTO item (gtin, name) VALUES ('09506000134352', 'E'), ('09506000134369', 'F');
 INSERT INTO kit (gtin, name) VALUES ('09506000134383', 'K: E and F'), ('09506000134390', 'S: 2 F');
@@ -67,6 +67,39 @@ SELECT is(_broker_units_placed('o', ('[{"line_ref": "' || repeat('x', 181) || '"
 SELECT is(_broker_units_placed('o', (SELECT jsonb_agg(jsonb_build_object('line_ref', n::text, 'item', '09506000134352',
                                                                          'quantity', 1)) FROM generate_series(1, 501) n)),
           NULL, '501 lines: left to the SQL');
+
+-- What each line takes is kept per backend: a change of a kit, of an item or of
+-- _order_line_components() itself is seen by the next order.
+INSERT INTO kit_component VALUES ('09506000134390', '09506000134352', 1);
+SELECT is(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134390", "quantity": 3}]'), NULL,
+          'a kit of one given a second component: left to the SQL');
+DELETE FROM kit_component WHERE kit = '09506000134390' AND component = '09506000134352';
+SELECT is(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134390", "quantity": 3}]'),
+          _broker_units('o', '[{"line_ref": "1", "item": "09506000134390", "quantity": 3}]'),
+          'and of one again: its component');
+SELECT is(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134376", "quantity": 1}]'), NULL,
+          'an unknown item: left to the SQL');
+INSERT INTO item (gtin, name) VALUES ('09506000134376', 'G');
+SELECT is(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134376", "quantity": 1}]'),
+          _broker_units('o', '[{"line_ref": "1", "item": "09506000134376", "quantity": 1}]'),
+          'the item created: its units');
+SAVEPOINT replaced;
+CREATE OR REPLACE FUNCTION _order_line_components(item gtin, quantity numeric)
+RETURNS TABLE (component gtin, quantity numeric, ships_together boolean)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, inventory_sync, pg_temp AS $$
+    SELECT '09506000134369'::inventory_sync.gtin, $2 * 2, true WHERE $1 = '09506000134352'
+    UNION ALL SELECT $1, $2, true WHERE $1 <> '09506000134352' $$;
+SELECT is(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]'),
+          _broker_units('o', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]'),
+          '_order_line_components() replaced: what it gives now');
+SELECT ok(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]')::text
+            LIKE '%"item": "09506000134369", "quantity": 2%', 'the other component, twice the quantity');
+ROLLBACK TO SAVEPOINT replaced;
+SELECT is(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]'),
+          _broker_units('o', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]'),
+          'the replacement rolled back: what the function gives again');
+SELECT ok(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]')::text
+            LIKE '%"item": "09506000134352", "quantity": 1%', 'the item itself');
 
 -- _broker_lock: the locks taken, the rows created where missing
 SELECT throws_ok($$SELECT inventory_sync._broker_lock(NULL, 'o', NULL, NULL)$$, '22004', NULL, 'NULL channel: 22004');
