@@ -8,7 +8,8 @@
  * them:
  *   - _broker_units_placed(): the lines of an order each of one component (an item, or a
  *     kit of one: what _order_line_components() says), checked and made units, one per
- *     line, in one query for all the lines. NULL when a line is not plainly right, is
+ *     line; what each line's GTIN takes is kept per backend (src/broker_units.c), read
+ *     in one query for the lines not kept. NULL when a line is not plainly right, is
  *     unknown or has several components: _broker_units() then expands the order, or says
  *     what is wrong with it in its own words.
  *   - _broker_lock(): the locks, in the global order of the promise layer: the capacity
@@ -17,8 +18,8 @@
  *     one at a time in (channel, item) order, each created where missing as
  *     _channel_atp_lock_key() creates it.
  *   - _broker_hold_placed(): the parts of a plan reserved with reserve() at their
- *     locations, in the order _broker_hold() takes them, and the allocation recorded in
- *     one statement. Only for an order brokered all or nothing: a part refused refuses
+ *     locations, in the order _broker_hold() takes them, and the allocation appended
+ *     without an executor (src/broker_allocation.c). Only for an order brokered all or nothing: a part refused refuses
  *     the whole order, so no subtransaction is needed (the refusal is reworded as
  *     _broker_hold() words it, on its way out), where _broker_hold() takes one a part.
  *     NULL when the parts are not as a plan makes them: _broker_hold() holds them.
@@ -46,6 +47,7 @@
 #include "errcodes.h"
 #include "numeric_util.h"
 #include "spi_plan.h"
+#include "broker_allocation.h"
 #include "broker_units.h"
 
 extern Datum gtin_is_valid(PG_FUNCTION_ARGS);
@@ -61,7 +63,6 @@ enum
 	HQ_CHANNEL_ROW,
 	HQ_CHANNEL_CREATE,
 	HQ_RESERVE,
-	HQ_ALLOCATION,
 	HQ_COUNT
 };
 
@@ -69,7 +70,7 @@ typedef struct HoldQuery
 {
 	const char *sql;
 	int			nargs;
-	Oid			types[11];
+	Oid			types[8];
 } HoldQuery;
 
 static const HoldQuery hold_query[HQ_COUNT] = {
@@ -171,17 +172,6 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 	{"SELECT r.reservation_id, r.promised_date IS NOT NULL"
 		"  FROM inventory_sync.reserve($1, $2, $3, $4::inventory_sync.gtin, $5, $6::inventory_sync.gln, $7, $8) r",
 	8, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NUMERICOID, TEXTOID, TIMESTAMPTZOID, DATEOID}},
-
-	/* HQ_ALLOCATION: the allocation, part by part in the order they were held */
-	{"INSERT INTO inventory_sync.broker_allocation (channel, order_ref, line_ref, unit_ref, part, item_gtin, location,"
-		"                                             quantity, rule_no, distance_km, reservation_id, status)"
-		" SELECT $1, $2, u.l, u.ur, u.p, u.i::inventory_sync.gtin, u.loc::inventory_sync.gln, u.q, u.r, u.d, u.res,"
-		"        CASE WHEN u.loc IS NULL THEN 'unallocated' ELSE 'held' END"
-		"   FROM unnest($3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::numeric[], $9::integer[],"
-		"               $10::numeric[], $11::bigint[]) WITH ORDINALITY u(l, ur, p, i, loc, q, r, d, res, n)"
-		"  ORDER BY u.n",
-	11, {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, NUMERICARRAYOID,
-	INT4ARRAYOID, NUMERICARRAYOID, INT8ARRAYOID}},
 };
 
 static SPIPlanPtr hold_plans[HQ_COUNT];
@@ -825,62 +815,29 @@ hold_parts(HoldPart **order, int n, Datum channel, Datum order_ref, Datum expire
 	PG_END_TRY();
 }
 
-/* The allocation in one statement, part by part in the order they were held. */
+/* The allocation, part by part in the order they were held (src/broker_allocation.c). */
 static void
 record_allocation(HoldPart **order, int n, Datum channel, Datum order_ref)
 {
-	Datum		values[11];
-	char	  **line_refs = palloc(sizeof(char *) * Max(n, 1));
-	char	  **unit_refs = palloc(sizeof(char *) * Max(n, 1));
-	char	  **items = palloc(sizeof(char *) * Max(n, 1));
-	char	  **locations = palloc(sizeof(char *) * Max(n, 1));
-	Datum	   *partnos = palloc(sizeof(Datum) * Max(n, 1));
-	Datum	   *quantities = palloc(sizeof(Datum) * Max(n, 1));
-	Datum	   *rules = palloc(sizeof(Datum) * Max(n, 1));
-	bool	   *rule_nulls = palloc(sizeof(bool) * Max(n, 1));
-	Datum	   *distances = palloc(sizeof(Datum) * Max(n, 1));
-	bool	   *distance_nulls = palloc(sizeof(bool) * Max(n, 1));
-	Datum	   *reservations = palloc(sizeof(Datum) * Max(n, 1));
-	bool	   *reservation_nulls = palloc(sizeof(bool) * Max(n, 1));
-	bool	   *no_nulls = palloc0(sizeof(bool) * Max(n, 1));
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
+	AllocationRow *rows = palloc0(sizeof(AllocationRow) * Max(n, 1));
 	int			i;
 
 	for (i = 0; i < n; i++)
 	{
 		HoldPart   *p = order[i];
-		bool		located = p->location != NULL;
 
-		line_refs[i] = p->line_ref;
-		unit_refs[i] = p->unit_ref;
-		items[i] = p->item;
-		locations[i] = p->location;
-		partnos[i] = Int32GetDatum(p->part);
-		quantities[i] = NumericGetDatum(p->quantity);
-		/* an unallocated part keeps neither rule nor distance, as _broker_hold() records it */
-		rule_nulls[i] = !located || !p->has_rule;
-		rules[i] = rule_nulls[i] ? (Datum) 0 : Int32GetDatum(p->rule_no);
-		distance_nulls[i] = !located || p->distance == NULL;
-		distances[i] = distance_nulls[i] ? (Datum) 0 : NumericGetDatum(p->distance);
-		reservation_nulls[i] = !located;
-		reservations[i] = located ? Int64GetDatum(p->reservation_id) : (Datum) 0;
+		rows[i].line_ref = p->line_ref;
+		rows[i].unit_ref = p->unit_ref;
+		rows[i].part = p->part;
+		rows[i].item = p->item;
+		rows[i].location = p->location;
+		rows[i].quantity = p->quantity;
+		rows[i].has_rule = p->has_rule;
+		rows[i].rule_no = p->rule_no;
+		rows[i].distance = p->distance;
+		rows[i].reservation_id = p->reservation_id;
 	}
-	values[0] = channel;
-	values[1] = order_ref;
-	values[2] = text_array(line_refs, n);
-	values[3] = text_array(unit_refs, n);
-	values[4] = PointerGetDatum(construct_md_array(partnos, no_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
-	values[5] = text_array(items, n);
-	values[6] = text_array(locations, n);
-	values[7] = PointerGetDatum(construct_md_array(quantities, no_nulls, 1, dims, lbs, NUMERICOID, -1, false,
-												   TYPALIGN_INT));
-	values[8] = PointerGetDatum(construct_md_array(rules, rule_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
-	values[9] = PointerGetDatum(construct_md_array(distances, distance_nulls, 1, dims, lbs, NUMERICOID, -1, false,
-												   TYPALIGN_INT));
-	values[10] = PointerGetDatum(construct_md_array(reservations, reservation_nulls, 1, dims, lbs, INT8OID, 8,
-													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	hold_run(HQ_ALLOCATION, values, NULL, false);
+	broker_allocation_append(channel, order_ref, rows, n);
 }
 
 /* The parts with their reservations, in the order they were held, as jsonb text. */

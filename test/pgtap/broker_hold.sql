@@ -5,7 +5,7 @@
 -- with a SQLSTATE), and none of them an API role's. Rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(35);
+SELECT plan(37);
 
 INSERT INTO item (gtin, name) VALUES ('09506000134352', 'E'), ('09506000134369', 'F');
 INSERT INTO kit (gtin, name) VALUES ('09506000134383', 'K: E and F'), ('09506000134390', 'S: 2 F');
@@ -154,6 +154,11 @@ SELECT throws_like($$SELECT inventory_sync._broker_hold_placed('web', 'h2', '[{"
                        "item": "09506000134352", "quantity": 40, "location": "0614141000012", "reservation_line_ref": "9"}]', NULL, NULL)$$,
                    'insufficient ATP to broker order "h2" of channel "web": line "9" (%',
                    'a part reserve() refuses: the order refused, naming the line (IS040)');
+SELECT ok((SELECT bool_and(a.brokered_at = now() AND a.allocation_id IS NOT NULL) FROM broker_allocation a WHERE a.order_ref = 'h1'),
+          'each allocation row of its identity and brokered at the transaction''s start, as the defaults give');
+SELECT throws_ok($$SELECT inventory_sync._broker_hold_placed('web', 'h3', '[{"line_ref": "1", "unit_ref": "1", "part": 1,
+                     "item": "09506000134352", "quantity": 1, "location": "0614141000012", "reservation_line_ref": "1"}]', NULL, NULL)$$,
+                 '23503', NULL, 'an order without its broker_order row: 23503, as the foreign key refuses it');
 
 SELECT ok(NOT has_function_privilege('inventory_sync_writer', '_broker_units_placed(text, jsonb)', 'EXECUTE')
           AND NOT has_function_privilege('inventory_sync_writer', '_broker_lock(text, text, gtin[], gln[])', 'EXECUTE')
