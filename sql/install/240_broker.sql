@@ -860,7 +860,9 @@ BEGIN
         RETURN QUERY SELECT * FROM inventory_sync._broker_result($1, $2);
         RETURN;
     END IF;
-    parts := inventory_sync._broker_plan($1, $2, units, $4, $5, $6, $7, NULL, 1, false);
+    -- _broker_plan()'s two steps called here, one call fewer an order
+    parts := coalesce(inventory_sync._broker_plan_placed($1, $2, units, $4, $5, $6::text, NULL, 1, false),
+                      inventory_sync._broker_plan_general($1, $2, units, $4, $5, $6, $7, NULL, 1, false));
     IF NOT dry_run THEN
         PERFORM inventory_sync._broker_lock($1, $2, array_agg((x->>'item')::inventory_sync.gtin),
                                             array_agg((x->>'location')::inventory_sync.gln))
