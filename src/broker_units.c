@@ -14,8 +14,9 @@
  *     again): its pg_proc row, by OID, xmin and position, is compared for every order.
  * The answers are read under a snapshot taken after the invalidations received so far, so
  * they are never older than a change whose invalidation was taken; and they are used only
- * where each statement has its own snapshot (READ COMMITTED). A replacement of the
- * function that reads other tables than these is not seen when those tables change.
+ * where each statement has its own snapshot (READ COMMITTED), outside a parallel
+ * operation. A replacement of the function that reads other tables than these is not
+ * seen when those tables change.
  */
 #include "postgres.h"
 #include "pg_compat.h"
@@ -137,7 +138,8 @@ broker_units_kept_usable(void)
 	bool		found;
 	int			t;
 
-	if (IsolationUsesXactSnapshot())
+	/* a transaction-wide snapshot may be older than what is kept; a parallel operation takes no new snapshot */
+	if (IsolationUsesXactSnapshot() || IsInParallelMode())
 		return false;
 	ext_catalog_on_change(units_reset, EXT_CHANGE_RELATION | EXT_CHANGE_TYPE);
 	/* the invalidations sent so far first: then the caller's snapshot sees every change they stand for */
