@@ -8,7 +8,8 @@
  * them:
  *   - _broker_units_placed(): the lines of an order each of one component (an item, or a
  *     kit of one: what _order_line_components() says), checked and made units, one per
- *     line, in one query for all the lines. NULL when a line is not plainly right, is
+ *     line; what each line's GTIN takes is kept per backend (src/broker_units.c), read
+ *     in one query for the lines not kept. NULL when a line is not plainly right, is
  *     unknown or has several components: _broker_units() then expands the order, or says
  *     what is wrong with it in its own words.
  *   - _broker_lock(): the locks, in the global order of the promise layer: the capacity
@@ -17,8 +18,8 @@
  *     one at a time in (channel, item) order, each created where missing as
  *     _channel_atp_lock_key() creates it.
  *   - _broker_hold_placed(): the parts of a plan reserved with reserve() at their
- *     locations, in the order _broker_hold() takes them, and the allocation recorded in
- *     one statement. Only for an order brokered all or nothing: a part refused refuses
+ *     locations, in the order _broker_hold() takes them, and the allocation appended
+ *     without an executor (src/broker_allocation.c). Only for an order brokered all or nothing: a part refused refuses
  *     the whole order, so no subtransaction is needed (the refusal is reworded as
  *     _broker_hold() words it, on its way out), where _broker_hold() takes one a part.
  *     NULL when the parts are not as a plan makes them: _broker_hold() holds them.
@@ -40,11 +41,14 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/varlena.h"
 
 #include "errcodes.h"
 #include "numeric_util.h"
 #include "spi_plan.h"
+#include "broker_allocation.h"
+#include "broker_units.h"
 
 extern Datum gtin_is_valid(PG_FUNCTION_ARGS);
 
@@ -59,7 +63,6 @@ enum
 	HQ_CHANNEL_ROW,
 	HQ_CHANNEL_CREATE,
 	HQ_RESERVE,
-	HQ_ALLOCATION,
 	HQ_COUNT
 };
 
@@ -67,22 +70,24 @@ typedef struct HoldQuery
 {
 	const char *sql;
 	int			nargs;
-	Oid			types[11];
+	Oid			types[8];
 } HoldQuery;
 
 static const HoldQuery hold_query[HQ_COUNT] = {
 	/*
-	 * HQ_UNIT_ITEMS ($1 the lines' items, valid GTINs, $2 their quantities): whether each
-	 * is known (an item or a kit) and one component (_order_line_components(): an item, or
-	 * a kit of one), and that component's text and quantity
+	 * HQ_UNIT_ITEMS ($1 the lines' items, valid GTINs, $2 their quantities): line by line,
+	 * whether the item is known (an item or a kit) and has one component
+	 * (_order_line_components(): an item, or a kit of one), and that component's text and
+	 * quantity
 	 */
-	{"SELECT bool_and(c.n = 1 AND (EXISTS (SELECT FROM inventory_sync.item i WHERE i.gtin = x.g)"
-		"                            OR EXISTS (SELECT FROM inventory_sync.kit k WHERE k.gtin = x.g))),"
-		"       array_agg(c.item ORDER BY u.n), array_agg(c.quantity ORDER BY u.n)"
+	{"SELECT c.n = 1 AND (EXISTS (SELECT FROM inventory_sync.item i WHERE i.gtin = x.g)"
+		"                   OR EXISTS (SELECT FROM inventory_sync.kit k WHERE k.gtin = x.g)),"
+		"       c.item, c.quantity"
 		"  FROM unnest($1::text[], $2::numeric[]) WITH ORDINALITY u(t, q, n)"
 		" CROSS JOIN LATERAL (SELECT u.t::inventory_sync.gtin AS g) x"
 		" CROSS JOIN LATERAL (SELECT count(*) AS n, min(o.component::text) AS item, min(o.quantity) AS quantity"
-		"                      FROM inventory_sync._order_line_components(x.g, u.q) o) c",
+		"                      FROM inventory_sync._order_line_components(x.g, u.q) o) c"
+		" ORDER BY u.n",
 	2, {TEXTARRAYOID, NUMERICARRAYOID}},
 
 	/* HQ_CAPACITY_LOCK ($1 locations): level 1, the capacity rows of the locations used */
@@ -167,17 +172,6 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 	{"SELECT r.reservation_id, r.promised_date IS NOT NULL"
 		"  FROM inventory_sync.reserve($1, $2, $3, $4::inventory_sync.gtin, $5, $6::inventory_sync.gln, $7, $8) r",
 	8, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NUMERICOID, TEXTOID, TIMESTAMPTZOID, DATEOID}},
-
-	/* HQ_ALLOCATION: the allocation, part by part in the order they were held */
-	{"INSERT INTO inventory_sync.broker_allocation (channel, order_ref, line_ref, unit_ref, part, item_gtin, location,"
-		"                                             quantity, rule_no, distance_km, reservation_id, status)"
-		" SELECT $1, $2, u.l, u.ur, u.p, u.i::inventory_sync.gtin, u.loc::inventory_sync.gln, u.q, u.r, u.d, u.res,"
-		"        CASE WHEN u.loc IS NULL THEN 'unallocated' ELSE 'held' END"
-		"   FROM unnest($3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::numeric[], $9::integer[],"
-		"               $10::numeric[], $11::bigint[]) WITH ORDINALITY u(l, ur, p, i, loc, q, r, d, res, n)"
-		"  ORDER BY u.n",
-	11, {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, NUMERICARRAYOID,
-	INT4ARRAYOID, NUMERICARRAYOID, INT8ARRAYOID}},
 };
 
 static SPIPlanPtr hold_plans[HQ_COUNT];
@@ -236,6 +230,60 @@ jb_string(JsonbContainer *obj, const char *key)
  * The lines as units.
  * ------------------------------------------------------------------------ */
 
+/*
+ * Reads what each line takes (HQ_UNIT_ITEMS) into comps and cqtexts (the component and
+ * its quantity, as text) and, when kept, keeps it, under a snapshot taken after the
+ * invalidations received (src/broker_units.c). False when a line's item is unknown or a
+ * kit of several components: _broker_units() expands or refuses the order.
+ */
+static bool
+read_line_components(char **items, Numeric *quantities, char **qtexts, int n, bool kept, char **comps,
+					 char **cqtexts)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	uint64		resets = broker_units_kept_resets();
+	Datum		values[2];
+	Datum	   *qs = palloc(sizeof(Datum) * n);
+	bool		all_single = true;
+	uint64		r;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_sync: SPI_connect failed");
+	values[0] = text_array(items, n);
+	for (r = 0; r < (uint64) n; r++)
+		qs[r] = NumericGetDatum(quantities[r]);
+	values[1] = PointerGetDatum(construct_array(qs, n, NUMERICOID, -1, false, TYPALIGN_INT));
+	if (kept)
+		PushActiveSnapshot(GetLatestSnapshot());
+	hold_run(HQ_UNIT_ITEMS, values, NULL, true);
+	if (kept)
+		PopActiveSnapshot();
+	if (SPI_processed != (uint64) n)
+		elog(ERROR, "inventory_sync: %d components read for %d lines", (int) SPI_processed, n);
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[r];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		bool		single = DatumGetBool(SPI_getbinval(t, d, 1, &isnull)) && !isnull;
+		MemoryContext spi;
+
+		if (single)
+		{
+			spi = MemoryContextSwitchTo(outer);
+			comps[r] = SPI_getvalue(t, d, 2);
+			cqtexts[r] = SPI_getvalue(t, d, 3);
+			MemoryContextSwitchTo(spi);
+		}
+		if (kept)
+			broker_units_kept_put(resets, items[r], qtexts[r], single, single ? comps[r] : NULL,
+								  single ? cqtexts[r] : NULL);
+		all_single = all_single && single;
+	}
+	SPI_finish();
+	return all_single;
+}
+
 PG_FUNCTION_INFO_V1(broker_units_placed);
 
 /*
@@ -246,7 +294,6 @@ PG_FUNCTION_INFO_V1(broker_units_placed);
 Datum
 broker_units_placed(PG_FUNCTION_ARGS)
 {
-	MemoryContext outer = CurrentMemoryContext;
 	Jsonb	   *lines;
 	int			n,
 				i,
@@ -254,17 +301,11 @@ broker_units_placed(PG_FUNCTION_ARGS)
 	char	  **refs;
 	char	  **items;
 	Numeric    *quantities;
-	Datum		values[2];
-	bool		isnull;
-	Datum	   *cquantities;
-	bool	   *qnulls;
-	int			nquantities;
-	bool		known;
-	Datum	   *gtins;
-	bool	   *gnulls;
-	int			ngtins;
+	char	  **qtexts;
+	char	  **comps;
+	char	  **cqtexts;
+	bool		kept;
 	StringInfoData b;
-	Datum		result;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
@@ -309,30 +350,31 @@ broker_units_placed(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 	}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_sync: SPI_connect failed");
-	values[0] = text_array(items, n);
+	/* what each line takes: kept per backend (src/broker_units.c), else read and kept */
+	qtexts = palloc(sizeof(char *) * n);
+	comps = palloc(sizeof(char *) * n);
+	cqtexts = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+		qtexts[i] = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(quantities[i])));
+	kept = broker_units_kept_usable();
+	for (i = 0; kept && i < n; i++)
 	{
-		Datum	   *qs = palloc(sizeof(Datum) * n);
+		bool		single;
+		const char *c;
+		const char *cq;
 
-		for (i = 0; i < n; i++)
-			qs[i] = NumericGetDatum(quantities[i]);
-		values[1] = PointerGetDatum(construct_array(qs, n, NUMERICOID, -1, false, TYPALIGN_INT));
+		if (!broker_units_kept_get(items[i], qtexts[i], &single, &c, &cq))
+			break;
+		if (!single)
+			PG_RETURN_NULL();
+		comps[i] = pstrdup(c);
+		cqtexts[i] = pstrdup(cq);
 	}
-	hold_run(HQ_UNIT_ITEMS, values, NULL, true);
-	known = SPI_processed == 1
-		&& DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
-	if (!known)
+	if (!kept || i < n)
 	{
-		SPI_finish();
-		PG_RETURN_NULL();
+		if (!read_line_components(items, quantities, qtexts, n, kept, comps, cqtexts))
+			PG_RETURN_NULL();
 	}
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)),
-					  TEXTOID, -1, false, TYPALIGN_INT, &gtins, &gnulls, &ngtins);
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)),
-					  NUMERICOID, -1, false, TYPALIGN_INT, &cquantities, &qnulls, &nquantities);
-	if (ngtins != n || nquantities != n)
-		elog(ERROR, "inventory_sync: %d components read for %d lines", ngtins, n);
 
 	/* the units as _broker_line_units() makes them of a line of one component */
 	initStringInfo(&b);
@@ -346,22 +388,15 @@ broker_units_placed(PG_FUNCTION_ARGS)
 		appendStringInfoString(&b, ", \"unit_ref\": ");
 		escape_json(&b, refs[i]);
 		appendStringInfoString(&b, ", \"splittable\": true, \"comps\": [{\"item\": ");
-		escape_json(&b, TextDatumGetCString(gtins[i]));
+		escape_json(&b, comps[i]);
 		appendStringInfoString(&b, ", \"quantity\": ");
-		appendStringInfoString(&b, DatumGetCString(DirectFunctionCall1(numeric_out, cquantities[i])));
+		appendStringInfoString(&b, cqtexts[i]);
 		appendStringInfoString(&b, ", \"ref\": ");
 		escape_json(&b, refs[i]);
 		appendStringInfoString(&b, "}]}");
 	}
 	appendStringInfoChar(&b, ']');
-	{
-		MemoryContext spi = MemoryContextSwitchTo(outer);
-
-		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data));
-		MemoryContextSwitchTo(spi);
-	}
-	SPI_finish();
-	PG_RETURN_DATUM(result);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
 }
 
 /* ------------------------------------------------------------------------
@@ -780,62 +815,29 @@ hold_parts(HoldPart **order, int n, Datum channel, Datum order_ref, Datum expire
 	PG_END_TRY();
 }
 
-/* The allocation in one statement, part by part in the order they were held. */
+/* The allocation, part by part in the order they were held (src/broker_allocation.c). */
 static void
 record_allocation(HoldPart **order, int n, Datum channel, Datum order_ref)
 {
-	Datum		values[11];
-	char	  **line_refs = palloc(sizeof(char *) * Max(n, 1));
-	char	  **unit_refs = palloc(sizeof(char *) * Max(n, 1));
-	char	  **items = palloc(sizeof(char *) * Max(n, 1));
-	char	  **locations = palloc(sizeof(char *) * Max(n, 1));
-	Datum	   *partnos = palloc(sizeof(Datum) * Max(n, 1));
-	Datum	   *quantities = palloc(sizeof(Datum) * Max(n, 1));
-	Datum	   *rules = palloc(sizeof(Datum) * Max(n, 1));
-	bool	   *rule_nulls = palloc(sizeof(bool) * Max(n, 1));
-	Datum	   *distances = palloc(sizeof(Datum) * Max(n, 1));
-	bool	   *distance_nulls = palloc(sizeof(bool) * Max(n, 1));
-	Datum	   *reservations = palloc(sizeof(Datum) * Max(n, 1));
-	bool	   *reservation_nulls = palloc(sizeof(bool) * Max(n, 1));
-	bool	   *no_nulls = palloc0(sizeof(bool) * Max(n, 1));
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
+	AllocationRow *rows = palloc0(sizeof(AllocationRow) * Max(n, 1));
 	int			i;
 
 	for (i = 0; i < n; i++)
 	{
 		HoldPart   *p = order[i];
-		bool		located = p->location != NULL;
 
-		line_refs[i] = p->line_ref;
-		unit_refs[i] = p->unit_ref;
-		items[i] = p->item;
-		locations[i] = p->location;
-		partnos[i] = Int32GetDatum(p->part);
-		quantities[i] = NumericGetDatum(p->quantity);
-		/* an unallocated part keeps neither rule nor distance, as _broker_hold() records it */
-		rule_nulls[i] = !located || !p->has_rule;
-		rules[i] = rule_nulls[i] ? (Datum) 0 : Int32GetDatum(p->rule_no);
-		distance_nulls[i] = !located || p->distance == NULL;
-		distances[i] = distance_nulls[i] ? (Datum) 0 : NumericGetDatum(p->distance);
-		reservation_nulls[i] = !located;
-		reservations[i] = located ? Int64GetDatum(p->reservation_id) : (Datum) 0;
+		rows[i].line_ref = p->line_ref;
+		rows[i].unit_ref = p->unit_ref;
+		rows[i].part = p->part;
+		rows[i].item = p->item;
+		rows[i].location = p->location;
+		rows[i].quantity = p->quantity;
+		rows[i].has_rule = p->has_rule;
+		rows[i].rule_no = p->rule_no;
+		rows[i].distance = p->distance;
+		rows[i].reservation_id = p->reservation_id;
 	}
-	values[0] = channel;
-	values[1] = order_ref;
-	values[2] = text_array(line_refs, n);
-	values[3] = text_array(unit_refs, n);
-	values[4] = PointerGetDatum(construct_md_array(partnos, no_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
-	values[5] = text_array(items, n);
-	values[6] = text_array(locations, n);
-	values[7] = PointerGetDatum(construct_md_array(quantities, no_nulls, 1, dims, lbs, NUMERICOID, -1, false,
-												   TYPALIGN_INT));
-	values[8] = PointerGetDatum(construct_md_array(rules, rule_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
-	values[9] = PointerGetDatum(construct_md_array(distances, distance_nulls, 1, dims, lbs, NUMERICOID, -1, false,
-												   TYPALIGN_INT));
-	values[10] = PointerGetDatum(construct_md_array(reservations, reservation_nulls, 1, dims, lbs, INT8OID, 8,
-													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	hold_run(HQ_ALLOCATION, values, NULL, false);
+	broker_allocation_append(channel, order_ref, rows, n);
 }
 
 /* The parts with their reservations, in the order they were held, as jsonb text. */

@@ -174,6 +174,13 @@ CREATE TRIGGER item_pack_kit_gtin_insert AFTER INSERT ON item_pack REFERENCING N
 CREATE TRIGGER item_pack_kit_gtin_update AFTER UPDATE ON item_pack REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION _kit_gtin_taken();
 
+-- brokering keeps what each order line's GTIN takes per backend (src/broker_units.c): a
+-- change of a kit tells it (as item's own trigger does)
+CREATE TRIGGER kit_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON kit
+    FOR EACH STATEMENT EXECUTE FUNCTION master_data_changed();
+CREATE TRIGGER kit_component_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON kit_component
+    FOR EACH STATEMENT EXECUTE FUNCTION master_data_changed();
+
 -- What an order line of a GTIN asks of stock: a kit's components times the quantity, or
 -- the item itself. The broker splits and places lines by this.
 -- (SQL: PL/pgSQL refuses an output column named like an argument, and these are the

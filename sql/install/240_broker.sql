@@ -249,8 +249,10 @@ COMMENT ON FUNCTION _broker_units(text, jsonb) IS
   'Internal: checks an order''s lines (22004, 22023, 22P02, 23503, IS020) and expands them into the units broker() places';
 
 -- The same in C (src/broker_hold.c) for an order whose every line is right and of one
--- component (an item, or a kit of one): one unit a line, the components of every line
--- read in one query. NULL for any other order: _broker_units() expands it, or says what
+-- component (an item, or a kit of one): one unit a line, what each line's GTIN takes
+-- kept per backend (src/broker_units.c: dropped when item, kit or kit_component change
+-- or _order_line_components() is replaced), the lines not kept read in one query. NULL
+-- for any other order: _broker_units() expands it, or says what
 -- is wrong with it.
 CREATE FUNCTION _broker_units_placed(order_ref text, lines jsonb)
 RETURNS jsonb
@@ -755,7 +757,9 @@ COMMENT ON FUNCTION _broker_hold(text, text, jsonb, boolean, timestamptz, date) 
 -- reserved in the same order with reserve(), without a subtransaction (a part refused
 -- refuses the whole order, worded as _broker_hold() words it; and the rows _broker_lock()
 -- locked are then updated by the transaction that locked them, not a subtransaction of
--- it, which would give each a multixact), and the allocation recorded in one statement.
+-- it, which would give each a multixact), and the allocation appended without an
+-- executor (src/broker_allocation.c: the order's row locked FOR KEY SHARE first, as the
+-- foreign key's check does).
 -- NULL, with nothing done, when the parts are not as a plan makes them: _broker_hold()
 -- holds them.
 CREATE FUNCTION _broker_hold_placed(channel text, order_ref text, parts jsonb, expires_at timestamptz, due_date date)
@@ -856,7 +860,9 @@ BEGIN
         RETURN QUERY SELECT * FROM inventory_sync._broker_result($1, $2);
         RETURN;
     END IF;
-    parts := inventory_sync._broker_plan($1, $2, units, $4, $5, $6, $7, NULL, 1, false);
+    -- _broker_plan()'s two steps called here, one call fewer an order
+    parts := coalesce(inventory_sync._broker_plan_placed($1, $2, units, $4, $5, $6::text, NULL, 1, false),
+                      inventory_sync._broker_plan_general($1, $2, units, $4, $5, $6, $7, NULL, 1, false));
     IF NOT dry_run THEN
         PERFORM inventory_sync._broker_lock($1, $2, array_agg((x->>'item')::inventory_sync.gtin),
                                             array_agg((x->>'location')::inventory_sync.gln))

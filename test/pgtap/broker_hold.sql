@@ -5,7 +5,7 @@
 -- with a SQLSTATE), and none of them an API role's. Rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(27);
+SELECT plan(37);
 
 INSERT INTO item (gtin, name) VALUES ('09506000134352', 'E'), ('09506000134369', 'F');
 INSERT INTO kit (gtin, name) VALUES ('09506000134383', 'K: E and F'), ('09506000134390', 'S: 2 F');
@@ -68,6 +68,39 @@ SELECT is(_broker_units_placed('o', (SELECT jsonb_agg(jsonb_build_object('line_r
                                                                          'quantity', 1)) FROM generate_series(1, 501) n)),
           NULL, '501 lines: left to the SQL');
 
+-- What each line takes is kept per backend: a change of a kit, of an item or of
+-- _order_line_components() itself is seen by the next order.
+INSERT INTO kit_component VALUES ('09506000134390', '09506000134352', 1);
+SELECT is(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134390", "quantity": 3}]'), NULL,
+          'a kit of one given a second component: left to the SQL');
+DELETE FROM kit_component WHERE kit = '09506000134390' AND component = '09506000134352';
+SELECT is(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134390", "quantity": 3}]'),
+          _broker_units('o', '[{"line_ref": "1", "item": "09506000134390", "quantity": 3}]'),
+          'and of one again: its component');
+SELECT is(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134376", "quantity": 1}]'), NULL,
+          'an unknown item: left to the SQL');
+INSERT INTO item (gtin, name) VALUES ('09506000134376', 'G');
+SELECT is(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134376", "quantity": 1}]'),
+          _broker_units('o', '[{"line_ref": "1", "item": "09506000134376", "quantity": 1}]'),
+          'the item created: its units');
+SAVEPOINT replaced;
+CREATE OR REPLACE FUNCTION _order_line_components(item gtin, quantity numeric)
+RETURNS TABLE (component gtin, quantity numeric, ships_together boolean)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, inventory_sync, pg_temp AS $$
+    SELECT '09506000134369'::inventory_sync.gtin, $2 * 2, true WHERE $1 = '09506000134352'
+    UNION ALL SELECT $1, $2, true WHERE $1 <> '09506000134352' $$;
+SELECT is(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]'),
+          _broker_units('o', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]'),
+          '_order_line_components() replaced: what it gives now');
+SELECT ok(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]')::text
+            LIKE '%"item": "09506000134369", "quantity": 2%', 'the other component, twice the quantity');
+ROLLBACK TO SAVEPOINT replaced;
+SELECT is(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]'),
+          _broker_units('o', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]'),
+          'the replacement rolled back: what the function gives again');
+SELECT ok(_broker_units_placed('o', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]')::text
+            LIKE '%"item": "09506000134352", "quantity": 1%', 'the item itself');
+
 -- _broker_lock: the locks taken, the rows created where missing
 SELECT throws_ok($$SELECT inventory_sync._broker_lock(NULL, 'o', NULL, NULL)$$, '22004', NULL, 'NULL channel: 22004');
 SELECT throws_ok($$SELECT inventory_sync._broker_lock('web', NULL, NULL, NULL)$$, '22004', NULL, 'NULL order: 22004');
@@ -121,6 +154,11 @@ SELECT throws_like($$SELECT inventory_sync._broker_hold_placed('web', 'h2', '[{"
                        "item": "09506000134352", "quantity": 40, "location": "0614141000012", "reservation_line_ref": "9"}]', NULL, NULL)$$,
                    'insufficient ATP to broker order "h2" of channel "web": line "9" (%',
                    'a part reserve() refuses: the order refused, naming the line (IS040)');
+SELECT ok((SELECT bool_and(a.brokered_at = now() AND a.allocation_id IS NOT NULL) FROM broker_allocation a WHERE a.order_ref = 'h1'),
+          'each allocation row of its identity and brokered at the transaction''s start, as the defaults give');
+SELECT throws_ok($$SELECT inventory_sync._broker_hold_placed('web', 'h3', '[{"line_ref": "1", "unit_ref": "1", "part": 1,
+                     "item": "09506000134352", "quantity": 1, "location": "0614141000012", "reservation_line_ref": "1"}]', NULL, NULL)$$,
+                 '23503', NULL, 'an order without its broker_order row: 23503, as the foreign key refuses it');
 
 SELECT ok(NOT has_function_privilege('inventory_sync_writer', '_broker_units_placed(text, jsonb)', 'EXECUTE')
           AND NOT has_function_privilege('inventory_sync_writer', '_broker_lock(text, text, gtin[], gln[])', 'EXECUTE')
