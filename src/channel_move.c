@@ -350,9 +350,11 @@ topo_load_rows(void)
 
 		(void) hash_search(topo_limited, &item, HASH_ENTER, NULL);
 	}
-	safety = topo_items("SELECT item_gtin::int8 FROM inventory_sync.safety_stock LIMIT " CppAsString2(SAFETY_ITEMS_MAX) " + 1",
+	safety = topo_items("SELECT item_gtin::int8 FROM inventory_sync.safety_stock"
+						" LIMIT " CppAsString2(SAFETY_ITEMS_MAX) " + 1",
 						"inventory_sync safety stock items", &safety_all);
-	channel_safety = topo_items("SELECT item_gtin::int8 FROM inventory_sync.channel_safety_stock LIMIT " CppAsString2(SAFETY_ITEMS_MAX) " + 1",
+	channel_safety = topo_items("SELECT item_gtin::int8 FROM inventory_sync.channel_safety_stock"
+								" LIMIT " CppAsString2(SAFETY_ITEMS_MAX) " + 1",
 								"inventory_sync channel safety stock items", &safety_all);
 	/* set together, once both are known (until then every item is looked up) */
 	topo_safety = safety;
