@@ -208,11 +208,10 @@ channels_index_locations(void)
 	}
 }
 
-/* Every channel of every location, in channel order; the in-transit locations; the buckets. */
 /*
  * The items a safety-stock table has rows for (the statement's first column), into a set
- * in topo_cxt; NULL when it has none. More rows than SAFETY_ITEMS_MAX: *all is set
- * and every item is looked up, as without the cache.
+ * in topo_cxt; NULL when it has none, or more than SAFETY_ITEMS_MAX rows (then *all is
+ * set and every item is looked up, as without the cache).
  */
 #define SAFETY_ITEMS_MAX 100000
 static HTAB *
@@ -227,7 +226,10 @@ topo_items(const char *sql, const char *name, bool *all)
 	if (SPI_processed == 0)
 		return NULL;
 	if (SPI_processed > SAFETY_ITEMS_MAX)
+	{
 		*all = true;
+		return NULL;
+	}
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(int64);
 	ctl.entrysize = sizeof(int64);
@@ -254,6 +256,7 @@ item_has_safety(HTAB *set, int64 item)
 		(set != NULL && hash_search(set, &item, HASH_FIND, NULL) != NULL);
 }
 
+/* Every channel of every location, in channel order; the in-transit locations; the buckets. */
 static void
 topo_load_rows(void)
 {
