@@ -73,6 +73,9 @@ static HTAB *topo_locations = NULL;
 static HTAB *topo_channels = NULL;
 static HTAB *topo_buckets = NULL;
 static HTAB *topo_limited = NULL;	/* items with a protection or a cap; NULL: none */
+static HTAB *topo_safety = NULL;	/* items with a safety_stock row; NULL: none */
+static HTAB *topo_channel_safety = NULL;	/* items with a channel_safety_stock row; NULL: none */
+static bool topo_safety_all = false;	/* too many to list: every item is looked up */
 static bool topo_valid = false;
 
 /* The tables the fast path reads and writes, for one incarnation of the extension. */
@@ -205,12 +208,63 @@ channels_index_locations(void)
 	}
 }
 
+/*
+ * The items a safety-stock table has rows for (the statement's first column), into a set
+ * in topo_cxt; NULL when it has none, or more than SAFETY_ITEMS_MAX rows (then *all is
+ * set and every item is looked up, as without the cache).
+ */
+#define SAFETY_ITEMS_MAX 100000
+static HTAB *
+topo_items(const char *sql, const char *name, bool *all)
+{
+	HASHCTL		ctl;
+	HTAB	   *items;
+	bool		isnull;
+	uint64		i;
+
+	topo_query(sql);
+	if (SPI_processed == 0)
+		return NULL;
+	if (SPI_processed > SAFETY_ITEMS_MAX)
+	{
+		*all = true;
+		return NULL;
+	}
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(int64);
+	ctl.hcxt = topo_cxt;
+	items = hash_create(name, 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		int64		item = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+		(void) hash_search(items, &item, HASH_ENTER, NULL);
+	}
+	return items;
+}
+
+/*
+ * Whether the item may have a row in the safety-stock table whose item set is given: the
+ * sets are loaded with the topology, which the tables' statement triggers invalidate, so
+ * an item in neither has no row to look up (nor its table to lock).
+ */
+static inline bool
+item_has_safety(HTAB *set, int64 item)
+{
+	return !topo_valid || topo_safety_all ||
+		(set != NULL && hash_search(set, &item, HASH_FIND, NULL) != NULL);
+}
+
 /* Every channel of every location, in channel order; the in-transit locations; the buckets. */
 static void
 topo_load_rows(void)
 {
 	uint64		i;
 	bool		isnull;
+	HTAB	   *safety;
+	HTAB	   *channel_safety;
+	bool		safety_all = false;
 
 	topo_query("SELECT cl.location::int8, cl.channel, c.min_shelf_life_days, c.safety_stock"
 			   "  FROM inventory_sync.channel_location cl"
@@ -299,6 +353,16 @@ topo_load_rows(void)
 
 		(void) hash_search(topo_limited, &item, HASH_ENTER, NULL);
 	}
+	safety = topo_items("SELECT item_gtin::int8 FROM inventory_sync.safety_stock"
+						" LIMIT " CppAsString2(SAFETY_ITEMS_MAX) " + 1",
+						"inventory_sync safety stock items", &safety_all);
+	channel_safety = topo_items("SELECT item_gtin::int8 FROM inventory_sync.channel_safety_stock"
+								" LIMIT " CppAsString2(SAFETY_ITEMS_MAX) " + 1",
+								"inventory_sync channel safety stock items", &safety_all);
+	/* set together, once both are known (until then every item is looked up) */
+	topo_safety = safety;
+	topo_channel_safety = channel_safety;
+	topo_safety_all = safety_all;
 	topo_query("SELECT bucket, sellable FROM inventory_sync.bucket");
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -321,6 +385,9 @@ topo_load(void)
 	if (topo_cxt == NULL)
 		topo_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_sync channel topology",
 										 ALLOCSET_SMALL_SIZES);
+	/* until the sets are loaded again, every item's safety stock is looked up */
+	topo_safety = topo_channel_safety = NULL;
+	topo_safety_all = true;
 	MemoryContextReset(topo_cxt);
 	old = MemoryContextSwitchTo(topo_cxt);
 	memset(&ctl, 0, sizeof(ctl));
@@ -588,7 +655,16 @@ row_of(MoveWork *w, int table)
 {
 	if (!w->open[table])
 	{
-		keyed_row_open(&w->rows[table], &tables[table], table_mode(table));
+		/*
+		 * A posting's move comes after its balances: balance and its key index are held
+		 * in ROW EXCLUSIVE already (balance_open()), and reading them in that mode finds
+		 * the lock held instead of taking a second one (a posting at a channel's location
+		 * locks more relations than the backend's fast-path slots hold, so each further
+		 * lock goes through the shared lock table, once taken and again at commit).
+		 */
+		LOCKMODE	mode = table == T_BALANCE && w->posting_id != 0 ? RowExclusiveLock : table_mode(table);
+
+		keyed_row_open(&w->rows[table], &tables[table], mode);
 		w->open[table] = true;
 	}
 	return &w->rows[table];
@@ -748,7 +824,7 @@ pair_move(MoveWork *w, const ChannelPair *p)
 	if (e == NULL || find_row(w, T_BACKORDER, key) || item_limited(p->item) ||
 		!pair_stock(w, p, &lines, &nlines))
 		return false;
-	safety = find_numeric(w, T_SAFETY, key, num_zero());
+	safety = item_has_safety(topo_safety, p->item) ? find_numeric(w, T_SAFETY, key, num_zero()) : num_zero();
 	reserved = p->reserved ? p->reserved : find_numeric(w, T_PROMISE_KEY, key, num_zero());
 	for (c = 0; c < e->nchannels; c++)
 	{
@@ -887,7 +963,8 @@ move_channel(MoveWork *w, const ChannelDelta *d, HeapAppend *changes, ChannelMov
 	Datum		key[2] = {PointerGetDatum(d->channel), Int64GetDatum(d->item)};
 	KeyedRow   *atp_row = row_of(w, T_CHANNEL_ATP);
 	KeyedRow   *state_row = row_of(w, T_STATE);
-	Numeric		safety = find_numeric(w, T_CHANNEL_SAFETY, key, d->safety);
+	Numeric		safety = item_has_safety(topo_channel_safety, d->item) ?
+		find_numeric(w, T_CHANNEL_SAFETY, key, d->safety) : d->safety;
 	static const int stock_col[1] = {0};
 	static const int atp_cols[3] = {0, 1, 2};
 	bool		locked = false;
