@@ -50,7 +50,9 @@ static KeyedTable order_table;
 static void
 alloc_reset(int kind, Oid relid)
 {
-	if (kind == EXT_CHANGE_RELATION && OidIsValid(relid) && relid != alloc_relid && relid != order_table.relid)
+	Oid			relids[2] = {alloc_relid, order_table.relid};
+
+	if (!ext_catalog_change_concerns(kind, relid, relids, 2))
 		return;
 	alloc_loaded = false;
 }

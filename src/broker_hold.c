@@ -48,6 +48,7 @@
 #include "numeric_util.h"
 #include "spi_plan.h"
 #include "broker_allocation.h"
+#include "broker_json.h"
 #include "broker_units.h"
 
 extern Datum gtin_is_valid(PG_FUNCTION_ARGS);
@@ -216,16 +217,6 @@ text_array(char **texts, int n)
 	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-static char *
-jb_string(JsonbContainer *obj, const char *key)
-{
-	JsonbValue	v;
-
-	if (getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL || v.type != jbvString)
-		return NULL;
-	return pnstrdup(v.val.string.val, v.val.string.len);
-}
-
 /* ------------------------------------------------------------------------
  * The lines as units.
  * ------------------------------------------------------------------------ */
@@ -329,7 +320,7 @@ broker_units_placed(PG_FUNCTION_ARGS)
 		if (e == NULL || e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
 			PG_RETURN_NULL();
 		eo = e->val.binary.data;
-		ref = jb_string(eo, "line_ref");
+		ref = broker_json_string(eo, "line_ref");
 		if (ref == NULL)
 			PG_RETURN_NULL();
 		len = pg_mbstrlen_with_len(ref, strlen(ref));
@@ -339,7 +330,7 @@ broker_units_placed(PG_FUNCTION_ARGS)
 			if (strcmp(refs[j], ref) == 0)
 				PG_RETURN_NULL();
 		refs[i] = ref;
-		items[i] = jb_string(eo, "item");
+		items[i] = broker_json_string(eo, "item");
 		if (items[i] == NULL
 			|| !DatumGetBool(DirectFunctionCall1(gtin_is_valid, CStringGetTextDatum(items[i]))))
 			PG_RETURN_NULL();
@@ -630,10 +621,10 @@ read_part(JsonbValue *e, int ix, HoldPart *p)
 	o = e->val.binary.data;
 	p->ix = ix;
 	p->json = JsonbToCString(NULL, o, VARSIZE(o));
-	p->line_ref = jb_string(o, "line_ref");
-	p->unit_ref = jb_string(o, "unit_ref");
-	p->item = jb_string(o, "item");
-	p->reservation_line_ref = jb_string(o, "reservation_line_ref");
+	p->line_ref = broker_json_string(o, "line_ref");
+	p->unit_ref = broker_json_string(o, "unit_ref");
+	p->item = broker_json_string(o, "item");
+	p->reservation_line_ref = broker_json_string(o, "reservation_line_ref");
 	if (p->line_ref == NULL || p->unit_ref == NULL || p->item == NULL)
 		return false;
 	if (getKeyJsonValueFromContainer(o, "part", 4, &v) == NULL || v.type != jbvNumeric || !jb_int4(&v, &p->part))

@@ -42,6 +42,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "broker_json.h"
 #include "ext_catalog.h"
 #include "numeric_util.h"
 #include "spi_plan.h"
@@ -270,16 +271,6 @@ plan_run(int which, Datum *values, const char *nulls)
  * The units, from the jsonb _broker_units() makes.
  * ------------------------------------------------------------------------ */
 
-static char *
-jb_string(JsonbContainer *obj, const char *key)
-{
-	JsonbValue	v;
-
-	if (getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL || v.type != jbvString)
-		return NULL;
-	return pnstrdup(v.val.string.val, v.val.string.len);
-}
-
 /* false: not the shape _broker_units() makes (the SQL takes the order, and says what is wrong) */
 static bool
 read_units(Jsonb *units, PlanUnit **out, int *nout)
@@ -303,8 +294,8 @@ read_units(Jsonb *units, PlanUnit **out, int *nout)
 		if (u == NULL || u->type != jbvBinary || !JsonContainerIsObject(u->val.binary.data))
 			return false;
 		uo = u->val.binary.data;
-		us[i].line_ref = jb_string(uo, "line_ref");
-		us[i].unit_ref = jb_string(uo, "unit_ref");
+		us[i].line_ref = broker_json_string(uo, "line_ref");
+		us[i].unit_ref = broker_json_string(uo, "unit_ref");
 		if (us[i].line_ref == NULL || us[i].unit_ref == NULL)
 			return false;
 		if (getKeyJsonValueFromContainer(uo, "splittable", 10, &v) == NULL || v.type != jbvBool)
@@ -324,8 +315,8 @@ read_units(Jsonb *units, PlanUnit **out, int *nout)
 
 			if (c == NULL || c->type != jbvBinary || !JsonContainerIsObject(c->val.binary.data))
 				return false;
-			pc->item = jb_string(c->val.binary.data, "item");
-			pc->ref = jb_string(c->val.binary.data, "ref");
+			pc->item = broker_json_string(c->val.binary.data, "item");
+			pc->ref = broker_json_string(c->val.binary.data, "ref");
 			if (pc->item == NULL || pc->ref == NULL)
 				return false;
 			if (getKeyJsonValueFromContainer(c->val.binary.data, "quantity", 8, &q) == NULL || q.type != jbvNumeric)
@@ -439,16 +430,8 @@ static uint64 cache_resets = 0;
 static void
 cache_reset(int kind, Oid relid)
 {
-	int			t;
-
-	if (kind == EXT_CHANGE_RELATION && OidIsValid(relid))
-	{
-		for (t = 0; t < CT_COUNT; t++)
-			if (cache_relids[t] == relid)
-				break;
-		if (t == CT_COUNT)
-			return;
-	}
+	if (!ext_catalog_change_concerns(kind, relid, cache_relids, CT_COUNT))
+		return;
 	cache_stale = true;
 	cache_resets++;
 }

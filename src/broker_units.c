@@ -66,16 +66,8 @@ static ItemPointerData fn_tid;
 static void
 units_reset(int kind, Oid relid)
 {
-	int			t;
-
-	if (kind == EXT_CHANGE_RELATION && OidIsValid(relid))
-	{
-		for (t = 0; t < UT_COUNT; t++)
-			if (unit_relids[t] == relid)
-				break;
-		if (t == UT_COUNT)
-			return;
-	}
+	if (!ext_catalog_change_concerns(kind, relid, unit_relids, UT_COUNT))
+		return;
 	unit_stale = true;
 	unit_resets++;
 }

@@ -84,6 +84,19 @@ register_callbacks(void)
 	callbacks_registered = true;
 }
 
+bool
+ext_catalog_change_concerns(int kind, Oid relid, const Oid *relids, int n)
+{
+	int			i;
+
+	if (kind != EXT_CHANGE_RELATION || !OidIsValid(relid))
+		return true;
+	for (i = 0; i < n; i++)
+		if (relids[i] == relid)
+			return true;
+	return false;
+}
+
 void
 ext_catalog_on_change(ExtCatalogReset reset, int kinds)
 {

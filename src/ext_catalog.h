@@ -38,6 +38,12 @@ typedef void (*ExtCatalogReset) (int kind, Oid relid);
 /* Calls reset on every change of the kinds given; registering the same function again is a no-op. */
 extern void ext_catalog_on_change(ExtCatalogReset reset, int kinds);
 
+/*
+ * Whether a change a reset function hears may concern a cache built from the relations
+ * relids[0..n-1]: any change but one of a single relation outside them.
+ */
+extern bool ext_catalog_change_concerns(int kind, Oid relid, const Oid *relids, int n);
+
 /* The schema inventory_sync; InvalidOid if missing_ok and there is none. Cached. */
 extern Oid	ext_catalog_schema(bool missing_ok);
 

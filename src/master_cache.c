@@ -103,16 +103,8 @@ static Oid	master_oids[lengthof(master_tables)];
 static void
 mc_relation_changed(int kind, Oid relid)
 {
-	int			i;
-
-	if (!OidIsValid(relid))
-	{
+	if (ext_catalog_change_concerns(kind, relid, master_oids, lengthof(master_oids)))
 		cache_stale = true;
-		return;
-	}
-	for (i = 0; i < lengthof(master_oids); i++)
-		if (master_oids[i] == relid)
-			cache_stale = true;
 }
 
 static void
