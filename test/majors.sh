@@ -187,6 +187,7 @@ done
 [ ${#majors[@]} -gt 0 ] || majors=($HOST_MAJOR)
 
 lines=()
+failures=()
 total_ok=0; total_bad=0
 for major in "${majors[@]}"; do
   echo
@@ -205,6 +206,9 @@ for major in "${majors[@]}"; do
     ok=${last%% passed*}; bad=${last#*, }; bad=${bad%% failed}
     [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
   fi
+  # test/run.sh lists what failed, by name, after its summary
+  while IFS= read -r f; do failures+=("PostgreSQL $major ${f#  }"); done \
+    < <(sed -n '/^=== what failed ===$/,/^[0-9]* passed, [0-9]* failed$/p' "$log" | grep '^  ')
   rm -f "$log"
   lines+=("$(printf '  PostgreSQL %-3s %5d passed  %4d failed  %5d s' "$major" "$ok" "$bad" "$secs")")
   total_ok=$((total_ok + ok)); total_bad=$((total_bad + bad))
@@ -214,4 +218,8 @@ echo
 echo "=== summary by major ==="
 printf '%s\n' "${lines[@]}"
 echo "$total_ok passed, $total_bad failed"
+if [ ${#failures[@]} -gt 0 ]; then
+  echo "=== what failed ==="
+  printf '  %s\n' "${failures[@]:0:20}"
+fi
 [ "$total_bad" -eq 0 ]

@@ -58,6 +58,11 @@ inside() {
   PGXS_DIR=$("$PG_CONFIG" --pkglibdir)/pgxs   # pg_regress, pg_isolation_regress, Perl test modules
 
   record() { echo "$1 $2 $3" >> "$results"; }   # suite passed failed
+  # what failed, by name, for the end of the output (a CI log is often read from its tail)
+  failed_names() {
+    grep -E '\.\.\. FAILED|^not ok |^[^ ].* \(Wstat: |^demo: |^# +Failed test' "$2" | grep -v ' # TODO ' \
+      | sed "s/^/$1: /" | cut -c1-160 >> "$results.failed"
+  }
 
   for suite in $SUITES; do
     echo
@@ -75,6 +80,7 @@ inside() {
       fi
       [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
       record regress "$ok" "$bad"
+      failed_names regress /tmp/inventory_sync_regress.$$
       rm -f /tmp/inventory_sync_regress.$$
       ;;
     isolation)
@@ -95,6 +101,7 @@ inside() {
       fi
       [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
       record isolation "$ok" "$bad"
+      failed_names isolation /tmp/inventory_sync_iso.$$
       rm -f /tmp/inventory_sync_iso.$$
       ;;
     pgtap)
@@ -107,6 +114,7 @@ inside() {
         -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION inventory_sync' >/dev/null
       pg_prove -d pgtap_regression --timer $files 2>&1 | tee /tmp/inventory_sync_pgtap.$$
       count_prove pgtap /tmp/inventory_sync_pgtap.$$ "$(echo "$files" | wc -w)"
+      failed_names pgtap /tmp/inventory_sync_pgtap.$$
       rm -f /tmp/inventory_sync_pgtap.$$
       ;;
     tap)
@@ -135,6 +143,7 @@ inside() {
           echo "--- $(basename "$log") (tail) ---"; tail -n 40 "$log"
         done
       fi
+      failed_names tap /tmp/inventory_sync_tap.$$
       rm -rf "$scratch" /tmp/inventory_sync_tap.$$
       ;;
     docs)
@@ -146,6 +155,7 @@ inside() {
       bad=$(grep -c '^not ok ' /tmp/inventory_sync_docs.$$)
       [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
       record docs "$ok" "$bad"
+      failed_names docs /tmp/inventory_sync_docs.$$
       rm -f /tmp/inventory_sync_docs.$$
       ;;
     security)
@@ -161,7 +171,8 @@ inside() {
           psql -qX -d "$db" -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION inventory_sync' >/dev/null
         fi
         echo "# $db"
-        if python3 test/security_check.py "$db" docs/security.md; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
+        if python3 test/security_check.py "$db" docs/security.md; then ok=$((ok + 1))
+        else bad=$((bad + 1)); echo "security: $db" >> "$results.failed"; fi
         dropdb --if-exists "$db" >/dev/null 2>&1
       done
       record security "$ok" "$bad"
@@ -174,6 +185,7 @@ inside() {
       bad=$(grep '^not ok ' /tmp/inventory_sync_hostile.$$ | grep -vc ' # TODO ')
       [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
       record hostile "$ok" "$bad"
+      failed_names hostile /tmp/inventory_sync_hostile.$$
       rm -f /tmp/inventory_sync_hostile.$$
       ;;
     demo)
@@ -196,7 +208,7 @@ inside() {
       psql -X -q -d "$demodb" -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
                                    WHERE database = current_database()" >/dev/null 2>&1
       dropdb --if-exists "$demodb" >/dev/null 2>&1
-      if [ "$rc" -eq 0 ]; then record demo 1 0; else record demo 0 1; fi
+      if [ "$rc" -eq 0 ]; then record demo 1 0; else record demo 0 1; echo "demo: exit $rc" >> "$results.failed"; fi
       rm -f "$out"
       ;;
     prose)
@@ -206,6 +218,7 @@ inside() {
       summary=$(sed -n 's/^prose: \([0-9]*\) files checked, [0-9]* hits in \([0-9]*\) files$/\1 \2/p' /tmp/inventory_sync_prose.$$)
       read -r files badfiles <<< "${summary:-0 0}"
       [ "$rc" -ne 0 ] && [ "$badfiles" -eq 0 ] && badfiles=1
+      [ "$badfiles" -gt 0 ] && echo "prose: $badfiles files (file:line hits above)" >> "$results.failed"
       record prose "$((files - badfiles < 0 ? 0 : files - badfiles))" "$badfiles"
       rm -f /tmp/inventory_sync_prose.$$
       ;;
@@ -216,6 +229,7 @@ inside() {
       bad=$(grep -c '^not ok ' /tmp/inventory_sync_package.$$)
       [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
       record package "$ok" "$bad"
+      failed_names package /tmp/inventory_sync_package.$$
       rm -f /tmp/inventory_sync_package.$$
       ;;
     *) echo "unknown suite $suite"; record "$suite" 0 1 ;;
@@ -241,7 +255,8 @@ fi
 install_extension "make test"
 
 RESULTS=$(mktemp /tmp/inventory_sync_results.XXXXXX)
-chmod 666 "$RESULTS"
+: > "$RESULTS.failed"
+chmod 666 "$RESULTS" "$RESULTS.failed"
 # -t: a temporary cluster directory even as root, removed with the cluster.
 # 9>&-: the server must not inherit the lock, or a leaked cluster would hold it forever.
 pg_virtualenv -t -v "$PG_MAJOR" "${CLUSTER_OPTS[@]}" bash "$ROOT/test/run.sh" --inside "$RESULTS" 9>&-
@@ -254,7 +269,11 @@ while read -r suite ok bad; do
   printf '  %-10s %4d passed  %4d failed\n' "$suite" "$ok" "$bad"
   total_ok=$((total_ok + ok)); total_bad=$((total_bad + bad))
 done < "$RESULTS"
-rm -f "$RESULTS"
+if [ -s "$RESULTS.failed" ]; then
+  echo "=== what failed ==="
+  head -n 20 "$RESULTS.failed" | sed 's/^/  /'
+fi
+rm -f "$RESULTS" "$RESULTS.failed"
 if [ $venv_rc -ne 0 ]; then
   echo "  the throwaway cluster failed (pg_virtualenv exit $venv_rc)"
   total_bad=$((total_bad + 1))
