@@ -43,9 +43,17 @@ DECLARE
     was_fulfilling boolean := r.fulfilling;
     pub record;
 BEGIN
-    IF r.location IS NOT NULL AND r.promised_date IS NULL AND NOT r.fulfilling THEN   -- (fulfil released it already)
+    -- The location's promise key, a backorder's too: closing it rewrites the location's ATP
+    -- (_reservation_record), which only the key's holder may do, before the channel ATP
+    -- rows; without the key it would meet a reservation there holding the key and those
+    -- rows and waiting for the location ATP row (a deadlock).
+    IF r.location IS NOT NULL AND r.promised_date IS NOT NULL THEN   -- (created where missing)
+        PERFORM inventory_sync._promise_keys_lock(ARRAY[r.item_gtin], ARRAY[r.location]);
+    ELSIF r.location IS NOT NULL THEN
         PERFORM 1 FROM inventory_sync.promise_key k
           WHERE k.item_gtin = r.item_gtin AND k.location = r.location FOR UPDATE;
+    END IF;
+    IF r.location IS NOT NULL AND r.promised_date IS NULL AND NOT r.fulfilling THEN   -- (fulfil released it already)
         UPDATE inventory_sync.promise_key k SET reserved = k.reserved - released, version = k.version + 1
          WHERE k.item_gtin = r.item_gtin AND k.location = r.location;
     END IF;
@@ -125,14 +133,13 @@ BEGIN
         RETURN 0;
     END IF;
     -- Every other lock of every expiry, up front and in the global order (the lock order
-    -- of docs/reference/promises.md): the promise keys they are held at, then the channel
-    -- ATP rows they move (their own channel's, and those of every channel selling from
-    -- their location). Locking them expiry by expiry would hold one expiry's channel ATP
+    -- of docs/reference/promises.md): the promise keys they are held at (a backorder's
+    -- too: closing it rewrites its location's ATP), then the channel ATP rows they move
+    -- (their own channel's, and those of every channel selling from their location). Locking them expiry by expiry would hold one expiry's channel ATP
     -- while waiting for the next one's promise key: a cycle with any promise in between.
     PERFORM inventory_sync._promise_keys_lock(array_agg(v.item_gtin), array_agg(v.location))
        FROM inventory_sync.reservation v
-      WHERE v.reservation_id = ANY (due) AND v.location IS NOT NULL AND v.promised_date IS NULL
-        AND NOT v.fulfilling;
+      WHERE v.reservation_id = ANY (due) AND v.location IS NOT NULL AND NOT v.fulfilling;
     PERFORM inventory_sync._channel_atp_lock(array_agg(x.channel), array_agg(x.item_gtin))
        FROM (SELECT v.channel, v.item_gtin FROM inventory_sync.reservation v WHERE v.reservation_id = ANY (due)
              UNION

@@ -575,7 +575,7 @@ BEGIN
     END IF;
     PERFORM inventory_sync._promise_keys_lock(array_agg(v.item_gtin), array_agg(v.location))
        FROM inventory_sync.reservation v
-      WHERE v.reservation_id = ANY (ids) AND v.location IS NOT NULL AND v.promised_date IS NULL;
+      WHERE v.reservation_id = ANY (ids) AND v.location IS NOT NULL;
     PERFORM inventory_sync._channel_atp_lock(array_agg(x.channel), array_agg(x.item_gtin))
        FROM (SELECT v.channel, v.item_gtin FROM inventory_sync.reservation v WHERE v.reservation_id = ANY (ids)
              UNION

@@ -10,8 +10,9 @@
 # the order management calls: orders brokered over the web shop's locations by distance
 # (split lines, kits of two items shipped together), stores rejecting allocated parts,
 # kits reserved whole, backorders at the store the truck is bound for (the web shop
-# promises against the truck) filled by allocate_backorders(), and the admin's changes
-# of the marketplace's protection and cap, of safety stock, and refresh_channel_atp().
+# promises against the truck) filled by allocate_backorders() as deliveries land there,
+# and the admin's changes (one row per transaction) of the marketplace's protection and
+# cap, of safety stock, and refresh_channel_atp().
 #
 # Each call is one transaction. Every error is counted by SQLSTATE. The documented
 # refusals are expected (IS040 insufficient ATP, IS041 already resolved, IS046 a pooled
@@ -28,6 +29,7 @@ use IPC::Run;
 
 my $clients = 24;
 my $seconds = $ENV{STORM_SECONDS} // 45;
+my $min_calls = 1000;
 my $stores = 120;
 my $node = PostgreSQL::Test::Cluster->new('mixed_storm');
 $node->init;
@@ -201,6 +203,10 @@ BEGIN
             PERFORM inventory_sync.reserve('web', ev, '1', item, 4 + r3 % 6,
                                            (SELECT gln FROM public.storm_store WHERE n = 1),
                                            now() + (2 + r3 % 4) * interval '1 second');
+        WHEN 'restock' THEN
+            -- a delivery lands at the store the backorders wait at (allocated by 'allocate')
+            PERFORM inventory_sync.receive('pos', ev, item, (SELECT gln FROM public.storm_store WHERE n = 1),
+                                           1 + r3 % 4, 'released');
         WHEN 'allocate' THEN
             PERFORM inventory_sync.allocate_backorders(CASE WHEN r3 % 2 = 0 THEN item END);
         WHEN 'limits' THEN
@@ -258,7 +264,7 @@ END
 my %weight = (
 	reserve_web => 24, reserve_mkt => 8, reserve_app => 6, fulfil => 8, cancel => 5, expire => 3,
 	sweep => 4, receipt => 10, move => 4, transfer => 4, pos => 10, batch => 3, copy => 2, member => 1,
-	broker => 8, reject => 3, kit => 4, backorder => 3, allocate => 2, limits => 2, refresh => 1);
+	broker => 8, reject => 3, kit => 4, backorder => 3, allocate => 2, restock => 1, limits => 2, refresh => 1);
 my @scripts;
 for my $op (sort keys %weight)
 {
@@ -270,21 +276,28 @@ for my $op (sort keys %weight)
 	push @scripts, '-f', "$file\@$weight{$op}";
 }
 
-my ($out, $err) = ('', '');
-my $ok = eval {
-	IPC::Run::run(
-		[ 'pgbench', '-n', '-c', $clients, '-j', 4, '-T', $seconds, @scripts, $node->connstr('postgres') ],
-		'>', \$out, '2>', \$err, IPC::Run::timeout($seconds + 240));
-};
-$err .= $@ if $@;
-ok($ok, "pgbench: $clients clients for $seconds s of mixed calls") or diag("$out\n$err");
+# A machine busy with other work answers fewer calls in the time: the storm goes on, round
+# after round, until it has made enough of them to mean something (or four rounds).
+my ($out, $err, $ok, $rounds) = ('', '', 1, 0);
+while ($ok && $rounds < 4
+	&& ($rounds == 0 || $node->safe_psql('postgres', q{SELECT count(*) FROM public.storm_outcome}) <= $min_calls))
+{
+	$rounds++;
+	$ok = eval {
+		IPC::Run::run(
+			[ 'pgbench', '-n', '-c', $clients, '-j', 4, '-T', $seconds, @scripts, $node->connstr('postgres') ],
+			'>', \$out, '2>', \$err, IPC::Run::timeout($seconds + 240));
+	};
+	$err .= $@ if $@;
+}
+ok($ok, "pgbench: $clients clients, $rounds round(s) of $seconds s of mixed calls") or diag("$out\n$err");
 
 my $summary = $node->safe_psql('postgres', q{
 SELECT op || ' ' || sqlstate || ' ' || count(*) FROM public.storm_outcome GROUP BY op, sqlstate ORDER BY op, sqlstate});
 note("outcomes (call, SQLSTATE, count):\n$summary");
 my $calls = $node->safe_psql('postgres', q{SELECT count(*) FROM public.storm_outcome});
 my $done = $node->safe_psql('postgres', q{SELECT count(*) FROM public.storm_outcome WHERE sqlstate = '00000'});
-ok($calls > 1000, "$calls calls answered, $done succeeded");
+ok($calls > $min_calls, "$calls calls answered, $done succeeded");
 my $deadlocks = $node->safe_psql('postgres', q{SELECT count(*) FROM public.storm_outcome WHERE sqlstate = '40P01'});
 is($deadlocks, '0', 'no call died as a deadlock victim (40P01)')
   or diag($node->safe_psql('postgres', q{
@@ -303,10 +316,43 @@ for my $op (sort keys %weight)
 		"some $op calls succeeded");
 }
 
-ok($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.reservation WHERE promised_date IS NOT NULL}) > 0,
-	'some lines were held as backorders against the truck');
-ok($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.backorder_fill}) > 0,
-	'allocate_backorders() filled some of them from stock');
+# (a backorder filled from stock is promised no date any more; backorder_fill keeps the one it had)
+my $backorders = $node->safe_psql('postgres', q{
+SELECT (SELECT count(*) FROM inventory_sync.reservation WHERE promised_date IS NOT NULL)
+       || ' ' || (SELECT count(*) FROM inventory_sync.backorder_fill)});
+my ($waiting, $filled) = split / /, $backorders;
+note("backorders still waiting: $waiting, filled from stock: $filled");
+ok($waiting + $filled > 0, 'some lines were held as backorders against the truck');
+# Whether stock landed at store 1 while a backorder there could take it all is the storm's
+# chance; so, on the state the storm left (its open backorders in front, its stock, its
+# truck), one more line beyond what the store has is held against the truck, a delivery
+# covering every open backorder there lands, and allocate_backorders() must fill it.
+$node->safe_psql('postgres', q{
+SELECT inventory_sync.receive('wms', 'after-storm-dc', gtin, inventory_sync.gln_complete('061414100001'), 300, 'released'),
+       inventory_sync.transfer_out('wms', 'after-storm-out', gtin, inventory_sync.gln_complete('061414100001'),
+                                   inventory_sync.gln_complete('061414199999'), 300, now() + interval '1 day')
+  FROM public.storm_item WHERE n = 1});
+is($node->safe_psql('postgres', q{
+SELECT r.promised_date IS NOT NULL
+  FROM public.storm_item i, public.storm_store s,
+       inventory_sync.reserve('web', 'after-storm', '1', i.gtin,
+                              greatest(inventory_sync.atp(i.gtin, s.gln, 'web'), 0) + 3, s.gln,
+                              now() + interval '1 hour') r
+ WHERE i.n = 1 AND s.n = 1}), 't',
+	'after the storm: a line beyond what store 1 has is held as a backorder against the truck');
+$node->safe_psql('postgres', q{
+SET search_path = public, inventory_sync;
+SELECT inventory_sync.receive('pos', 'after-storm-in', i.gtin, s.gln,
+                              (SELECT sum(v.open_quantity) FROM inventory_sync.reservation v
+                                WHERE v.status = 'open' AND v.promised_date IS NOT NULL
+                                  AND v.item_gtin = i.gtin AND v.location = s.gln) + 50, 'released')
+  FROM public.storm_item i, public.storm_store s WHERE i.n = 1 AND s.n = 1});
+ok($node->safe_psql('postgres', q{
+SELECT inventory_sync.allocate_backorders(i.gtin, s.gln) FROM public.storm_item i, public.storm_store s
+ WHERE i.n = 1 AND s.n = 1}) >= 1, 'allocate_backorders() fills what waits at store 1 once a delivery covers it');
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM inventory_sync.backorder_fill f JOIN inventory_sync.reservation v USING (reservation_id)
+ WHERE v.order_ref = 'after-storm'}), '1', 'the line held after the storm is among the fills');
 ok($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.broker_rejection}) > 0,
 	'stores rejected brokered parts');
 ok($node->safe_psql('postgres', q{SELECT count(*) FROM inventory_sync.kit_reservation}) > 0,
