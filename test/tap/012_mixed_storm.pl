@@ -302,9 +302,7 @@ my $deadlocks = $node->safe_psql('postgres', q{SELECT count(*) FROM public.storm
 is($deadlocks, '0', 'no call died as a deadlock victim (40P01)')
   or diag($node->safe_psql('postgres', q{
 SELECT op || ': ' || left(message, 300) FROM public.storm_outcome WHERE sqlstate = '40P01' LIMIT 10}),
-	# the server's report names each process's call and its random arguments, which replay it
-	"\n", join("\n", grep { defined } (grep { /deadlock detected|Process \d+ waits|Process \d+: / }
-		split /\n/, slurp_file($node->logfile))[0 .. 39]));
+	"\n", deadlock_reports($node->logfile));
 my $other = $node->safe_psql('postgres', q{
 SELECT string_agg(op || ' ' || sqlstate || ': ' || left(message, 300), E'\n')
   FROM (SELECT * FROM public.storm_outcome
@@ -370,3 +368,22 @@ SELECT count(*) FROM inventory_sync.reservation_change c
 
 $node->stop;
 done_testing();
+
+# The server's log of each deadlock (log_lock_waits): where the victim waited and its call,
+# with the random arguments that replay it (the error itself is caught by storm()).
+sub deadlock_reports
+{
+	my @log = split /\n/, slurp_file(shift);
+	my @report;
+	for my $i (0 .. $#log)
+	{
+		next unless $log[$i] =~ /detected deadlock/;
+		for my $j ($i .. ($i + 30 < $#log ? $i + 30 : $#log))
+		{
+			push @report, $log[$j];
+			last if $log[$j] =~ /STATEMENT:/;
+		}
+		last if @report > 120;
+	}
+	return join("\n", @report);
+}
