@@ -14,11 +14,16 @@
 #include "pg_compat.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/heapam_xlog.h"
+#include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
+#include "storage/bufmgr.h"
+#include "utils/datum.h"
 #include "utils/snapmgr.h"
 
 #include "ext_catalog.h"
@@ -47,6 +52,7 @@ keyed_table_load(KeyedTable *t, const char *table, const char *index, const char
 	t->ncols = ncols;
 	t->natts = RelationGetDescr(rel)->natts;
 	t->nkeys = nkeys;
+	memcpy(t->keyatt, keyatts, sizeof(AttrNumber) * nkeys);
 	idx = index_open(t->indexid, AccessShareLock);
 	ext_catalog_index_key_eq(idx, nkeys, t->eq, t->collation);
 	index_close(idx, AccessShareLock);
@@ -137,6 +143,96 @@ keyed_row_fetch(KeyedRow *r, ItemPointer tid, Snapshot snapshot)
 
 	if (snapshot == NULL)
 		UnregisterSnapshot(snap);
+	return found;
+}
+
+/*
+ * The version snapshot sees on the chain from offnum of the page in buf (share-locked),
+ * into *tuple: as heap_hot_search_buffer() walks a chain, but from any of its versions,
+ * not only from its root (which that function requires).
+ */
+static bool
+chain_visible(Relation rel, Buffer buf, OffsetNumber offnum, Snapshot snapshot, HeapTuple tuple)
+{
+	Page		page = BufferGetPage(buf);
+	BlockNumber blkno = BufferGetBlockNumber(buf);
+	TransactionId prev_xmax = InvalidTransactionId;
+	bool		at_start = true;
+
+	for (;;)
+	{
+		ItemId		lp;
+
+		if (offnum < FirstOffsetNumber || offnum > PageGetMaxOffsetNumber(page))
+			return false;
+		lp = PageGetItemId(page, offnum);
+		if (!ItemIdIsNormal(lp))
+		{
+			/* a root pruned away points to the chain's first version still there */
+			if (ItemIdIsRedirected(lp) && at_start)
+			{
+				offnum = ItemIdGetRedirect(lp);
+				at_start = false;
+				continue;
+			}
+			return false;
+		}
+		tuple->t_data = (HeapTupleHeader) PageGetItem(page, lp);
+		tuple->t_len = ItemIdGetLength(lp);
+		tuple->t_tableOid = RelationGetRelid(rel);
+		ItemPointerSet(&tuple->t_self, blkno, offnum);
+		/* the next version must be the one the previous was updated to, not a line reused since */
+		if (TransactionIdIsValid(prev_xmax) &&
+			!TransactionIdEquals(prev_xmax, HeapTupleHeaderGetXmin(tuple->t_data)))
+			return false;
+		if (HeapTupleSatisfiesVisibility(tuple, snapshot, buf))
+			return true;
+		if (!HeapTupleIsHotUpdated(tuple))
+			return false;
+		Assert(ItemPointerGetBlockNumber(&tuple->t_data->t_ctid) == blkno);
+		offnum = ItemPointerGetOffsetNumber(&tuple->t_data->t_ctid);
+		prev_xmax = HeapTupleHeaderGetUpdateXid(tuple->t_data);
+		at_start = false;
+	}
+}
+
+bool
+keyed_row_fetch_chain(KeyedRow *r, ItemPointer tid, BlockNumber nblocks, Snapshot snapshot, const Datum *key)
+{
+	const KeyedTable *t = r->t;
+	TupleDesc	desc = RelationGetDescr(r->rel);
+	HeapTuple	tuple = &r->chain_tuple;
+	Buffer		buf;
+	bool		found;
+	int			i;
+
+	/* (serializable transactions read through the index, which takes their predicate locks) */
+	if (!ItemPointerIsValid(tid) || ItemPointerGetBlockNumber(tid) >= nblocks || IsolationIsSerializable())
+		return false;
+	buf = ReadBuffer(r->rel, ItemPointerGetBlockNumber(tid));
+	/* as an index scan visiting the page would */
+	heap_page_prune_opt(r->rel, buf);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	found = chain_visible(r->rel, buf, ItemPointerGetOffsetNumber(tid), snapshot, tuple);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (found)
+	{
+		ExecStoreBufferHeapTuple(tuple, r->slot, buf);
+		/* the version found must be the row's: a key does not change along a heap-only chain */
+		for (i = 0; i < t->nkeys && found; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, t->keyatt[i] - 1);
+			bool		isnull;
+			Datum		v = slot_getattr(r->slot, t->keyatt[i], &isnull);
+
+			found = !isnull && datumIsEqual(v, key[i], att->attbyval, att->attlen);
+		}
+		if (found)
+			*tid = tuple->t_self;
+		else
+			ExecClearTuple(r->slot);
+	}
+	ReleaseBuffer(buf);
 	return found;
 }
 
