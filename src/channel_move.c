@@ -666,6 +666,8 @@ row_of(MoveWork *w, int table)
 		LOCKMODE	mode = table == T_BALANCE && w->posting_id != 0 ? RowExclusiveLock : table_mode(table);
 
 		keyed_row_open(&w->rows[table], &tables[table], mode);
+		/* a reservation's rows are the ones many backends rewrite in turn (keyed_row_find) */
+		w->rows[table].follow_seen = reads_as_reservation;
 		w->open[table] = true;
 	}
 	return &w->rows[table];

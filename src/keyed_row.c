@@ -24,7 +24,11 @@
 #include "nodes/makefuncs.h"
 #include "storage/bufmgr.h"
 #include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "common/hashfn.h"
+#include "catalog/pg_index.h"
 
 #include "ext_catalog.h"
 #include "keyed_row.h"
@@ -55,6 +59,11 @@ keyed_table_load(KeyedTable *t, const char *table, const char *index, const char
 	memcpy(t->keyatt, keyatts, sizeof(AttrNumber) * nkeys);
 	idx = index_open(t->indexid, AccessShareLock);
 	ext_catalog_index_key_eq(idx, nkeys, t->eq, t->collation);
+	t->unique = idx->rd_index->indisunique && IndexRelationGetNumberOfKeyAttributes(idx) == nkeys &&
+		heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+		heap_attisnull(idx->rd_indextuple, Anum_pg_index_indexprs, NULL);
+	for (i = 0; i < nkeys && t->unique; i++)
+		t->unique = idx->rd_index->indkey.values[i] == keyatts[i];
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
 }
@@ -68,6 +77,7 @@ keyed_row_open(KeyedRow *r, const KeyedTable *t, LOCKMODE lockmode)
 	r->index = index_open(t->indexid, lockmode);
 	r->slot = table_slot_create(r->rel, NULL);
 	r->newrow = MakeSingleTupleTableSlot(RelationGetDescr(r->rel), &TTSOpsVirtual);
+	r->nblocks = InvalidBlockNumber;
 }
 
 void
@@ -124,14 +134,128 @@ keyed_scan_end(KeyedRow *r)
 	r->scan = NULL;
 }
 
+/*
+ * Where each row found with follow_seen was found last, per backend: (table, a hash of
+ * its key) to the TID of the version. A hash shared by two keys costs a search of the
+ * index, never a wrong row: the version read there is checked to carry the key.
+ */
+typedef struct SeenKey
+{
+	Oid			relid;
+	uint32		hash;
+} SeenKey;
+
+typedef struct SeenRow
+{
+	SeenKey		key;			/* hash key */
+	ItemPointerData tid;
+} SeenRow;
+
+#define SEEN_MAX 65536			/* beyond this many rows the table starts again */
+
+static HTAB *seen_rows = NULL;
+
+static HTAB *
+seen_table(void)
+{
+	if (seen_rows != NULL && hash_get_num_entries(seen_rows) > SEEN_MAX)
+	{
+		hash_destroy(seen_rows);
+		seen_rows = NULL;
+	}
+	if (seen_rows == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(SeenKey);
+		ctl.entrysize = sizeof(SeenRow);
+		ctl.hcxt = TopMemoryContext;
+		seen_rows = hash_create("inventory_sync rows seen", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	return seen_rows;
+}
+
+/* The row's entry key; false where its key cannot be hashed here (a key type of another kind). */
+static bool
+seen_key(KeyedRow *r, const Datum *key, SeenKey *k)
+{
+	const KeyedTable *t = r->t;
+	TupleDesc	desc = RelationGetDescr(r->rel);
+	uint32		h = 0;
+	int			i;
+
+	for (i = 0; i < t->nkeys; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, t->keyatt[i] - 1);
+		uint32		hi;
+
+		if (att->attbyval)
+		{
+			Datum		d = key[i];
+
+			hi = hash_bytes((const unsigned char *) &d, sizeof(Datum));
+		}
+		else if (att->attlen == -1)
+		{
+			struct varlena *v = (struct varlena *) DatumGetPointer(key[i]);
+
+			if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+				return false;
+			hi = hash_bytes((const unsigned char *) VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+		}
+		else if (att->attlen > 0)
+			hi = hash_bytes((const unsigned char *) DatumGetPointer(key[i]), att->attlen);
+		else
+			return false;
+		h = hash_combine(h, hi);
+	}
+	memset(k, 0, sizeof(*k));
+	k->relid = RelationGetRelid(r->rel);
+	k->hash = h;
+	return true;
+}
+
 bool
 keyed_row_find(KeyedRow *r, const Datum *key)
 {
+	bool		follow = r->follow_seen && r->t->unique && !IsolationIsSerializable();
+	SeenKey		k;
+	SeenRow    *e = NULL;
+	Snapshot	given = r->snapshot;
+	Snapshot	snap = NULL;
 	bool		found;
 
+	if (follow && !seen_key(r, key, &k))
+		follow = false;
+	if (follow && (e = hash_search(seen_table(), &k, HASH_FIND, NULL)) != NULL)
+	{
+		/* (the lock held on the table keeps it from being truncated while it is open) */
+		if (r->nblocks == InvalidBlockNumber)
+			r->nblocks = RelationGetNumberOfBlocks(r->rel);
+		snap = given ? given : keyed_snapshot();
+		found = keyed_row_fetch_chain(r, &e->tid, r->nblocks, snap, key);
+		if (found)
+		{
+			if (given == NULL)
+				UnregisterSnapshot(snap);
+			return true;
+		}
+		/* searched under the same snapshot */
+		r->snapshot = snap;
+	}
 	keyed_scan_begin(r, key, r->t->nkeys);
 	found = keyed_scan_next(r);
 	keyed_scan_end(r);
+	r->snapshot = given;
+	if (snap != NULL && given == NULL)
+		UnregisterSnapshot(snap);
+	if (follow && found)
+	{
+		if (e == NULL)
+			e = hash_search(seen_table(), &k, HASH_ENTER, NULL);
+		e->tid = r->slot->tts_tid;
+	}
 	return found;
 }
 
@@ -144,6 +268,25 @@ keyed_row_fetch(KeyedRow *r, ItemPointer tid, Snapshot snapshot)
 	if (snapshot == NULL)
 		UnregisterSnapshot(snap);
 	return found;
+}
+
+/* Whether a stored key value is the one searched for, byte for byte (where equal bytes, the same key). */
+static bool
+key_same(Datum stored, Datum wanted, Form_pg_attribute att)
+{
+	if (att->attlen == -1)
+	{
+		struct varlena *a = (struct varlena *) DatumGetPointer(stored);
+		struct varlena *b = (struct varlena *) DatumGetPointer(wanted);
+
+		if (VARATT_IS_EXTENDED(a) && !VARATT_IS_SHORT(a))
+			return false;
+		if (VARATT_IS_EXTENDED(b) && !VARATT_IS_SHORT(b))
+			return false;
+		return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+			memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+	}
+	return datumIsEqual(stored, wanted, att->attbyval, att->attlen);
 }
 
 /*
@@ -225,7 +368,7 @@ keyed_row_fetch_chain(KeyedRow *r, ItemPointer tid, BlockNumber nblocks, Snapsho
 			bool		isnull;
 			Datum		v = slot_getattr(r->slot, t->keyatt[i], &isnull);
 
-			found = !isnull && datumIsEqual(v, key[i], att->attbyval, att->attlen);
+			found = !isnull && key_same(v, key[i], att);
 		}
 		if (found)
 			*tid = tuple->t_self;

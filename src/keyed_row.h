@@ -29,6 +29,7 @@ typedef struct KeyedTable
 	Oid			indexid;
 	int			nkeys;			/* key columns the index is searched by */
 	AttrNumber	keyatt[KEYED_MAX_KEYS];	/* their columns in the table */
+	bool		unique;			/* the index is unique on exactly the keys, for every row */
 	RegProcedure eq[KEYED_MAX_KEYS];
 	Oid			collation[KEYED_MAX_KEYS];
 	int			ncols;
@@ -57,6 +58,8 @@ typedef struct KeyedRow
 	Snapshot	scan_snapshot;	/* registered by the scan, when it took its own */
 	Snapshot	snapshot;		/* the caller's, for finds; NULL: a fresh one each time */
 	HeapTupleData chain_tuple;	/* the version keyed_row_fetch_chain() put in slot (the slot points to it) */
+	bool		follow_seen;	/* finds start from the version this backend found last (set by the caller) */
+	BlockNumber nblocks;		/* the table's blocks, read once while open (InvalidBlockNumber: not yet) */
 } KeyedRow;
 
 extern void keyed_row_open(KeyedRow *r, const KeyedTable *t, LOCKMODE lockmode);
@@ -67,6 +70,10 @@ extern void keyed_row_close(KeyedRow *r);
  * are key[], into r->slot; false when there is none. Commands before this one are made
  * visible first. With r->snapshot set (a caller's fresh snapshot, e.g. keyed_snapshot()
  * taken once after the locks that keep the rows read from changing), it reads under that.
+ * With r->follow_seen set, on a table whose index is unique on exactly its keys, the row
+ * is first looked for on the chain of versions from the one this backend found last
+ * (keyed_row_fetch_chain(): the same version, without the index and without the versions
+ * before the one seen), for rows many backends rewrite in turn: each reads far fewer.
  */
 extern bool keyed_row_find(KeyedRow *r, const Datum *key);
 
