@@ -31,6 +31,7 @@
 #include "utils/date.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -665,6 +666,8 @@ row_of(MoveWork *w, int table)
 		LOCKMODE	mode = table == T_BALANCE && w->posting_id != 0 ? RowExclusiveLock : table_mode(table);
 
 		keyed_row_open(&w->rows[table], &tables[table], mode);
+		/* a reservation's rows are the ones many backends rewrite in turn (keyed_row_find) */
+		w->rows[table].follow_seen = reads_as_reservation;
 		w->open[table] = true;
 	}
 	return &w->rows[table];
@@ -1202,6 +1205,113 @@ terms_position(const ChannelTerms *terms, int64 location)
 	return -1;
 }
 
+/*
+ * Where each stored location ATP was last read, per backend: (item, location, shelf-life
+ * rule) to the version's TID. Every reservation anywhere in a channel reads the item's ATP
+ * at each of its locations, and each reservation rewrites one of those rows, so between
+ * two reads by one backend most rows have not changed and one changed by many: read from
+ * the version seen last, a row that has not changed is one page visit without the index,
+ * and one that has is followed from there, not from the start of its chain of versions
+ * (which the snapshots of the reservations queued on it keep). What is read is the same
+ * as the index range gives: the version the snapshot sees, checked to carry the row's key.
+ */
+typedef struct AtpSeenKey
+{
+	int64		item;
+	int64		location;
+	int32		shelf;
+} AtpSeenKey;
+
+typedef struct AtpSeen
+{
+	AtpSeenKey	key;			/* hash key */
+	ItemPointerData tid;
+} AtpSeen;
+
+#define ATP_SEEN_MAX 65536		/* beyond this many rows the table starts again */
+
+static HTAB *atp_seen = NULL;
+
+static HTAB *
+atp_seen_table(void)
+{
+	if (atp_seen != NULL && hash_get_num_entries(atp_seen) > ATP_SEEN_MAX)
+	{
+		hash_destroy(atp_seen);
+		atp_seen = NULL;
+	}
+	if (atp_seen == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(AtpSeenKey);
+		ctl.entrysize = sizeof(AtpSeen);
+		ctl.hcxt = TopMemoryContext;
+		atp_seen = hash_create("inventory_sync location ATP seen", 1024, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	return atp_seen;
+}
+
+static void
+ordered_set(OrderedLocation *o, KeyedRow *r, DateADT day)
+{
+	bool		isnull;
+
+	o->atp = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
+	o->found = true;
+	o->today = DatumGetDateADT(keyed_row_get(r, 1, &isnull)) == day;
+}
+
+/*
+ * The rows read from where they were seen last; false (nothing decided) when one of the
+ * locations has none remembered: the index range reads them all.
+ */
+static bool
+locations_read_seen(const ChannelTerms *terms, int64 item, MoveWork *w, OrderedLocation *o)
+{
+	HTAB	   *seen = atp_seen_table();
+	KeyedRow   *r = row_of(w, T_LOCATION_ATP);
+	AtpSeen   **e = palloc(sizeof(AtpSeen *) * Max(terms->nlocations, 1));
+	BlockNumber nblocks;
+	int64		i;
+
+	for (i = 0; i < terms->nlocations; i++)
+	{
+		AtpSeenKey	k;
+
+		memset(&k, 0, sizeof(k));
+		k.item = item;
+		k.location = terms->locations[i];
+		k.shelf = terms->shelf;
+		e[i] = hash_search(seen, &k, HASH_FIND, NULL);
+		if (e[i] == NULL)
+		{
+			pfree(e);
+			return false;
+		}
+	}
+	nblocks = RelationGetNumberOfBlocks(r->rel);
+	r->snapshot = w->snapshot;
+	for (i = 0; i < terms->nlocations; i++)
+	{
+		Datum		key[3] = {Int64GetDatum(item), Int64GetDatum(o[i].location), Int32GetDatum(terms->shelf)};
+
+		if (keyed_row_fetch_chain(r, &e[i]->tid, nblocks, w->snapshot, key))
+			ordered_set(&o[i], r, w->today);
+		else if (keyed_row_find(r, key))
+		{
+			ordered_set(&o[i], r, w->today);
+			e[i]->tid = r->slot->tts_tid;
+		}
+		else
+			hash_search(seen, &e[i]->key, HASH_REMOVE, NULL);
+	}
+	pfree(e);
+	return true;
+}
+
 /* Each of the channel's locations with its stored ATP of the item as the channel sees it (0 where none). */
 static OrderedLocation *
 locations_read(const ChannelTerms *terms, int64 item)
@@ -1222,10 +1332,15 @@ locations_read(const ChannelTerms *terms, int64 item)
 		o[i].found = false;
 		o[i].today = false;
 	}
-	/* one range of the index: every stored location ATP of the item */
 	work_init(&w);
 	day = w.today;
 	w.snapshot = keyed_snapshot();
+	if (locations_read_seen(terms, item, &w, o))
+	{
+		work_close(&w);
+		return o;
+	}
+	/* one range of the index: every stored location ATP of the item */
 	r = row_of(&w, T_LOCATION_ATP);
 	r->snapshot = w.snapshot;
 	keyed_scan_begin(r, key, 1);
@@ -1233,6 +1348,8 @@ locations_read(const ChannelTerms *terms, int64 item)
 	{
 		int64		location;
 		int32		shelf = DatumGetInt32(keyed_row_get(r, 3, &isnull));
+		AtpSeenKey	k;
+		AtpSeen    *e;
 
 		if (shelf != terms->shelf)
 			continue;
@@ -1244,9 +1361,13 @@ locations_read(const ChannelTerms *terms, int64 item)
 				;
 		if (i < 0 || i >= terms->nlocations)
 			continue;
-		o[i].atp = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
-		o[i].found = true;
-		o[i].today = DatumGetDateADT(keyed_row_get(r, 1, &isnull)) == day;
+		ordered_set(&o[i], r, day);
+		memset(&k, 0, sizeof(k));
+		k.item = item;
+		k.location = location;
+		k.shelf = shelf;
+		e = hash_search(atp_seen_table(), &k, HASH_ENTER, NULL);
+		e->tid = r->slot->tts_tid;
 	}
 	keyed_scan_end(r);
 	work_close(&w);

@@ -14,12 +14,20 @@
 #include "pg_compat.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
+#include "storage/bufmgr.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "common/hashfn.h"
+#include "catalog/pg_index.h"
 
 #include "ext_catalog.h"
 #include "keyed_row.h"
@@ -47,8 +55,14 @@ keyed_table_load(KeyedTable *t, const char *table, const char *index, const char
 	t->ncols = ncols;
 	t->natts = RelationGetDescr(rel)->natts;
 	t->nkeys = nkeys;
+	memcpy(t->keyatt, keyatts, sizeof(AttrNumber) * nkeys);
 	idx = index_open(t->indexid, AccessShareLock);
 	ext_catalog_index_key_eq(idx, nkeys, t->eq, t->collation);
+	t->unique = idx->rd_index->indisunique && IndexRelationGetNumberOfKeyAttributes(idx) == nkeys &&
+		heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+		heap_attisnull(idx->rd_indextuple, Anum_pg_index_indexprs, NULL);
+	for (i = 0; i < nkeys && t->unique; i++)
+		t->unique = idx->rd_index->indkey.values[i] == keyatts[i];
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
 }
@@ -62,6 +76,7 @@ keyed_row_open(KeyedRow *r, const KeyedTable *t, LOCKMODE lockmode)
 	r->index = index_open(t->indexid, lockmode);
 	r->slot = table_slot_create(r->rel, NULL);
 	r->newrow = MakeSingleTupleTableSlot(RelationGetDescr(r->rel), &TTSOpsVirtual);
+	r->nblocks = InvalidBlockNumber;
 }
 
 void
@@ -118,14 +133,128 @@ keyed_scan_end(KeyedRow *r)
 	r->scan = NULL;
 }
 
+/*
+ * Where each row found with follow_seen was found last, per backend: (table, a hash of
+ * its key) to the TID of the version. A hash shared by two keys costs a search of the
+ * index, never a wrong row: the version read there is checked to carry the key.
+ */
+typedef struct SeenKey
+{
+	Oid			relid;
+	uint32		hash;
+} SeenKey;
+
+typedef struct SeenRow
+{
+	SeenKey		key;			/* hash key */
+	ItemPointerData tid;
+} SeenRow;
+
+#define SEEN_MAX 65536			/* beyond this many rows the table starts again */
+
+static HTAB *seen_rows = NULL;
+
+static HTAB *
+seen_table(void)
+{
+	if (seen_rows != NULL && hash_get_num_entries(seen_rows) > SEEN_MAX)
+	{
+		hash_destroy(seen_rows);
+		seen_rows = NULL;
+	}
+	if (seen_rows == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(SeenKey);
+		ctl.entrysize = sizeof(SeenRow);
+		ctl.hcxt = TopMemoryContext;
+		seen_rows = hash_create("inventory_sync rows seen", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	return seen_rows;
+}
+
+/* The row's entry key; false where its key cannot be hashed here (a key type of another kind). */
+static bool
+seen_key(KeyedRow *r, const Datum *key, SeenKey *k)
+{
+	const KeyedTable *t = r->t;
+	TupleDesc	desc = RelationGetDescr(r->rel);
+	uint32		h = 0;
+	int			i;
+
+	for (i = 0; i < t->nkeys; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, t->keyatt[i] - 1);
+		uint32		hi;
+
+		if (att->attbyval)
+		{
+			Datum		d = key[i];
+
+			hi = hash_bytes((const unsigned char *) &d, sizeof(Datum));
+		}
+		else if (att->attlen == -1)
+		{
+			struct varlena *v = (struct varlena *) DatumGetPointer(key[i]);
+
+			if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+				return false;
+			hi = hash_bytes((const unsigned char *) VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+		}
+		else if (att->attlen > 0)
+			hi = hash_bytes((const unsigned char *) DatumGetPointer(key[i]), att->attlen);
+		else
+			return false;
+		h = hash_combine(h, hi);
+	}
+	memset(k, 0, sizeof(*k));
+	k->relid = RelationGetRelid(r->rel);
+	k->hash = h;
+	return true;
+}
+
 bool
 keyed_row_find(KeyedRow *r, const Datum *key)
 {
+	bool		follow = r->follow_seen && r->t->unique && !IsolationIsSerializable();
+	SeenKey		k;
+	SeenRow    *e = NULL;
+	Snapshot	given = r->snapshot;
+	Snapshot	snap = NULL;
 	bool		found;
 
+	if (follow && !seen_key(r, key, &k))
+		follow = false;
+	if (follow && (e = hash_search(seen_table(), &k, HASH_FIND, NULL)) != NULL)
+	{
+		/* (the lock held on the table keeps it from being truncated while it is open) */
+		if (r->nblocks == InvalidBlockNumber)
+			r->nblocks = RelationGetNumberOfBlocks(r->rel);
+		snap = given ? given : keyed_snapshot();
+		found = keyed_row_fetch_chain(r, &e->tid, r->nblocks, snap, key);
+		if (found)
+		{
+			if (given == NULL)
+				UnregisterSnapshot(snap);
+			return true;
+		}
+		/* searched under the same snapshot */
+		r->snapshot = snap;
+	}
 	keyed_scan_begin(r, key, r->t->nkeys);
 	found = keyed_scan_next(r);
 	keyed_scan_end(r);
+	r->snapshot = given;
+	if (snap != NULL && given == NULL)
+		UnregisterSnapshot(snap);
+	if (follow && found)
+	{
+		if (e == NULL)
+			e = hash_search(seen_table(), &k, HASH_ENTER, NULL);
+		e->tid = r->slot->tts_tid;
+	}
 	return found;
 }
 
@@ -137,6 +266,115 @@ keyed_row_fetch(KeyedRow *r, ItemPointer tid, Snapshot snapshot)
 
 	if (snapshot == NULL)
 		UnregisterSnapshot(snap);
+	return found;
+}
+
+/* Whether a stored key value is the one searched for, byte for byte (where equal bytes, the same key). */
+static bool
+key_same(Datum stored, Datum wanted, Form_pg_attribute att)
+{
+	if (att->attlen == -1)
+	{
+		struct varlena *a = (struct varlena *) DatumGetPointer(stored);
+		struct varlena *b = (struct varlena *) DatumGetPointer(wanted);
+
+		if (VARATT_IS_EXTENDED(a) && !VARATT_IS_SHORT(a))
+			return false;
+		if (VARATT_IS_EXTENDED(b) && !VARATT_IS_SHORT(b))
+			return false;
+		return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+			memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+	}
+	return datumIsEqual(stored, wanted, att->attbyval, att->attlen);
+}
+
+/*
+ * The version snapshot sees on the chain from offnum of the page in buf (share-locked),
+ * into *tuple: as heap_hot_search_buffer() walks a chain, but from any of its versions,
+ * not only from its root (which that function requires).
+ */
+static bool
+chain_visible(Relation rel, Buffer buf, OffsetNumber offnum, Snapshot snapshot, HeapTuple tuple)
+{
+	Page		page = BufferGetPage(buf);
+	BlockNumber blkno = BufferGetBlockNumber(buf);
+	TransactionId prev_xmax = InvalidTransactionId;
+	bool		at_start = true;
+
+	for (;;)
+	{
+		ItemId		lp;
+
+		if (offnum < FirstOffsetNumber || offnum > PageGetMaxOffsetNumber(page))
+			return false;
+		lp = PageGetItemId(page, offnum);
+		if (!ItemIdIsNormal(lp))
+		{
+			/* a root pruned away points to the chain's first version still there */
+			if (ItemIdIsRedirected(lp) && at_start)
+			{
+				offnum = ItemIdGetRedirect(lp);
+				at_start = false;
+				continue;
+			}
+			return false;
+		}
+		tuple->t_data = (HeapTupleHeader) PageGetItem(page, lp);
+		tuple->t_len = ItemIdGetLength(lp);
+		tuple->t_tableOid = RelationGetRelid(rel);
+		ItemPointerSet(&tuple->t_self, blkno, offnum);
+		/* the next version must be the one the previous was updated to, not a line reused since */
+		if (TransactionIdIsValid(prev_xmax) &&
+			!TransactionIdEquals(prev_xmax, HeapTupleHeaderGetXmin(tuple->t_data)))
+			return false;
+		if (HeapTupleSatisfiesVisibility(tuple, snapshot, buf))
+			return true;
+		if (!HeapTupleIsHotUpdated(tuple))
+			return false;
+		Assert(ItemPointerGetBlockNumber(&tuple->t_data->t_ctid) == blkno);
+		offnum = ItemPointerGetOffsetNumber(&tuple->t_data->t_ctid);
+		prev_xmax = HeapTupleHeaderGetUpdateXid(tuple->t_data);
+		at_start = false;
+	}
+}
+
+bool
+keyed_row_fetch_chain(KeyedRow *r, ItemPointer tid, BlockNumber nblocks, Snapshot snapshot, const Datum *key)
+{
+	const KeyedTable *t = r->t;
+	TupleDesc	desc = RelationGetDescr(r->rel);
+	HeapTuple	tuple = &r->chain_tuple;
+	Buffer		buf;
+	bool		found;
+	int			i;
+
+	/* (serializable transactions read through the index, which takes their predicate locks) */
+	if (!ItemPointerIsValid(tid) || ItemPointerGetBlockNumber(tid) >= nblocks || IsolationIsSerializable())
+		return false;
+	buf = ReadBuffer(r->rel, ItemPointerGetBlockNumber(tid));
+	/* as an index scan visiting the page would */
+	heap_page_prune_opt(r->rel, buf);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	found = chain_visible(r->rel, buf, ItemPointerGetOffsetNumber(tid), snapshot, tuple);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (found)
+	{
+		ExecStoreBufferHeapTuple(tuple, r->slot, buf);
+		/* the version found must be the row's: a key does not change along a heap-only chain */
+		for (i = 0; i < t->nkeys && found; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, t->keyatt[i] - 1);
+			bool		isnull;
+			Datum		v = slot_getattr(r->slot, t->keyatt[i], &isnull);
+
+			found = !isnull && key_same(v, key[i], att);
+		}
+		if (found)
+			*tid = tuple->t_self;
+		else
+			ExecClearTuple(r->slot);
+	}
+	ReleaseBuffer(buf);
 	return found;
 }
 

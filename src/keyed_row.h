@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/skey.h"
+#include "access/htup.h"
 #include "access/tableam.h"
 #include "executor/tuptable.h"
 #include "nodes/lockoptions.h"
@@ -27,6 +28,8 @@ typedef struct KeyedTable
 	Oid			relid;
 	Oid			indexid;
 	int			nkeys;			/* key columns the index is searched by */
+	AttrNumber	keyatt[KEYED_MAX_KEYS];	/* their columns in the table */
+	bool		unique;			/* the index is unique on exactly the keys, for every row */
 	RegProcedure eq[KEYED_MAX_KEYS];
 	Oid			collation[KEYED_MAX_KEYS];
 	int			ncols;
@@ -54,6 +57,9 @@ typedef struct KeyedRow
 	struct IndexScanDescData *scan;
 	Snapshot	scan_snapshot;	/* registered by the scan, when it took its own */
 	Snapshot	snapshot;		/* the caller's, for finds; NULL: a fresh one each time */
+	HeapTupleData chain_tuple;	/* the version keyed_row_fetch_chain() put in slot (the slot points to it) */
+	bool		follow_seen;	/* finds start from the version this backend found last (set by the caller) */
+	BlockNumber nblocks;		/* the table's blocks, read once while open (InvalidBlockNumber: not yet) */
 } KeyedRow;
 
 extern void keyed_row_open(KeyedRow *r, const KeyedTable *t, LOCKMODE lockmode);
@@ -64,6 +70,10 @@ extern void keyed_row_close(KeyedRow *r);
  * are key[], into r->slot; false when there is none. Commands before this one are made
  * visible first. With r->snapshot set (a caller's fresh snapshot, e.g. keyed_snapshot()
  * taken once after the locks that keep the rows read from changing), it reads under that.
+ * With r->follow_seen set, on a table whose index is unique on exactly its keys, the row
+ * is first looked for on the chain of versions from the one this backend found last
+ * (keyed_row_fetch_chain(): the same version, without the index and without the versions
+ * before the one seen), for rows many backends rewrite in turn: each reads far fewer.
  */
 extern bool keyed_row_find(KeyedRow *r, const Datum *key);
 
@@ -73,6 +83,19 @@ extern bool keyed_row_find(KeyedRow *r, const Datum *key);
  * one the snapshot sees any more (search again).
  */
 extern bool keyed_row_fetch(KeyedRow *r, ItemPointer tid, Snapshot snapshot);
+
+/*
+ * The version snapshot sees of the row whose index keys are key[], looked for on the
+ * heap-only chain that continues from tid (a version of it read before), into r->slot,
+ * *tid moved to it; false when that chain holds none (the row moved to another page, was
+ * deleted, or tid's line now holds another row's version): search the index. The caller
+ * gives the number of blocks the relation had when it opened it (it holds a lock that
+ * keeps it from being truncated). Where a row changes more often than it is read, its
+ * versions since tid are fewer than those since the chain's start, which an index search
+ * follows, and no index page is visited.
+ */
+extern bool keyed_row_fetch_chain(KeyedRow *r, ItemPointer tid, BlockNumber nblocks, Snapshot snapshot,
+								  const Datum *key);
 
 /* A fresh snapshot (after a CommandCounterIncrement), registered: unregister it when done. */
 extern Snapshot keyed_snapshot(void);

@@ -211,6 +211,8 @@ lock_promise_key(Datum item, int64 location, KeyedRow *r)
 	Datum		key[2] = {item, Int64GetDatum(location)};
 
 	keyed_row_open(r, channel_move_table(CHANNEL_TABLE_PROMISE_KEY), RowExclusiveLock);
+	/* the key every line held there queues on: found from the version seen last (keyed_row_find) */
+	r->follow_seen = true;
 	if (!keyed_row_find(r, key) || !keyed_row_lock(r, LockTupleExclusive))
 	{
 		Oid			gtin = ext_catalog_type("gtin", false);
