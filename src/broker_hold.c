@@ -13,9 +13,11 @@
  *     unknown or has several components: _broker_units() then expands the order, or says
  *     what is wrong with it in its own words.
  *   - _broker_lock(): the locks, in the global order of the promise layer: the capacity
- *     rows of the locations used (and their capacity counted again), the promise keys,
- *     then the channel ATP rows of every channel selling from the channel's locations,
- *     one at a time in (channel, item) order, each created where missing as
+ *     rows of the locations used (and their capacity counted again), the promise keys
+ *     (the missing ones created first, then all locked in one statement, as
+ *     _promise_keys_lock() takes them, without a PL/pgSQL call), then the channel ATP
+ *     rows of every channel selling from the channel's locations (those channels kept
+ *     per backend), in (channel, item) order, each created where missing as
  *     _channel_atp_lock_key() creates it.
  *   - _broker_hold_placed(): the parts of a plan reserved with reserve() at their
  *     locations, in the order _broker_hold() takes them, and the allocation appended
@@ -41,6 +43,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/inval.h"
 #include "utils/snapmgr.h"
 #include "utils/varlena.h"
 
@@ -50,6 +53,7 @@
 #include "broker_allocation.h"
 #include "broker_json.h"
 #include "broker_units.h"
+#include "ext_catalog.h"
 
 extern Datum gtin_is_valid(PG_FUNCTION_ARGS);
 
@@ -58,8 +62,12 @@ enum
 	HQ_UNIT_ITEMS,
 	HQ_CAPACITY_LOCK,
 	HQ_CAPACITY_FULL,
-	HQ_KEYS,
+	HQ_KEY_PAIRS,
+	HQ_KEYS_CREATE,
+	HQ_KEYS_LOCK,
+	HQ_SIBLINGS,
 	HQ_CHANNEL_PAIRS,
+	HQ_CHANNEL_PAIRS_KEPT,
 	HQ_CHANNEL_ROWS,
 	HQ_CHANNEL_ROW,
 	HQ_CHANNEL_CREATE,
@@ -113,26 +121,60 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 	3, {TEXTOID, TEXTOID, TEXTARRAYOID}},
 
 	/*
-	 * HQ_KEYS ($1 channel, $2 items, $3 locations): level 2, the promise keys of the parts
-	 * (_promise_keys_lock() takes each pair once, in order, whatever the arrays repeat),
-	 * and of every location of the channel for an item whose channel ATP is of an earlier
-	 * day (reserve() locks those)
+	 * HQ_KEY_PAIRS ($1 channel, $2 items, $3 locations): level 2, the promise keys of the
+	 * parts and of every location of the channel for an item whose channel ATP is of an
+	 * earlier day (reserve() locks those), each once, in (item, location) order, and
+	 * whether each is there. The channel's locations are read only for such an item (the
+	 * subquery is not pulled up: the join is a loop over those items). The keys and the
+	 * states are read by primary key, one a row (a scalar subquery: an EXISTS may become
+	 * a hash of the whole table).
 	 */
-	{"SELECT CASE WHEN EXISTS (SELECT FROM unnest($2::inventory_sync.gtin[]) x"
-		"                         WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s"
-		"                                            WHERE s.channel = $1 AND s.item_gtin = x AND s.computed_on = current_date))"
-		"  THEN (SELECT inventory_sync._promise_keys_lock(array_agg(k.item), array_agg(k.location))"
-		"          FROM (SELECT DISTINCT u.item, u.location"
-		"                  FROM unnest($2::inventory_sync.gtin[], $3::inventory_sync.gln[]) u(item, location)"
-		"                UNION"
-		"                SELECT i.item, cl.location"
-		"                  FROM (SELECT DISTINCT x AS item FROM unnest($2::inventory_sync.gtin[]) x) i"
-		"                  JOIN inventory_sync.channel_location cl ON cl.channel = $1"
-		"                 WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s"
-		"                                    WHERE s.channel = $1 AND s.item_gtin = i.item"
-		"                                      AND s.computed_on = current_date)) k)"
-		"  ELSE inventory_sync._promise_keys_lock($2::inventory_sync.gtin[], $3::inventory_sync.gln[]) END",
+	{"SELECT k.item::text, k.location::text,"
+		"       (SELECT true FROM inventory_sync.promise_key p WHERE p.item_gtin = k.item AND p.location = k.location)"
+		"       IS NOT NULL"
+		"  FROM (SELECT u.item, u.location"
+		"          FROM unnest($2::inventory_sync.gtin[], $3::inventory_sync.gln[]) u(item, location)"
+		"        UNION"
+		"        SELECT i.item, l.location"
+		"          FROM (SELECT DISTINCT x AS item FROM unnest($2::inventory_sync.gtin[]) x"
+		"                 WHERE (SELECT true FROM inventory_sync.channel_atp_state s"
+		"                         WHERE s.channel = $1 AND s.item_gtin = x AND s.computed_on = current_date) IS NULL) i"
+		"         CROSS JOIN LATERAL (SELECT cl.location FROM inventory_sync.channel_location cl"
+		"                              WHERE cl.channel = $1 AND i.item IS NOT NULL OFFSET 0) l) k"
+		" WHERE k.item IS NOT NULL AND k.location IS NOT NULL"
+		" ORDER BY k.item, k.location",
 	3, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID}},
+
+	/*
+	 * HQ_KEYS_CREATE ($1 items, $2 locations: the keys, one a pair): the missing ones
+	 * inserted first, in order, and only they (_promise_keys_lock()'s statement)
+	 */
+	{"INSERT INTO inventory_sync.promise_key (item_gtin, location)"
+		" SELECT DISTINCT u.item, u.location"
+		"   FROM unnest($1::inventory_sync.gtin[], $2::inventory_sync.gln[]) AS u(item, location)"
+		"  WHERE u.item IS NOT NULL AND u.location IS NOT NULL"
+		"    AND NOT EXISTS (SELECT FROM inventory_sync.promise_key k WHERE k.item_gtin = u.item AND k.location = u.location)"
+		"  ORDER BY 1, 2"
+		" ON CONFLICT DO NOTHING",
+	2, {TEXTARRAYOID, TEXTARRAYOID}},
+
+	/* HQ_KEYS_LOCK ($1 items, $2 locations): then every key locked in one statement, in order */
+	{"SELECT 1 FROM inventory_sync.promise_key k"
+		" WHERE (k.item_gtin, k.location) IN (SELECT u.item, u.location"
+		"                                       FROM unnest($1::inventory_sync.gtin[], $2::inventory_sync.gln[]) AS u(item, location))"
+		" ORDER BY k.item_gtin, k.location FOR UPDATE OF k",
+	2, {TEXTARRAYOID, TEXTARRAYOID}},
+
+	/*
+	 * HQ_SIBLINGS ($1 channel): every channel selling from a location of this one, itself
+	 * among them, in the order HQ_CHANNEL_PAIRS sorts them (kept per backend)
+	 */
+	{"SELECT c2.channel FROM inventory_sync.channel_location c1"
+		"  JOIN inventory_sync.channel_location c2 ON c2.location = c1.location"
+		" WHERE c1.channel = $1"
+		" UNION SELECT $1"
+		" ORDER BY 1",
+	1, {TEXTOID}},
 
 	/*
 	 * HQ_CHANNEL_PAIRS ($1 channel, $2 items): the channel ATP rows to lock, in the order
@@ -149,6 +191,19 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 		" WHERE c.channel IS NOT NULL AND i.item IS NOT NULL"
 		" ORDER BY c.channel, i.item",
 	2, {TEXTOID, TEXTARRAYOID}},
+
+	/*
+	 * HQ_CHANNEL_PAIRS_KEPT ($1 the channels of HQ_SIBLINGS, kept, $2 items): the same
+	 * pairs in the same order, each row looked up by primary key
+	 */
+	{"SELECT c.channel, i.item::text,"
+		"       (SELECT true FROM inventory_sync.channel_atp a WHERE a.channel = c.channel AND a.item_gtin = i.item)"
+		"       IS NOT NULL"
+		"  FROM unnest($1::text[]) WITH ORDINALITY c(channel, n),"
+		"       (SELECT DISTINCT x AS item FROM unnest($2::inventory_sync.gtin[]) x) i"
+		" WHERE i.item IS NOT NULL"
+		" ORDER BY c.n, i.item",
+	2, {TEXTARRAYOID, TEXTARRAYOID}},
 
 	/*
 	 * HQ_CHANNEL_ROWS ($1 channels, $2 items: the pairs, every row there): level 4, the
@@ -433,6 +488,87 @@ array_arg(FunctionCallInfo fcinfo, int arg, char *null)
 	return text_array(texts, n);
 }
 
+/*
+ * The channels selling from a location of a channel (itself among them), kept per
+ * backend: the channel ATP rows an order locks are theirs. Read once per backend and
+ * channel and dropped on any change of channel_location (its statement trigger,
+ * master_data_changed(), sends a relcache invalidation of the table, at commit to every
+ * backend and at once to the one that made it), as src/broker_plan.c keeps the channels'
+ * locations: read under a snapshot taken after the invalidations received so far, and
+ * used only where each statement has its own snapshot (READ COMMITTED).
+ */
+typedef struct KeptSiblings
+{
+	char	   *channel;
+	int			n;
+	char	  **channels;
+	struct KeptSiblings *next;
+} KeptSiblings;
+
+static Oid	siblings_relids[1];
+static MemoryContext siblings_cxt = NULL;
+static KeptSiblings *siblings_kept = NULL;
+static bool siblings_stale = true;
+static uint64 siblings_resets = 0;
+
+/* A relcache invalidation of channel_location (or of every relation) drops the lists. */
+static void
+siblings_reset(int kind, Oid relid)
+{
+	if (!ext_catalog_change_concerns(kind, relid, siblings_relids, 1))
+		return;
+	siblings_stale = true;
+	siblings_resets++;
+}
+
+/* The channels whose channel ATP rows an order of the channel locks, in lock order (SPI connected). */
+static KeptSiblings *
+siblings_of(Datum channel)
+{
+	char	   *name = TextDatumGetCString(channel);
+	uint64		resets;
+	KeptSiblings *k;
+	MemoryContext old;
+	uint64		r;
+
+	ext_catalog_on_change(siblings_reset, EXT_CHANGE_RELATION);
+	if (siblings_cxt == NULL)
+		siblings_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_sync broker sibling channels",
+											 ALLOCSET_SMALL_SIZES);
+	/* the invalidations sent so far first, then a snapshot that sees every change they stand for */
+	AcceptInvalidationMessages();
+	if (siblings_stale)
+	{
+		MemoryContextReset(siblings_cxt);
+		siblings_kept = NULL;
+		siblings_relids[0] = ext_catalog_relid("channel_location", false);
+		siblings_stale = false;
+	}
+	for (k = siblings_kept; k != NULL; k = k->next)
+		if (strcmp(k->channel, name) == 0)
+			return k;
+
+	resets = siblings_resets;
+	PushActiveSnapshot(GetLatestSnapshot());
+	hold_run(HQ_SIBLINGS, &channel, NULL, true);
+	PopActiveSnapshot();
+	old = MemoryContextSwitchTo(siblings_cxt);
+	k = palloc0(sizeof(KeptSiblings));
+	k->channel = pstrdup(name);
+	k->n = (int) SPI_processed;
+	k->channels = palloc(sizeof(char *) * Max(k->n, 1));
+	for (r = 0; r < SPI_processed; r++)
+		k->channels[r] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+	MemoryContextSwitchTo(old);
+	/* dropped while it was read: used for this order, read again for the next */
+	if (siblings_resets == resets && !siblings_stale)
+	{
+		k->next = siblings_kept;
+		siblings_kept = k;
+	}
+	return k;
+}
+
 PG_FUNCTION_INFO_V1(broker_lock);
 
 /*
@@ -451,7 +587,8 @@ broker_lock(PG_FUNCTION_ARGS)
 	char		nulls[3] = {' ', ' ', ' '};
 	bool		isnull;
 	bool		all_there;
-	uint64		npairs,
+	uint64		nkeys,
+				npairs,
 				r;
 	char	  **pair_channels;
 	char	  **pair_items;
@@ -479,17 +616,56 @@ broker_lock(PG_FUNCTION_ARGS)
 		hold_run(HQ_CAPACITY_FULL, values, nulls, true);
 	}
 
-	/* level 2: the promise keys */
+	/*
+	 * level 2: the promise keys as _promise_keys_lock() takes them: the missing ones
+	 * inserted first, in order, then every key locked in one statement
+	 */
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = items;
 	values[2] = locations;
 	nulls[0] = ' ';
 	nulls[1] = items_null;
 	nulls[2] = locations_null;
-	hold_run(HQ_KEYS, values, nulls, false);
+	hold_run(HQ_KEY_PAIRS, values, nulls, false);
+	nkeys = SPI_processed;
+	if (nkeys > 0)
+	{
+		char	  **key_items = palloc(sizeof(char *) * nkeys);
+		char	  **key_locations = palloc(sizeof(char *) * nkeys);
+		bool		keys_there = true;
+		Datum		kv[2];
+
+		for (r = 0; r < nkeys; r++)
+		{
+			key_items[r] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+			key_locations[r] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+			if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &isnull)))
+				keys_there = false;
+		}
+		kv[0] = text_array(key_items, (int) nkeys);
+		kv[1] = text_array(key_locations, (int) nkeys);
+		if (!keys_there)
+			hold_run(HQ_KEYS_CREATE, kv, NULL, false);
+		hold_run(HQ_KEYS_LOCK, kv, NULL, false);
+	}
 
 	/* level 4: every channel selling from a location of this one (itself among them), for every item */
-	hold_run(HQ_CHANNEL_PAIRS, values, nulls, true);
+	if (!IsolationUsesXactSnapshot())
+	{
+		KeptSiblings *k = siblings_of(PG_GETARG_DATUM(0));
+
+		values[0] = text_array(k->channels, k->n);
+		nulls[0] = ' ';
+		nulls[1] = items_null;
+		hold_run(HQ_CHANNEL_PAIRS_KEPT, values, nulls, true);
+	}
+	else
+	{
+		values[0] = PG_GETARG_DATUM(0);
+		nulls[0] = ' ';
+		nulls[1] = items_null;
+		hold_run(HQ_CHANNEL_PAIRS, values, nulls, true);
+	}
 	npairs = SPI_processed;
 	pair_channels = palloc(sizeof(char *) * Max(npairs, 1));
 	pair_items = palloc(sizeof(char *) * Max(npairs, 1));

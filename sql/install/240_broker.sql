@@ -670,13 +670,13 @@ COMMENT ON FUNCTION _broker_partial(text, text, jsonb, jsonb, jsonb, double prec
 -- earlier day, as reserve() does), then the channel ATP rows of every channel selling
 -- from those locations. Without them two orders placing lines at the same locations in
 -- different orders could each hold a key the other waits for. In C (src/broker_hold.c):
--- the same statements, prepared once per backend (and generic plans for the functions it
--- calls: their statements read by key, a custom plan would be planned for every order).
+-- the same statements, prepared once per backend with generic plans (they read by key: a
+-- custom plan would be planned for every order), the promise keys taken as
+-- _promise_keys_lock() takes them, and the channels whose rows are locked kept per backend.
 CREATE FUNCTION _broker_lock(channel text, order_ref text, items gtin[], locations gln[])
 RETURNS void
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
-SET plan_cache_mode = force_generic_plan
 AS 'MODULE_PATHNAME', 'broker_lock';
 COMMENT ON FUNCTION _broker_lock(text, text, gtin[], gln[]) IS
   'Internal: takes the locks of holding a brokering plan in the global order (capacity rows, promise keys, channel ATP rows); IS040 when a location''s daily order capacity was taken meanwhile';
