@@ -131,9 +131,9 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 	 * parts and of every location of the channel for an item whose channel ATP is of an
 	 * earlier day (reserve() locks those), each once, in (item, location) order, and
 	 * whether each is there. The channel's locations are read only for such an item (the
-	 * subquery is not pulled up: the join is a loop over those items). The keys and the
-	 * states are read by primary key, one a row (a scalar subquery: an EXISTS may become
-	 * a hash of the whole table).
+	 * subquery is not pulled up: the join is a loop over those items). The keys are read
+	 * by primary key, one a row (a scalar subquery: an EXISTS may become a hash of the
+	 * whole table).
 	 */
 	{"SELECT k.item::text, k.location::text,"
 		"       (SELECT true FROM inventory_sync.promise_key p WHERE p.item_gtin = k.item AND p.location = k.location)"
@@ -143,8 +143,8 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 		"        UNION"
 		"        SELECT i.item, l.location"
 		"          FROM (SELECT DISTINCT x AS item FROM unnest($2::inventory_sync.gtin[]) x"
-		"                 WHERE (SELECT true FROM inventory_sync.channel_atp_state s"
-		"                         WHERE s.channel = $1 AND s.item_gtin = x AND s.computed_on = current_date) IS NULL) i"
+		"                 WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s"
+		"                                    WHERE s.channel = $1 AND s.item_gtin = x AND s.computed_on = current_date)) i"
 		"         CROSS JOIN LATERAL (SELECT cl.location FROM inventory_sync.channel_location cl"
 		"                              WHERE cl.channel = $1 AND i.item IS NOT NULL OFFSET 0) l) k"
 		" WHERE k.item IS NOT NULL AND k.location IS NOT NULL"
@@ -200,11 +200,10 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 
 	/*
 	 * HQ_CHANNEL_PAIRS_KEPT ($1 the channels of HQ_SIBLINGS, kept, $2 items): the same
-	 * pairs in the same order, each row looked up by primary key
+	 * pairs in the same order
 	 */
 	{"SELECT c.channel, i.item::text,"
-		"       (SELECT true FROM inventory_sync.channel_atp a WHERE a.channel = c.channel AND a.item_gtin = i.item)"
-		"       IS NOT NULL"
+		"       EXISTS (SELECT FROM inventory_sync.channel_atp a WHERE a.channel = c.channel AND a.item_gtin = i.item)"
 		"  FROM unnest($1::text[]) WITH ORDINALITY c(channel, n),"
 		"       (SELECT DISTINCT x AS item FROM unnest($2::inventory_sync.gtin[]) x) i"
 		" WHERE i.item IS NOT NULL"
