@@ -563,7 +563,10 @@ typedef struct RankedLocation
  * round(km::numeric, 1) in tenths of a km, without a numeric: float8_numeric() reads the
  * float8's text of DBL_DIG significant digits ("%.*g"), and round() to one decimal looks
  * at the digit after it (5 or more: up, away from zero); the same text read the same way.
- * Through numeric when the text is not plain digits (an exponent: below 0.0001 km).
+ * That text differs from the float8 by less than 1e-10 km up to the longest distance
+ * (20,040 km), so where ten times the distance is farther than 1e-6 from a half the float8
+ * rounds as its text does, and the text is not written. Through numeric when the text is
+ * not plain digits (an exponent: below 0.0001 km).
  */
 static int64
 rounded_tenths(double km)
@@ -573,7 +576,10 @@ rounded_tenths(double km)
 	int64		whole = 0;
 	int			first = 0;
 	bool		up = false;
+	double		x = km * 10;
 
+	if (x >= 0.001 && x < 1e6 && fabs(x - floor(x) - 0.5) > 1e-6)
+		return (int64) floor(x + 0.5);
 	snprintf(buf, sizeof(buf), "%.*g", DBL_DIG, km);
 	for (p = buf; *p >= '0' && *p <= '9'; p++)
 		whole = whole * 10 + (*p - '0');
@@ -595,6 +601,19 @@ rounded_tenths(double km)
 																	 DirectFunctionCall1(int4_numeric, Int32GetDatum(10)))));
 	}
 	return whole * 10 + first + (up ? 1 : 0);
+}
+
+/* tenths of a km as numeric_out() writes a numeric of scale 1 ("12.3", "0.0") */
+static char *
+tenths_text(int64 tenths)
+{
+	char	   *text = palloc(MAXINT8LEN + 3);
+	int			len = pg_lltoa(tenths / 10, text);
+
+	text[len] = '.';
+	text[len + 1] = (char) ('0' + tenths % 10);
+	text[len + 2] = '\0';
+	return text;
 }
 
 /* PQ_LOCATIONS' order: the distance rounded to 0.1 km (unknown last), the channel's priority, the GLN */
@@ -720,7 +739,7 @@ read_locations_kept(text *channel, Datum latitude, bool lat_null, Datum longitud
 			/* round(km::numeric, 1), as the SQL has it (its text as numeric_out() writes it) */
 			rl->has_rounded = true;
 			rl->tenths = rounded_tenths(rl->loc.distance);
-			rl->loc.distance_text = psprintf(INT64_FORMAT ".%d", rl->tenths / 10, (int) (rl->tenths % 10));
+			rl->loc.distance_text = tenths_text(rl->tenths);
 		}
 	}
 	qsort(rs, n, sizeof(RankedLocation), ranked_cmp);
