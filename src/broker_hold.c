@@ -13,16 +13,21 @@
  *     unknown or has several components: _broker_units() then expands the order, or says
  *     what is wrong with it in its own words.
  *   - _broker_lock(): the locks, in the global order of the promise layer: the capacity
- *     rows of the locations used (and their capacity counted again), the promise keys,
- *     then the channel ATP rows of every channel selling from the channel's locations,
- *     one at a time in (channel, item) order, each created where missing as
+ *     rows of the locations used (and their capacity counted again), the promise keys
+ *     (the missing ones created first, then all locked in one statement, as
+ *     _promise_keys_lock() takes them, without a PL/pgSQL call), then the channel ATP
+ *     rows of every channel selling from the channel's locations (those channels kept
+ *     per backend), in (channel, item) order, each created where missing as
  *     _channel_atp_lock_key() creates it.
- *   - _broker_hold_placed(): the parts of a plan reserved with reserve() at their
- *     locations, in the order _broker_hold() takes them, and the allocation appended
+ *   - _broker_hold_placed(): the parts of a plan reserved with reserve() (called through
+ *     the function manager, not a statement) at their locations, in the order
+ *     _broker_hold() takes them, and the allocation appended
  *     without an executor (src/broker_allocation.c). Only for an order brokered all or nothing: a part refused refuses
  *     the whole order, so no subtransaction is needed (the refusal is reworded as
  *     _broker_hold() words it, on its way out), where _broker_hold() takes one a part.
  *     NULL when the parts are not as a plan makes them: _broker_hold() holds them.
+ *   - _broker_lock_hold_placed(): the two in one call, as broker() asks them for an order
+ *     brokered all or nothing.
  */
 #include "postgres.h"
 #include "pg_compat.h"
@@ -30,6 +35,9 @@
 #include "access/xact.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -41,7 +49,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/inval.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/varlena.h"
 
 #include "errcodes.h"
@@ -50,6 +60,7 @@
 #include "broker_allocation.h"
 #include "broker_json.h"
 #include "broker_units.h"
+#include "ext_catalog.h"
 
 extern Datum gtin_is_valid(PG_FUNCTION_ARGS);
 
@@ -58,12 +69,15 @@ enum
 	HQ_UNIT_ITEMS,
 	HQ_CAPACITY_LOCK,
 	HQ_CAPACITY_FULL,
-	HQ_KEYS,
+	HQ_KEY_PAIRS,
+	HQ_KEYS_CREATE,
+	HQ_KEYS_LOCK,
+	HQ_SIBLINGS,
 	HQ_CHANNEL_PAIRS,
+	HQ_CHANNEL_PAIRS_KEPT,
 	HQ_CHANNEL_ROWS,
 	HQ_CHANNEL_ROW,
 	HQ_CHANNEL_CREATE,
-	HQ_RESERVE,
 	HQ_COUNT
 };
 
@@ -113,26 +127,60 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 	3, {TEXTOID, TEXTOID, TEXTARRAYOID}},
 
 	/*
-	 * HQ_KEYS ($1 channel, $2 items, $3 locations): level 2, the promise keys of the parts
-	 * (_promise_keys_lock() takes each pair once, in order, whatever the arrays repeat),
-	 * and of every location of the channel for an item whose channel ATP is of an earlier
-	 * day (reserve() locks those)
+	 * HQ_KEY_PAIRS ($1 channel, $2 items, $3 locations): level 2, the promise keys of the
+	 * parts and of every location of the channel for an item whose channel ATP is of an
+	 * earlier day (reserve() locks those), each once, in (item, location) order, and
+	 * whether each is there. The channel's locations are read only for such an item (the
+	 * subquery is not pulled up: the join is a loop over those items). The keys are read
+	 * by primary key, one a row (a scalar subquery: an EXISTS may become a hash of the
+	 * whole table).
 	 */
-	{"SELECT CASE WHEN EXISTS (SELECT FROM unnest($2::inventory_sync.gtin[]) x"
-		"                         WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s"
-		"                                            WHERE s.channel = $1 AND s.item_gtin = x AND s.computed_on = current_date))"
-		"  THEN (SELECT inventory_sync._promise_keys_lock(array_agg(k.item), array_agg(k.location))"
-		"          FROM (SELECT DISTINCT u.item, u.location"
-		"                  FROM unnest($2::inventory_sync.gtin[], $3::inventory_sync.gln[]) u(item, location)"
-		"                UNION"
-		"                SELECT i.item, cl.location"
-		"                  FROM (SELECT DISTINCT x AS item FROM unnest($2::inventory_sync.gtin[]) x) i"
-		"                  JOIN inventory_sync.channel_location cl ON cl.channel = $1"
+	{"SELECT k.item::text, k.location::text,"
+		"       (SELECT true FROM inventory_sync.promise_key p WHERE p.item_gtin = k.item AND p.location = k.location)"
+		"       IS NOT NULL"
+		"  FROM (SELECT u.item, u.location"
+		"          FROM unnest($2::inventory_sync.gtin[], $3::inventory_sync.gln[]) u(item, location)"
+		"        UNION"
+		"        SELECT i.item, l.location"
+		"          FROM (SELECT DISTINCT x AS item FROM unnest($2::inventory_sync.gtin[]) x"
 		"                 WHERE NOT EXISTS (SELECT FROM inventory_sync.channel_atp_state s"
-		"                                    WHERE s.channel = $1 AND s.item_gtin = i.item"
-		"                                      AND s.computed_on = current_date)) k)"
-		"  ELSE inventory_sync._promise_keys_lock($2::inventory_sync.gtin[], $3::inventory_sync.gln[]) END",
+		"                                    WHERE s.channel = $1 AND s.item_gtin = x AND s.computed_on = current_date)) i"
+		"         CROSS JOIN LATERAL (SELECT cl.location FROM inventory_sync.channel_location cl"
+		"                              WHERE cl.channel = $1 AND i.item IS NOT NULL OFFSET 0) l) k"
+		" WHERE k.item IS NOT NULL AND k.location IS NOT NULL"
+		" ORDER BY k.item, k.location",
 	3, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID}},
+
+	/*
+	 * HQ_KEYS_CREATE ($1 items, $2 locations: the keys, one a pair): the missing ones
+	 * inserted first, in order, and only they (_promise_keys_lock()'s statement)
+	 */
+	{"INSERT INTO inventory_sync.promise_key (item_gtin, location)"
+		" SELECT DISTINCT u.item, u.location"
+		"   FROM unnest($1::inventory_sync.gtin[], $2::inventory_sync.gln[]) AS u(item, location)"
+		"  WHERE u.item IS NOT NULL AND u.location IS NOT NULL"
+		"    AND NOT EXISTS (SELECT FROM inventory_sync.promise_key k WHERE k.item_gtin = u.item AND k.location = u.location)"
+		"  ORDER BY 1, 2"
+		" ON CONFLICT DO NOTHING",
+	2, {TEXTARRAYOID, TEXTARRAYOID}},
+
+	/* HQ_KEYS_LOCK ($1 items, $2 locations): then every key locked in one statement, in order */
+	{"SELECT 1 FROM inventory_sync.promise_key k"
+		" WHERE (k.item_gtin, k.location) IN (SELECT u.item, u.location"
+		"                                       FROM unnest($1::inventory_sync.gtin[], $2::inventory_sync.gln[]) AS u(item, location))"
+		" ORDER BY k.item_gtin, k.location FOR UPDATE OF k",
+	2, {TEXTARRAYOID, TEXTARRAYOID}},
+
+	/*
+	 * HQ_SIBLINGS ($1 channel): every channel selling from a location of this one, itself
+	 * among them, in the order HQ_CHANNEL_PAIRS sorts them (kept per backend)
+	 */
+	{"SELECT c2.channel FROM inventory_sync.channel_location c1"
+		"  JOIN inventory_sync.channel_location c2 ON c2.location = c1.location"
+		" WHERE c1.channel = $1"
+		" UNION SELECT $1"
+		" ORDER BY 1",
+	1, {TEXTOID}},
 
 	/*
 	 * HQ_CHANNEL_PAIRS ($1 channel, $2 items): the channel ATP rows to lock, in the order
@@ -149,6 +197,18 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 		" WHERE c.channel IS NOT NULL AND i.item IS NOT NULL"
 		" ORDER BY c.channel, i.item",
 	2, {TEXTOID, TEXTARRAYOID}},
+
+	/*
+	 * HQ_CHANNEL_PAIRS_KEPT ($1 the channels of HQ_SIBLINGS, kept, $2 items): the same
+	 * pairs in the same order
+	 */
+	{"SELECT c.channel, i.item::text,"
+		"       EXISTS (SELECT FROM inventory_sync.channel_atp a WHERE a.channel = c.channel AND a.item_gtin = i.item)"
+		"  FROM unnest($1::text[]) WITH ORDINALITY c(channel, n),"
+		"       (SELECT DISTINCT x AS item FROM unnest($2::inventory_sync.gtin[]) x) i"
+		" WHERE i.item IS NOT NULL"
+		" ORDER BY c.n, i.item",
+	2, {TEXTARRAYOID, TEXTARRAYOID}},
 
 	/*
 	 * HQ_CHANNEL_ROWS ($1 channels, $2 items: the pairs, every row there): level 4, the
@@ -169,10 +229,6 @@ static const HoldQuery hold_query[HQ_COUNT] = {
 		" VALUES ($1, $2::inventory_sync.gtin, 0, 0) ON CONFLICT DO NOTHING",
 	2, {TEXTOID, TEXTOID}},
 
-	/* HQ_RESERVE: one part held at its location */
-	{"SELECT r.reservation_id, r.promised_date IS NOT NULL"
-		"  FROM inventory_sync.reserve($1, $2, $3, $4::inventory_sync.gtin, $5, $6::inventory_sync.gln, $7, $8) r",
-	8, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NUMERICOID, TEXTOID, TIMESTAMPTZOID, DATEOID}},
 };
 
 static SPIPlanPtr hold_plans[HQ_COUNT];
@@ -433,37 +489,103 @@ array_arg(FunctionCallInfo fcinfo, int arg, char *null)
 	return text_array(texts, n);
 }
 
-PG_FUNCTION_INFO_V1(broker_lock);
+/*
+ * The channels selling from a location of a channel (itself among them), kept per
+ * backend: the channel ATP rows an order locks are theirs. Read once per backend and
+ * channel and dropped on any change of channel_location (its statement trigger,
+ * master_data_changed(), sends a relcache invalidation of the table, at commit to every
+ * backend and at once to the one that made it), as src/broker_plan.c keeps the channels'
+ * locations: read under a snapshot taken after the invalidations received so far, and
+ * used only where each statement has its own snapshot (READ COMMITTED).
+ */
+typedef struct KeptSiblings
+{
+	char	   *channel;
+	int			n;
+	char	  **channels;
+	struct KeptSiblings *next;
+} KeptSiblings;
+
+static Oid	siblings_relids[1];
+static MemoryContext siblings_cxt = NULL;
+static KeptSiblings *siblings_kept = NULL;
+static bool siblings_stale = true;
+static uint64 siblings_resets = 0;
+
+/* A relcache invalidation of channel_location (or of every relation) drops the lists. */
+static void
+siblings_reset(int kind, Oid relid)
+{
+	if (!ext_catalog_change_concerns(kind, relid, siblings_relids, 1))
+		return;
+	siblings_stale = true;
+	siblings_resets++;
+}
+
+/* The channels whose channel ATP rows an order of the channel locks, in lock order (SPI connected). */
+static KeptSiblings *
+siblings_of(Datum channel)
+{
+	char	   *name = TextDatumGetCString(channel);
+	uint64		resets;
+	KeptSiblings *k;
+	MemoryContext old;
+	uint64		r;
+
+	ext_catalog_on_change(siblings_reset, EXT_CHANGE_RELATION);
+	if (siblings_cxt == NULL)
+		siblings_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_sync broker sibling channels",
+											 ALLOCSET_SMALL_SIZES);
+	/* the invalidations sent so far first, then a snapshot that sees every change they stand for */
+	AcceptInvalidationMessages();
+	if (siblings_stale)
+	{
+		MemoryContextReset(siblings_cxt);
+		siblings_kept = NULL;
+		siblings_relids[0] = ext_catalog_relid("channel_location", false);
+		siblings_stale = false;
+	}
+	for (k = siblings_kept; k != NULL; k = k->next)
+		if (strcmp(k->channel, name) == 0)
+			return k;
+
+	resets = siblings_resets;
+	PushActiveSnapshot(GetLatestSnapshot());
+	hold_run(HQ_SIBLINGS, &channel, NULL, true);
+	PopActiveSnapshot();
+	old = MemoryContextSwitchTo(siblings_cxt);
+	k = palloc0(sizeof(KeptSiblings));
+	k->channel = pstrdup(name);
+	k->n = (int) SPI_processed;
+	k->channels = palloc(sizeof(char *) * Max(k->n, 1));
+	for (r = 0; r < SPI_processed; r++)
+		k->channels[r] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+	MemoryContextSwitchTo(old);
+	/* dropped while it was read: used for this order, read again for the next */
+	if (siblings_resets == resets && !siblings_stale)
+	{
+		k->next = siblings_kept;
+		siblings_kept = k;
+	}
+	return k;
+}
 
 /*
- * _broker_lock(channel, order_ref, items, locations): the locks of holding a plan, in the
- * global order (see the head of this file); IS040 when a location's daily order capacity
- * was taken meanwhile.
+ * The locks of holding a plan (inside an SPI connection): items and locations are the
+ * parts' as text[] (NULL: none). See _broker_lock().
  */
-Datum
-broker_lock(PG_FUNCTION_ARGS)
+static void
+take_locks(Datum channel, Datum order_ref, Datum items, char items_null, Datum locations, char locations_null)
 {
-	Datum		items,
-				locations;
-	char		items_null,
-				locations_null;
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
 	bool		isnull;
 	bool		all_there;
-	uint64		npairs,
+	uint64		nkeys,
+				npairs,
 				r;
 	char	  **pair_channels;
 	char	  **pair_items;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						errmsg("_broker_lock() needs a channel and an order_ref"),
-						errhint("broker() and reject_allocation() call it with the order they hold.")));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "inventory_sync: SPI_connect failed");
-	items = array_arg(fcinfo, 2, &items_null);
-	locations = array_arg(fcinfo, 3, &locations_null);
 
 	/* level 1: the capacity rows of the locations used, then their capacity counted again */
 	values[0] = locations;
@@ -471,25 +593,64 @@ broker_lock(PG_FUNCTION_ARGS)
 	hold_run(HQ_CAPACITY_LOCK, values, nulls, false);
 	if (SPI_processed > 0)
 	{
-		values[0] = PG_GETARG_DATUM(0);
-		values[1] = PG_GETARG_DATUM(1);
+		values[0] = channel;
+		values[1] = order_ref;
 		values[2] = locations;
 		nulls[0] = nulls[1] = ' ';
 		nulls[2] = locations_null;
 		hold_run(HQ_CAPACITY_FULL, values, nulls, true);
 	}
 
-	/* level 2: the promise keys */
-	values[0] = PG_GETARG_DATUM(0);
+	/*
+	 * level 2: the promise keys as _promise_keys_lock() takes them: the missing ones
+	 * inserted first, in order, then every key locked in one statement
+	 */
+	values[0] = channel;
 	values[1] = items;
 	values[2] = locations;
 	nulls[0] = ' ';
 	nulls[1] = items_null;
 	nulls[2] = locations_null;
-	hold_run(HQ_KEYS, values, nulls, false);
+	hold_run(HQ_KEY_PAIRS, values, nulls, false);
+	nkeys = SPI_processed;
+	if (nkeys > 0)
+	{
+		char	  **key_items = palloc(sizeof(char *) * nkeys);
+		char	  **key_locations = palloc(sizeof(char *) * nkeys);
+		bool		keys_there = true;
+		Datum		kv[2];
+
+		for (r = 0; r < nkeys; r++)
+		{
+			key_items[r] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+			key_locations[r] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+			if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &isnull)))
+				keys_there = false;
+		}
+		kv[0] = text_array(key_items, (int) nkeys);
+		kv[1] = text_array(key_locations, (int) nkeys);
+		if (!keys_there)
+			hold_run(HQ_KEYS_CREATE, kv, NULL, false);
+		hold_run(HQ_KEYS_LOCK, kv, NULL, false);
+	}
 
 	/* level 4: every channel selling from a location of this one (itself among them), for every item */
-	hold_run(HQ_CHANNEL_PAIRS, values, nulls, true);
+	if (!IsolationUsesXactSnapshot())
+	{
+		KeptSiblings *k = siblings_of(channel);
+
+		values[0] = text_array(k->channels, k->n);
+		nulls[0] = ' ';
+		nulls[1] = items_null;
+		hold_run(HQ_CHANNEL_PAIRS_KEPT, values, nulls, true);
+	}
+	else
+	{
+		values[0] = channel;
+		nulls[0] = ' ';
+		nulls[1] = items_null;
+		hold_run(HQ_CHANNEL_PAIRS, values, nulls, true);
+	}
 	npairs = SPI_processed;
 	pair_channels = palloc(sizeof(char *) * Max(npairs, 1));
 	pair_items = palloc(sizeof(char *) * Max(npairs, 1));
@@ -523,6 +684,32 @@ broker_lock(PG_FUNCTION_ARGS)
 			hold_run(HQ_CHANNEL_ROW, values, nulls, false);
 		}
 	}
+}
+
+PG_FUNCTION_INFO_V1(broker_lock);
+
+/*
+ * _broker_lock(channel, order_ref, items, locations): the locks of holding a plan, in the
+ * global order (see the head of this file); IS040 when a location's daily order capacity
+ * was taken meanwhile.
+ */
+Datum
+broker_lock(PG_FUNCTION_ARGS)
+{
+	Datum		items,
+				locations;
+	char		items_null,
+				locations_null;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						errmsg("_broker_lock() needs a channel and an order_ref"),
+						errhint("broker() and reject_allocation() call it with the order they hold.")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_sync: SPI_connect failed");
+	items = array_arg(fcinfo, 2, &items_null);
+	locations = array_arg(fcinfo, 3, &locations_null);
+	take_locks(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), items, items_null, locations, locations_null);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -658,30 +845,99 @@ read_part(JsonbValue *e, int ix, HoldPart *p)
 	return true;
 }
 
+/*
+ * reserve() called through the function manager, not a statement: as a statement runs it
+ * (its rights and settings, a command counter step and a new snapshot before, a step
+ * after), without the executor around it. Its lookup is kept per backend, dropped on any
+ * change of a function.
+ */
+typedef struct ReserveCall
+{
+	FmgrInfo	reserve;
+	FmgrInfo	gtin_in;		/* the text of a part's item and location as reserve() takes them */
+	Oid			gtin_ioparam;
+	FmgrInfo	gln_in;
+	Oid			gln_ioparam;
+} ReserveCall;
+
+static MemoryContext reserve_cxt = NULL;
+static ReserveCall *reserve_fn = NULL;
+
+static void
+reserve_fn_reset(Datum arg, int cacheid, uint32 hashvalue)
+{
+	reserve_fn = NULL;
+}
+
+static ReserveCall *
+reserve_function(void)
+{
+	static bool registered = false;
+	Oid			argtypes[8] = {TEXTOID, TEXTOID, TEXTOID, InvalidOid, NUMERICOID, InvalidOid, TIMESTAMPTZOID, DATEOID};
+	Oid			fn,
+				in;
+	ReserveCall *f;
+
+	if (reserve_fn != NULL)
+		return reserve_fn;
+	if (!registered)
+	{
+		CacheRegisterSyscacheCallback(PROCOID, reserve_fn_reset, (Datum) 0);
+		registered = true;
+	}
+	if (reserve_cxt == NULL)
+		reserve_cxt = AllocSetContextCreate(CacheMemoryContext, "inventory_sync broker reserve()",
+											ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(reserve_cxt);
+	argtypes[3] = ext_catalog_type("gtin", false);
+	argtypes[5] = ext_catalog_type("gln", false);
+	fn = LookupFuncName(list_make2(makeString("inventory_sync"), makeString("reserve")), 8, argtypes, false);
+	f = MemoryContextAllocZero(reserve_cxt, sizeof(ReserveCall));
+	fmgr_info_cxt(fn, &f->reserve, reserve_cxt);
+	getTypeInputInfo(argtypes[3], &in, &f->gtin_ioparam);
+	fmgr_info_cxt(in, &f->gtin_in, reserve_cxt);
+	getTypeInputInfo(argtypes[5], &in, &f->gln_ioparam);
+	fmgr_info_cxt(in, &f->gln_in, reserve_cxt);
+	reserve_fn = f;
+	return f;
+}
+
 /* Reserves one part at its location; IS040 when it is promised against supply, not stock. */
 static void
 hold_part(Datum channel, Datum order_ref, HoldPart *p, Datum expires_at, bool expires_null, Datum due_date,
 		  bool due_null)
 {
-	Datum		values[8];
-	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	LOCAL_FCINFO(fc, 8);
+	ReserveCall *f = reserve_function();
+	Datum		row;
 	bool		isnull;
+	bool		promised_null;
+	int			i;
 
-	values[0] = channel;
-	values[1] = order_ref;
-	values[2] = CStringGetTextDatum(p->reservation_line_ref);
-	values[3] = CStringGetTextDatum(p->item);
-	values[4] = NumericGetDatum(p->quantity);
-	values[5] = CStringGetTextDatum(p->location);
-	values[6] = expires_at;
-	nulls[6] = expires_null ? 'n' : ' ';
-	values[7] = due_date;
-	nulls[7] = due_null ? 'n' : ' ';
-	hold_run(HQ_RESERVE, values, nulls, false);
-	if (SPI_processed != 1)
-		elog(ERROR, "inventory_sync: reserve() returned %d rows", (int) SPI_processed);
-	p->reservation_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+	InitFunctionCallInfoData(*fc, &f->reserve, 8, DEFAULT_COLLATION_OID, NULL, NULL);
+	fc->args[0].value = channel;
+	fc->args[1].value = order_ref;
+	fc->args[2].value = CStringGetTextDatum(p->reservation_line_ref);
+	fc->args[3].value = InputFunctionCall(&f->gtin_in, p->item, f->gtin_ioparam, -1);
+	fc->args[4].value = NumericGetDatum(p->quantity);
+	fc->args[5].value = InputFunctionCall(&f->gln_in, p->location, f->gln_ioparam, -1);
+	fc->args[6].value = expires_at;
+	fc->args[7].value = due_date;
+	for (i = 0; i < 8; i++)
+		fc->args[i].isnull = false;
+	fc->args[6].isnull = expires_null;
+	fc->args[7].isnull = due_null;
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	row = FunctionCallInvoke(fc);
+	PopActiveSnapshot();
+	CommandCounterIncrement();
+	if (fc->isnull)
+		elog(ERROR, "inventory_sync: reserve() returned no row");
+	p->reservation_id = DatumGetInt64(GetAttributeByName(DatumGetHeapTupleHeader(row), "reservation_id", &isnull));
+	(void) GetAttributeByName(DatumGetHeapTupleHeader(row), "promised_date", &promised_null);
+	if (!promised_null)
 		/* a backorder channel promised it against supply: not in stock there (_refuse_beyond_atp()'s IS040) */
 		ereport(ERROR, (errcode(ERRCODE_IS_BEYOND_ATP),
 						errmsg("%s of gtin %s is not in stock at %s", p->quantity_text, p->item, p->location),
@@ -860,6 +1116,27 @@ held_parts_json(HoldPart **order, int n)
 	return b.data;
 }
 
+/*
+ * The parts held and recorded (inside an SPI connection): the parts with their
+ * reservations as jsonb, made in the context outer.
+ */
+static Datum
+hold_placed(HoldPart **order, int n, Datum channel, Datum order_ref, Datum expires_at, bool expires_null,
+			Datum due_date, bool due_null, MemoryContext outer)
+{
+	char	   *json;
+	MemoryContext spi;
+	Datum		result;
+
+	hold_parts(order, n, channel, order_ref, expires_at, expires_null, due_date, due_null);
+	record_allocation(order, n, channel, order_ref);
+	json = held_parts_json(order, n);
+	spi = MemoryContextSwitchTo(outer);
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	MemoryContextSwitchTo(spi);
+	return result;
+}
+
 PG_FUNCTION_INFO_V1(broker_hold_placed);
 
 /*
@@ -874,16 +1151,10 @@ broker_hold_placed(PG_FUNCTION_ARGS)
 	Jsonb	   *jparts;
 	int			n;
 	HoldPart  **order;
-	Datum		channel,
-				order_ref;
-	char	   *json;
-	MemoryContext spi;
 	Datum		result;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
-	channel = PG_GETARG_DATUM(0);
-	order_ref = PG_GETARG_DATUM(1);
 	jparts = PG_GETARG_JSONB_P(2);
 	if (!JB_ROOT_IS_ARRAY(jparts) || JB_ROOT_IS_SCALAR(jparts))
 		PG_RETURN_NULL();
@@ -894,13 +1165,115 @@ broker_hold_placed(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_sync: SPI_connect failed");
-	hold_parts(order, n, channel, order_ref, PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4),
-			   PG_ARGISNULL(4));
-	record_allocation(order, n, channel, order_ref);
-	json = held_parts_json(order, n);
-	spi = MemoryContextSwitchTo(outer);
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
-	MemoryContextSwitchTo(spi);
+	result = hold_placed(order, n, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+						 PG_GETARG_DATUM(4), PG_ARGISNULL(4), outer);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
+
+/* x->>key of a JSON object as text; NULL when absent or null */
+static char *
+jb_field_text(JsonbContainer *o, const char *key)
+{
+	JsonbValue	v;
+
+	if (getKeyJsonValueFromContainer(o, key, strlen(key), &v) == NULL)
+		return NULL;
+	switch (v.type)
+	{
+		case jbvNull:
+			return NULL;
+		case jbvString:
+			return pnstrdup(v.val.string.val, v.val.string.len);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+		case jbvBool:
+			return pstrdup(v.val.boolean ? "true" : "false");
+		case jbvBinary:
+			return JsonbToCString(NULL, v.val.binary.data, v.val.binary.len);
+		default:
+			elog(ERROR, "inventory_sync: unexpected jsonb value type %d", (int) v.type);
+	}
+	return NULL;
+}
+
+PG_FUNCTION_INFO_V1(broker_lock_hold_placed);
+
+/*
+ * _broker_lock_hold_placed(channel, order_ref, parts, expires_at, due_date): what broker()
+ * does with the plan of an order brokered all or nothing, in one call: the locks of
+ * every located part, as _broker_lock() takes them (the items and locations of the parts
+ * whose location is not null, as broker() gives them), then the parts held and recorded
+ * as _broker_hold_placed() holds them. NULL when the parts are not as a plan makes them:
+ * the locks are taken, the parts left to _broker_hold().
+ */
+Datum
+broker_lock_hold_placed(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	Jsonb	   *jparts = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	int			n = 0,
+				nlocated = 0,
+				i;
+	char	  **items = NULL;
+	char	  **locations = NULL;
+	Datum		item_array = (Datum) 0,
+				location_array = (Datum) 0;
+	HoldPart  **order;
+	Datum		result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						errmsg("_broker_lock() needs a channel and an order_ref"),
+						errhint("broker() and reject_allocation() call it with the order they hold.")));
+	/* jsonb_array_elements()'s refusals */
+	if (jparts != NULL && JB_ROOT_IS_SCALAR(jparts))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("cannot extract elements from a scalar")));
+	if (jparts != NULL && !JB_ROOT_IS_ARRAY(jparts))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("cannot extract elements from an object")));
+
+	/* the located parts' items and locations, in the parts' order (array_agg() of them: NULL when none) */
+	if (jparts != NULL)
+	{
+		n = JB_ROOT_COUNT(jparts);
+		items = palloc(sizeof(char *) * Max(n, 1));
+		locations = palloc(sizeof(char *) * Max(n, 1));
+		for (i = 0; i < n; i++)
+		{
+			JsonbValue *e = getIthJsonbValueFromContainer(&jparts->root, i);
+			char	   *location;
+
+			if (e == NULL || e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
+				continue;		/* x->>'location' of a non-object is NULL */
+			location = jb_field_text(e->val.binary.data, "location");
+			if (location == NULL)
+				continue;
+			items[nlocated] = jb_field_text(e->val.binary.data, "item");
+			locations[nlocated] = location;
+			nlocated++;
+		}
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "inventory_sync: SPI_connect failed");
+	if (nlocated > 0)
+	{
+		item_array = text_array(items, nlocated);
+		location_array = text_array(locations, nlocated);
+	}
+	take_locks(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), item_array, nlocated > 0 ? ' ' : 'n', location_array,
+			   nlocated > 0 ? ' ' : 'n');
+
+	order = jparts == NULL ? NULL : parts_in_hold_order(jparts, n);
+	if (order == NULL)
+	{
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
+	result = hold_placed(order, n, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+						 PG_GETARG_DATUM(4), PG_ARGISNULL(4), outer);
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }

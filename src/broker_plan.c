@@ -26,6 +26,7 @@
 #include "postgres.h"
 #include "pg_compat.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "access/xact.h"
@@ -553,9 +554,67 @@ gln_canonical(const char *text)
 typedef struct RankedLocation
 {
 	PlanLocation loc;
-	Numeric		rounded;		/* NULL: no distance */
+	bool		has_rounded;	/* false: no distance */
+	int64		tenths;			/* round(distance::numeric, 1), in tenths of a km */
 	int32		priority;
 } RankedLocation;
+
+/*
+ * round(km::numeric, 1) in tenths of a km, without a numeric: float8_numeric() reads the
+ * float8's text of DBL_DIG significant digits ("%.*g"), and round() to one decimal looks
+ * at the digit after it (5 or more: up, away from zero); the same text read the same way.
+ * That text differs from the float8 by less than 1e-10 km up to the longest distance
+ * (20,040 km), so where ten times the distance is farther than 1e-6 from a half the float8
+ * rounds as its text does, and the text is not written. Through numeric when the text is
+ * not plain digits (an exponent: below 0.0001 km).
+ */
+static int64
+rounded_tenths(double km)
+{
+	char		buf[DBL_DIG + 100];
+	const char *p;
+	int64		whole = 0;
+	int			first = 0;
+	bool		up = false;
+	double		x = km * 10;
+
+	if (x >= 0.001 && x < 1e6 && fabs(x - floor(x) - 0.5) > 1e-6)
+		return (int64) floor(x + 0.5);
+	snprintf(buf, sizeof(buf), "%.*g", DBL_DIG, km);
+	for (p = buf; *p >= '0' && *p <= '9'; p++)
+		whole = whole * 10 + (*p - '0');
+	if (*p == '.' && p[1] >= '0' && p[1] <= '9')
+	{
+		first = p[1] - '0';
+		p += 2;
+		up = *p >= '5' && *p <= '9';
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p == buf || *p != '\0')
+	{
+		Datum		r = DirectFunctionCall2(numeric_round, DirectFunctionCall1(float8_numeric, Float8GetDatum(km)),
+											Int32GetDatum(1));
+
+		return DatumGetInt64(DirectFunctionCall1(numeric_int8,
+												 DirectFunctionCall2(numeric_mul, r,
+																	 DirectFunctionCall1(int4_numeric, Int32GetDatum(10)))));
+	}
+	return whole * 10 + first + (up ? 1 : 0);
+}
+
+/* tenths of a km as numeric_out() writes a numeric of scale 1 ("12.3", "0.0") */
+static char *
+tenths_text(int64 tenths)
+{
+	char	   *text = palloc(MAXINT8LEN + 3);
+	int			len = pg_lltoa(tenths / 10, text);
+
+	text[len] = '.';
+	text[len + 1] = (char) ('0' + tenths % 10);
+	text[len + 2] = '\0';
+	return text;
+}
 
 /* PQ_LOCATIONS' order: the distance rounded to 0.1 km (unknown last), the channel's priority, the GLN */
 static int
@@ -564,15 +623,10 @@ ranked_cmp(const void *x, const void *y)
 	const RankedLocation *a = (const RankedLocation *) x;
 	const RankedLocation *b = (const RankedLocation *) y;
 
-	if ((a->rounded == NULL) != (b->rounded == NULL))
-		return a->rounded == NULL ? 1 : -1;
-	if (a->rounded != NULL)
-	{
-		int			c = num_cmp(a->rounded, b->rounded);
-
-		if (c != 0)
-			return c;
-	}
+	if (a->has_rounded != b->has_rounded)
+		return a->has_rounded ? -1 : 1;
+	if (a->has_rounded && a->tenths != b->tenths)
+		return a->tenths < b->tenths ? -1 : 1;
 	if (a->priority != b->priority)
 		return a->priority < b->priority ? -1 : 1;
 	return a->loc.key < b->loc.key ? -1 : a->loc.key > b->loc.key ? 1 : 0;
@@ -682,12 +736,10 @@ read_locations_kept(text *channel, Datum latitude, bool lat_null, Datum longitud
 		{
 			rl->loc.distance = great_circle(DatumGetFloat8(latitude), DatumGetFloat8(longitude), l->latitude,
 											l->longitude);
-			/* round(km::numeric, 1), as the SQL has it */
-			rl->rounded = DatumGetNumeric(DirectFunctionCall2(numeric_round,
-															  DirectFunctionCall1(float8_numeric,
-																				  Float8GetDatum(rl->loc.distance)),
-															  Int32GetDatum(1)));
-			rl->loc.distance_text = num_text(rl->rounded);
+			/* round(km::numeric, 1), as the SQL has it (its text as numeric_out() writes it) */
+			rl->has_rounded = true;
+			rl->tenths = rounded_tenths(rl->loc.distance);
+			rl->loc.distance_text = tenths_text(rl->tenths);
 		}
 	}
 	qsort(rs, n, sizeof(RankedLocation), ranked_cmp);

@@ -670,13 +670,13 @@ COMMENT ON FUNCTION _broker_partial(text, text, jsonb, jsonb, jsonb, double prec
 -- earlier day, as reserve() does), then the channel ATP rows of every channel selling
 -- from those locations. Without them two orders placing lines at the same locations in
 -- different orders could each hold a key the other waits for. In C (src/broker_hold.c):
--- the same statements, prepared once per backend (and generic plans for the functions it
--- calls: their statements read by key, a custom plan would be planned for every order).
+-- the same statements, prepared once per backend with generic plans (they read by key: a
+-- custom plan would be planned for every order), the promise keys taken as
+-- _promise_keys_lock() takes them, and the channels whose rows are locked kept per backend.
 CREATE FUNCTION _broker_lock(channel text, order_ref text, items gtin[], locations gln[])
 RETURNS void
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
 SET search_path = pg_catalog, inventory_sync, pg_temp
-SET plan_cache_mode = force_generic_plan
 AS 'MODULE_PATHNAME', 'broker_lock';
 COMMENT ON FUNCTION _broker_lock(text, text, gtin[], gln[]) IS
   'Internal: takes the locks of holding a brokering plan in the global order (capacity rows, promise keys, channel ATP rows); IS040 when a location''s daily order capacity was taken meanwhile';
@@ -769,6 +769,18 @@ SET search_path = pg_catalog, inventory_sync, pg_temp
 AS 'MODULE_PATHNAME', 'broker_hold_placed';
 COMMENT ON FUNCTION _broker_hold_placed(text, text, jsonb, timestamptz, date) IS
   'Internal: holds the parts of an order brokered all or nothing and records its allocation, in C (IS040 refuses the order); NULL: _broker_hold() holds them';
+
+-- What broker() does with the plan of an order brokered all or nothing, in one call
+-- (src/broker_hold.c): _broker_lock() of the located parts' items and locations, then
+-- _broker_hold_placed(). NULL when the parts are not as a plan makes them: the locks are
+-- taken, and _broker_hold() holds the parts.
+CREATE FUNCTION _broker_lock_hold_placed(channel text, order_ref text, parts jsonb, expires_at timestamptz, due_date date)
+RETURNS jsonb
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE
+SET search_path = pg_catalog, inventory_sync, pg_temp
+AS 'MODULE_PATHNAME', 'broker_lock_hold_placed';
+COMMENT ON FUNCTION _broker_lock_hold_placed(text, text, jsonb, timestamptz, date) IS
+  'Internal: takes the locks of a brokering plan (_broker_lock()) and holds an order brokered all or nothing (_broker_hold_placed()) in one call; NULL: locked, and _broker_hold() holds the parts';
 
 -- An order's current allocation (held and unallocated parts), as broker() returns it.
 CREATE FUNCTION _broker_result(channel text, order_ref text)
@@ -864,13 +876,13 @@ BEGIN
     parts := coalesce(inventory_sync._broker_plan_placed($1, $2, units, $4, $5, $6::text, NULL, 1, false),
                       inventory_sync._broker_plan_general($1, $2, units, $4, $5, $6, $7, NULL, 1, false));
     IF NOT dry_run THEN
-        PERFORM inventory_sync._broker_lock($1, $2, array_agg((x->>'item')::inventory_sync.gtin),
-                                            array_agg((x->>'location')::inventory_sync.gln))
-           FROM jsonb_array_elements(parts) x WHERE x->>'location' IS NOT NULL;
         IF $7 THEN   -- a part refused goes unallocated: a subtransaction a part
+            PERFORM inventory_sync._broker_lock($1, $2, array_agg((x->>'item')::inventory_sync.gtin),
+                                                array_agg((x->>'location')::inventory_sync.gln))
+               FROM jsonb_array_elements(parts) x WHERE x->>'location' IS NOT NULL;
             parts := inventory_sync._broker_hold($1, $2, parts, $7, $9, $10);
-        ELSE
-            parts := coalesce(inventory_sync._broker_hold_placed($1, $2, parts, $9, $10),
+        ELSE   -- the same locks, then the parts held, in one call (NULL: locked, held by _broker_hold())
+            parts := coalesce(inventory_sync._broker_lock_hold_placed($1, $2, parts, $9, $10),
                               inventory_sync._broker_hold($1, $2, parts, $7, $9, $10));
         END IF;
     END IF;

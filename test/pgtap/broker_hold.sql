@@ -1,11 +1,12 @@
 -- pgTAP: the steps of broker() made in C around its plan (src/broker_hold.c): the lines'
 -- units (_broker_units_placed) against the SQL's (_broker_units), the locks
--- (_broker_lock) and the holding of an all-or-nothing order (_broker_hold_placed); each
+-- (_broker_lock) and the holding of an all-or-nothing order (_broker_hold_placed; both in
+-- one call, _broker_lock_hold_placed); each
 -- entry point called with NULLs and garbage (NULL: the SQL does the step; or an error
 -- with a SQLSTATE), and none of them an API role's. Rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(37);
+SELECT plan(50);
 
 INSERT INTO item (gtin, name) VALUES ('09506000134352', 'E'), ('09506000134369', 'F');
 INSERT INTO kit (gtin, name) VALUES ('09506000134383', 'K: E and F'), ('09506000134390', 'S: 2 F');
@@ -160,9 +161,50 @@ SELECT throws_ok($$SELECT inventory_sync._broker_hold_placed('web', 'h3', '[{"li
                      "item": "09506000134352", "quantity": 1, "location": "0614141000012", "reservation_line_ref": "1"}]', NULL, NULL)$$,
                  '23503', NULL, 'an order without its broker_order row: 23503, as the foreign key refuses it');
 
+-- _broker_lock_hold_placed: the locks, then the order held as _broker_hold_placed() holds it
+INSERT INTO broker_order (channel, order_ref, lines, partial) VALUES ('web', 'l1', '[]', false), ('web', 'l2', '[]', false);
+SELECT throws_ok($$SELECT inventory_sync._broker_lock_hold_placed(NULL, 'l1', '[]', NULL, NULL)$$, '22004', NULL,
+                 'lock and hold: NULL channel: 22004');
+SELECT throws_ok($$SELECT inventory_sync._broker_lock_hold_placed('web', NULL, '[]', NULL, NULL)$$, '22004', NULL,
+                 'lock and hold: NULL order: 22004');
+SELECT throws_ok($$SELECT inventory_sync._broker_lock_hold_placed('web', 'l1', '1', NULL, NULL)$$, '22023',
+                 'cannot extract elements from a scalar', 'lock and hold: a scalar: 22023, as jsonb_array_elements() refuses it');
+SELECT throws_ok($$SELECT inventory_sync._broker_lock_hold_placed('web', 'l1', '{}', NULL, NULL)$$, '22023',
+                 'cannot extract elements from an object', 'lock and hold: an object: 22023');
+SELECT is(_broker_lock_hold_placed('web', 'l1', NULL, NULL, NULL), NULL, 'lock and hold: NULL parts: nothing locked, left to the SQL');
+SELECT is((SELECT count(*)::integer FROM unnest(ARRAY['[1]', '[null]', '[{}]', '[{"location": null}]',
+             '[{"line_ref": "1", "unit_ref": "1", "part": 1, "item": "09506000134352", "quantity": 1, "location": "0614141000012"}]',
+             '[{"line_ref": "1", "unit_ref": "1", "part": "1", "item": "09506000134352", "quantity": 1, "location": "0614141000012", "reservation_line_ref": "1"}]']::jsonb[]) u
+            WHERE _broker_lock_hold_placed('web', 'l1', u, NULL, NULL) IS NULL), 6,
+          'lock and hold: parts not as a plan makes them: locked, left to the SQL');
+SELECT throws_ok($$SELECT inventory_sync._broker_lock_hold_placed('web', 'l1', '[{"item": "1", "location": "0614141000012"}]', NULL, NULL)$$,
+                 '22P02', NULL, 'lock and hold: an item that is no GTIN: 22P02, as its cast refuses it');
+SELECT is((SELECT count(*)::integer FROM reservation WHERE order_ref = 'l1') + (SELECT count(*)::integer FROM broker_allocation WHERE order_ref = 'l1'),
+          0, 'lock and hold: nothing held or recorded');
+SELECT is(_broker_lock_hold_placed('web', 'l1', '[]', NULL, NULL), '[]'::jsonb, 'lock and hold: no parts: none held');
+DELETE FROM channel_atp WHERE channel = 'web' AND item_gtin = '09506000134369';
+SELECT is(_broker_lock_hold_placed('web', 'l1', '[{"item": "09506000134369", "location": "0614141000012"}]', NULL, NULL), NULL,
+          'lock and hold: a located part not as a plan makes it: left to the SQL');
+SELECT ok(EXISTS (SELECT FROM channel_atp WHERE channel = 'web' AND item_gtin = '09506000134369'),
+          'and locked first: a missing channel ATP row is created, as _broker_lock() creates it');
+CREATE TEMP TABLE locked_held AS
+SELECT _broker_lock_hold_placed('web', 'l1', '[{"line_ref": "1", "unit_ref": "1", "part": 1, "item": "09506000134352", "quantity": 1,
+                                               "location": "0614141000012", "rule_no": 1, "distance_km": 2.5, "reservation_line_ref": "1"}]',
+                                NULL, NULL) AS parts;
+SELECT results_eq($$SELECT a.line_ref, a.item_gtin::text, a.location::text, a.quantity, a.rule_no, a.distance_km, a.status,
+                           a.reservation_id = (SELECT (parts->0->>'reservation_id')::bigint FROM locked_held)
+                      FROM broker_allocation a WHERE a.order_ref = 'l1'$$,
+                  $$VALUES ('1', '09506000134352', '0614141000012', 1::numeric, 1, 2.5::numeric, 'held', true)$$,
+                  'lock and hold: the part held and recorded, its reservation returned');
+SELECT throws_like($$SELECT inventory_sync._broker_lock_hold_placed('web', 'l2', '[{"line_ref": "9", "unit_ref": "9", "part": 1,
+                       "item": "09506000134352", "quantity": 40, "location": "0614141000012", "reservation_line_ref": "9"}]', NULL, NULL)$$,
+                   'insufficient ATP to broker order "l2" of channel "web": line "9" (%',
+                   'lock and hold: a part reserve() refuses: the order refused, naming the line (IS040)');
+
 SELECT ok(NOT has_function_privilege('inventory_sync_writer', '_broker_units_placed(text, jsonb)', 'EXECUTE')
           AND NOT has_function_privilege('inventory_sync_writer', '_broker_lock(text, text, gtin[], gln[])', 'EXECUTE')
-          AND NOT has_function_privilege('inventory_sync_writer', '_broker_hold_placed(text, text, jsonb, timestamptz, date)', 'EXECUTE'),
+          AND NOT has_function_privilege('inventory_sync_writer', '_broker_hold_placed(text, text, jsonb, timestamptz, date)', 'EXECUTE')
+          AND NOT has_function_privilege('inventory_sync_writer', '_broker_lock_hold_placed(text, text, jsonb, timestamptz, date)', 'EXECUTE'),
           'the C steps are no API role''s');
 
 SELECT * FROM finish();

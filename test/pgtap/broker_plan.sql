@@ -7,7 +7,7 @@
 -- digit; and the C entry point called with NULLs and garbage. Rolled back.
 BEGIN;
 SET search_path = inventory_sync, public;
-SELECT plan(17);
+SELECT plan(18);
 
 INSERT INTO item (gtin, name, base_unit) VALUES ('09506000134352', 'E', 'KGM'), ('09506000134369', 'F', 'KGM'), ('09506000134376', 'G', 'EA');
 INSERT INTO kit (gtin, name) VALUES ('09506000134383', 'K: E and 2 F, together');
@@ -101,6 +101,17 @@ SELECT p FROM plan_case c, jsonb_array_elements(
 SELECT ok(EXISTS (SELECT FROM plan_part WHERE p->>'reservation_line_ref' LIKE '%#2'), 'split lines are among them');
 SELECT ok(EXISTS (SELECT FROM plan_part WHERE p->>'unit_ref' = p->>'line_ref' AND p->>'reservation_line_ref' LIKE '%/%'),
           'kits shipping together are among them');
+
+-- Distances to 0.1 km: the C plan's text is round(great_circle_km()::numeric, 1)'s, from 0
+-- (and below 0.0001 km) up, over points whose distances end in every digit, 5 among them
+SELECT is((SELECT count(*)::integer
+             FROM (SELECT lat, lon,
+                          inventory_sync._broker_plan_placed('plain', 'd', _broker_units('d', '[{"line_ref": "1", "item": "09506000134352", "quantity": 1}]'),
+                                                             lat, lon, '0614141000012', NULL, 1, false)->0->>'distance_km' AS c
+                     FROM (SELECT 50.0 + n * 0.00071, 8.0 + n * 0.00113 FROM generate_series(0, 2999) n
+                           UNION ALL VALUES (50.000000001, 8.0), (50.0, 7.9999999999), (49.99, 8.0)) p(lat, lon)) x
+            WHERE c IS DISTINCT FROM round(great_circle_km(lat, lon, 50.0, 8.0)::numeric, 1)::text), 0,
+          'every distance as round(great_circle_km()::numeric, 1) writes it');
 
 -- Location ATP of an earlier day is computed, as the SQL computes it
 UPDATE location_atp SET computed_on = current_date - 1, atp = atp + 100
