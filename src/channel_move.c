@@ -1206,54 +1206,15 @@ terms_position(const ChannelTerms *terms, int64 location)
 }
 
 /*
- * Where each stored location ATP was last read, per backend: (item, location, shelf-life
- * rule) to the version's TID. Every reservation anywhere in a channel reads the item's ATP
- * at each of its locations, and each reservation rewrites one of those rows, so between
- * two reads by one backend most rows have not changed and one changed by many: read from
- * the version seen last, a row that has not changed is one page visit without the index,
- * and one that has is followed from there, not from the start of its chain of versions
- * (which the snapshots of the reservations queued on it keep). What is read is the same
- * as the index range gives: the version the snapshot sees, checked to carry the row's key.
+ * Every reservation anywhere in a channel reads the item's stored ATP at each of its
+ * locations, and each reservation rewrites one of those rows, so between two reads by one
+ * backend most rows have not changed and one changed by many: each is read from the
+ * version this backend saw last (keyed_seen_get()), so a row that has not changed is one
+ * page visit without the index, and one that has is followed from there, not from the
+ * start of its chain of versions (which the snapshots of the reservations queued on it
+ * keep). What is read is the same as the index range gives: the version the snapshot
+ * sees, checked to carry the row's key.
  */
-typedef struct AtpSeenKey
-{
-	int64		item;
-	int64		location;
-	int32		shelf;
-} AtpSeenKey;
-
-typedef struct AtpSeen
-{
-	AtpSeenKey	key;			/* hash key */
-	ItemPointerData tid;
-} AtpSeen;
-
-#define ATP_SEEN_MAX 65536		/* beyond this many rows the table starts again */
-
-static HTAB *atp_seen = NULL;
-
-static HTAB *
-atp_seen_table(void)
-{
-	if (atp_seen != NULL && hash_get_num_entries(atp_seen) > ATP_SEEN_MAX)
-	{
-		hash_destroy(atp_seen);
-		atp_seen = NULL;
-	}
-	if (atp_seen == NULL)
-	{
-		HASHCTL		ctl;
-
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(AtpSeenKey);
-		ctl.entrysize = sizeof(AtpSeen);
-		ctl.hcxt = TopMemoryContext;
-		atp_seen = hash_create("inventory_sync location ATP seen", 1024, &ctl,
-							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	return atp_seen;
-}
-
 static void
 ordered_set(OrderedLocation *o, KeyedRow *r, DateADT day)
 {
@@ -1271,24 +1232,18 @@ ordered_set(OrderedLocation *o, KeyedRow *r, DateADT day)
 static bool
 locations_read_seen(const ChannelTerms *terms, int64 item, MoveWork *w, OrderedLocation *o)
 {
-	HTAB	   *seen = atp_seen_table();
 	KeyedRow   *r = row_of(w, T_LOCATION_ATP);
-	AtpSeen   **e = palloc(sizeof(AtpSeen *) * Max(terms->nlocations, 1));
+	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * Max(terms->nlocations, 1));
 	BlockNumber nblocks;
 	int64		i;
 
 	for (i = 0; i < terms->nlocations; i++)
 	{
-		AtpSeenKey	k;
+		Datum		key[3] = {Int64GetDatum(item), Int64GetDatum(terms->locations[i]), Int32GetDatum(terms->shelf)};
 
-		memset(&k, 0, sizeof(k));
-		k.item = item;
-		k.location = terms->locations[i];
-		k.shelf = terms->shelf;
-		e[i] = hash_search(seen, &k, HASH_FIND, NULL);
-		if (e[i] == NULL)
+		if (!keyed_seen_get(r, key, &tids[i]))
 		{
-			pfree(e);
+			pfree(tids);
 			return false;
 		}
 	}
@@ -1298,17 +1253,20 @@ locations_read_seen(const ChannelTerms *terms, int64 item, MoveWork *w, OrderedL
 	{
 		Datum		key[3] = {Int64GetDatum(item), Int64GetDatum(o[i].location), Int32GetDatum(terms->shelf)};
 
-		if (keyed_row_fetch_chain(r, &e[i]->tid, nblocks, w->snapshot, key))
+		if (keyed_row_fetch_chain(r, &tids[i], nblocks, w->snapshot, key))
+		{
 			ordered_set(&o[i], r, w->today);
+			keyed_seen_put(r, key, &tids[i]);
+		}
 		else if (keyed_row_find(r, key))
 		{
 			ordered_set(&o[i], r, w->today);
-			e[i]->tid = r->slot->tts_tid;
+			keyed_seen_put(r, key, &r->slot->tts_tid);
 		}
 		else
-			hash_search(seen, &e[i]->key, HASH_REMOVE, NULL);
+			keyed_seen_put(r, key, NULL);
 	}
-	pfree(e);
+	pfree(tids);
 	return true;
 }
 
@@ -1348,8 +1306,7 @@ locations_read(const ChannelTerms *terms, int64 item)
 	{
 		int64		location;
 		int32		shelf = DatumGetInt32(keyed_row_get(r, 3, &isnull));
-		AtpSeenKey	k;
-		AtpSeen    *e;
+		Datum		seen_key[3];
 
 		if (shelf != terms->shelf)
 			continue;
@@ -1362,12 +1319,10 @@ locations_read(const ChannelTerms *terms, int64 item)
 		if (i < 0 || i >= terms->nlocations)
 			continue;
 		ordered_set(&o[i], r, day);
-		memset(&k, 0, sizeof(k));
-		k.item = item;
-		k.location = location;
-		k.shelf = shelf;
-		e = hash_search(atp_seen_table(), &k, HASH_ENTER, NULL);
-		e->tid = r->slot->tts_tid;
+		seen_key[0] = Int64GetDatum(item);
+		seen_key[1] = Int64GetDatum(location);
+		seen_key[2] = Int32GetDatum(shelf);
+		keyed_seen_put(r, seen_key, &r->slot->tts_tid);
 	}
 	keyed_scan_end(r);
 	work_close(&w);

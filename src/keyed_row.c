@@ -216,28 +216,59 @@ seen_key(KeyedRow *r, const Datum *key, SeenKey *k)
 }
 
 bool
+keyed_seen_get(KeyedRow *r, const Datum *key, ItemPointer tid)
+{
+	SeenKey		k;
+	SeenRow    *e;
+
+	if (seen_rows == NULL || !seen_key(r, key, &k))
+		return false;
+	e = hash_search(seen_rows, &k, HASH_FIND, NULL);
+	if (e == NULL)
+		return false;
+	*tid = e->tid;
+	return true;
+}
+
+void
+keyed_seen_put(KeyedRow *r, const Datum *key, ItemPointer tid)
+{
+	SeenKey		k;
+	SeenRow    *e;
+
+	if (!seen_key(r, key, &k))
+		return;
+	if (tid == NULL)
+	{
+		if (seen_rows != NULL)
+			hash_search(seen_rows, &k, HASH_REMOVE, NULL);
+		return;
+	}
+	e = hash_search(seen_table(), &k, HASH_ENTER, NULL);
+	e->tid = *tid;
+}
+
+bool
 keyed_row_find(KeyedRow *r, const Datum *key)
 {
 	bool		follow = r->follow_seen && r->t->unique && !IsolationIsSerializable();
-	SeenKey		k;
-	SeenRow    *e = NULL;
+	ItemPointerData tid;
 	Snapshot	given = r->snapshot;
 	Snapshot	snap = NULL;
 	bool		found;
 
-	if (follow && !seen_key(r, key, &k))
-		follow = false;
-	if (follow && (e = hash_search(seen_table(), &k, HASH_FIND, NULL)) != NULL)
+	if (follow && keyed_seen_get(r, key, &tid))
 	{
 		/* (the lock held on the table keeps it from being truncated while it is open) */
 		if (r->nblocks == InvalidBlockNumber)
 			r->nblocks = RelationGetNumberOfBlocks(r->rel);
 		snap = given ? given : keyed_snapshot();
-		found = keyed_row_fetch_chain(r, &e->tid, r->nblocks, snap, key);
+		found = keyed_row_fetch_chain(r, &tid, r->nblocks, snap, key);
 		if (found)
 		{
 			if (given == NULL)
 				UnregisterSnapshot(snap);
+			keyed_seen_put(r, key, &tid);
 			return true;
 		}
 		/* searched under the same snapshot */
@@ -250,11 +281,7 @@ keyed_row_find(KeyedRow *r, const Datum *key)
 	if (snap != NULL && given == NULL)
 		UnregisterSnapshot(snap);
 	if (follow && found)
-	{
-		if (e == NULL)
-			e = hash_search(seen_table(), &k, HASH_ENTER, NULL);
-		e->tid = r->slot->tts_tid;
-	}
+		keyed_seen_put(r, key, &r->slot->tts_tid);
 	return found;
 }
 

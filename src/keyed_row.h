@@ -97,6 +97,17 @@ extern bool keyed_row_fetch(KeyedRow *r, ItemPointer tid, Snapshot snapshot);
 extern bool keyed_row_fetch_chain(KeyedRow *r, ItemPointer tid, BlockNumber nblocks, Snapshot snapshot,
 								  const Datum *key);
 
+/*
+ * Where this backend found a version of the row of r's table whose index keys are key[]
+ * last (per backend, by table and a hash of the key; bounded, it starts again when full):
+ * get copies that version's TID into *tid, false when none is remembered; put remembers
+ * tid (NULL: forgets the row). A TID remembered is where to start looking, never the row
+ * itself: two keys may share an entry, so the version read there is checked to carry the
+ * key (keyed_row_fetch_chain() does). keyed_row_find() with follow_seen keeps it.
+ */
+extern bool keyed_seen_get(KeyedRow *r, const Datum *key, ItemPointer tid);
+extern void keyed_seen_put(KeyedRow *r, const Datum *key, ItemPointer tid);
+
 /* A fresh snapshot (after a CommandCounterIncrement), registered: unregister it when done. */
 extern Snapshot keyed_snapshot(void);
 
