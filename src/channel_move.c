@@ -101,11 +101,15 @@ static bool tables_valid = false;
  */
 static bool reads_as_reservation = false;
 
+/* Counts the resets: what a backend keeps of the tables' rows was read under one generation. */
+static uint64 topo_generation = 0;
+
 static void
 channel_move_reset(int kind, Oid relid)
 {
 	topo_valid = false;
 	tables_valid = false;
+	topo_generation++;
 }
 
 static void
@@ -1208,13 +1212,110 @@ terms_position(const ChannelTerms *terms, int64 location)
 /*
  * Every reservation anywhere in a channel reads the item's stored ATP at each of its
  * locations, and each reservation rewrites one of those rows, so between two reads by one
- * backend most rows have not changed and one changed by many: each is read from the
- * version this backend saw last (keyed_seen_get()), so a row that has not changed is one
- * page visit without the index, and one that has is followed from there, not from the
- * start of its chain of versions (which the snapshots of the reservations queued on it
- * keep). What is read is the same as the index range gives: the version the snapshot
- * sees, checked to carry the row's key.
+ * backend most rows have not changed. Each backend keeps, per channel and item, what it
+ * read of each location's row last: the version (keyed_row_fetch_seen()) and its ATP and
+ * day. A row whose version had settled when it was read (committed, neither updated nor
+ * locked) and whose page has not changed since (keyed_seen_unchanged()) is still that
+ * version for any later snapshot: its values are taken as kept, one page pin and no
+ * tuple read. A row that changed is followed from the version seen, not from the start
+ * of its chain of versions (which the snapshots of the reservations queued on it keep).
+ * What is read is the same as the index range gives: the version the snapshot sees.
  */
+typedef struct SeenLocation
+{
+	KeyedSeen	seen;			/* the version read (tid invalid: none found) */
+	bool		kept;			/* atp and day are that version's */
+	DateADT		day;
+	Numeric		atp;			/* in seen_cxt */
+} SeenLocation;
+
+typedef struct SeenItemKey
+{
+	char		channel[72];	/* as ChannelTerms.channel */
+	int64		item;
+} SeenItemKey;
+
+typedef struct SeenItem
+{
+	SeenItemKey key;			/* hash key */
+	uint64		generation;		/* the topology's it was read under */
+	int64		nlocations;
+	bool		complete;		/* every location has its version remembered */
+	SeenLocation *locations;	/* as the channel's terms->locations */
+} SeenItem;
+
+#define SEEN_ITEMS_MAX 1024		/* beyond this many (channel, item) pairs the cache starts again */
+
+static HTAB *seen_items = NULL;
+static MemoryContext seen_cxt = NULL;
+
+/* The pair's entry, empty where it is new or from another topology. */
+static SeenItem *
+seen_item(const ChannelTerms *terms, int64 item)
+{
+	SeenItemKey k;
+	SeenItem   *e;
+	bool		found;
+
+	if (seen_items != NULL && hash_get_num_entries(seen_items) >= SEEN_ITEMS_MAX)
+	{
+		hash_destroy(seen_items);
+		seen_items = NULL;
+		MemoryContextReset(seen_cxt);
+	}
+	if (seen_items == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (seen_cxt == NULL)
+			seen_cxt = AllocSetContextCreate(TopMemoryContext, "inventory_sync location ATP seen",
+											 ALLOCSET_DEFAULT_SIZES);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(SeenItemKey);
+		ctl.entrysize = sizeof(SeenItem);
+		ctl.hcxt = seen_cxt;
+		seen_items = hash_create("inventory_sync location ATP seen", 64, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&k, 0, sizeof(k));
+	strlcpy(k.channel, terms->channel, sizeof(k.channel));
+	k.item = item;
+	e = hash_search(seen_items, &k, HASH_ENTER, &found);
+	if (!found || e->generation != topo_generation || e->nlocations != terms->nlocations)
+	{
+		if (found && e->locations != NULL)
+		{
+			int64		i;
+
+			for (i = 0; i < e->nlocations; i++)
+				if (e->locations[i].kept)
+					pfree(e->locations[i].atp);
+			pfree(e->locations);
+		}
+		e->generation = topo_generation;
+		e->nlocations = terms->nlocations;
+		e->complete = false;
+		e->locations = MemoryContextAllocZero(seen_cxt, sizeof(SeenLocation) * Max(terms->nlocations, 1));
+	}
+	return e;
+}
+
+/* The row just read (in r) as the one remembered at l, its version at tid. */
+static void
+seen_keep(SeenLocation *l, KeyedRow *r, const KeyedSeen *seen)
+{
+	MemoryContext old = MemoryContextSwitchTo(seen_cxt);
+	bool		isnull;
+
+	if (l->kept)
+		pfree(l->atp);
+	l->seen = *seen;
+	l->atp = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
+	l->day = DatumGetDateADT(keyed_row_get(r, 1, &isnull));
+	l->kept = true;
+	MemoryContextSwitchTo(old);
+}
+
 static void
 ordered_set(OrderedLocation *o, KeyedRow *r, DateADT day)
 {
@@ -1225,57 +1326,55 @@ ordered_set(OrderedLocation *o, KeyedRow *r, DateADT day)
 	o->today = DatumGetDateADT(keyed_row_get(r, 1, &isnull)) == day;
 }
 
-/*
- * The rows read from where they were seen last; false (nothing decided) when one of the
- * locations has none remembered: the index range reads them all.
- */
-static bool
-locations_read_seen(const ChannelTerms *terms, int64 item, MoveWork *w, OrderedLocation *o)
+/* Location i's row, from what was read of it last (all of them have a version remembered). */
+static void
+location_read_seen(const ChannelTerms *terms, int64 item, SeenItem *e, int64 i, KeyedRow *r,
+				   BlockNumber nblocks, Snapshot snapshot, DateADT day, OrderedLocation *o)
 {
-	KeyedRow   *r = row_of(w, T_LOCATION_ATP);
-	ItemPointerData *tids = palloc(sizeof(ItemPointerData) * Max(terms->nlocations, 1));
-	BlockNumber nblocks;
-	int64		i;
+	SeenLocation *l = &e->locations[i];
+	Datum		key[3] = {Int64GetDatum(item), Int64GetDatum(terms->locations[i]), Int32GetDatum(terms->shelf)};
+	KeyedSeen	seen = l->seen;
 
-	for (i = 0; i < terms->nlocations; i++)
+	if (l->kept && keyed_seen_unchanged(r, &l->seen, nblocks, snapshot))
 	{
-		Datum		key[3] = {Int64GetDatum(item), Int64GetDatum(terms->locations[i]), Int32GetDatum(terms->shelf)};
-
-		if (!keyed_seen_get(r, key, &tids[i]))
-		{
-			pfree(tids);
-			return false;
-		}
+		o->atp = l->atp;
+		o->found = true;
+		o->today = l->day == day;
+		return;
 	}
-	nblocks = RelationGetNumberOfBlocks(r->rel);
-	r->snapshot = w->snapshot;
-	for (i = 0; i < terms->nlocations; i++)
+	if (keyed_row_fetch_seen(r, &seen, nblocks, snapshot, key))
+		;
+	else if (keyed_row_find(r, key))
 	{
-		Datum		key[3] = {Int64GetDatum(item), Int64GetDatum(o[i].location), Int32GetDatum(terms->shelf)};
-
-		if (keyed_row_fetch_chain(r, &tids[i], nblocks, w->snapshot, key))
-		{
-			ordered_set(&o[i], r, w->today);
-			keyed_seen_put(r, key, &tids[i]);
-		}
-		else if (keyed_row_find(r, key))
-		{
-			ordered_set(&o[i], r, w->today);
-			keyed_seen_put(r, key, &r->slot->tts_tid);
-		}
-		else
-			keyed_seen_put(r, key, NULL);
+		seen.tid = r->slot->tts_tid;
+		seen.lsn = InvalidXLogRecPtr;
+		seen.xmin = InvalidTransactionId;
+		seen.buffer = InvalidBuffer;
 	}
-	pfree(tids);
-	return true;
+	else
+	{
+		/* gone: the next read takes the index range */
+		if (l->kept)
+			pfree(l->atp);
+		memset(l, 0, sizeof(*l));
+		e->complete = false;
+		return;
+	}
+	ordered_set(o, r, day);
+	seen_keep(l, r, &seen);
 }
 
-/* Each of the channel's locations with its stored ATP of the item as the channel sees it (0 where none). */
+/*
+ * Each of the channel's locations with its stored ATP of the item as the channel sees it
+ * (0 where none). The ATP may be the one kept for the channel and item (valid until the
+ * next call).
+ */
 static OrderedLocation *
 locations_read(const ChannelTerms *terms, int64 item)
 {
 	MoveWork	w;
 	KeyedRow   *r;
+	SeenItem   *e = seen_item(terms, item);
 	OrderedLocation *o = palloc(sizeof(OrderedLocation) * Max(terms->nlocations, 1));
 	Datum		key[1] = {Int64GetDatum(item)};
 	DateADT		day;
@@ -1293,20 +1392,24 @@ locations_read(const ChannelTerms *terms, int64 item)
 	work_init(&w);
 	day = w.today;
 	w.snapshot = keyed_snapshot();
-	if (locations_read_seen(terms, item, &w, o))
+	r = row_of(&w, T_LOCATION_ATP);
+	r->snapshot = w.snapshot;
+	if (e->complete)
 	{
+		BlockNumber nblocks = RelationGetNumberOfBlocks(r->rel);
+
+		for (i = 0; i < terms->nlocations; i++)
+			location_read_seen(terms, item, e, i, r, nblocks, w.snapshot, day, &o[i]);
 		work_close(&w);
 		return o;
 	}
 	/* one range of the index: every stored location ATP of the item */
-	r = row_of(&w, T_LOCATION_ATP);
-	r->snapshot = w.snapshot;
 	keyed_scan_begin(r, key, 1);
 	while (keyed_scan_next(r))
 	{
 		int64		location;
 		int32		shelf = DatumGetInt32(keyed_row_get(r, 3, &isnull));
-		Datum		seen_key[3];
+		KeyedSeen	seen;
 
 		if (shelf != terms->shelf)
 			continue;
@@ -1319,14 +1422,116 @@ locations_read(const ChannelTerms *terms, int64 item)
 		if (i < 0 || i >= terms->nlocations)
 			continue;
 		ordered_set(&o[i], r, day);
-		seen_key[0] = Int64GetDatum(item);
-		seen_key[1] = Int64GetDatum(location);
-		seen_key[2] = Int32GetDatum(shelf);
-		keyed_seen_put(r, seen_key, &r->slot->tts_tid);
+		/* where the index found it: whether it has settled is for the next read to see */
+		seen.tid = r->slot->tts_tid;
+		seen.lsn = InvalidXLogRecPtr;
+		seen.xmin = InvalidTransactionId;
+		seen.buffer = InvalidBuffer;
+		seen_keep(&e->locations[i], r, &seen);
 	}
 	keyed_scan_end(r);
 	work_close(&w);
+	e->complete = true;
+	for (i = 0; i < terms->nlocations && e->complete; i++)
+		e->complete = e->locations[i].kept;
 	return o;
+}
+
+/*
+ * The other channels selling from any of a channel's locations, each once, in the order
+ * of its locations, and whether the channel is among those selling from each of them:
+ * what a line anywhere in the channel checks before its locks, the same for every line
+ * of one topology, so worked out once per channel and topology. The channels point into
+ * the topology (valid while it is).
+ */
+typedef struct OtherChannels
+{
+	char		channel[72];	/* hash key, as ChannelTerms.channel */
+	bool		member;
+	int			n;
+	text	  **others;
+} OtherChannels;
+
+static HTAB *others_table = NULL;
+static MemoryContext others_cxt = NULL;
+static uint64 others_generation = 0;
+
+static bool
+text_equal(const text *x, const text *y)
+{
+	return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
+		memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
+}
+
+int
+channel_location_others(const ChannelTerms *terms, text *channel, text ***others, bool *member)
+{
+	OtherChannels *e;
+	bool		found;
+	int64		i;
+
+	if (others_table != NULL && others_generation != topo_generation)
+	{
+		hash_destroy(others_table);
+		others_table = NULL;
+		MemoryContextReset(others_cxt);
+	}
+	if (others_table == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (others_cxt == NULL)
+			others_cxt = AllocSetContextCreate(TopMemoryContext, "inventory_sync other channels",
+											   ALLOCSET_SMALL_SIZES);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(((OtherChannels *) NULL)->channel);
+		ctl.entrysize = sizeof(OtherChannels);
+		ctl.hcxt = others_cxt;
+		others_table = hash_create("inventory_sync other channels", 16, &ctl,
+								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		others_generation = topo_generation;
+	}
+	e = hash_search(others_table, terms->channel, HASH_ENTER, &found);
+	if (!found)
+	{
+		int			max = 8;
+
+		e->member = true;
+		e->n = 0;
+		e->others = MemoryContextAlloc(others_cxt, sizeof(text *) * max);
+		for (i = 0; i < terms->nlocations; i++)
+		{
+			LocationEntry *l = topo_location(terms->locations[i], false);
+			bool		in = false;
+			int			c;
+
+			for (c = 0; l != NULL && c < l->nchannels; c++)
+			{
+				text	   *other = l->channels[c].channel;
+				int			k;
+
+				if (text_equal(other, channel))
+				{
+					in = true;
+					continue;
+				}
+				for (k = 0; k < e->n && !text_equal(e->others[k], other); k++)
+					;
+				if (k < e->n)
+					continue;
+				if (e->n == max)
+				{
+					max *= 2;
+					e->others = repalloc(e->others, sizeof(text *) * max);
+				}
+				e->others[e->n++] = other;
+			}
+			e->member &= in;
+		}
+	}
+	*others = e->others;
+	*member = e->member;
+	return e->n;
 }
 
 void
@@ -1355,7 +1560,7 @@ channel_location_first(const ChannelTerms *terms, int64 item, LocationBest *best
 	best->location = o[b].location;
 	best->found = o[b].found;
 	best->today = o[b].today;
-	best->atp = o[b].atp;
+	best->atp = DatumGetNumericCopy(NumericGetDatum(o[b].atp));
 	pfree(o);
 }
 
