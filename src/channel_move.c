@@ -1637,6 +1637,62 @@ channel_hold_prelock(void)
 	lock_table_and_indexes(change_relid, RowExclusiveLock);
 }
 
+/*
+ * The location's stored ATP for the line, read under its promise key from the version
+ * this backend read before the locks (where the line's channel's locations were put in
+ * order), when every channel there has the line's shelf-life rule: the location's rows
+ * are then that one row (rows of a rule no channel there has are deleted with the
+ * membership that had it), and the version the key's holders left is on the chain from
+ * the one read a moment ago, not at the end of the chain the index points to. True when
+ * read (*ok: it is today's); false: read the index range.
+ */
+static bool
+hold_read_seen(LineHold *h, LocationEntry *e, KeyedRow *r, Snapshot snapshot, DateADT today, bool *ok)
+{
+	char	   *name = text_to_cstring(h->channel);
+	const ChannelTerms *terms = channel_terms(name);
+	SeenItemKey k;
+	SeenItem   *item;
+	KeyedSeen	seen;
+	Datum		key[3] = {Int64GetDatum(h->item), Int64GetDatum(h->location), Int32GetDatum(h->shelf)};
+	bool		isnull;
+	int64		i;
+	int			c;
+
+	pfree(name);
+	if (terms == NULL || seen_items == NULL)
+		return false;
+	for (c = 0; c < e->nchannels; c++)
+		if (e->channels[c].shelf != h->shelf)
+			return false;
+	memset(&k, 0, sizeof(k));
+	strlcpy(k.channel, terms->channel, sizeof(k.channel));
+	k.item = h->item;
+	item = hash_search(seen_items, &k, HASH_FIND, NULL);
+	if (item == NULL || item->generation != topo_generation || item->nlocations != terms->nlocations)
+		return false;
+	if (terms->by_location != NULL)
+		i = terms_position(terms, h->location);
+	else
+		for (i = 0; i < terms->nlocations && terms->locations[i] != h->location; i++)
+			;
+	if (i < 0 || i >= terms->nlocations || !item->locations[i].kept)
+		return false;
+	seen = item->locations[i].seen;
+	if (!keyed_row_fetch_seen(r, &seen, RelationGetNumberOfBlocks(r->rel), snapshot, key))
+		return false;
+	/* a row computed on an earlier day may have lots that left ATP since: recomputed */
+	*ok = DatumGetDateADT(keyed_row_get(r, 1, &isnull)) == today;
+	if (*ok)
+	{
+		h->atps[0] = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
+		h->shelves[0] = h->shelf;
+		h->tids[0] = seen.tid;
+		h->nrows = 1;
+	}
+	return true;
+}
+
 bool
 channel_hold_read(LineHold *h)
 {
@@ -1659,19 +1715,22 @@ channel_hold_read(LineHold *h)
 	ok = !find_row(&w, T_BACKORDER, key) && !item_limited(h->item);
 	r = row_of(&w, T_LOCATION_ATP);
 	r->snapshot = w.snapshot;
-	keyed_scan_begin(r, key, 2);
-	while (ok && keyed_scan_next(r))
+	if (!ok || !hold_read_seen(h, e, r, w.snapshot, w.today, &ok))
 	{
-		/* a row computed on an earlier day may have lots that left ATP since: recomputed */
-		ok = h->nrows < HOLD_MAX_SHELVES && DatumGetDateADT(keyed_row_get(r, 1, &isnull)) == w.today;
-		if (!ok)
-			break;
-		h->atps[h->nrows] = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
-		h->shelves[h->nrows] = DatumGetInt32(keyed_row_get(r, 3, &isnull));
-		h->tids[h->nrows] = r->slot->tts_tid;
-		h->nrows++;
+		keyed_scan_begin(r, key, 2);
+		while (ok && keyed_scan_next(r))
+		{
+			/* a row computed on an earlier day may have lots that left ATP since: recomputed */
+			ok = h->nrows < HOLD_MAX_SHELVES && DatumGetDateADT(keyed_row_get(r, 1, &isnull)) == w.today;
+			if (!ok)
+				break;
+			h->atps[h->nrows] = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
+			h->shelves[h->nrows] = DatumGetInt32(keyed_row_get(r, 3, &isnull));
+			h->tids[h->nrows] = r->slot->tts_tid;
+			h->nrows++;
+		}
+		keyed_scan_end(r);
 	}
-	keyed_scan_end(r);
 	if (ok)
 		ok = find_row(&w, T_CHANNEL_ATP, channel_key);
 	if (ok)
