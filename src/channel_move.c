@@ -1249,6 +1249,34 @@ typedef struct SeenItem
 static HTAB *seen_items = NULL;
 static MemoryContext seen_cxt = NULL;
 
+/*
+ * A hash table this backend keeps in a memory context of its own, emptied (the context
+ * with it) when reset says so: created where there is none.
+ */
+static void
+backend_table(HTAB **table, MemoryContext *cxt, bool reset, const char *name, Size keysize, Size entrysize,
+			  int flags)
+{
+	HASHCTL		ctl;
+
+	if (*table != NULL && reset)
+	{
+		hash_destroy(*table);
+		*table = NULL;
+		MemoryContextReset(*cxt);
+	}
+	if (*table != NULL)
+		return;
+	/* (name is a string constant of the callers': the context keeps the pointer) */
+	if (*cxt == NULL)
+		*cxt = AllocSetContextCreateInternal(TopMemoryContext, name, ALLOCSET_SMALL_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = *cxt;
+	*table = hash_create(name, 64, &ctl, HASH_ELEM | HASH_CONTEXT | flags);
+}
+
 /* The pair's entry, empty where it is new or from another topology. */
 static SeenItem *
 seen_item(const ChannelTerms *terms, int64 item)
@@ -1257,26 +1285,9 @@ seen_item(const ChannelTerms *terms, int64 item)
 	SeenItem   *e;
 	bool		found;
 
-	if (seen_items != NULL && hash_get_num_entries(seen_items) >= SEEN_ITEMS_MAX)
-	{
-		hash_destroy(seen_items);
-		seen_items = NULL;
-		MemoryContextReset(seen_cxt);
-	}
-	if (seen_items == NULL)
-	{
-		HASHCTL		ctl;
-
-		if (seen_cxt == NULL)
-			seen_cxt = AllocSetContextCreate(TopMemoryContext, "inventory_sync location ATP seen",
-											 ALLOCSET_DEFAULT_SIZES);
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(SeenItemKey);
-		ctl.entrysize = sizeof(SeenItem);
-		ctl.hcxt = seen_cxt;
-		seen_items = hash_create("inventory_sync location ATP seen", 64, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+	backend_table(&seen_items, &seen_cxt,
+				  seen_items != NULL && hash_get_num_entries(seen_items) >= SEEN_ITEMS_MAX,
+				  "inventory_sync location ATP seen", sizeof(SeenItemKey), sizeof(SeenItem), HASH_BLOBS);
 	memset(&k, 0, sizeof(k));
 	strlcpy(k.channel, terms->channel, sizeof(k.channel));
 	k.item = item;
@@ -1470,27 +1481,10 @@ channel_location_others(const ChannelTerms *terms, text *channel, text ***others
 	bool		found;
 	int64		i;
 
-	if (others_table != NULL && others_generation != topo_generation)
-	{
-		hash_destroy(others_table);
-		others_table = NULL;
-		MemoryContextReset(others_cxt);
-	}
-	if (others_table == NULL)
-	{
-		HASHCTL		ctl;
-
-		if (others_cxt == NULL)
-			others_cxt = AllocSetContextCreate(TopMemoryContext, "inventory_sync other channels",
-											   ALLOCSET_SMALL_SIZES);
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(((OtherChannels *) NULL)->channel);
-		ctl.entrysize = sizeof(OtherChannels);
-		ctl.hcxt = others_cxt;
-		others_table = hash_create("inventory_sync other channels", 16, &ctl,
-								   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-		others_generation = topo_generation;
-	}
+	backend_table(&others_table, &others_cxt, others_table != NULL && others_generation != topo_generation,
+				  "inventory_sync other channels", sizeof(((OtherChannels *) NULL)->channel), sizeof(OtherChannels),
+				  HASH_STRINGS);
+	others_generation = topo_generation;
 	e = hash_search(others_table, terms->channel, HASH_ENTER, &found);
 	if (!found)
 	{
