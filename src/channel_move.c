@@ -101,11 +101,15 @@ static bool tables_valid = false;
  */
 static bool reads_as_reservation = false;
 
+/* Counts the resets: what a backend keeps of the tables' rows was read under one generation. */
+static uint64 topo_generation = 0;
+
 static void
 channel_move_reset(int kind, Oid relid)
 {
 	topo_valid = false;
 	tables_valid = false;
+	topo_generation++;
 }
 
 static void
@@ -1206,52 +1210,121 @@ terms_position(const ChannelTerms *terms, int64 location)
 }
 
 /*
- * Where each stored location ATP was last read, per backend: (item, location, shelf-life
- * rule) to the version's TID. Every reservation anywhere in a channel reads the item's ATP
- * at each of its locations, and each reservation rewrites one of those rows, so between
- * two reads by one backend most rows have not changed and one changed by many: read from
- * the version seen last, a row that has not changed is one page visit without the index,
- * and one that has is followed from there, not from the start of its chain of versions
- * (which the snapshots of the reservations queued on it keep). What is read is the same
- * as the index range gives: the version the snapshot sees, checked to carry the row's key.
+ * Every reservation anywhere in a channel reads the item's stored ATP at each of its
+ * locations, and each reservation rewrites one of those rows, so between two reads by one
+ * backend most rows have not changed. Each backend keeps, per channel and item, what it
+ * read of each location's row last: the version (keyed_row_fetch_seen()) and its ATP and
+ * day. A row whose version had settled when it was read (committed, neither updated nor
+ * locked) and whose page has not changed since (keyed_seen_unchanged()) is still that
+ * version for any later snapshot: its values are taken as kept, one page pin and no
+ * tuple read. A row that changed is followed from the version seen, not from the start
+ * of its chain of versions (which the snapshots of the reservations queued on it keep).
+ * What is read is the same as the index range gives: the version the snapshot sees.
  */
-typedef struct AtpSeenKey
+typedef struct SeenLocation
 {
+	KeyedSeen	seen;			/* the version read (tid invalid: none found) */
+	bool		kept;			/* atp and day are that version's */
+	DateADT		day;
+	Numeric		atp;			/* in seen_cxt */
+} SeenLocation;
+
+typedef struct SeenItemKey
+{
+	char		channel[72];	/* as ChannelTerms.channel */
 	int64		item;
-	int64		location;
-	int32		shelf;
-} AtpSeenKey;
+} SeenItemKey;
 
-typedef struct AtpSeen
+typedef struct SeenItem
 {
-	AtpSeenKey	key;			/* hash key */
-	ItemPointerData tid;
-} AtpSeen;
+	SeenItemKey key;			/* hash key */
+	uint64		generation;		/* the topology's it was read under */
+	int64		nlocations;
+	bool		complete;		/* every location has its version remembered */
+	SeenLocation *locations;	/* as the channel's terms->locations */
+} SeenItem;
 
-#define ATP_SEEN_MAX 65536		/* beyond this many rows the table starts again */
+#define SEEN_ITEMS_MAX 1024		/* beyond this many (channel, item) pairs the cache starts again */
 
-static HTAB *atp_seen = NULL;
+static HTAB *seen_items = NULL;
+static MemoryContext seen_cxt = NULL;
 
-static HTAB *
-atp_seen_table(void)
+/*
+ * A hash table this backend keeps in a memory context of its own, emptied (the context
+ * with it) when reset says so: created where there is none.
+ */
+static void
+backend_table(HTAB **table, MemoryContext *cxt, bool reset, const char *name, Size keysize, Size entrysize,
+			  int flags)
 {
-	if (atp_seen != NULL && hash_get_num_entries(atp_seen) > ATP_SEEN_MAX)
-	{
-		hash_destroy(atp_seen);
-		atp_seen = NULL;
-	}
-	if (atp_seen == NULL)
-	{
-		HASHCTL		ctl;
+	HASHCTL		ctl;
 
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(AtpSeenKey);
-		ctl.entrysize = sizeof(AtpSeen);
-		ctl.hcxt = TopMemoryContext;
-		atp_seen = hash_create("inventory_sync location ATP seen", 1024, &ctl,
-							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (*table != NULL && reset)
+	{
+		hash_destroy(*table);
+		*table = NULL;
+		MemoryContextReset(*cxt);
 	}
-	return atp_seen;
+	if (*table != NULL)
+		return;
+	/* (name is a string constant of the callers': the context keeps the pointer) */
+	if (*cxt == NULL)
+		*cxt = AllocSetContextCreateInternal(TopMemoryContext, name, ALLOCSET_SMALL_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = *cxt;
+	*table = hash_create(name, 64, &ctl, HASH_ELEM | HASH_CONTEXT | flags);
+}
+
+/* The pair's entry, empty where it is new or from another topology. */
+static SeenItem *
+seen_item(const ChannelTerms *terms, int64 item)
+{
+	SeenItemKey k;
+	SeenItem   *e;
+	bool		found;
+
+	backend_table(&seen_items, &seen_cxt,
+				  seen_items != NULL && hash_get_num_entries(seen_items) >= SEEN_ITEMS_MAX,
+				  "inventory_sync location ATP seen", sizeof(SeenItemKey), sizeof(SeenItem), HASH_BLOBS);
+	memset(&k, 0, sizeof(k));
+	strlcpy(k.channel, terms->channel, sizeof(k.channel));
+	k.item = item;
+	e = hash_search(seen_items, &k, HASH_ENTER, &found);
+	if (!found || e->generation != topo_generation || e->nlocations != terms->nlocations)
+	{
+		if (found && e->locations != NULL)
+		{
+			int64		i;
+
+			for (i = 0; i < e->nlocations; i++)
+				if (e->locations[i].kept)
+					pfree(e->locations[i].atp);
+			pfree(e->locations);
+		}
+		e->generation = topo_generation;
+		e->nlocations = terms->nlocations;
+		e->complete = false;
+		e->locations = MemoryContextAllocZero(seen_cxt, sizeof(SeenLocation) * Max(terms->nlocations, 1));
+	}
+	return e;
+}
+
+/* The row just read (in r) as the one remembered at l, its version at tid. */
+static void
+seen_keep(SeenLocation *l, KeyedRow *r, const KeyedSeen *seen)
+{
+	MemoryContext old = MemoryContextSwitchTo(seen_cxt);
+	bool		isnull;
+
+	if (l->kept)
+		pfree(l->atp);
+	l->seen = *seen;
+	l->atp = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
+	l->day = DatumGetDateADT(keyed_row_get(r, 1, &isnull));
+	l->kept = true;
+	MemoryContextSwitchTo(old);
 }
 
 static void
@@ -1264,60 +1337,55 @@ ordered_set(OrderedLocation *o, KeyedRow *r, DateADT day)
 	o->today = DatumGetDateADT(keyed_row_get(r, 1, &isnull)) == day;
 }
 
-/*
- * The rows read from where they were seen last; false (nothing decided) when one of the
- * locations has none remembered: the index range reads them all.
- */
-static bool
-locations_read_seen(const ChannelTerms *terms, int64 item, MoveWork *w, OrderedLocation *o)
+/* Location i's row, from what was read of it last (all of them have a version remembered). */
+static void
+location_read_seen(const ChannelTerms *terms, int64 item, SeenItem *e, int64 i, KeyedRow *r,
+				   BlockNumber nblocks, Snapshot snapshot, DateADT day, OrderedLocation *o)
 {
-	HTAB	   *seen = atp_seen_table();
-	KeyedRow   *r = row_of(w, T_LOCATION_ATP);
-	AtpSeen   **e = palloc(sizeof(AtpSeen *) * Max(terms->nlocations, 1));
-	BlockNumber nblocks;
-	int64		i;
+	SeenLocation *l = &e->locations[i];
+	Datum		key[3] = {Int64GetDatum(item), Int64GetDatum(terms->locations[i]), Int32GetDatum(terms->shelf)};
+	KeyedSeen	seen = l->seen;
 
-	for (i = 0; i < terms->nlocations; i++)
+	if (l->kept && keyed_seen_unchanged(r, &l->seen, nblocks, snapshot))
 	{
-		AtpSeenKey	k;
-
-		memset(&k, 0, sizeof(k));
-		k.item = item;
-		k.location = terms->locations[i];
-		k.shelf = terms->shelf;
-		e[i] = hash_search(seen, &k, HASH_FIND, NULL);
-		if (e[i] == NULL)
-		{
-			pfree(e);
-			return false;
-		}
+		o->atp = l->atp;
+		o->found = true;
+		o->today = l->day == day;
+		return;
 	}
-	nblocks = RelationGetNumberOfBlocks(r->rel);
-	r->snapshot = w->snapshot;
-	for (i = 0; i < terms->nlocations; i++)
+	if (keyed_row_fetch_seen(r, &seen, nblocks, snapshot, key))
+		;
+	else if (keyed_row_find(r, key))
 	{
-		Datum		key[3] = {Int64GetDatum(item), Int64GetDatum(o[i].location), Int32GetDatum(terms->shelf)};
-
-		if (keyed_row_fetch_chain(r, &e[i]->tid, nblocks, w->snapshot, key))
-			ordered_set(&o[i], r, w->today);
-		else if (keyed_row_find(r, key))
-		{
-			ordered_set(&o[i], r, w->today);
-			e[i]->tid = r->slot->tts_tid;
-		}
-		else
-			hash_search(seen, &e[i]->key, HASH_REMOVE, NULL);
+		seen.tid = r->slot->tts_tid;
+		seen.lsn = InvalidXLogRecPtr;
+		seen.xmin = InvalidTransactionId;
+		seen.buffer = InvalidBuffer;
 	}
-	pfree(e);
-	return true;
+	else
+	{
+		/* gone: the next read takes the index range */
+		if (l->kept)
+			pfree(l->atp);
+		memset(l, 0, sizeof(*l));
+		e->complete = false;
+		return;
+	}
+	ordered_set(o, r, day);
+	seen_keep(l, r, &seen);
 }
 
-/* Each of the channel's locations with its stored ATP of the item as the channel sees it (0 where none). */
+/*
+ * Each of the channel's locations with its stored ATP of the item as the channel sees it
+ * (0 where none). The ATP may be the one kept for the channel and item (valid until the
+ * next call).
+ */
 static OrderedLocation *
 locations_read(const ChannelTerms *terms, int64 item)
 {
 	MoveWork	w;
 	KeyedRow   *r;
+	SeenItem   *e = seen_item(terms, item);
 	OrderedLocation *o = palloc(sizeof(OrderedLocation) * Max(terms->nlocations, 1));
 	Datum		key[1] = {Int64GetDatum(item)};
 	DateADT		day;
@@ -1335,21 +1403,24 @@ locations_read(const ChannelTerms *terms, int64 item)
 	work_init(&w);
 	day = w.today;
 	w.snapshot = keyed_snapshot();
-	if (locations_read_seen(terms, item, &w, o))
+	r = row_of(&w, T_LOCATION_ATP);
+	r->snapshot = w.snapshot;
+	if (e->complete)
 	{
+		BlockNumber nblocks = RelationGetNumberOfBlocks(r->rel);
+
+		for (i = 0; i < terms->nlocations; i++)
+			location_read_seen(terms, item, e, i, r, nblocks, w.snapshot, day, &o[i]);
 		work_close(&w);
 		return o;
 	}
 	/* one range of the index: every stored location ATP of the item */
-	r = row_of(&w, T_LOCATION_ATP);
-	r->snapshot = w.snapshot;
 	keyed_scan_begin(r, key, 1);
 	while (keyed_scan_next(r))
 	{
 		int64		location;
 		int32		shelf = DatumGetInt32(keyed_row_get(r, 3, &isnull));
-		AtpSeenKey	k;
-		AtpSeen    *e;
+		KeyedSeen	seen;
 
 		if (shelf != terms->shelf)
 			continue;
@@ -1362,16 +1433,99 @@ locations_read(const ChannelTerms *terms, int64 item)
 		if (i < 0 || i >= terms->nlocations)
 			continue;
 		ordered_set(&o[i], r, day);
-		memset(&k, 0, sizeof(k));
-		k.item = item;
-		k.location = location;
-		k.shelf = shelf;
-		e = hash_search(atp_seen_table(), &k, HASH_ENTER, NULL);
-		e->tid = r->slot->tts_tid;
+		/* where the index found it: whether it has settled is for the next read to see */
+		seen.tid = r->slot->tts_tid;
+		seen.lsn = InvalidXLogRecPtr;
+		seen.xmin = InvalidTransactionId;
+		seen.buffer = InvalidBuffer;
+		seen_keep(&e->locations[i], r, &seen);
 	}
 	keyed_scan_end(r);
 	work_close(&w);
+	e->complete = true;
+	for (i = 0; i < terms->nlocations && e->complete; i++)
+		e->complete = e->locations[i].kept;
 	return o;
+}
+
+/*
+ * The other channels selling from any of a channel's locations, each once, in the order
+ * of its locations, and whether the channel is among those selling from each of them:
+ * what a line anywhere in the channel checks before its locks, the same for every line
+ * of one topology, so worked out once per channel and topology. The channels point into
+ * the topology (valid while it is).
+ */
+typedef struct OtherChannels
+{
+	char		channel[72];	/* hash key, as ChannelTerms.channel */
+	bool		member;
+	int			n;
+	text	  **others;
+} OtherChannels;
+
+static HTAB *others_table = NULL;
+static MemoryContext others_cxt = NULL;
+static uint64 others_generation = 0;
+
+static bool
+text_equal(const text *x, const text *y)
+{
+	return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
+		memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
+}
+
+int
+channel_location_others(const ChannelTerms *terms, text *channel, text ***others, bool *member)
+{
+	OtherChannels *e;
+	bool		found;
+	int64		i;
+
+	backend_table(&others_table, &others_cxt, others_table != NULL && others_generation != topo_generation,
+				  "inventory_sync other channels", sizeof(((OtherChannels *) NULL)->channel), sizeof(OtherChannels),
+				  HASH_STRINGS);
+	others_generation = topo_generation;
+	e = hash_search(others_table, terms->channel, HASH_ENTER, &found);
+	if (!found)
+	{
+		int			max = 8;
+
+		e->member = true;
+		e->n = 0;
+		e->others = MemoryContextAlloc(others_cxt, sizeof(text *) * max);
+		for (i = 0; i < terms->nlocations; i++)
+		{
+			LocationEntry *l = topo_location(terms->locations[i], false);
+			bool		in = false;
+			int			c;
+
+			for (c = 0; l != NULL && c < l->nchannels; c++)
+			{
+				text	   *other = l->channels[c].channel;
+				int			k;
+
+				if (text_equal(other, channel))
+				{
+					in = true;
+					continue;
+				}
+				for (k = 0; k < e->n && !text_equal(e->others[k], other); k++)
+					;
+				if (k < e->n)
+					continue;
+				if (e->n == max)
+				{
+					max *= 2;
+					e->others = repalloc(e->others, sizeof(text *) * max);
+				}
+				e->others[e->n++] = other;
+			}
+			e->member &= in;
+		}
+	}
+	*others = e->others;
+	*member = e->member;
+	return e->n;
 }
 
 void
@@ -1400,7 +1554,7 @@ channel_location_first(const ChannelTerms *terms, int64 item, LocationBest *best
 	best->location = o[b].location;
 	best->found = o[b].found;
 	best->today = o[b].today;
-	best->atp = o[b].atp;
+	best->atp = DatumGetNumericCopy(NumericGetDatum(o[b].atp));
 	pfree(o);
 }
 
@@ -1477,6 +1631,62 @@ channel_hold_prelock(void)
 	lock_table_and_indexes(change_relid, RowExclusiveLock);
 }
 
+/*
+ * The location's stored ATP for the line, read under its promise key from the version
+ * this backend read before the locks (where the line's channel's locations were put in
+ * order), when every channel there has the line's shelf-life rule: the location's rows
+ * are then that one row (rows of a rule no channel there has are deleted with the
+ * membership that had it), and the version the key's holders left is on the chain from
+ * the one read a moment ago, not at the end of the chain the index points to. True when
+ * read (*ok: it is today's); false: read the index range.
+ */
+static bool
+hold_read_seen(LineHold *h, LocationEntry *e, KeyedRow *r, Snapshot snapshot, DateADT today, bool *ok)
+{
+	char	   *name = text_to_cstring(h->channel);
+	const ChannelTerms *terms = channel_terms(name);
+	SeenItemKey k;
+	SeenItem   *item;
+	KeyedSeen	seen;
+	Datum		key[3] = {Int64GetDatum(h->item), Int64GetDatum(h->location), Int32GetDatum(h->shelf)};
+	bool		isnull;
+	int64		i;
+	int			c;
+
+	pfree(name);
+	if (terms == NULL || seen_items == NULL)
+		return false;
+	for (c = 0; c < e->nchannels; c++)
+		if (e->channels[c].shelf != h->shelf)
+			return false;
+	memset(&k, 0, sizeof(k));
+	strlcpy(k.channel, terms->channel, sizeof(k.channel));
+	k.item = h->item;
+	item = hash_search(seen_items, &k, HASH_FIND, NULL);
+	if (item == NULL || item->generation != topo_generation || item->nlocations != terms->nlocations)
+		return false;
+	if (terms->by_location != NULL)
+		i = terms_position(terms, h->location);
+	else
+		for (i = 0; i < terms->nlocations && terms->locations[i] != h->location; i++)
+			;
+	if (i < 0 || i >= terms->nlocations || !item->locations[i].kept)
+		return false;
+	seen = item->locations[i].seen;
+	if (!keyed_row_fetch_seen(r, &seen, RelationGetNumberOfBlocks(r->rel), snapshot, key))
+		return false;
+	/* a row computed on an earlier day may have lots that left ATP since: recomputed */
+	*ok = DatumGetDateADT(keyed_row_get(r, 1, &isnull)) == today;
+	if (*ok)
+	{
+		h->atps[0] = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
+		h->shelves[0] = h->shelf;
+		h->tids[0] = seen.tid;
+		h->nrows = 1;
+	}
+	return true;
+}
+
 bool
 channel_hold_read(LineHold *h)
 {
@@ -1499,19 +1709,22 @@ channel_hold_read(LineHold *h)
 	ok = !find_row(&w, T_BACKORDER, key) && !item_limited(h->item);
 	r = row_of(&w, T_LOCATION_ATP);
 	r->snapshot = w.snapshot;
-	keyed_scan_begin(r, key, 2);
-	while (ok && keyed_scan_next(r))
+	if (!ok || !hold_read_seen(h, e, r, w.snapshot, w.today, &ok))
 	{
-		/* a row computed on an earlier day may have lots that left ATP since: recomputed */
-		ok = h->nrows < HOLD_MAX_SHELVES && DatumGetDateADT(keyed_row_get(r, 1, &isnull)) == w.today;
-		if (!ok)
-			break;
-		h->atps[h->nrows] = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
-		h->shelves[h->nrows] = DatumGetInt32(keyed_row_get(r, 3, &isnull));
-		h->tids[h->nrows] = r->slot->tts_tid;
-		h->nrows++;
+		keyed_scan_begin(r, key, 2);
+		while (ok && keyed_scan_next(r))
+		{
+			/* a row computed on an earlier day may have lots that left ATP since: recomputed */
+			ok = h->nrows < HOLD_MAX_SHELVES && DatumGetDateADT(keyed_row_get(r, 1, &isnull)) == w.today;
+			if (!ok)
+				break;
+			h->atps[h->nrows] = DatumGetNumericCopy(keyed_row_get(r, 0, &isnull));
+			h->shelves[h->nrows] = DatumGetInt32(keyed_row_get(r, 3, &isnull));
+			h->tids[h->nrows] = r->slot->tts_tid;
+			h->nrows++;
+		}
+		keyed_scan_end(r);
 	}
-	keyed_scan_end(r);
 	if (ok)
 		ok = find_row(&w, T_CHANNEL_ATP, channel_key);
 	if (ok)

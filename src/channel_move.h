@@ -74,6 +74,13 @@ typedef struct LocationBest
 } LocationBest;
 
 /*
+ * The other channels selling from any of the channel's locations (terms, of channel), each
+ * once, in the order of its locations, into *others (the topology's: do not free), and
+ * whether the channel sells from each of them, into *member.
+ */
+extern int	channel_location_others(const ChannelTerms *terms, text *channel, text ***others, bool *member);
+
+/*
  * The first location of channel_location_order() alone, into *best: a line placed there
  * needs the rest of the order only when it does not fit.
  */

@@ -19,6 +19,7 @@
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
 #include "storage/bufmgr.h"
@@ -147,7 +148,7 @@ typedef struct SeenKey
 typedef struct SeenRow
 {
 	SeenKey		key;			/* hash key */
-	ItemPointerData tid;
+	KeyedSeen	seen;
 } SeenRow;
 
 #define SEEN_MAX 65536			/* beyond this many rows the table starts again */
@@ -216,28 +217,59 @@ seen_key(KeyedRow *r, const Datum *key, SeenKey *k)
 }
 
 bool
+keyed_seen_get(KeyedRow *r, const Datum *key, KeyedSeen *seen)
+{
+	SeenKey		k;
+	SeenRow    *e;
+
+	if (seen_rows == NULL || !seen_key(r, key, &k))
+		return false;
+	e = hash_search(seen_rows, &k, HASH_FIND, NULL);
+	if (e == NULL)
+		return false;
+	*seen = e->seen;
+	return true;
+}
+
+void
+keyed_seen_put(KeyedRow *r, const Datum *key, const KeyedSeen *seen)
+{
+	SeenKey		k;
+	SeenRow    *e;
+
+	if (!seen_key(r, key, &k))
+		return;
+	if (seen == NULL)
+	{
+		if (seen_rows != NULL)
+			hash_search(seen_rows, &k, HASH_REMOVE, NULL);
+		return;
+	}
+	e = hash_search(seen_table(), &k, HASH_ENTER, NULL);
+	e->seen = *seen;
+}
+
+bool
 keyed_row_find(KeyedRow *r, const Datum *key)
 {
 	bool		follow = r->follow_seen && r->t->unique && !IsolationIsSerializable();
-	SeenKey		k;
-	SeenRow    *e = NULL;
+	KeyedSeen	seen;
 	Snapshot	given = r->snapshot;
 	Snapshot	snap = NULL;
 	bool		found;
 
-	if (follow && !seen_key(r, key, &k))
-		follow = false;
-	if (follow && (e = hash_search(seen_table(), &k, HASH_FIND, NULL)) != NULL)
+	if (follow && keyed_seen_get(r, key, &seen))
 	{
 		/* (the lock held on the table keeps it from being truncated while it is open) */
 		if (r->nblocks == InvalidBlockNumber)
 			r->nblocks = RelationGetNumberOfBlocks(r->rel);
 		snap = given ? given : keyed_snapshot();
-		found = keyed_row_fetch_chain(r, &e->tid, r->nblocks, snap, key);
+		found = keyed_row_fetch_seen(r, &seen, r->nblocks, snap, key);
 		if (found)
 		{
 			if (given == NULL)
 				UnregisterSnapshot(snap);
+			keyed_seen_put(r, key, &seen);
 			return true;
 		}
 		/* searched under the same snapshot */
@@ -251,9 +283,12 @@ keyed_row_find(KeyedRow *r, const Datum *key)
 		UnregisterSnapshot(snap);
 	if (follow && found)
 	{
-		if (e == NULL)
-			e = hash_search(seen_table(), &k, HASH_ENTER, NULL);
-		e->tid = r->slot->tts_tid;
+		/* (where the index scan found it; whether it has settled is left to the next read) */
+		seen.tid = r->slot->tts_tid;
+		seen.lsn = InvalidXLogRecPtr;
+		seen.xmin = InvalidTransactionId;
+		seen.buffer = InvalidBuffer;
+		keyed_seen_put(r, key, &seen);
 	}
 	return found;
 }
@@ -338,43 +373,189 @@ chain_visible(Relation rel, Buffer buf, OffsetNumber offnum, Snapshot snapshot, 
 	}
 }
 
-bool
-keyed_row_fetch_chain(KeyedRow *r, ItemPointer tid, BlockNumber nblocks, Snapshot snapshot, const Datum *key)
+/* Whether the version in r->slot carries the key searched for (a key does not change along a heap-only chain). */
+static bool
+slot_has_key(KeyedRow *r, const Datum *key)
 {
 	const KeyedTable *t = r->t;
 	TupleDesc	desc = RelationGetDescr(r->rel);
+	int			i;
+
+	for (i = 0; i < t->nkeys; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, t->keyatt[i] - 1);
+		bool		isnull;
+		Datum		v = slot_getattr(r->slot, t->keyatt[i], &isnull);
+
+		if (isnull || !key_same(v, key[i], att))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Whether the version remembered in *seen is certainly still the one snapshot sees, before
+ * its page is read: it had settled when it was read (seen->lsn and seen->xmin set: committed,
+ * neither updated, deleted nor locked), its inserter ended before every transaction the
+ * snapshot counts as running (its xid precedes the snapshot's xmin, so the snapshot sees
+ * it), and the table is WAL-logged (see page_unchanged()).
+ */
+static bool
+seen_settled(KeyedRow *r, const KeyedSeen *seen, BlockNumber nblocks, Snapshot snapshot)
+{
+	return !XLogRecPtrIsInvalid(seen->lsn) && TransactionIdIsNormal(seen->xmin) &&
+		ItemPointerIsValid(&seen->tid) && ItemPointerGetBlockNumber(&seen->tid) < nblocks &&
+		!IsolationIsSerializable() && RelationNeedsWAL(r->rel) &&
+		TransactionIdPrecedes(seen->xmin, snapshot->xmin);
+}
+
+/*
+ * With seen_settled(): whether the page (in buf, share-locked) has not changed since the
+ * version was read. Every update, deletion and row lock of a version is WAL-logged on its
+ * page, which moves the page's LSN: while it has not moved, that version still has no
+ * successor, and it is the one the snapshot sees.
+ */
+static bool
+page_unchanged(const KeyedSeen *seen, Buffer buf)
+{
+	return BufferGetLSNAtomic(buf) == seen->lsn;
+}
+
+/* Pins the page of seen->tid, from the buffer it was in last where it still is there. */
+static Buffer
+seen_pin(KeyedRow *r, KeyedSeen *seen)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(&seen->tid);
+	Buffer		buf;
+
+	/* the page is most often still in the buffer it was read from: pinned there without the buffer table */
+	if (BufferIsValid(seen->buffer) && !BufferIsLocal(seen->buffer) &&
+		compat_ReadRecentBuffer(r->rel, blkno, seen->buffer))
+		buf = seen->buffer;
+	else
+		buf = ReadBuffer(r->rel, blkno);
+	seen->buffer = buf;
+	return buf;
+}
+
+bool
+keyed_seen_unchanged(KeyedRow *r, KeyedSeen *seen, BlockNumber nblocks, Snapshot snapshot)
+{
+	Buffer		buf;
+	bool		same;
+
+	if (!seen_settled(r, seen, nblocks, snapshot))
+		return false;
+	buf = seen_pin(r, seen);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	same = page_unchanged(seen, buf);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	ReleaseBuffer(buf);
+	return same;
+}
+
+/* The version at seen->tid into r->chain_tuple, where seen_settled() and page_unchanged() hold. */
+static bool
+fetch_settled(KeyedRow *r, const KeyedSeen *seen, Buffer buf, bool settled)
+{
+	Page		page = BufferGetPage(buf);
+	OffsetNumber offnum = ItemPointerGetOffsetNumber(&seen->tid);
 	HeapTuple	tuple = &r->chain_tuple;
+	ItemId		lp;
+
+	if (!settled || !page_unchanged(seen, buf) ||
+		offnum < FirstOffsetNumber || offnum > PageGetMaxOffsetNumber(page))
+		return false;
+	lp = PageGetItemId(page, offnum);
+	if (!ItemIdIsNormal(lp))
+		return false;
+	tuple->t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tuple->t_len = ItemIdGetLength(lp);
+	tuple->t_tableOid = RelationGetRelid(r->rel);
+	tuple->t_self = seen->tid;
+	return TransactionIdEquals(HeapTupleHeaderGetXmin(tuple->t_data), seen->xmin);
+}
+
+/*
+ * Where the version the snapshot sees has settled (committed by another transaction, and
+ * no update, deletion or lock on it, so no successor is coming that this backend has not
+ * met), what fetch_settled() needs to take it again without walking the chain: the page's
+ * LSN now and its inserter; else neither.
+ */
+static void
+seen_settle(KeyedSeen *seen, HeapTuple tuple, Buffer buf)
+{
+	HeapTupleHeader h = tuple->t_data;
+	TransactionId xmin = HeapTupleHeaderGetXmin(h);
+
+	seen->tid = tuple->t_self;
+	seen->lsn = InvalidXLogRecPtr;
+	seen->xmin = InvalidTransactionId;
+	if (TransactionIdIsNormal(xmin) && !TransactionIdIsCurrentTransactionId(xmin) &&
+		((h->t_infomask & HEAP_XMAX_INVALID) || !TransactionIdIsValid(HeapTupleHeaderGetRawXmax(h))))
+	{
+		seen->lsn = BufferGetLSNAtomic(buf);
+		seen->xmin = xmin;
+	}
+}
+
+bool
+keyed_row_fetch_seen(KeyedRow *r, KeyedSeen *seen, BlockNumber nblocks, Snapshot snapshot, const Datum *key)
+{
+	HeapTuple	tuple = &r->chain_tuple;
+	ItemPointer tid = &seen->tid;
 	Buffer		buf;
 	bool		found;
-	int			i;
+	bool		settled;
 
 	/* (serializable transactions read through the index, which takes their predicate locks) */
 	if (!ItemPointerIsValid(tid) || ItemPointerGetBlockNumber(tid) >= nblocks || IsolationIsSerializable())
 		return false;
-	buf = ReadBuffer(r->rel, ItemPointerGetBlockNumber(tid));
-	/* as an index scan visiting the page would */
-	heap_page_prune_opt(r->rel, buf);
+	settled = seen_settled(r, seen, nblocks, snapshot);
+	buf = seen_pin(r, seen);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	found = chain_visible(r->rel, buf, ItemPointerGetOffsetNumber(tid), snapshot, tuple);
+	found = fetch_settled(r, seen, buf, settled);
+	if (!found)
+	{
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		/* as an index scan visiting the page would (a page unchanged since is not pruned again) */
+		heap_page_prune_opt(r->rel, buf);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		found = chain_visible(r->rel, buf, ItemPointerGetOffsetNumber(tid), snapshot, tuple);
+		if (found)
+			seen_settle(seen, tuple, buf);
+	}
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	if (found)
 	{
 		ExecStoreBufferHeapTuple(tuple, r->slot, buf);
-		/* the version found must be the row's: a key does not change along a heap-only chain */
-		for (i = 0; i < t->nkeys && found; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, t->keyatt[i] - 1);
-			bool		isnull;
-			Datum		v = slot_getattr(r->slot, t->keyatt[i], &isnull);
-
-			found = !isnull && key_same(v, key[i], att);
-		}
-		if (found)
-			*tid = tuple->t_self;
-		else
+		/* the version found must be the row's (two keys may share a remembered TID) */
+		found = slot_has_key(r, key);
+		if (!found)
 			ExecClearTuple(r->slot);
 	}
+	if (!found)
+	{
+		seen->lsn = InvalidXLogRecPtr;
+		seen->xmin = InvalidTransactionId;
+	}
 	ReleaseBuffer(buf);
+	return found;
+}
+
+bool
+keyed_row_fetch_chain(KeyedRow *r, ItemPointer tid, BlockNumber nblocks, Snapshot snapshot, const Datum *key)
+{
+	KeyedSeen	seen;
+	bool		found;
+
+	seen.tid = *tid;
+	seen.lsn = InvalidXLogRecPtr;
+	seen.xmin = InvalidTransactionId;
+	seen.buffer = InvalidBuffer;
+	found = keyed_row_fetch_seen(r, &seen, nblocks, snapshot, key);
+	if (found)
+		*tid = seen.tid;
 	return found;
 }
 

@@ -16,6 +16,8 @@
 #include "access/skey.h"
 #include "access/htup.h"
 #include "access/tableam.h"
+#include "access/xlogdefs.h"
+#include "storage/buf.h"
 #include "executor/tuptable.h"
 #include "nodes/lockoptions.h"
 #include "utils/rel.h"
@@ -96,6 +98,43 @@ extern bool keyed_row_fetch(KeyedRow *r, ItemPointer tid, Snapshot snapshot);
  */
 extern bool keyed_row_fetch_chain(KeyedRow *r, ItemPointer tid, BlockNumber nblocks, Snapshot snapshot,
 								  const Datum *key);
+
+/*
+ * Where this backend found a version of a row last (per backend, by table and a hash of
+ * the row's index keys; bounded, it starts again when full): the version's TID, and, where
+ * that version had settled when it was read (committed by another transaction, neither
+ * updated, deleted nor locked), its page's LSN then and its inserter, which let a later
+ * read take it again without walking its chain while its page has not changed
+ * (keyed_row_fetch_seen()). A remembered version is where to start looking, never the row
+ * itself: two keys may share an entry, so the version read there is checked to carry the
+ * key. get copies the entry, false when none; put stores one (NULL: forgets the row).
+ * keyed_row_find() with follow_seen keeps them.
+ */
+typedef struct KeyedSeen
+{
+	ItemPointerData tid;
+	XLogRecPtr	lsn;			/* InvalidXLogRecPtr: not settled when read */
+	TransactionId xmin;
+	Buffer		buffer;			/* the shared buffer its page was in (InvalidBuffer: none); checked before use */
+} KeyedSeen;
+
+extern bool keyed_seen_get(KeyedRow *r, const Datum *key, KeyedSeen *seen);
+extern void keyed_seen_put(KeyedRow *r, const Datum *key, const KeyedSeen *seen);
+
+/*
+ * keyed_row_fetch_chain() from a remembered version, *seen moved to the version found:
+ * where that version had settled and its page has not changed since, it is still the one
+ * any later snapshot sees, taken without walking the chain (nor pruning the page again).
+ */
+extern bool keyed_row_fetch_seen(KeyedRow *r, KeyedSeen *seen, BlockNumber nblocks, Snapshot snapshot,
+								 const Datum *key);
+
+/*
+ * Whether the version remembered in *seen, settled when it was read, is still the one
+ * snapshot sees, its page unchanged since: the caller, who read it by its key, keeps what
+ * it read from it. False: read it again (keyed_row_fetch_seen()).
+ */
+extern bool keyed_seen_unchanged(KeyedRow *r, KeyedSeen *seen, BlockNumber nblocks, Snapshot snapshot);
 
 /* A fresh snapshot (after a CommandCounterIncrement), registered: unregister it when done. */
 extern Snapshot keyed_snapshot(void);

@@ -72,6 +72,15 @@ typedef bool TU_UpdateIndexes;
 #define pg_noreturn pg_attribute_noreturn()
 #endif
 
+/* 16: a relation's storage is named by a RelFileLocator (rd_locator), no longer a RelFileNode (rd_node) */
+#if PG_VERSION_NUM >= 160000
+#define compat_ReadRecentBuffer(rel, blkno, buffer) \
+	ReadRecentBuffer((rel)->rd_locator, MAIN_FORKNUM, (blkno), (buffer))
+#else
+#define compat_ReadRecentBuffer(rel, blkno, buffer) \
+	ReadRecentBuffer((rel)->rd_node, MAIN_FORKNUM, (blkno), (buffer))
+#endif
+
 /* 18: index_beginscan takes an IndexScanInstrumentation * (NULL: none) */
 #if PG_VERSION_NUM >= 180000
 #define compat_index_beginscan(heap, index, snapshot, nkeys, norderbys) \

@@ -125,6 +125,20 @@ placed_candidates(FunctionCallInfo fcinfo, const ChannelTerms *terms, text *chan
 	/* every channel a line there moves must have its rows; the reserving one's sum today's */
 	if (!channel_rows_ready(channel, item, true, &start->channel_atp))
 		return 0;
+	if (PG_ARGISNULL(ARG_LOCATION) && n > 1)
+	{
+		/* the channel's own locations: the other channels there are the same for every line */
+		text	  **others;
+		bool		member;
+		int			nothers = channel_location_others(terms, channel, &others, &member);
+
+		if (!member)
+			return 0;
+		for (i = 0; i < nothers; i++)
+			if (!channel_rows_ready(others[i], item, false, NULL))
+				return 0;
+		return n;
+	}
 	for (i = 0; i < n; i++)
 	{
 		text	  **channels;
