@@ -36,6 +36,7 @@
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/inval.h"
@@ -45,6 +46,7 @@
 
 #include "broker_json.h"
 #include "ext_catalog.h"
+#include "keyed_row.h"
 #include "numeric_util.h"
 #include "spi_plan.h"
 
@@ -94,17 +96,28 @@ typedef struct PlanRule
 	bool		prefer_single;
 } PlanRule;
 
-/* Stock and the plan's use of it: [item * nlocs + loc] at a location, [item] in the channel. */
+/*
+ * Stock and the plan's use of it: [item * nlocs + loc] at a location, [item] in the
+ * channel. The location ATP is either all read before the units are placed (computed),
+ * or read where the plan asks for it (stored): see stock_at().
+ */
 typedef struct PlanStock
 {
 	int			nitems;
 	char	  **items;
 	int64	   *item_keys;		/* the GTINs as numbers (gtin's bigint cast) */
 	int			nlocs;
+	int64	   *loc_keys;		/* the locations' GLNs as numbers */
 	Numeric    *at;
 	Numeric    *channel;
 	Numeric    *used_at;
 	Numeric    *used_channel;
+	bool		stored;			/* at[] is read where asked, from the stored location ATP */
+	bool	   *loaded;			/* stored: at[k] was read */
+	bool		missing;		/* stored: a row asked for is missing or of an earlier day */
+	int32		shelf;			/* stored: the channel's minimum shelf life */
+	DateADT		today;
+	struct KeyedRow *latp;		/* stored: location_atp, open */
 } PlanStock;
 
 enum
@@ -112,7 +125,6 @@ enum
 	PQ_RULES,
 	PQ_LOCATIONS,
 	PQ_CHANNEL,
-	PQ_STOCK_STORED,
 	PQ_STOCK_COMPUTED,
 	PQ_CHANNEL_LOCATIONS,
 	PQ_FULL,
@@ -164,8 +176,9 @@ static const char *const plan_query_sql[PQ_COUNT] = {
 
 	/*
 	 * PQ_CHANNEL ($1 channel, $2 items): each item's channel ATP as _channel_atp_now()
-	 * reads it (published today, else computed), without a PL/pgSQL call per item; and
-	 * whether a protection names the item
+	 * reads it (published today, else computed), without a PL/pgSQL call per item;
+	 * whether a protection names the item; and the channel's minimum shelf life (the
+	 * stored location ATP it sees, read by stock_stored())
 	 */
 	"SELECT i.item::text,"
 	"       coalesce((SELECT a.atp FROM inventory_sync.channel_atp a"
@@ -173,15 +186,9 @@ static const char *const plan_query_sql[PQ_COUNT] = {
 	"                  WHERE a.channel = $1 AND a.item_gtin = i.item AND s.computed_on = current_date),"
 	"                inventory_sync._channel_atp($1, i.item)),"
 	"       i.item::int8,"
-	"       EXISTS (SELECT FROM inventory_sync.channel_protection cp WHERE cp.item_gtin = i.item)"
+	"       EXISTS (SELECT FROM inventory_sync.channel_protection cp WHERE cp.item_gtin = i.item),"
+	"       (SELECT c.min_shelf_life_days FROM inventory_sync.channel c WHERE c.channel = $1)"
 	"  FROM (SELECT DISTINCT u::inventory_sync.gtin AS item FROM unnest($2) u) i",
-
-	/* PQ_STOCK_STORED ($1 channel, $2 items): today's stored location ATP, by index */
-	"SELECT la.item_gtin::int8, la.location::int8, la.atp"
-	"  FROM inventory_sync.channel c"
-	"  JOIN inventory_sync.location_atp la"
-	"    ON la.item_gtin = ANY ($2::inventory_sync.gtin[]) AND la.min_shelf_life_days = c.min_shelf_life_days"
-	" WHERE c.channel = $1 AND la.computed_on = current_date",
 
 	/* PQ_STOCK_COMPUTED ($1 channel, $2 items): _broker_stock()'s location ATP, as rows */
 	"WITH k AS (SELECT i.item, cl.location, c.min_shelf_life_days AS shelf, la.atp, la.computed_on"
@@ -845,21 +852,6 @@ location_key_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-static LocationKey *
-location_keys(PlanLocation *ls, int nlocs)
-{
-	LocationKey *keys = palloc(sizeof(LocationKey) * Max(nlocs, 1));
-	int			i;
-
-	for (i = 0; i < nlocs; i++)
-	{
-		keys[i].key = ls[i].key;
-		keys[i].ix = i;
-	}
-	qsort(keys, nlocs, sizeof(LocationKey), location_key_cmp);
-	return keys;
-}
-
 static int
 location_index(LocationKey *keys, int nlocs, int64 gln)
 {
@@ -871,7 +863,7 @@ location_index(LocationKey *keys, int nlocs, int64 gln)
 
 /* Fills the location ATP of s from the rows of the query just run (item, location, atp). */
 static void
-stock_rows(PlanStock *s, LocationKey *keys, bool *seen)
+stock_rows(PlanStock *s, LocationKey *keys)
 {
 	uint64		r;
 
@@ -900,23 +892,127 @@ stock_rows(PlanStock *s, LocationKey *keys, bool *seen)
 			continue;
 		/* a NULL ATP counts as none, as the SQL's coalesce has it */
 		s->at[i * s->nlocs + l] = isnull ? num_zero() : DatumGetNumeric(atp);
-		if (seen != NULL)
-			seen[i * s->nlocs + l] = true;
 	}
 }
 
-/* false: an item of the units is not one the stock knows by that text (the SQL plans it) */
+/*
+ * The stored location ATP of today, read where the plan asks for it. An order's units
+ * mostly fit at the first location a rule ranks first, so the plan asks for a few of the
+ * channel's locations an item, not all of them: each (item, location) it asks for is
+ * read once, by location_atp's primary key under the caller's snapshot (as a statement
+ * of the caller would read it), starting from the version this backend found last
+ * (keyed_row_find()'s follow_seen: the row changes with every reservation of the item
+ * there). A row missing or of an earlier day sets missing: the caller then reads all of
+ * the stock as _broker_stock() computes it and places the units again, which is what the
+ * plan was before it read by key (where every row is of today, _broker_stock() gives the
+ * stored ATP itself, so the plan is the same whichever way the stock was read).
+ */
+static KeyedTable latp_table;
+static bool latp_loaded = false;
+
+static void
+latp_reset(int kind, Oid relid)
+{
+	if (!ext_catalog_change_concerns(kind, relid, &latp_table.relid, 1))
+		return;
+	latp_loaded = false;
+}
+
+enum
+{
+	LATP_ATP, LATP_COMPUTED_ON
+};
+
+static void
+stock_stored_open(PlanStock *s, int32 shelf)
+{
+	static const char *const latp_keys[] = {"item_gtin", "location", "min_shelf_life_days"};
+	static const char *const latp_cols[] = {"atp", "computed_on"};
+
+	ext_catalog_on_change(latp_reset, EXT_CHANGE_RELATION | EXT_CHANGE_TYPE);
+	if (!latp_loaded)
+	{
+		keyed_table_load(&latp_table, "location_atp", NULL, latp_keys, 3, latp_cols, 2);
+		latp_loaded = true;
+	}
+	s->latp = palloc(sizeof(KeyedRow));
+	keyed_row_open(s->latp, &latp_table, AccessShareLock);
+	s->latp->snapshot = GetActiveSnapshot();
+	s->latp->follow_seen = true;
+	s->stored = true;
+	s->missing = false;
+	s->shelf = shelf;
+	s->today = GetSQLCurrentDate();
+	s->loaded = palloc0(sizeof(bool) * Max(s->nitems * s->nlocs, 1));
+}
+
+static void
+stock_stored_close(PlanStock *s)
+{
+	if (s->latp != NULL)
+		keyed_row_close(s->latp);
+	s->latp = NULL;
+	s->stored = false;
+}
+
+/* The location ATP of item at loc as the plan reads it. */
+static Numeric
+stock_at(PlanStock *s, int item, int loc)
+{
+	int			k = item * s->nlocs + loc;
+
+	if (s->stored && !s->loaded[k])
+	{
+		Datum		key[3] = {Int64GetDatum(s->item_keys[item]), Int64GetDatum(s->loc_keys[loc]),
+		Int32GetDatum(s->shelf)};
+		bool		isnull;
+
+		if (keyed_row_find(s->latp, key)
+			&& DatumGetDateADT(keyed_row_get(s->latp, LATP_COMPUTED_ON, &isnull)) == s->today)
+			s->at[k] = DatumGetNumericCopy(keyed_row_get(s->latp, LATP_ATP, &isnull));
+		else
+			s->missing = true;
+		s->loaded[k] = true;
+	}
+	return s->at[k];
+}
+
+/* Every location ATP of the stock as _broker_stock() computes it; values: PQ_STOCK_COMPUTED's arguments. */
+static void
+stock_computed(PlanStock *s, Datum *values)
+{
+	char		nulls[2] = {' ', ' '};
+	Numeric		zero = num_zero();
+	LocationKey *keys = palloc(sizeof(LocationKey) * Max(s->nlocs, 1));
+	int			i;
+
+	for (i = 0; i < s->nlocs; i++)
+	{
+		keys[i].key = s->loc_keys[i];
+		keys[i].ix = i;
+	}
+	qsort(keys, s->nlocs, sizeof(LocationKey), location_key_cmp);
+	for (i = 0; i < s->nitems * s->nlocs; i++)
+		s->at[i] = zero;
+	plan_run(PQ_STOCK_COMPUTED, values, nulls);
+	stock_rows(s, keys);
+}
+
+/*
+ * false: an item of the units is not one the stock knows by that text (the SQL plans
+ * it). values: where PQ_STOCK_COMPUTED's arguments are left for the caller.
+ */
 static bool
-read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs, PlanStock *s)
+read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs, PlanStock *s, Datum *values)
 {
 	Datum	   *items = palloc(sizeof(Datum) * 1);
 	int			nitems = 0,
 				cap = 1;
-	Datum		values[2];
 	char		nulls[2] = {' ', ' '};
 	bool		protected = false;
-	bool	   *seen;
-	LocationKey *keys = location_keys(ls, nlocs);
+	bool		has_shelf = false;
+	int32		shelf = 0;
+	Numeric		zero = num_zero();
 	int			u,
 				c,
 				i;
@@ -956,6 +1052,9 @@ read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs,
 		s->used_channel[r] = num_zero();
 		if (DatumGetBool(SPI_getbinval(t, d, 4, &isnull)))
 			protected = true;
+		x = SPI_getbinval(t, d, 5, &isnull);
+		has_shelf = !isnull;
+		shelf = isnull ? 0 : DatumGetInt32(x);
 	}
 	for (u = 0; u < nunits; u++)
 		for (c = 0; c < us[u].ncomps; c++)
@@ -964,29 +1063,23 @@ read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs,
 
 	s->at = palloc(sizeof(Numeric) * Max(s->nitems * nlocs, 1));
 	s->used_at = palloc(sizeof(Numeric) * Max(s->nitems * nlocs, 1));
-	seen = palloc0(sizeof(bool) * Max(s->nitems * nlocs, 1));
+	s->loc_keys = palloc(sizeof(int64) * Max(nlocs, 1));
+	for (i = 0; i < nlocs; i++)
+		s->loc_keys[i] = ls[i].key;
 	for (i = 0; i < s->nitems * nlocs; i++)
 	{
-		s->at[i] = num_zero();
-		s->used_at[i] = num_zero();
+		s->at[i] = zero;
+		s->used_at[i] = zero;
 	}
 	if (nlocs == 0 || s->nitems == 0)
 		return true;
-	if (!protected)
+	if (!protected && has_shelf)
 	{
-		plan_run(PQ_STOCK_STORED, values, nulls);
-		stock_rows(s, keys, seen);
-		for (i = 0; i < s->nitems * nlocs; i++)
-			if (!seen[i])
-				break;
-		if (i == s->nitems * nlocs)
-			return true;
+		stock_stored_open(s, shelf);
+		return true;
 	}
-	/* a row missing or of an earlier day, or a protection: as _broker_stock() computes it */
-	for (i = 0; i < s->nitems * nlocs; i++)
-		s->at[i] = num_zero();
-	plan_run(PQ_STOCK_COMPUTED, values, nulls);
-	stock_rows(s, keys, NULL);
+	/* a protection (or no channel): as _broker_stock() computes it */
+	stock_computed(s, values);
 	return true;
 }
 
@@ -1007,7 +1100,7 @@ available(PlanStock *s, int item, int loc)
 {
 	int			k = item * s->nlocs + loc;
 
-	return num_least(num_sub(s->at[k], s->used_at[k]), num_sub(s->channel[item], s->used_channel[item]));
+	return num_least(num_sub(stock_at(s, item, loc), s->used_at[k]), num_sub(s->channel[item], s->used_channel[item]));
 }
 
 static void
@@ -1258,6 +1351,7 @@ broker_plan_placed(PG_FUNCTION_ARGS)
 	PlanLocation *ls;
 	int			nlocs;
 	PlanStock	stock;
+	Datum		stock_args[2];
 	StringInfoData b;
 	bool		done;
 	Datum		result = (Datum) 0;
@@ -1271,6 +1365,7 @@ broker_plan_placed(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_sync: SPI_connect failed");
+	memset(&stock, 0, sizeof(stock));
 	done = read_units(units, &us, &nunits);
 	if (done && nunits > 0)
 	{
@@ -1283,11 +1378,31 @@ broker_plan_placed(PG_FUNCTION_ARGS)
 			read_locations(channel, PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4), PG_ARGISNULL(4), pickup,
 						   order_ref, PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6), PG_ARGISNULL(6), rules, nrules,
 						   &ls, &nlocs);
-		done = read_stock(channel, us, nunits, ls, nlocs, &stock);
+		done = read_stock(channel, us, nunits, ls, nlocs, &stock, stock_args);
 		initStringInfo(&b);
 		appendStringInfoChar(&b, '[');
 		if (done)
 			done = place(us, nunits, rules, nrules, ls, nlocs, &stock, PG_GETARG_INT32(7), PG_GETARG_BOOL(8), &b);
+		if (stock.stored)
+		{
+			bool		again = stock.missing;
+
+			stock_stored_close(&stock);
+			if (again)
+			{
+				/* a row asked for is missing or of an earlier day: all of it as _broker_stock() computes it */
+				int			i;
+
+				stock_computed(&stock, stock_args);
+				for (i = 0; i < stock.nitems * stock.nlocs; i++)
+					stock.used_at[i] = num_zero();
+				for (i = 0; i < stock.nitems; i++)
+					stock.used_channel[i] = num_zero();
+				resetStringInfo(&b);
+				appendStringInfoChar(&b, '[');
+				done = place(us, nunits, rules, nrules, ls, nlocs, &stock, PG_GETARG_INT32(7), PG_GETARG_BOOL(8), &b);
+			}
+		}
 		appendStringInfoChar(&b, ']');
 	}
 	else if (done)
