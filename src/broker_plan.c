@@ -128,6 +128,7 @@ enum
 	PQ_STOCK_COMPUTED,
 	PQ_CHANNEL_LOCATIONS,
 	PQ_FULL,
+	PQ_CHANNEL_RULES,
 	PQ_COUNT
 };
 
@@ -233,6 +234,12 @@ static const char *const plan_query_sql[PQ_COUNT] = {
 	" WHERE (SELECT count(DISTINCT (a.channel, a.order_ref)) FROM inventory_sync.broker_allocation a"
 	"         WHERE a.location = x.loc::inventory_sync.gln AND a.brokered_at >= date_trunc('day', now())"
 	"           AND a.status <> 'unallocated' AND NOT (a.channel = $1 AND a.order_ref = $2)) >= x.cap",
+
+	/* PQ_CHANNEL_RULES ($1 channel): the channel's own rules, as PQ_RULES reads them (kept per backend) */
+	"SELECT r.rule_no, r.location_group, r.location_kind::text, r.max_distance_km::float8, r.allow_split,"
+	"       r.max_shipments, r.min_split_quantity, r.prefer_single_shipment"
+	"  FROM inventory_sync.broker_rule r WHERE r.channel = $1"
+	" ORDER BY 1",
 };
 
 static SPIPlanPtr plan_queries[PQ_COUNT];
@@ -256,7 +263,7 @@ plan_query(int which)
 		p = is_prepare_kept(plan_query_sql[which], 2, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
 	else if (which == PQ_LOCATIONS)
 		p = is_prepare_kept(plan_query_sql[which], 8, (Oid *) loc_types, CURSOR_OPT_GENERIC_PLAN);
-	else if (which == PQ_CHANNEL_LOCATIONS)
+	else if (which == PQ_CHANNEL_LOCATIONS || which == PQ_CHANNEL_RULES)
 		p = is_prepare_kept(plan_query_sql[which], 1, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
 	else if (which == PQ_FULL)
 		p = is_prepare_kept(plan_query_sql[which], 4, (Oid *) full_types, CURSOR_OPT_GENERIC_PLAN);
@@ -348,15 +355,13 @@ col_text(HeapTuple t, TupleDesc d, int col)
 	return SPI_getvalue(t, d, col);
 }
 
+/* The rules of the query just run (PQ_RULES' columns), in the current memory context. */
 static void
-read_rules(text *channel, text *pickup, PlanRule **out, int *nout)
+rules_read(PlanRule **out, int *nout)
 {
-	Datum		values[2] = {PointerGetDatum(channel), PointerGetDatum(pickup)};
-	char		nulls[2] = {' ', pickup == NULL ? 'n' : ' '};
 	PlanRule   *rs;
 	uint64		i;
 
-	plan_run(PQ_RULES, values, nulls);
 	rs = palloc0(sizeof(PlanRule) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -375,11 +380,21 @@ read_rules(text *channel, text *pickup, PlanRule **out, int *nout)
 		rs[i].max_distance = isnull ? 0 : DatumGetFloat8(x);
 		rs[i].allow_split = DatumGetBool(SPI_getbinval(t, d, 5, &isnull));
 		rs[i].max_shipments = DatumGetInt32(SPI_getbinval(t, d, 6, &isnull));
-		rs[i].min_split = DatumGetNumeric(SPI_getbinval(t, d, 7, &isnull));
+		rs[i].min_split = DatumGetNumericCopy(SPI_getbinval(t, d, 7, &isnull));
 		rs[i].prefer_single = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
 	}
 	*out = rs;
 	*nout = (int) SPI_processed;
+}
+
+static void
+read_rules(text *channel, text *pickup, PlanRule **out, int *nout)
+{
+	Datum		values[2] = {PointerGetDatum(channel), PointerGetDatum(pickup)};
+	char		nulls[2] = {' ', pickup == NULL ? 'n' : ' '};
+
+	plan_run(PQ_RULES, values, nulls);
+	rules_read(out, nout);
 }
 
 /* ------------------------------------------------------------------------
@@ -417,6 +432,8 @@ typedef struct CachedLocation
 typedef struct CachedChannel
 {
 	char	   *channel;
+	int			nrules;
+	PlanRule   *rules;			/* the channel's own rules, in order */
 	int			nlocs;
 	CachedLocation *locs;
 	struct CachedChannel *next;
@@ -424,10 +441,10 @@ typedef struct CachedChannel
 
 enum
 {
-	CT_CHANNEL_LOCATION, CT_LOCATION, CT_BROKER_LOCATION, CT_GROUP_MEMBER, CT_COUNT
+	CT_CHANNEL_LOCATION, CT_LOCATION, CT_BROKER_LOCATION, CT_GROUP_MEMBER, CT_BROKER_RULE, CT_COUNT
 };
 static const char *const cache_tables[CT_COUNT] = {"channel_location", "location", "broker_location",
-"location_group_member"};
+"location_group_member", "broker_rule"};
 static Oid	cache_relids[CT_COUNT];
 static MemoryContext cache_cxt = NULL;
 static CachedChannel *cache_channels = NULL;
@@ -522,6 +539,15 @@ cache_load(const char *channel)
 		l->capacity = isnull ? 0 : DatumGetInt32(x);
 	}
 	MemoryContextSwitchTo(old);
+
+	PushActiveSnapshot(GetLatestSnapshot());
+	r = SPI_execute_plan(plan_query(PQ_CHANNEL_RULES), values, NULL, true, 0);
+	PopActiveSnapshot();
+	if (r != SPI_OK_SELECT)
+		elog(ERROR, "inventory_sync: reading the brokering rules of channel \"%s\" failed", channel);
+	old = MemoryContextSwitchTo(cache_cxt);
+	rules_read(&c->rules, &c->nrules);
+	MemoryContextSwitchTo(old);
 	/* dropped while it was read: used for this order, read again for the next */
 	if (cache_resets == resets && !cache_stale)
 	{
@@ -529,6 +555,42 @@ cache_load(const char *channel)
 		cache_channels = c;
 	}
 	return c;
+}
+
+/*
+ * What read_rules() reads, from the channel's rules kept per backend: a pickup order, or
+ * a channel without rules, has one rule without number. Copied out of the list, which an
+ * invalidation may drop before the order is planned.
+ */
+static void
+read_rules_kept(text *channel, text *pickup, PlanRule **out, int *nout)
+{
+	CachedChannel *c = cache_load(text_to_cstring(channel));
+	PlanRule   *rs;
+	int			i;
+
+	if (pickup != NULL || c->nrules == 0)
+	{
+		rs = palloc0(sizeof(PlanRule));
+		rs->numbered = false;
+		rs->allow_split = false;
+		rs->max_shipments = 1;
+		rs->min_split = DatumGetNumeric(DirectFunctionCall1(int4_numeric, Int32GetDatum(1)));
+		rs->prefer_single = false;
+		*out = rs;
+		*nout = 1;
+		return;
+	}
+	rs = palloc(sizeof(PlanRule) * c->nrules);
+	for (i = 0; i < c->nrules; i++)
+	{
+		rs[i] = c->rules[i];
+		rs[i].group = c->rules[i].group == NULL ? NULL : pstrdup(c->rules[i].group);
+		rs[i].kind = c->rules[i].kind == NULL ? NULL : pstrdup(c->rules[i].kind);
+		rs[i].min_split = DatumGetNumericCopy(NumericGetDatum(c->rules[i].min_split));
+	}
+	*out = rs;
+	*nout = c->nrules;
 }
 
 /* great_circle_km() (as PQ_LOCATIONS writes it out), in the same float8 steps */
@@ -1369,7 +1431,10 @@ broker_plan_placed(PG_FUNCTION_ARGS)
 	done = read_units(units, &us, &nunits);
 	if (done && nunits > 0)
 	{
-		read_rules(channel, pickup, &rules, &nrules);
+		if (!IsolationUsesXactSnapshot())
+			read_rules_kept(channel, pickup, &rules, &nrules);
+		else
+			read_rules(channel, pickup, &rules, &nrules);
 		if (!IsolationUsesXactSnapshot())
 			read_locations_kept(channel, PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4), PG_ARGISNULL(4),
 								pickup, order_ref, PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6), PG_ARGISNULL(6),
