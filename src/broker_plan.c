@@ -1039,6 +1039,148 @@ stock_at(PlanStock *s, int item, int loc)
 	return s->at[k];
 }
 
+/*
+ * What PQ_CHANNEL reads, by key where it is published: the order's items (each GTIN
+ * once, as gtin's text), the channel's ATP of each from channel_atp where its
+ * channel_atp_state row says it was computed today, whether a protection names an item,
+ * and the channel's minimum shelf life; read through the tables' indexes under the
+ * caller's snapshot, the channel ATP rows from the version this backend found last (they
+ * change with every reservation of the item). false, with nothing set, when an item's
+ * channel ATP is not published today or the channel is unknown: PQ_CHANNEL reads it
+ * (_channel_atp() computes what is not published).
+ */
+enum
+{
+	KT_CHANNEL, KT_CHANNEL_ATP, KT_STATE, KT_PROTECTION, KT_COUNT
+};
+static KeyedTable stock_tables[KT_COUNT];
+static bool stock_tables_loaded = false;
+
+static void
+stock_tables_reset(int kind, Oid relid)
+{
+	Oid			relids[KT_COUNT];
+	int			i;
+
+	for (i = 0; i < KT_COUNT; i++)
+		relids[i] = stock_tables[i].relid;
+	if (!ext_catalog_change_concerns(kind, relid, relids, KT_COUNT))
+		return;
+	stock_tables_loaded = false;
+}
+
+static bool
+channel_stock_keyed(text *channel, PlanUnit *us, int nunits, PlanStock *s, bool *protected, bool *has_shelf,
+					int32 *shelf)
+{
+	static const char *const channel_key[] = {"channel"};
+	static const char *const channel_cols[] = {"min_shelf_life_days"};
+	static const char *const channel_item[] = {"channel", "item_gtin"};
+	static const char *const atp_cols[] = {"atp"};
+	static const char *const state_cols[] = {"computed_on"};
+	static const char *const item_location[] = {"item_gtin", "location"};
+	Oid			gtin = ext_catalog_type("gtin", false);
+	Oid			in,
+				io,
+				out;
+	bool		varlena;
+	Snapshot	snap = GetActiveSnapshot();
+	DateADT		today = GetSQLCurrentDate();
+	KeyedRow	rows[KT_COUNT];
+	int			n = 0,
+				total = 0,
+				u,
+				c,
+				i;
+	int64	   *keys;
+	Numeric    *atps;
+	bool		ok = true,
+				prot = false,
+				isnull;
+	int32		sh;
+
+	ext_catalog_on_change(stock_tables_reset, EXT_CHANGE_RELATION | EXT_CHANGE_TYPE);
+	if (!stock_tables_loaded)
+	{
+		keyed_table_load(&stock_tables[KT_CHANNEL], "channel", NULL, channel_key, 1, channel_cols, 1);
+		keyed_table_load(&stock_tables[KT_CHANNEL_ATP], "channel_atp", NULL, channel_item, 2, atp_cols, 1);
+		keyed_table_load(&stock_tables[KT_STATE], "channel_atp_state", NULL, channel_item, 2, state_cols, 1);
+		keyed_table_load(&stock_tables[KT_PROTECTION], "channel_protection", "channel_protection_item",
+						 item_location, 2, NULL, 0);
+		stock_tables_loaded = true;
+	}
+	for (u = 0; u < nunits; u++)
+		total += us[u].ncomps;
+	keys = palloc(sizeof(int64) * Max(total, 1));
+	/* each GTIN once, as the cast to gtin reads it (its errors too) */
+	getTypeInputInfo(gtin, &in, &io);
+	for (u = 0; u < nunits; u++)
+		for (c = 0; c < us[u].ncomps; c++)
+		{
+			int64		k = DatumGetInt64(OidInputFunctionCall(in, us[u].comps[c].item, io, -1));
+
+			for (i = 0; i < n && keys[i] != k; i++)
+				;
+			if (i == n)
+				keys[n++] = k;
+		}
+
+	for (i = 0; i < KT_COUNT; i++)
+	{
+		keyed_row_open(&rows[i], &stock_tables[i], AccessShareLock);
+		rows[i].snapshot = snap;
+	}
+	rows[KT_CHANNEL_ATP].follow_seen = true;
+	rows[KT_STATE].follow_seen = true;
+	{
+		Datum		key[1] = {PointerGetDatum(channel)};
+
+		ok = keyed_row_find(&rows[KT_CHANNEL], key);
+		sh = ok ? DatumGetInt32(keyed_row_get(&rows[KT_CHANNEL], 0, &isnull)) : 0;
+	}
+	atps = palloc(sizeof(Numeric) * Max(n, 1));
+	for (i = 0; ok && i < n; i++)
+	{
+		Datum		key[2] = {PointerGetDatum(channel), Int64GetDatum(keys[i])};
+		Datum		pkey[1] = {Int64GetDatum(keys[i])};
+
+		if (!keyed_row_find(&rows[KT_STATE], key)
+			|| DatumGetDateADT(keyed_row_get(&rows[KT_STATE], 0, &isnull)) != today
+			|| !keyed_row_find(&rows[KT_CHANNEL_ATP], key))
+		{
+			ok = false;
+			break;
+		}
+		atps[i] = DatumGetNumericCopy(keyed_row_get(&rows[KT_CHANNEL_ATP], 0, &isnull));
+		if (!prot)
+		{
+			keyed_scan_begin(&rows[KT_PROTECTION], pkey, 1);
+			prot = keyed_scan_next(&rows[KT_PROTECTION]);
+			keyed_scan_end(&rows[KT_PROTECTION]);
+		}
+	}
+	for (i = 0; i < KT_COUNT; i++)
+		keyed_row_close(&rows[i]);
+	if (!ok)
+		return false;
+
+	getTypeOutputInfo(gtin, &out, &varlena);
+	s->nitems = n;
+	s->items = palloc(sizeof(char *) * Max(n, 1));
+	s->item_keys = keys;
+	s->channel = atps;
+	s->used_channel = palloc(sizeof(Numeric) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		s->items[i] = OidOutputFunctionCall(out, Int64GetDatum(keys[i]));
+		s->used_channel[i] = num_zero();
+	}
+	*protected = prot;
+	*has_shelf = true;
+	*shelf = sh;
+	return true;
+}
+
 /* Every location ATP of the stock as _broker_stock() computes it; values: PQ_STOCK_COMPUTED's arguments. */
 static void
 stock_computed(PlanStock *s, Datum *values)
@@ -1093,9 +1235,11 @@ read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs,
 	values[0] = PointerGetDatum(channel);
 	values[1] = PointerGetDatum(construct_array(items, nitems, TEXTOID, -1, false, TYPALIGN_INT));
 
+	s->nlocs = nlocs;
+	if (channel_stock_keyed(channel, us, nunits, s, &protected, &has_shelf, &shelf))
+		goto items_read;
 	plan_run(PQ_CHANNEL, values, nulls);
 	s->nitems = (int) SPI_processed;
-	s->nlocs = nlocs;
 	s->items = palloc(sizeof(char *) * Max(s->nitems, 1));
 	s->item_keys = palloc(sizeof(int64) * Max(s->nitems, 1));
 	s->channel = palloc(sizeof(Numeric) * Max(s->nitems, 1));
@@ -1118,6 +1262,7 @@ read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs,
 		has_shelf = !isnull;
 		shelf = isnull ? 0 : DatumGetInt32(x);
 	}
+items_read:
 	for (u = 0; u < nunits; u++)
 		for (c = 0; c < us[u].ncomps; c++)
 			if ((us[u].comps[c].item_ix = item_index(s, us[u].comps[c].item)) < 0)
