@@ -18,7 +18,9 @@
  *     _promise_keys_lock() takes them, without a PL/pgSQL call), then the channel ATP
  *     rows of every channel selling from the channel's locations (those channels kept
  *     per backend), in (channel, item) order, each created where missing as
- *     _channel_atp_lock_key() creates it.
+ *     _channel_atp_lock_key() creates it. For the common order at READ COMMITTED (no
+ *     capacity row, every key and row there) the keys and rows are found by primary key
+ *     and locked one by one in the same order, without a statement (take_locks_keyed()).
  *   - _broker_hold_placed(): the parts of a plan reserved with reserve() (called through
  *     the function manager, not a statement) at their locations, in the order
  *     _broker_hold() takes them, and the allocation appended

@@ -4,9 +4,10 @@
  *		every unit of which a rule places whole or split.
  *
  * _broker_plan() (sql/install/240_broker.sql) asks this first. It reads, once per order
- * and with plans prepared once per backend:
+ * and with plans prepared once per backend, or by key:
  *   - the rules the order is brokered by (_broker_rules(): a pickup order, or a channel
- *     without rules, has one rule without number);
+ *     without rules, has one rule without number), kept per backend with the channel's
+ *     locations;
  *   - the locations any rule may choose (the channel's, open, under their daily order
  *     capacity, not excluded, the pickup location alone when there is one), ranked once:
  *     nearest to the ship-to point first (great-circle distance rounded to 0.1 km, as
@@ -14,9 +15,10 @@
  *     kind of each and the rules' location groups it is in, so each rule's candidates are
  *     a filter of this one list (_broker_candidates()'s order is kept);
  *   - the ATP of every item of the order at those locations as the channel sees it, and
- *     in the channel: the stored location ATP of today by index, or, where a row is
- *     missing or of an earlier day or a channel protects an item, what _broker_stock()
- *     computes (the same query, as rows).
+ *     in the channel: the channel ATP published today and the stored location ATP of
+ *     today by primary key, the latter only where the plan asks for it (stock_at()); or,
+ *     where a row is missing or of an earlier day or a channel protects an item, what
+ *     _channel_atp() and _broker_stock() compute (the same queries, as rows).
  * Then it places the units as _broker_plan() does, over arrays of numerics (the same
  * arithmetic, so the same quantities to the last digit), and returns the parts in the
  * shape _broker_plan() returns them. A unit no rule places (a refusal, or partial
