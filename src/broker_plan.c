@@ -703,6 +703,12 @@ ranked_cmp(const void *x, const void *y)
 	return a->loc.key < b->loc.key ? -1 : a->loc.key > b->loc.key ? 1 : 0;
 }
 
+static int
+ranked_ref_cmp(const void *x, const void *y)
+{
+	return ranked_cmp(*(const RankedLocation *const *) x, *(const RankedLocation *const *) y);
+}
+
 /*
  * read_locations() from the kept list: the same locations, in the same order, with the
  * same distances (only the daily order count read for the order).
@@ -718,6 +724,7 @@ read_locations_kept(text *channel, Datum latitude, bool lat_null, Datum longitud
 	int			nex = 0;
 	bool		ex_has_null = false;
 	RankedLocation *rs = palloc0(sizeof(RankedLocation) * Max(c->nlocs, 1));
+	RankedLocation **order;
 	char	  **ex_texts;
 	int			n = 0,
 				nfull_ask = 0,
@@ -813,10 +820,14 @@ read_locations_kept(text *channel, Datum latitude, bool lat_null, Datum longitud
 			rl->loc.distance_text = tenths_text(rl->tenths);
 		}
 	}
-	qsort(rs, n, sizeof(RankedLocation), ranked_cmp);
+	/* sorted by reference: a location is too wide to be moved at every step of the sort */
+	order = palloc(sizeof(RankedLocation *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		order[i] = &rs[i];
+	qsort(order, n, sizeof(RankedLocation *), ranked_ref_cmp);
 	*out = palloc0(sizeof(PlanLocation) * Max(n, 1));
 	for (i = 0; i < n; i++)
-		(*out)[i] = rs[i].loc;
+		(*out)[i] = order[i]->loc;
 	*nout = n;
 }
 
