@@ -18,7 +18,9 @@
  *     _promise_keys_lock() takes them, without a PL/pgSQL call), then the channel ATP
  *     rows of every channel selling from the channel's locations (those channels kept
  *     per backend), in (channel, item) order, each created where missing as
- *     _channel_atp_lock_key() creates it.
+ *     _channel_atp_lock_key() creates it. For the common order at READ COMMITTED (no
+ *     capacity row, every key and row there) the keys and rows are found by primary key
+ *     and locked one by one in the same order, without a statement (take_locks_keyed()).
  *   - _broker_hold_placed(): the parts of a plan reserved with reserve() (called through
  *     the function manager, not a statement) at their locations, in the order
  *     _broker_hold() takes them, and the allocation appended
@@ -44,6 +46,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -61,6 +64,7 @@
 #include "broker_json.h"
 #include "broker_units.h"
 #include "ext_catalog.h"
+#include "keyed_row.h"
 
 extern Datum gtin_is_valid(PG_FUNCTION_ARGS);
 
@@ -571,6 +575,227 @@ siblings_of(Datum channel)
 }
 
 /*
+ * take_locks() without a statement, for the common order at READ COMMITTED: no location
+ * of a part has a broker_location row (no capacity to lock), the channel's ATP of every
+ * item is of today (no other location's promise key to lock), and every promise key and
+ * channel ATP row to lock is there. Then the keys and rows are found by primary key and
+ * locked as the statements lock them (FOR UPDATE), in the same order: the promise keys
+ * by (item, location), then the channel ATP rows by (channel as HQ_SIBLINGS sorts them,
+ * item). What was looked at first is read under one fresh snapshot, as a statement would
+ * read it; the locks take the latest version of each row. false when the order is not
+ * such an order (no lock taken), or a row went meanwhile (the locks taken so far are a
+ * first part of the same order): the statements take its locks.
+ */
+enum
+{
+	LK_BROKER_LOCATION, LK_STATE, LK_PROMISE_KEY, LK_CHANNEL_ATP, LK_COUNT
+};
+static KeyedTable lock_tables[LK_COUNT];
+static bool lock_tables_loaded = false;
+
+static void
+lock_tables_reset(int kind, Oid relid)
+{
+	Oid			relids[LK_COUNT];
+	int			i;
+
+	for (i = 0; i < LK_COUNT; i++)
+		relids[i] = lock_tables[i].relid;
+
+	if (!ext_catalog_change_concerns(kind, relid, relids, LK_COUNT))
+		return;
+	lock_tables_loaded = false;
+}
+
+static int
+int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+typedef struct KeyPair
+{
+	int64		item;
+	int64		location;
+} KeyPair;
+
+static int
+key_pair_cmp(const void *a, const void *b)
+{
+	const KeyPair *x = (const KeyPair *) a;
+	const KeyPair *y = (const KeyPair *) b;
+
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	return x->location < y->location ? -1 : x->location > y->location ? 1 : 0;
+}
+
+/* The elements of a text[] of gtin or gln text as their numbers; false: a NULL among them. */
+static bool
+keys_of(Datum array, const char *typname, int64 **out, int *nout)
+{
+	Oid			in,
+				io;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+
+	getTypeInputInfo(ext_catalog_type(typname, false), &in, &io);
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	*out = palloc(sizeof(int64) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			return false;
+		(*out)[i] = DatumGetInt64(OidInputFunctionCall(in, TextDatumGetCString(elems[i]), io, -1));
+	}
+	*nout = n;
+	return true;
+}
+
+static bool
+take_locks_keyed(Datum channel, Datum items, char items_null, Datum locations, char locations_null)
+{
+	static const char *const location_key[] = {"location"};
+	static const char *const capacity_cols[] = {"daily_order_capacity"};
+	static const char *const channel_item[] = {"channel", "item_gtin"};
+	static const char *const state_cols[] = {"computed_on"};
+	static const char *const item_location[] = {"item_gtin", "location"};
+	int64	   *item_keys,
+			   *location_keys,
+			   *distinct_items;
+	int			nitems,
+				nlocations,
+				ndistinct = 0,
+				npairs = 0,
+				i,
+				j;
+	KeyPair    *pairs;
+	KeptSiblings *sib;
+	KeyedRow	r;
+	Snapshot	snap;
+	DateADT		today = GetSQLCurrentDate();
+	bool		ok = true,
+				isnull;
+
+	if (items_null != ' ' || locations_null != ' ')
+		return false;
+	if (!keys_of(items, "gtin", &item_keys, &nitems) || !keys_of(locations, "gln", &location_keys, &nlocations)
+		|| nitems != nlocations || nitems == 0)
+		return false;
+	ext_catalog_on_change(lock_tables_reset, EXT_CHANGE_RELATION | EXT_CHANGE_TYPE);
+	if (!lock_tables_loaded)
+	{
+		keyed_table_load(&lock_tables[LK_BROKER_LOCATION], "broker_location", NULL, location_key, 1, capacity_cols, 1);
+		keyed_table_load(&lock_tables[LK_STATE], "channel_atp_state", NULL, channel_item, 2, state_cols, 1);
+		keyed_table_load(&lock_tables[LK_PROMISE_KEY], "promise_key", NULL, item_location, 2, NULL, 0);
+		keyed_table_load(&lock_tables[LK_CHANNEL_ATP], "channel_atp", NULL, channel_item, 2, NULL, 0);
+		lock_tables_loaded = true;
+	}
+	sib = siblings_of(channel);
+
+	/* the pairs, each once, in order; the items, each once, in order */
+	pairs = palloc(sizeof(KeyPair) * nitems);
+	for (i = 0; i < nitems; i++)
+	{
+		pairs[i].item = item_keys[i];
+		pairs[i].location = location_keys[i];
+	}
+	qsort(pairs, nitems, sizeof(KeyPair), key_pair_cmp);
+	for (i = 0; i < nitems; i++)
+		if (npairs == 0 || key_pair_cmp(&pairs[npairs - 1], &pairs[i]) != 0)
+			pairs[npairs++] = pairs[i];
+	distinct_items = palloc(sizeof(int64) * nitems);
+	memcpy(distinct_items, item_keys, sizeof(int64) * nitems);
+	qsort(distinct_items, nitems, sizeof(int64), int64_cmp);
+	for (i = 0; i < nitems; i++)
+		if (ndistinct == 0 || distinct_items[ndistinct - 1] != distinct_items[i])
+			distinct_items[ndistinct++] = distinct_items[i];
+
+	/* what decides which locks there are, read as a statement would read it */
+	snap = keyed_snapshot();
+	keyed_row_open(&r, &lock_tables[LK_BROKER_LOCATION], AccessShareLock);
+	r.snapshot = snap;
+	for (i = 0; ok && i < npairs; i++)
+	{
+		Datum		key[1] = {Int64GetDatum(pairs[i].location)};
+
+		ok = !keyed_row_find(&r, key);
+	}
+	keyed_row_close(&r);
+	keyed_row_open(&r, &lock_tables[LK_STATE], AccessShareLock);
+	r.snapshot = snap;
+	r.follow_seen = true;
+	for (i = 0; ok && i < ndistinct; i++)
+	{
+		Datum		key[2] = {channel, Int64GetDatum(distinct_items[i])};
+
+		ok = keyed_row_find(&r, key) && DatumGetDateADT(keyed_row_get(&r, 0, &isnull)) == today;
+	}
+	keyed_row_close(&r);
+	keyed_row_open(&r, &lock_tables[LK_PROMISE_KEY], AccessShareLock);
+	r.snapshot = snap;
+	r.follow_seen = true;
+	for (i = 0; ok && i < npairs; i++)
+	{
+		Datum		key[2] = {Int64GetDatum(pairs[i].item), Int64GetDatum(pairs[i].location)};
+
+		ok = keyed_row_find(&r, key);
+	}
+	keyed_row_close(&r);
+	keyed_row_open(&r, &lock_tables[LK_CHANNEL_ATP], AccessShareLock);
+	r.snapshot = snap;
+	r.follow_seen = true;
+	for (j = 0; ok && j < sib->n; j++)
+		for (i = 0; ok && i < ndistinct; i++)
+		{
+			Datum		key[2] = {CStringGetTextDatum(sib->channels[j]), Int64GetDatum(distinct_items[i])};
+
+			ok = keyed_row_find(&r, key);
+		}
+	keyed_row_close(&r);
+	UnregisterSnapshot(snap);
+	if (!ok)
+		return false;
+
+	/* level 2: the promise keys */
+	keyed_row_open(&r, &lock_tables[LK_PROMISE_KEY], RowShareLock);
+	r.follow_seen = true;
+	for (i = 0; i < npairs; i++)
+	{
+		Datum		key[2] = {Int64GetDatum(pairs[i].item), Int64GetDatum(pairs[i].location)};
+
+		if (!keyed_row_find(&r, key) || !keyed_row_lock(&r, LockTupleExclusive))
+		{
+			/* gone meanwhile: the statements take every lock again, in the same order */
+			keyed_row_close(&r);
+			return false;
+		}
+	}
+	keyed_row_close(&r);
+	/* level 4: the channel ATP rows */
+	keyed_row_open(&r, &lock_tables[LK_CHANNEL_ATP], RowShareLock);
+	r.follow_seen = true;
+	for (j = 0; j < sib->n; j++)
+		for (i = 0; i < ndistinct; i++)
+		{
+			Datum		key[2] = {CStringGetTextDatum(sib->channels[j]), Int64GetDatum(distinct_items[i])};
+
+			if (!keyed_row_find(&r, key) || !keyed_row_lock(&r, LockTupleExclusive))
+			{
+				keyed_row_close(&r);
+				return false;
+			}
+		}
+	keyed_row_close(&r);
+	return true;
+}
+
+/*
  * The locks of holding a plan (inside an SPI connection): items and locations are the
  * parts' as text[] (NULL: none). See _broker_lock().
  */
@@ -587,6 +812,8 @@ take_locks(Datum channel, Datum order_ref, Datum items, char items_null, Datum l
 	char	  **pair_channels;
 	char	  **pair_items;
 
+	if (!IsolationUsesXactSnapshot() && take_locks_keyed(channel, items, items_null, locations, locations_null))
+		return;
 	/* level 1: the capacity rows of the locations used, then their capacity counted again */
 	values[0] = locations;
 	nulls[0] = locations_null;

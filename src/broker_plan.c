@@ -4,9 +4,10 @@
  *		every unit of which a rule places whole or split.
  *
  * _broker_plan() (sql/install/240_broker.sql) asks this first. It reads, once per order
- * and with plans prepared once per backend:
+ * and with plans prepared once per backend, or by key:
  *   - the rules the order is brokered by (_broker_rules(): a pickup order, or a channel
- *     without rules, has one rule without number);
+ *     without rules, has one rule without number), kept per backend with the channel's
+ *     locations;
  *   - the locations any rule may choose (the channel's, open, under their daily order
  *     capacity, not excluded, the pickup location alone when there is one), ranked once:
  *     nearest to the ship-to point first (great-circle distance rounded to 0.1 km, as
@@ -14,9 +15,10 @@
  *     kind of each and the rules' location groups it is in, so each rule's candidates are
  *     a filter of this one list (_broker_candidates()'s order is kept);
  *   - the ATP of every item of the order at those locations as the channel sees it, and
- *     in the channel: the stored location ATP of today by index, or, where a row is
- *     missing or of an earlier day or a channel protects an item, what _broker_stock()
- *     computes (the same query, as rows).
+ *     in the channel: the channel ATP published today and the stored location ATP of
+ *     today by primary key, the latter only where the plan asks for it (stock_at()); or,
+ *     where a row is missing or of an earlier day or a channel protects an item, what
+ *     _channel_atp() and _broker_stock() compute (the same queries, as rows).
  * Then it places the units as _broker_plan() does, over arrays of numerics (the same
  * arithmetic, so the same quantities to the last digit), and returns the parts in the
  * shape _broker_plan() returns them. A unit no rule places (a refusal, or partial
@@ -36,6 +38,7 @@
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/inval.h"
@@ -45,6 +48,7 @@
 
 #include "broker_json.h"
 #include "ext_catalog.h"
+#include "keyed_row.h"
 #include "numeric_util.h"
 #include "spi_plan.h"
 
@@ -94,17 +98,28 @@ typedef struct PlanRule
 	bool		prefer_single;
 } PlanRule;
 
-/* Stock and the plan's use of it: [item * nlocs + loc] at a location, [item] in the channel. */
+/*
+ * Stock and the plan's use of it: [item * nlocs + loc] at a location, [item] in the
+ * channel. The location ATP is either all read before the units are placed (computed),
+ * or read where the plan asks for it (stored): see stock_at().
+ */
 typedef struct PlanStock
 {
 	int			nitems;
 	char	  **items;
 	int64	   *item_keys;		/* the GTINs as numbers (gtin's bigint cast) */
 	int			nlocs;
+	int64	   *loc_keys;		/* the locations' GLNs as numbers */
 	Numeric    *at;
 	Numeric    *channel;
 	Numeric    *used_at;
 	Numeric    *used_channel;
+	bool		stored;			/* at[] is read where asked, from the stored location ATP */
+	bool	   *loaded;			/* stored: at[k] was read */
+	bool		missing;		/* stored: a row asked for is missing or of an earlier day */
+	int32		shelf;			/* stored: the channel's minimum shelf life */
+	DateADT		today;
+	struct KeyedRow *latp;		/* stored: location_atp, open */
 } PlanStock;
 
 enum
@@ -112,10 +127,10 @@ enum
 	PQ_RULES,
 	PQ_LOCATIONS,
 	PQ_CHANNEL,
-	PQ_STOCK_STORED,
 	PQ_STOCK_COMPUTED,
 	PQ_CHANNEL_LOCATIONS,
 	PQ_FULL,
+	PQ_CHANNEL_RULES,
 	PQ_COUNT
 };
 
@@ -164,8 +179,9 @@ static const char *const plan_query_sql[PQ_COUNT] = {
 
 	/*
 	 * PQ_CHANNEL ($1 channel, $2 items): each item's channel ATP as _channel_atp_now()
-	 * reads it (published today, else computed), without a PL/pgSQL call per item; and
-	 * whether a protection names the item
+	 * reads it (published today, else computed), without a PL/pgSQL call per item;
+	 * whether a protection names the item; and the channel's minimum shelf life (the
+	 * stored location ATP it sees, read by stock_stored())
 	 */
 	"SELECT i.item::text,"
 	"       coalesce((SELECT a.atp FROM inventory_sync.channel_atp a"
@@ -173,15 +189,9 @@ static const char *const plan_query_sql[PQ_COUNT] = {
 	"                  WHERE a.channel = $1 AND a.item_gtin = i.item AND s.computed_on = current_date),"
 	"                inventory_sync._channel_atp($1, i.item)),"
 	"       i.item::int8,"
-	"       EXISTS (SELECT FROM inventory_sync.channel_protection cp WHERE cp.item_gtin = i.item)"
+	"       EXISTS (SELECT FROM inventory_sync.channel_protection cp WHERE cp.item_gtin = i.item),"
+	"       (SELECT c.min_shelf_life_days FROM inventory_sync.channel c WHERE c.channel = $1)"
 	"  FROM (SELECT DISTINCT u::inventory_sync.gtin AS item FROM unnest($2) u) i",
-
-	/* PQ_STOCK_STORED ($1 channel, $2 items): today's stored location ATP, by index */
-	"SELECT la.item_gtin::int8, la.location::int8, la.atp"
-	"  FROM inventory_sync.channel c"
-	"  JOIN inventory_sync.location_atp la"
-	"    ON la.item_gtin = ANY ($2::inventory_sync.gtin[]) AND la.min_shelf_life_days = c.min_shelf_life_days"
-	" WHERE c.channel = $1 AND la.computed_on = current_date",
 
 	/* PQ_STOCK_COMPUTED ($1 channel, $2 items): _broker_stock()'s location ATP, as rows */
 	"WITH k AS (SELECT i.item, cl.location, c.min_shelf_life_days AS shelf, la.atp, la.computed_on"
@@ -226,6 +236,12 @@ static const char *const plan_query_sql[PQ_COUNT] = {
 	" WHERE (SELECT count(DISTINCT (a.channel, a.order_ref)) FROM inventory_sync.broker_allocation a"
 	"         WHERE a.location = x.loc::inventory_sync.gln AND a.brokered_at >= date_trunc('day', now())"
 	"           AND a.status <> 'unallocated' AND NOT (a.channel = $1 AND a.order_ref = $2)) >= x.cap",
+
+	/* PQ_CHANNEL_RULES ($1 channel): the channel's own rules, as PQ_RULES reads them (kept per backend) */
+	"SELECT r.rule_no, r.location_group, r.location_kind::text, r.max_distance_km::float8, r.allow_split,"
+	"       r.max_shipments, r.min_split_quantity, r.prefer_single_shipment"
+	"  FROM inventory_sync.broker_rule r WHERE r.channel = $1"
+	" ORDER BY 1",
 };
 
 static SPIPlanPtr plan_queries[PQ_COUNT];
@@ -249,7 +265,7 @@ plan_query(int which)
 		p = is_prepare_kept(plan_query_sql[which], 2, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
 	else if (which == PQ_LOCATIONS)
 		p = is_prepare_kept(plan_query_sql[which], 8, (Oid *) loc_types, CURSOR_OPT_GENERIC_PLAN);
-	else if (which == PQ_CHANNEL_LOCATIONS)
+	else if (which == PQ_CHANNEL_LOCATIONS || which == PQ_CHANNEL_RULES)
 		p = is_prepare_kept(plan_query_sql[which], 1, (Oid *) rules_types, CURSOR_OPT_GENERIC_PLAN);
 	else if (which == PQ_FULL)
 		p = is_prepare_kept(plan_query_sql[which], 4, (Oid *) full_types, CURSOR_OPT_GENERIC_PLAN);
@@ -341,15 +357,13 @@ col_text(HeapTuple t, TupleDesc d, int col)
 	return SPI_getvalue(t, d, col);
 }
 
+/* The rules of the query just run (PQ_RULES' columns), in the current memory context. */
 static void
-read_rules(text *channel, text *pickup, PlanRule **out, int *nout)
+rules_read(PlanRule **out, int *nout)
 {
-	Datum		values[2] = {PointerGetDatum(channel), PointerGetDatum(pickup)};
-	char		nulls[2] = {' ', pickup == NULL ? 'n' : ' '};
 	PlanRule   *rs;
 	uint64		i;
 
-	plan_run(PQ_RULES, values, nulls);
 	rs = palloc0(sizeof(PlanRule) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -368,11 +382,21 @@ read_rules(text *channel, text *pickup, PlanRule **out, int *nout)
 		rs[i].max_distance = isnull ? 0 : DatumGetFloat8(x);
 		rs[i].allow_split = DatumGetBool(SPI_getbinval(t, d, 5, &isnull));
 		rs[i].max_shipments = DatumGetInt32(SPI_getbinval(t, d, 6, &isnull));
-		rs[i].min_split = DatumGetNumeric(SPI_getbinval(t, d, 7, &isnull));
+		rs[i].min_split = DatumGetNumericCopy(SPI_getbinval(t, d, 7, &isnull));
 		rs[i].prefer_single = DatumGetBool(SPI_getbinval(t, d, 8, &isnull));
 	}
 	*out = rs;
 	*nout = (int) SPI_processed;
+}
+
+static void
+read_rules(text *channel, text *pickup, PlanRule **out, int *nout)
+{
+	Datum		values[2] = {PointerGetDatum(channel), PointerGetDatum(pickup)};
+	char		nulls[2] = {' ', pickup == NULL ? 'n' : ' '};
+
+	plan_run(PQ_RULES, values, nulls);
+	rules_read(out, nout);
 }
 
 /* ------------------------------------------------------------------------
@@ -410,6 +434,8 @@ typedef struct CachedLocation
 typedef struct CachedChannel
 {
 	char	   *channel;
+	int			nrules;
+	PlanRule   *rules;			/* the channel's own rules, in order */
 	int			nlocs;
 	CachedLocation *locs;
 	struct CachedChannel *next;
@@ -417,10 +443,10 @@ typedef struct CachedChannel
 
 enum
 {
-	CT_CHANNEL_LOCATION, CT_LOCATION, CT_BROKER_LOCATION, CT_GROUP_MEMBER, CT_COUNT
+	CT_CHANNEL_LOCATION, CT_LOCATION, CT_BROKER_LOCATION, CT_GROUP_MEMBER, CT_BROKER_RULE, CT_COUNT
 };
 static const char *const cache_tables[CT_COUNT] = {"channel_location", "location", "broker_location",
-"location_group_member"};
+"location_group_member", "broker_rule"};
 static Oid	cache_relids[CT_COUNT];
 static MemoryContext cache_cxt = NULL;
 static CachedChannel *cache_channels = NULL;
@@ -515,6 +541,15 @@ cache_load(const char *channel)
 		l->capacity = isnull ? 0 : DatumGetInt32(x);
 	}
 	MemoryContextSwitchTo(old);
+
+	PushActiveSnapshot(GetLatestSnapshot());
+	r = SPI_execute_plan(plan_query(PQ_CHANNEL_RULES), values, NULL, true, 0);
+	PopActiveSnapshot();
+	if (r != SPI_OK_SELECT)
+		elog(ERROR, "inventory_sync: reading the brokering rules of channel \"%s\" failed", channel);
+	old = MemoryContextSwitchTo(cache_cxt);
+	rules_read(&c->rules, &c->nrules);
+	MemoryContextSwitchTo(old);
 	/* dropped while it was read: used for this order, read again for the next */
 	if (cache_resets == resets && !cache_stale)
 	{
@@ -522,6 +557,42 @@ cache_load(const char *channel)
 		cache_channels = c;
 	}
 	return c;
+}
+
+/*
+ * What read_rules() reads, from the channel's rules kept per backend: a pickup order, or
+ * a channel without rules, has one rule without number. Copied out of the list, which an
+ * invalidation may drop before the order is planned.
+ */
+static void
+read_rules_kept(text *channel, text *pickup, PlanRule **out, int *nout)
+{
+	CachedChannel *c = cache_load(text_to_cstring(channel));
+	PlanRule   *rs;
+	int			i;
+
+	if (pickup != NULL || c->nrules == 0)
+	{
+		rs = palloc0(sizeof(PlanRule));
+		rs->numbered = false;
+		rs->allow_split = false;
+		rs->max_shipments = 1;
+		rs->min_split = DatumGetNumeric(DirectFunctionCall1(int4_numeric, Int32GetDatum(1)));
+		rs->prefer_single = false;
+		*out = rs;
+		*nout = 1;
+		return;
+	}
+	rs = palloc(sizeof(PlanRule) * c->nrules);
+	for (i = 0; i < c->nrules; i++)
+	{
+		rs[i] = c->rules[i];
+		rs[i].group = c->rules[i].group == NULL ? NULL : pstrdup(c->rules[i].group);
+		rs[i].kind = c->rules[i].kind == NULL ? NULL : pstrdup(c->rules[i].kind);
+		rs[i].min_split = DatumGetNumericCopy(NumericGetDatum(c->rules[i].min_split));
+	}
+	*out = rs;
+	*nout = c->nrules;
 }
 
 /* great_circle_km() (as PQ_LOCATIONS writes it out), in the same float8 steps */
@@ -632,6 +703,12 @@ ranked_cmp(const void *x, const void *y)
 	return a->loc.key < b->loc.key ? -1 : a->loc.key > b->loc.key ? 1 : 0;
 }
 
+static int
+ranked_ref_cmp(const void *x, const void *y)
+{
+	return ranked_cmp(*(const RankedLocation *const *) x, *(const RankedLocation *const *) y);
+}
+
 /*
  * read_locations() from the kept list: the same locations, in the same order, with the
  * same distances (only the daily order count read for the order).
@@ -647,6 +724,7 @@ read_locations_kept(text *channel, Datum latitude, bool lat_null, Datum longitud
 	int			nex = 0;
 	bool		ex_has_null = false;
 	RankedLocation *rs = palloc0(sizeof(RankedLocation) * Max(c->nlocs, 1));
+	RankedLocation **order;
 	char	  **ex_texts;
 	int			n = 0,
 				nfull_ask = 0,
@@ -742,10 +820,14 @@ read_locations_kept(text *channel, Datum latitude, bool lat_null, Datum longitud
 			rl->loc.distance_text = tenths_text(rl->tenths);
 		}
 	}
-	qsort(rs, n, sizeof(RankedLocation), ranked_cmp);
+	/* sorted by reference: a location is too wide to be moved at every step of the sort */
+	order = palloc(sizeof(RankedLocation *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		order[i] = &rs[i];
+	qsort(order, n, sizeof(RankedLocation *), ranked_ref_cmp);
 	*out = palloc0(sizeof(PlanLocation) * Max(n, 1));
 	for (i = 0; i < n; i++)
-		(*out)[i] = rs[i].loc;
+		(*out)[i] = order[i]->loc;
 	*nout = n;
 }
 
@@ -845,21 +927,6 @@ location_key_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-static LocationKey *
-location_keys(PlanLocation *ls, int nlocs)
-{
-	LocationKey *keys = palloc(sizeof(LocationKey) * Max(nlocs, 1));
-	int			i;
-
-	for (i = 0; i < nlocs; i++)
-	{
-		keys[i].key = ls[i].key;
-		keys[i].ix = i;
-	}
-	qsort(keys, nlocs, sizeof(LocationKey), location_key_cmp);
-	return keys;
-}
-
 static int
 location_index(LocationKey *keys, int nlocs, int64 gln)
 {
@@ -871,7 +938,7 @@ location_index(LocationKey *keys, int nlocs, int64 gln)
 
 /* Fills the location ATP of s from the rows of the query just run (item, location, atp). */
 static void
-stock_rows(PlanStock *s, LocationKey *keys, bool *seen)
+stock_rows(PlanStock *s, LocationKey *keys)
 {
 	uint64		r;
 
@@ -900,23 +967,269 @@ stock_rows(PlanStock *s, LocationKey *keys, bool *seen)
 			continue;
 		/* a NULL ATP counts as none, as the SQL's coalesce has it */
 		s->at[i * s->nlocs + l] = isnull ? num_zero() : DatumGetNumeric(atp);
-		if (seen != NULL)
-			seen[i * s->nlocs + l] = true;
 	}
 }
 
-/* false: an item of the units is not one the stock knows by that text (the SQL plans it) */
+/*
+ * The stored location ATP of today, read where the plan asks for it. An order's units
+ * mostly fit at the first location a rule ranks first, so the plan asks for a few of the
+ * channel's locations an item, not all of them: each (item, location) it asks for is
+ * read once, by location_atp's primary key under the caller's snapshot (as a statement
+ * of the caller would read it), starting from the version this backend found last
+ * (keyed_row_find()'s follow_seen: the row changes with every reservation of the item
+ * there). A row missing or of an earlier day sets missing: the caller then reads all of
+ * the stock as _broker_stock() computes it and places the units again, which is what the
+ * plan was before it read by key (where every row is of today, _broker_stock() gives the
+ * stored ATP itself, so the plan is the same whichever way the stock was read).
+ */
+static KeyedTable latp_table;
+static bool latp_loaded = false;
+
+static void
+latp_reset(int kind, Oid relid)
+{
+	if (!ext_catalog_change_concerns(kind, relid, &latp_table.relid, 1))
+		return;
+	latp_loaded = false;
+}
+
+enum
+{
+	LATP_ATP, LATP_COMPUTED_ON
+};
+
+static void
+stock_stored_open(PlanStock *s, int32 shelf)
+{
+	static const char *const latp_keys[] = {"item_gtin", "location", "min_shelf_life_days"};
+	static const char *const latp_cols[] = {"atp", "computed_on"};
+
+	ext_catalog_on_change(latp_reset, EXT_CHANGE_RELATION | EXT_CHANGE_TYPE);
+	if (!latp_loaded)
+	{
+		keyed_table_load(&latp_table, "location_atp", NULL, latp_keys, 3, latp_cols, 2);
+		latp_loaded = true;
+	}
+	s->latp = palloc(sizeof(KeyedRow));
+	keyed_row_open(s->latp, &latp_table, AccessShareLock);
+	s->latp->snapshot = GetActiveSnapshot();
+	s->latp->follow_seen = true;
+	s->stored = true;
+	s->missing = false;
+	s->shelf = shelf;
+	s->today = GetSQLCurrentDate();
+	s->loaded = palloc0(sizeof(bool) * Max(s->nitems * s->nlocs, 1));
+}
+
+static void
+stock_stored_close(PlanStock *s)
+{
+	if (s->latp != NULL)
+		keyed_row_close(s->latp);
+	s->latp = NULL;
+	s->stored = false;
+}
+
+/* The location ATP of item at loc as the plan reads it. */
+static Numeric
+stock_at(PlanStock *s, int item, int loc)
+{
+	int			k = item * s->nlocs + loc;
+
+	if (s->stored && !s->loaded[k])
+	{
+		Datum		key[3] = {Int64GetDatum(s->item_keys[item]), Int64GetDatum(s->loc_keys[loc]),
+		Int32GetDatum(s->shelf)};
+		bool		isnull;
+
+		if (keyed_row_find(s->latp, key)
+			&& DatumGetDateADT(keyed_row_get(s->latp, LATP_COMPUTED_ON, &isnull)) == s->today)
+			s->at[k] = DatumGetNumericCopy(keyed_row_get(s->latp, LATP_ATP, &isnull));
+		else
+			s->missing = true;
+		s->loaded[k] = true;
+	}
+	return s->at[k];
+}
+
+/*
+ * What PQ_CHANNEL reads, by key where it is published: the order's items (each GTIN
+ * once, as gtin's text), the channel's ATP of each from channel_atp where its
+ * channel_atp_state row says it was computed today, whether a protection names an item,
+ * and the channel's minimum shelf life; read through the tables' indexes under the
+ * caller's snapshot, the channel ATP rows from the version this backend found last (they
+ * change with every reservation of the item). false, with nothing set, when an item's
+ * channel ATP is not published today or the channel is unknown: PQ_CHANNEL reads it
+ * (_channel_atp() computes what is not published).
+ */
+enum
+{
+	KT_CHANNEL, KT_CHANNEL_ATP, KT_STATE, KT_PROTECTION, KT_COUNT
+};
+static KeyedTable stock_tables[KT_COUNT];
+static bool stock_tables_loaded = false;
+
+static void
+stock_tables_reset(int kind, Oid relid)
+{
+	Oid			relids[KT_COUNT];
+	int			i;
+
+	for (i = 0; i < KT_COUNT; i++)
+		relids[i] = stock_tables[i].relid;
+	if (!ext_catalog_change_concerns(kind, relid, relids, KT_COUNT))
+		return;
+	stock_tables_loaded = false;
+}
+
 static bool
-read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs, PlanStock *s)
+channel_stock_keyed(text *channel, PlanUnit *us, int nunits, PlanStock *s, bool *protected, bool *has_shelf,
+					int32 *shelf)
+{
+	static const char *const channel_key[] = {"channel"};
+	static const char *const channel_cols[] = {"min_shelf_life_days"};
+	static const char *const channel_item[] = {"channel", "item_gtin"};
+	static const char *const atp_cols[] = {"atp"};
+	static const char *const state_cols[] = {"computed_on"};
+	static const char *const item_location[] = {"item_gtin", "location"};
+	Oid			gtin = ext_catalog_type("gtin", false);
+	Oid			in,
+				io,
+				out;
+	bool		varlena;
+	Snapshot	snap = GetActiveSnapshot();
+	DateADT		today = GetSQLCurrentDate();
+	KeyedRow	rows[KT_COUNT];
+	int			n = 0,
+				total = 0,
+				u,
+				c,
+				i;
+	int64	   *keys;
+	Numeric    *atps;
+	bool		ok = true,
+				prot = false,
+				isnull;
+	int32		sh;
+
+	ext_catalog_on_change(stock_tables_reset, EXT_CHANGE_RELATION | EXT_CHANGE_TYPE);
+	if (!stock_tables_loaded)
+	{
+		keyed_table_load(&stock_tables[KT_CHANNEL], "channel", NULL, channel_key, 1, channel_cols, 1);
+		keyed_table_load(&stock_tables[KT_CHANNEL_ATP], "channel_atp", NULL, channel_item, 2, atp_cols, 1);
+		keyed_table_load(&stock_tables[KT_STATE], "channel_atp_state", NULL, channel_item, 2, state_cols, 1);
+		keyed_table_load(&stock_tables[KT_PROTECTION], "channel_protection", "channel_protection_item",
+						 item_location, 2, NULL, 0);
+		stock_tables_loaded = true;
+	}
+	for (u = 0; u < nunits; u++)
+		total += us[u].ncomps;
+	keys = palloc(sizeof(int64) * Max(total, 1));
+	/* each GTIN once, as the cast to gtin reads it (its errors too) */
+	getTypeInputInfo(gtin, &in, &io);
+	for (u = 0; u < nunits; u++)
+		for (c = 0; c < us[u].ncomps; c++)
+		{
+			int64		k = DatumGetInt64(OidInputFunctionCall(in, us[u].comps[c].item, io, -1));
+
+			for (i = 0; i < n && keys[i] != k; i++)
+				;
+			if (i == n)
+				keys[n++] = k;
+		}
+
+	for (i = 0; i < KT_COUNT; i++)
+	{
+		keyed_row_open(&rows[i], &stock_tables[i], AccessShareLock);
+		rows[i].snapshot = snap;
+	}
+	rows[KT_CHANNEL_ATP].follow_seen = true;
+	rows[KT_STATE].follow_seen = true;
+	{
+		Datum		key[1] = {PointerGetDatum(channel)};
+
+		ok = keyed_row_find(&rows[KT_CHANNEL], key);
+		sh = ok ? DatumGetInt32(keyed_row_get(&rows[KT_CHANNEL], 0, &isnull)) : 0;
+	}
+	atps = palloc(sizeof(Numeric) * Max(n, 1));
+	for (i = 0; ok && i < n; i++)
+	{
+		Datum		key[2] = {PointerGetDatum(channel), Int64GetDatum(keys[i])};
+		Datum		pkey[1] = {Int64GetDatum(keys[i])};
+
+		if (!keyed_row_find(&rows[KT_STATE], key)
+			|| DatumGetDateADT(keyed_row_get(&rows[KT_STATE], 0, &isnull)) != today
+			|| !keyed_row_find(&rows[KT_CHANNEL_ATP], key))
+		{
+			ok = false;
+			break;
+		}
+		atps[i] = DatumGetNumericCopy(keyed_row_get(&rows[KT_CHANNEL_ATP], 0, &isnull));
+		if (!prot)
+		{
+			keyed_scan_begin(&rows[KT_PROTECTION], pkey, 1);
+			prot = keyed_scan_next(&rows[KT_PROTECTION]);
+			keyed_scan_end(&rows[KT_PROTECTION]);
+		}
+	}
+	for (i = 0; i < KT_COUNT; i++)
+		keyed_row_close(&rows[i]);
+	if (!ok)
+		return false;
+
+	getTypeOutputInfo(gtin, &out, &varlena);
+	s->nitems = n;
+	s->items = palloc(sizeof(char *) * Max(n, 1));
+	s->item_keys = keys;
+	s->channel = atps;
+	s->used_channel = palloc(sizeof(Numeric) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		s->items[i] = OidOutputFunctionCall(out, Int64GetDatum(keys[i]));
+		s->used_channel[i] = num_zero();
+	}
+	*protected = prot;
+	*has_shelf = true;
+	*shelf = sh;
+	return true;
+}
+
+/* Every location ATP of the stock as _broker_stock() computes it; values: PQ_STOCK_COMPUTED's arguments. */
+static void
+stock_computed(PlanStock *s, Datum *values)
+{
+	char		nulls[2] = {' ', ' '};
+	Numeric		zero = num_zero();
+	LocationKey *keys = palloc(sizeof(LocationKey) * Max(s->nlocs, 1));
+	int			i;
+
+	for (i = 0; i < s->nlocs; i++)
+	{
+		keys[i].key = s->loc_keys[i];
+		keys[i].ix = i;
+	}
+	qsort(keys, s->nlocs, sizeof(LocationKey), location_key_cmp);
+	for (i = 0; i < s->nitems * s->nlocs; i++)
+		s->at[i] = zero;
+	plan_run(PQ_STOCK_COMPUTED, values, nulls);
+	stock_rows(s, keys);
+}
+
+/*
+ * false: an item of the units is not one the stock knows by that text (the SQL plans
+ * it). values: where PQ_STOCK_COMPUTED's arguments are left for the caller.
+ */
+static bool
+read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs, PlanStock *s, Datum *values)
 {
 	Datum	   *items = palloc(sizeof(Datum) * 1);
 	int			nitems = 0,
 				cap = 1;
-	Datum		values[2];
 	char		nulls[2] = {' ', ' '};
 	bool		protected = false;
-	bool	   *seen;
-	LocationKey *keys = location_keys(ls, nlocs);
+	bool		has_shelf = false;
+	int32		shelf = 0;
+	Numeric		zero = num_zero();
 	int			u,
 				c,
 				i;
@@ -935,9 +1248,11 @@ read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs,
 	values[0] = PointerGetDatum(channel);
 	values[1] = PointerGetDatum(construct_array(items, nitems, TEXTOID, -1, false, TYPALIGN_INT));
 
+	s->nlocs = nlocs;
+	if (channel_stock_keyed(channel, us, nunits, s, &protected, &has_shelf, &shelf))
+		goto items_read;
 	plan_run(PQ_CHANNEL, values, nulls);
 	s->nitems = (int) SPI_processed;
-	s->nlocs = nlocs;
 	s->items = palloc(sizeof(char *) * Max(s->nitems, 1));
 	s->item_keys = palloc(sizeof(int64) * Max(s->nitems, 1));
 	s->channel = palloc(sizeof(Numeric) * Max(s->nitems, 1));
@@ -956,7 +1271,11 @@ read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs,
 		s->used_channel[r] = num_zero();
 		if (DatumGetBool(SPI_getbinval(t, d, 4, &isnull)))
 			protected = true;
+		x = SPI_getbinval(t, d, 5, &isnull);
+		has_shelf = !isnull;
+		shelf = isnull ? 0 : DatumGetInt32(x);
 	}
+items_read:
 	for (u = 0; u < nunits; u++)
 		for (c = 0; c < us[u].ncomps; c++)
 			if ((us[u].comps[c].item_ix = item_index(s, us[u].comps[c].item)) < 0)
@@ -964,29 +1283,23 @@ read_stock(text *channel, PlanUnit *us, int nunits, PlanLocation *ls, int nlocs,
 
 	s->at = palloc(sizeof(Numeric) * Max(s->nitems * nlocs, 1));
 	s->used_at = palloc(sizeof(Numeric) * Max(s->nitems * nlocs, 1));
-	seen = palloc0(sizeof(bool) * Max(s->nitems * nlocs, 1));
+	s->loc_keys = palloc(sizeof(int64) * Max(nlocs, 1));
+	for (i = 0; i < nlocs; i++)
+		s->loc_keys[i] = ls[i].key;
 	for (i = 0; i < s->nitems * nlocs; i++)
 	{
-		s->at[i] = num_zero();
-		s->used_at[i] = num_zero();
+		s->at[i] = zero;
+		s->used_at[i] = zero;
 	}
 	if (nlocs == 0 || s->nitems == 0)
 		return true;
-	if (!protected)
+	if (!protected && has_shelf)
 	{
-		plan_run(PQ_STOCK_STORED, values, nulls);
-		stock_rows(s, keys, seen);
-		for (i = 0; i < s->nitems * nlocs; i++)
-			if (!seen[i])
-				break;
-		if (i == s->nitems * nlocs)
-			return true;
+		stock_stored_open(s, shelf);
+		return true;
 	}
-	/* a row missing or of an earlier day, or a protection: as _broker_stock() computes it */
-	for (i = 0; i < s->nitems * nlocs; i++)
-		s->at[i] = num_zero();
-	plan_run(PQ_STOCK_COMPUTED, values, nulls);
-	stock_rows(s, keys, NULL);
+	/* a protection (or no channel): as _broker_stock() computes it */
+	stock_computed(s, values);
 	return true;
 }
 
@@ -1007,7 +1320,7 @@ available(PlanStock *s, int item, int loc)
 {
 	int			k = item * s->nlocs + loc;
 
-	return num_least(num_sub(s->at[k], s->used_at[k]), num_sub(s->channel[item], s->used_channel[item]));
+	return num_least(num_sub(stock_at(s, item, loc), s->used_at[k]), num_sub(s->channel[item], s->used_channel[item]));
 }
 
 static void
@@ -1258,6 +1571,7 @@ broker_plan_placed(PG_FUNCTION_ARGS)
 	PlanLocation *ls;
 	int			nlocs;
 	PlanStock	stock;
+	Datum		stock_args[2];
 	StringInfoData b;
 	bool		done;
 	Datum		result = (Datum) 0;
@@ -1271,10 +1585,14 @@ broker_plan_placed(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "inventory_sync: SPI_connect failed");
+	memset(&stock, 0, sizeof(stock));
 	done = read_units(units, &us, &nunits);
 	if (done && nunits > 0)
 	{
-		read_rules(channel, pickup, &rules, &nrules);
+		if (!IsolationUsesXactSnapshot())
+			read_rules_kept(channel, pickup, &rules, &nrules);
+		else
+			read_rules(channel, pickup, &rules, &nrules);
 		if (!IsolationUsesXactSnapshot())
 			read_locations_kept(channel, PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4), PG_ARGISNULL(4),
 								pickup, order_ref, PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6), PG_ARGISNULL(6),
@@ -1283,11 +1601,31 @@ broker_plan_placed(PG_FUNCTION_ARGS)
 			read_locations(channel, PG_GETARG_DATUM(3), PG_ARGISNULL(3), PG_GETARG_DATUM(4), PG_ARGISNULL(4), pickup,
 						   order_ref, PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6), PG_ARGISNULL(6), rules, nrules,
 						   &ls, &nlocs);
-		done = read_stock(channel, us, nunits, ls, nlocs, &stock);
+		done = read_stock(channel, us, nunits, ls, nlocs, &stock, stock_args);
 		initStringInfo(&b);
 		appendStringInfoChar(&b, '[');
 		if (done)
 			done = place(us, nunits, rules, nrules, ls, nlocs, &stock, PG_GETARG_INT32(7), PG_GETARG_BOOL(8), &b);
+		if (stock.stored)
+		{
+			bool		again = stock.missing;
+
+			stock_stored_close(&stock);
+			if (again)
+			{
+				/* a row asked for is missing or of an earlier day: all of it as _broker_stock() computes it */
+				int			i;
+
+				stock_computed(&stock, stock_args);
+				for (i = 0; i < stock.nitems * stock.nlocs; i++)
+					stock.used_at[i] = num_zero();
+				for (i = 0; i < stock.nitems; i++)
+					stock.used_channel[i] = num_zero();
+				resetStringInfo(&b);
+				appendStringInfoChar(&b, '[');
+				done = place(us, nunits, rules, nrules, ls, nlocs, &stock, PG_GETARG_INT32(7), PG_GETARG_BOOL(8), &b);
+			}
+		}
 		appendStringInfoChar(&b, ']');
 	}
 	else if (done)

@@ -135,11 +135,13 @@ SELECT pg_catalog.pg_extension_config_dump('broker_rejection', '');
 SELECT pg_catalog.pg_extension_config_dump('broker_allocation_allocation_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('broker_rejection_rejection_id_seq', '');
 -- the brokering plan keeps each channel's locations per backend (src/broker_plan.c), with
--- their groups, closing and capacity: a change tells it (as channel_location's and
--- location's own triggers do)
+-- their groups, closing and capacity, and the channel's rules: a change tells it (as
+-- channel_location's and location's own triggers do)
 CREATE TRIGGER broker_location_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON broker_location
     FOR EACH STATEMENT EXECUTE FUNCTION master_data_changed();
 CREATE TRIGGER location_group_member_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON location_group_member
+    FOR EACH STATEMENT EXECUTE FUNCTION master_data_changed();
+CREATE TRIGGER broker_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON broker_rule
     FOR EACH STATEMENT EXECUTE FUNCTION master_data_changed();
 
 CREATE VIEW kpi_broker_rejection AS
