@@ -335,6 +335,31 @@ read_line_components(char **items, Numeric *quantities, char **qtexts, int n, bo
 	return all_single;
 }
 
+/* A key of the object being built. */
+static void
+push_key(JsonbParseState **st, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+}
+
+/* A string member of the object being built. */
+static void
+push_string_member(JsonbParseState **st, const char *key, const char *value)
+{
+	JsonbValue	v;
+
+	push_key(st, key);
+	v.type = jbvString;
+	v.val.string.val = (char *) value;
+	v.val.string.len = strlen(value);
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
 PG_FUNCTION_INFO_V1(broker_units_placed);
 
 /*
@@ -356,7 +381,7 @@ broker_units_placed(PG_FUNCTION_ARGS)
 	char	  **comps;
 	char	  **cqtexts;
 	bool		kept;
-	StringInfoData b;
+	JsonbParseState *st = NULL;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
@@ -427,27 +452,37 @@ broker_units_placed(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 	}
 
-	/* the units as _broker_line_units() makes them of a line of one component */
-	initStringInfo(&b);
-	appendStringInfoChar(&b, '[');
+	/*
+	 * the units as _broker_line_units() makes them of a line of one component, built as
+	 * values rather than text that jsonb_in would parse again
+	 */
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	for (i = 0; i < n; i++)
 	{
-		if (i > 0)
-			appendStringInfoString(&b, ", ");
-		appendStringInfoString(&b, "{\"line_ref\": ");
-		escape_json(&b, refs[i]);
-		appendStringInfoString(&b, ", \"unit_ref\": ");
-		escape_json(&b, refs[i]);
-		appendStringInfoString(&b, ", \"splittable\": true, \"comps\": [{\"item\": ");
-		escape_json(&b, comps[i]);
-		appendStringInfoString(&b, ", \"quantity\": ");
-		appendStringInfoString(&b, cqtexts[i]);
-		appendStringInfoString(&b, ", \"ref\": ");
-		escape_json(&b, refs[i]);
-		appendStringInfoString(&b, "}]}");
+		JsonbValue	v;
+
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		push_string_member(&st, "line_ref", refs[i]);
+		push_string_member(&st, "unit_ref", refs[i]);
+		push_key(&st, "splittable");
+		v.type = jbvBool;
+		v.val.boolean = true;
+		pushJsonbValue(&st, WJB_VALUE, &v);
+		push_key(&st, "comps");
+		pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		push_string_member(&st, "item", comps[i]);
+		push_key(&st, "quantity");
+		v.type = jbvNumeric;
+		v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(cqtexts[i]),
+															ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+		pushJsonbValue(&st, WJB_VALUE, &v);
+		push_string_member(&st, "ref", refs[i]);
+		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+		pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	}
-	appendStringInfoChar(&b, ']');
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_ARRAY, NULL)));
 }
 
 /* ------------------------------------------------------------------------
@@ -949,7 +984,7 @@ broker_lock(PG_FUNCTION_ARGS)
 typedef struct HoldPart
 {
 	int			ix;				/* its position in the plan */
-	char	   *json;			/* the part as given (to return it with its reservation) */
+	JsonbContainer *obj;		/* the part as given (to return it with its reservation) */
 	char	   *line_ref;
 	char	   *unit_ref;
 	int32		part;
@@ -1034,7 +1069,7 @@ read_part(JsonbValue *e, int ix, HoldPart *p)
 		return false;
 	o = e->val.binary.data;
 	p->ix = ix;
-	p->json = JsonbToCString(NULL, o, VARSIZE(o));
+	p->obj = o;
 	p->line_ref = broker_json_string(o, "line_ref");
 	p->unit_ref = broker_json_string(o, "unit_ref");
 	p->item = broker_json_string(o, "item");
@@ -1314,33 +1349,46 @@ record_allocation(HoldPart **order, int n, Datum channel, Datum order_ref)
 	broker_allocation_append(channel, order_ref, rows, n);
 }
 
-/* The parts with their reservations, in the order they were held, as jsonb text. */
-static char *
-held_parts_json(HoldPart **order, int n)
+/*
+ * The parts with their reservations, in the order they were held, as jsonb: each object
+ * as given, a located one with its reservation_id added, built as values rather than text
+ * that jsonb_in would parse again.
+ */
+static Datum
+held_parts_jsonb(HoldPart **order, int n)
 {
-	StringInfoData b;
+	JsonbParseState *st = NULL;
+	JsonbValue	v;
+	JsonbValue *res;
 	int			i;
 
-	initStringInfo(&b);
-	appendStringInfoChar(&b, '[');
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	for (i = 0; i < n; i++)
 	{
 		HoldPart   *p = order[i];
-		int			len = strlen(p->json);
+		JsonbIterator *it = JsonbIteratorInit(p->obj);
+		JsonbIteratorToken t;
 
-		if (i > 0)
-			appendStringInfoString(&b, ", ");
-		if (p->location != NULL)
+		/* nested values come whole (skipNested) and pushJsonbValue() unpacks them */
+		while ((t = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 		{
-			/* the object as given, its closing brace replaced */
-			appendBinaryStringInfo(&b, p->json, len - 1);
-			appendStringInfo(&b, ", \"reservation_id\": " INT64_FORMAT "}", p->reservation_id);
+			if (t == WJB_END_OBJECT && p->location != NULL)
+			{
+				JsonbValue	k;
+
+				k.type = jbvString;
+				k.val.string.val = "reservation_id";
+				k.val.string.len = 14;
+				pushJsonbValue(&st, WJB_KEY, &k);
+				k.type = jbvNumeric;
+				k.val.numeric = int64_to_numeric(p->reservation_id);
+				pushJsonbValue(&st, WJB_VALUE, &k);
+			}
+			pushJsonbValue(&st, t, t < WJB_BEGIN_ARRAY ? &v : NULL);
 		}
-		else
-			appendStringInfoString(&b, p->json);
 	}
-	appendStringInfoChar(&b, ']');
-	return b.data;
+	res = pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
 }
 
 /*
@@ -1351,15 +1399,13 @@ static Datum
 hold_placed(HoldPart **order, int n, Datum channel, Datum order_ref, Datum expires_at, bool expires_null,
 			Datum due_date, bool due_null, MemoryContext outer)
 {
-	char	   *json;
 	MemoryContext spi;
 	Datum		result;
 
 	hold_parts(order, n, channel, order_ref, expires_at, expires_null, due_date, due_null);
 	record_allocation(order, n, channel, order_ref);
-	json = held_parts_json(order, n);
 	spi = MemoryContextSwitchTo(outer);
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	result = held_parts_jsonb(order, n);
 	MemoryContextSwitchTo(spi);
 	return result;
 }

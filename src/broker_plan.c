@@ -1362,59 +1362,134 @@ first_fit(PlanStock *s, PlanUnit *us, int *which, int nwhich, int *cands, int nc
 	return -1;
 }
 
-static void
-json_key_string(StringInfo b, const char *key, const char *value, bool first)
+/* One part of the plan: a component of a unit held at a location. */
+typedef struct PlanPart
 {
-	if (!first)
-		appendStringInfoString(b, ", ");
-	escape_json(b, key);
-	appendStringInfoString(b, ": ");
-	if (value == NULL)
-		appendStringInfoString(b, "null");
-	else
-		escape_json(b, value);
-}
+	PlanUnit   *unit;
+	int			comp;
+	int			part;
+	bool		suffix;
+	PlanLocation *loc;
+	PlanRule   *rule;
+	Numeric		quantity;		/* NULL: the component's */
+} PlanPart;
 
-static void
-json_key_raw(StringInfo b, const char *key, const char *value)
+/* The parts so far, in plan order. */
+typedef struct PlanParts
 {
-	appendStringInfoString(b, ", ");
-	escape_json(b, key);
-	appendStringInfoString(b, ": ");
-	appendStringInfoString(b, value == NULL ? "null" : value);
-}
+	PlanPart   *v;
+	int			n;
+	int			cap;
+} PlanParts;
 
 /*
  * _broker_unit_parts(): one part per component of a unit held at a location (the first
  * component's quantity replaced by quantity when given: a part of a split)
  */
 static void
-unit_parts(StringInfo b, int *nparts, PlanUnit *u, int part, bool suffix, PlanLocation *loc, PlanRule *rule,
-		   const char *quantity)
+unit_parts(PlanParts *out, PlanUnit *u, int part, bool suffix, PlanLocation *loc, PlanRule *rule, Numeric quantity)
 {
 	int			c;
-	char		partno[16];
 
-	snprintf(partno, sizeof(partno), "%d", part);
 	for (c = 0; c < u->ncomps; c++)
 	{
-		PlanComp   *pc = &u->comps[c];
-		char	   *ref = suffix ? psprintf("%s#%d", pc->ref, part) : pc->ref;
+		PlanPart   *pp;
 
-		if ((*nparts)++ > 0)
-			appendStringInfoString(b, ", ");
-		appendStringInfoChar(b, '{');
-		json_key_string(b, "line_ref", u->line_ref, true);
-		json_key_string(b, "unit_ref", u->unit_ref, false);
-		json_key_raw(b, "part", partno);
-		json_key_string(b, "item", pc->item, false);
-		json_key_raw(b, "quantity", quantity != NULL && c == 0 ? quantity : pc->quantity_text);
-		json_key_string(b, "location", loc->gln, false);
-		json_key_raw(b, "rule_no", rule->numbered ? psprintf("%d", rule->rule_no) : NULL);
-		json_key_raw(b, "distance_km", loc->distance_text);
-		json_key_string(b, "reservation_line_ref", ref, false);
-		appendStringInfoChar(b, '}');
+		if (out->n == out->cap)
+		{
+			out->cap = Max(out->cap * 2, 8);
+			out->v = out->v == NULL ? palloc(sizeof(PlanPart) * out->cap)
+				: repalloc(out->v, sizeof(PlanPart) * out->cap);
+		}
+		pp = &out->v[out->n++];
+		pp->unit = u;
+		pp->comp = c;
+		pp->part = part;
+		pp->suffix = suffix;
+		pp->loc = loc;
+		pp->rule = rule;
+		pp->quantity = quantity != NULL && c == 0 ? quantity : NULL;
 	}
+}
+
+static void
+push_key(JsonbParseState **st, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+}
+
+/* a string member; null when value is NULL */
+static void
+push_string(JsonbParseState **st, const char *key, const char *value)
+{
+	JsonbValue	v;
+
+	push_key(st, key);
+	if (value == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) value;
+		v.val.string.len = strlen(value);
+	}
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/* a number member; null when value is NULL */
+static void
+push_numeric(JsonbParseState **st, const char *key, Numeric value)
+{
+	JsonbValue	v;
+
+	push_key(st, key);
+	if (value == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvNumeric;
+		v.val.numeric = value;
+	}
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/*
+ * The parts as _broker_plan() returns them, built as values rather than text that
+ * jsonb_in would parse again.
+ */
+static Jsonb *
+parts_jsonb(PlanParts *ps)
+{
+	JsonbParseState *st = NULL;
+	int			i;
+
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+	for (i = 0; i < ps->n; i++)
+	{
+		PlanPart   *pp = &ps->v[i];
+		PlanUnit   *u = pp->unit;
+		PlanComp   *pc = &u->comps[pp->comp];
+
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		push_string(&st, "line_ref", u->line_ref);
+		push_string(&st, "unit_ref", u->unit_ref);
+		push_numeric(&st, "part", int64_to_numeric(pp->part));
+		push_string(&st, "item", pc->item);
+		push_numeric(&st, "quantity", pp->quantity != NULL ? pp->quantity : pc->quantity);
+		push_string(&st, "location", pp->loc->gln);
+		push_numeric(&st, "rule_no", pp->rule->numbered ? int64_to_numeric(pp->rule->rule_no) : NULL);
+		push_numeric(&st, "distance_km", pp->loc->distance_text == NULL ? NULL
+					 : DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(pp->loc->distance_text),
+														   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1))));
+		push_string(&st, "reservation_line_ref", pp->suffix ? psprintf("%s#%d", pc->ref, pp->part) : pc->ref);
+		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_ARRAY, NULL));
 }
 
 static bool
@@ -1442,13 +1517,12 @@ eligible(PlanRule *rule, PlanLocation *loc)
 /* false: a unit is left that no rule places (the SQL refuses it, or places it partially) */
 static bool
 place(PlanUnit *us, int nunits, PlanRule *rules, int nrules, PlanLocation *ls, int nlocs, PlanStock *s,
-	  int part_from, bool suffix, StringInfo b)
+	  int part_from, bool suffix, PlanParts *b)
 {
 	int		   *pending = palloc(sizeof(int) * Max(nunits, 1));
 	int		   *rest = palloc(sizeof(int) * Max(nunits, 1));
 	int		   *cands = palloc(sizeof(int) * Max(nlocs, 1));
 	int			npending = nunits;
-	int			nparts = 0;
 	int			r,
 				i,
 				k;
@@ -1473,7 +1547,7 @@ place(PlanUnit *us, int nunits, PlanRule *rules, int nrules, PlanLocation *ls, i
 			if (k >= 0)
 			{
 				for (i = 0; i < npending; i++)
-					unit_parts(b, &nparts, &us[pending[i]], part_from, suffix, &ls[cands[k]], rule, NULL);
+					unit_parts(b, &us[pending[i]], part_from, suffix, &ls[cands[k]], rule, NULL);
 				npending = 0;
 			}
 		}
@@ -1487,7 +1561,7 @@ place(PlanUnit *us, int nunits, PlanRule *rules, int nrules, PlanLocation *ls, i
 			{
 				int			c;
 
-				unit_parts(b, &nparts, u, part_from, suffix, &ls[cands[k]], rule, NULL);
+				unit_parts(b, u, part_from, suffix, &ls[cands[k]], rule, NULL);
 				for (c = 0; c < u->ncomps; c++)
 					use(s, u->comps[c].item_ix, cands[k], u->comps[c].quantity);
 				placed = true;
@@ -1499,13 +1573,11 @@ place(PlanUnit *us, int nunits, PlanRule *rules, int nrules, PlanLocation *ls, i
 				Numeric		need = u->comps[0].quantity;
 				Numeric    *used_at = palloc(sizeof(Numeric) * Max(s->nitems * s->nlocs, 1));
 				Numeric    *used_channel = palloc(sizeof(Numeric) * Max(s->nitems, 1));
-				StringInfoData g;
-				int			gparts = 0;
+				int			kept = b->n;	/* the parts before the split's, kept if it fails */
 				int			n = 0;
 
 				memcpy(used_at, s->used_at, sizeof(Numeric) * s->nitems * s->nlocs);
 				memcpy(used_channel, s->used_channel, sizeof(Numeric) * s->nitems);
-				initStringInfo(&g);
 				for (k = 0; k < ncands; k++)
 				{
 					Numeric		a,
@@ -1517,24 +1589,16 @@ place(PlanUnit *us, int nunits, PlanRule *rules, int nrules, PlanLocation *ls, i
 					if (num_sign(a) <= 0)
 						continue;
 					take = num_least(a, need);
-					unit_parts(&g, &gparts, u, part_from + n, true, &ls[cands[k]], rule, num_text(take));
+					unit_parts(b, u, part_from + n, true, &ls[cands[k]], rule, take);
 					use(s, item, cands[k], take);
 					need = num_sub(need, take);
 					n++;
 				}
 				if (num_sign(need) == 0)
-				{
-					if (gparts > 0)
-					{
-						if (nparts > 0)
-							appendStringInfoString(b, ", ");
-						appendBinaryStringInfo(b, g.data, g.len);
-						nparts += gparts;
-					}
 					placed = true;
-				}
 				else
 				{
+					b->n = kept;
 					memcpy(s->used_at, used_at, sizeof(Numeric) * s->nitems * s->nlocs);
 					memcpy(s->used_channel, used_channel, sizeof(Numeric) * s->nitems);
 				}
@@ -1572,7 +1636,7 @@ broker_plan_placed(PG_FUNCTION_ARGS)
 	int			nlocs;
 	PlanStock	stock;
 	Datum		stock_args[2];
-	StringInfoData b;
+	PlanParts	b = {NULL, 0, 0};
 	bool		done;
 	Datum		result = (Datum) 0;
 
@@ -1602,8 +1666,6 @@ broker_plan_placed(PG_FUNCTION_ARGS)
 						   order_ref, PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6), PG_ARGISNULL(6), rules, nrules,
 						   &ls, &nlocs);
 		done = read_stock(channel, us, nunits, ls, nlocs, &stock, stock_args);
-		initStringInfo(&b);
-		appendStringInfoChar(&b, '[');
 		if (done)
 			done = place(us, nunits, rules, nrules, ls, nlocs, &stock, PG_GETARG_INT32(7), PG_GETARG_BOOL(8), &b);
 		if (stock.stored)
@@ -1621,23 +1683,16 @@ broker_plan_placed(PG_FUNCTION_ARGS)
 					stock.used_at[i] = num_zero();
 				for (i = 0; i < stock.nitems; i++)
 					stock.used_channel[i] = num_zero();
-				resetStringInfo(&b);
-				appendStringInfoChar(&b, '[');
+				b.n = 0;
 				done = place(us, nunits, rules, nrules, ls, nlocs, &stock, PG_GETARG_INT32(7), PG_GETARG_BOOL(8), &b);
 			}
 		}
-		appendStringInfoChar(&b, ']');
-	}
-	else if (done)
-	{
-		initStringInfo(&b);
-		appendStringInfoString(&b, "[]");
 	}
 	if (done)
 	{
 		MemoryContext spi = MemoryContextSwitchTo(outer);
 
-		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data));
+		result = JsonbPGetDatum(parts_jsonb(&b));
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();

@@ -799,43 +799,6 @@ $$;
 COMMENT ON FUNCTION _broker_result(text, text) IS
   'Internal: an order''s current allocation (held and unallocated parts) in line order';
 
--- broker()'s arguments other than the lines: 22004, 22023, 23503, IS043.
-CREATE FUNCTION _broker_check(channel text, order_ref text, latitude double precision, longitude double precision,
-                              pickup gln, partial boolean, dry_run boolean)
-RETURNS void
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, inventory_sync, pg_temp
-AS $$
-BEGIN
-    IF channel IS NULL OR order_ref IS NULL OR partial IS NULL OR dry_run IS NULL THEN
-        RAISE EXCEPTION 'broker() needs channel, order_ref, partial and dry_run' USING ERRCODE = '22004',
-              DETAIL = format('Channel %s, order %s.', coalesce(quote_literal(channel), 'NULL'), coalesce(quote_literal(order_ref), 'NULL')),
-              HINT = 'order_ref is the caller''s key that makes brokering idempotent.';
-    END IF;
-    IF length(order_ref) NOT BETWEEN 1 AND 200 THEN
-        RAISE EXCEPTION 'order_ref must have 1 to 200 characters' USING ERRCODE = '22023',
-              DETAIL = format('Order "%s".', left(order_ref, 60));
-    END IF;
-    IF NOT EXISTS (SELECT FROM inventory_sync.channel c WHERE c.channel = $1) THEN
-        RAISE EXCEPTION 'unknown channel "%"', channel USING ERRCODE = '23503',
-              HINT = 'Channels are listed in inventory_sync.channel.';
-    END IF;
-    IF (latitude IS NULL) <> (longitude IS NULL) OR latitude NOT BETWEEN -90 AND 90 OR longitude NOT BETWEEN -180 AND 180 THEN
-        RAISE EXCEPTION 'invalid ship-to point (%, %) for order "%"', coalesce(latitude::text, 'NULL'),
-              coalesce(longitude::text, 'NULL'), order_ref USING ERRCODE = '22023',
-              HINT = 'Give both ship_to_latitude (-90 to 90) and ship_to_longitude (-180 to 180) in degrees, or neither.';
-    END IF;
-    IF pickup IS NOT NULL AND NOT EXISTS (SELECT FROM inventory_sync.channel_location cl
-                                           WHERE cl.channel = $1 AND cl.location = pickup) THEN
-        RAISE EXCEPTION 'pickup location % is not a location of channel "%"', pickup, channel USING ERRCODE = 'IS043',
-              DETAIL = format('Order "%s".', order_ref),
-              HINT = 'The channel sells from the locations in inventory_sync.channel_location.';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION _broker_check(text, text, double precision, double precision, gln, boolean, boolean) IS
-  'Internal: checks broker()''s arguments other than the lines (22004, 22023, 23503, IS043)';
-
 CREATE FUNCTION broker(channel text, order_ref text, lines jsonb,
                        ship_to_latitude double precision DEFAULT NULL, ship_to_longitude double precision DEFAULT NULL,
                        pickup_location gln DEFAULT NULL, partial boolean DEFAULT false, dry_run boolean DEFAULT false,
@@ -851,7 +814,32 @@ DECLARE
     parts jsonb;
     prior inventory_sync.broker_order;
 BEGIN
-    PERFORM inventory_sync._broker_check($1, $2, $4, $5, $6, $7, $8);
+    -- the arguments other than the lines (22004, 22023, 23503, IS043), here rather than in a
+    -- function of their own: a call and its statement fewer an order
+    IF $1 IS NULL OR $2 IS NULL OR $7 IS NULL OR $8 IS NULL THEN
+        RAISE EXCEPTION 'broker() needs channel, order_ref, partial and dry_run' USING ERRCODE = '22004',
+              DETAIL = format('Channel %s, order %s.', coalesce(quote_literal($1), 'NULL'), coalesce(quote_literal($2), 'NULL')),
+              HINT = 'order_ref is the caller''s key that makes brokering idempotent.';
+    END IF;
+    IF length($2) NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'order_ref must have 1 to 200 characters' USING ERRCODE = '22023',
+              DETAIL = format('Order "%s".', left($2, 60));
+    END IF;
+    IF NOT EXISTS (SELECT FROM inventory_sync.channel c WHERE c.channel = $1) THEN
+        RAISE EXCEPTION 'unknown channel "%"', $1 USING ERRCODE = '23503',
+              HINT = 'Channels are listed in inventory_sync.channel.';
+    END IF;
+    IF ($4 IS NULL) <> ($5 IS NULL) OR $4 NOT BETWEEN -90 AND 90 OR $5 NOT BETWEEN -180 AND 180 THEN
+        RAISE EXCEPTION 'invalid ship-to point (%, %) for order "%"', coalesce($4::text, 'NULL'),
+              coalesce($5::text, 'NULL'), $2 USING ERRCODE = '22023',
+              HINT = 'Give both ship_to_latitude (-90 to 90) and ship_to_longitude (-180 to 180) in degrees, or neither.';
+    END IF;
+    IF $6 IS NOT NULL AND NOT EXISTS (SELECT FROM inventory_sync.channel_location cl
+                                       WHERE cl.channel = $1 AND cl.location = $6) THEN
+        RAISE EXCEPTION 'pickup location % is not a location of channel "%"', $6, $1 USING ERRCODE = 'IS043',
+              DETAIL = format('Order "%s".', $2),
+              HINT = 'The channel sells from the locations in inventory_sync.channel_location.';
+    END IF;
     units := coalesce(inventory_sync._broker_units_placed($2, $3), inventory_sync._broker_units($2, $3));
     -- before any row: a membership change (EXCLUSIVE on channel) waits for it, as for reserve()
     LOCK TABLE inventory_sync.channel IN ROW SHARE MODE;
