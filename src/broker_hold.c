@@ -745,7 +745,8 @@ take_locks_keyed(Datum channel, Datum items, char items_null, Datum locations, c
 		if (npairs == 0 || key_pair_cmp(&pairs[npairs - 1], &pairs[i]) != 0)
 			pairs[npairs++] = pairs[i];
 	distinct_items = palloc(sizeof(int64) * nitems);
-	memcpy(distinct_items, item_keys, sizeof(int64) * nitems);
+	for (i = 0; i < nitems; i++)
+		distinct_items[i] = item_keys[i];
 	qsort(distinct_items, nitems, sizeof(int64), int64_cmp);
 	for (i = 0; i < nitems; i++)
 		if (ndistinct == 0 || distinct_items[ndistinct - 1] != distinct_items[i])
