@@ -631,15 +631,8 @@ static bool lock_tables_loaded = false;
 static void
 lock_tables_reset(int kind, Oid relid)
 {
-	Oid			relids[LK_COUNT];
-	int			i;
-
-	for (i = 0; i < LK_COUNT; i++)
-		relids[i] = lock_tables[i].relid;
-
-	if (!ext_catalog_change_concerns(kind, relid, relids, LK_COUNT))
-		return;
-	lock_tables_loaded = false;
+	if (keyed_tables_concerned(kind, relid, lock_tables, LK_COUNT))
+		lock_tables_loaded = false;
 }
 
 static int

@@ -1072,14 +1072,8 @@ static bool stock_tables_loaded = false;
 static void
 stock_tables_reset(int kind, Oid relid)
 {
-	Oid			relids[KT_COUNT];
-	int			i;
-
-	for (i = 0; i < KT_COUNT; i++)
-		relids[i] = stock_tables[i].relid;
-	if (!ext_catalog_change_concerns(kind, relid, relids, KT_COUNT))
-		return;
-	stock_tables_loaded = false;
+	if (keyed_tables_concerned(kind, relid, stock_tables, KT_COUNT))
+		stock_tables_loaded = false;
 }
 
 static bool

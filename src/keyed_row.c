@@ -68,6 +68,18 @@ keyed_table_load(KeyedTable *t, const char *table, const char *index, const char
 	table_close(rel, AccessShareLock);
 }
 
+/* Whether a catalog change (see ext_catalog_on_change()) concerns one of n loaded tables. */
+bool
+keyed_tables_concerned(int kind, Oid relid, const KeyedTable *tables, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (ext_catalog_change_concerns(kind, relid, &tables[i].relid, 1))
+			return true;
+	return false;
+}
+
 void
 keyed_row_open(KeyedRow *r, const KeyedTable *t, LOCKMODE lockmode)
 {

@@ -47,6 +47,7 @@ typedef struct KeyedTable
 extern void keyed_table_load(KeyedTable *t, const char *table, const char *index,
 							 const char *const *keycols, int nkeys,
 							 const char *const *cols, int ncols);
+extern bool keyed_tables_concerned(int kind, Oid relid, const KeyedTable *tables, int n);
 
 typedef struct KeyedRow
 {
