@@ -335,30 +335,7 @@ read_line_components(char **items, Numeric *quantities, char **qtexts, int n, bo
 	return all_single;
 }
 
-/* A key of the object being built. */
-static void
-push_key(JsonbParseState **st, const char *key)
-{
-	JsonbValue	k;
 
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-}
-
-/* A string member of the object being built. */
-static void
-push_string_member(JsonbParseState **st, const char *key, const char *value)
-{
-	JsonbValue	v;
-
-	push_key(st, key);
-	v.type = jbvString;
-	v.val.string.val = (char *) value;
-	v.val.string.len = strlen(value);
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
 
 PG_FUNCTION_INFO_V1(broker_units_placed);
 
@@ -462,22 +439,22 @@ broker_units_placed(PG_FUNCTION_ARGS)
 		JsonbValue	v;
 
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-		push_string_member(&st, "line_ref", refs[i]);
-		push_string_member(&st, "unit_ref", refs[i]);
-		push_key(&st, "splittable");
+		broker_json_push_string(&st, "line_ref", refs[i]);
+		broker_json_push_string(&st, "unit_ref", refs[i]);
+		broker_json_push_key(&st, "splittable");
 		v.type = jbvBool;
 		v.val.boolean = true;
 		pushJsonbValue(&st, WJB_VALUE, &v);
-		push_key(&st, "comps");
+		broker_json_push_key(&st, "comps");
 		pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-		push_string_member(&st, "item", comps[i]);
-		push_key(&st, "quantity");
+		broker_json_push_string(&st, "item", comps[i]);
+		broker_json_push_key(&st, "quantity");
 		v.type = jbvNumeric;
 		v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(cqtexts[i]),
 															ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 		pushJsonbValue(&st, WJB_VALUE, &v);
-		push_string_member(&st, "ref", refs[i]);
+		broker_json_push_string(&st, "ref", refs[i]);
 		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 		pushJsonbValue(&st, WJB_END_ARRAY, NULL);
 		pushJsonbValue(&st, WJB_END_OBJECT, NULL);

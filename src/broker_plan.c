@@ -1406,52 +1406,6 @@ unit_parts(PlanParts *out, PlanUnit *u, int part, bool suffix, PlanLocation *loc
 	}
 }
 
-static void
-push_key(JsonbParseState **st, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-}
-
-/* a string member; null when value is NULL */
-static void
-push_string(JsonbParseState **st, const char *key, const char *value)
-{
-	JsonbValue	v;
-
-	push_key(st, key);
-	if (value == NULL)
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) value;
-		v.val.string.len = strlen(value);
-	}
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
-/* a number member; null when value is NULL */
-static void
-push_numeric(JsonbParseState **st, const char *key, Numeric value)
-{
-	JsonbValue	v;
-
-	push_key(st, key);
-	if (value == NULL)
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvNumeric;
-		v.val.numeric = value;
-	}
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
 /*
  * The parts as _broker_plan() returns them, built as values rather than text that
  * jsonb_in would parse again.
@@ -1470,17 +1424,17 @@ parts_jsonb(PlanParts *ps)
 		PlanComp   *pc = &u->comps[pp->comp];
 
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-		push_string(&st, "line_ref", u->line_ref);
-		push_string(&st, "unit_ref", u->unit_ref);
-		push_numeric(&st, "part", int64_to_numeric(pp->part));
-		push_string(&st, "item", pc->item);
-		push_numeric(&st, "quantity", pp->quantity != NULL ? pp->quantity : pc->quantity);
-		push_string(&st, "location", pp->loc->gln);
-		push_numeric(&st, "rule_no", pp->rule->numbered ? int64_to_numeric(pp->rule->rule_no) : NULL);
-		push_numeric(&st, "distance_km", pp->loc->distance_text == NULL ? NULL
+		broker_json_push_string(&st, "line_ref", u->line_ref);
+		broker_json_push_string(&st, "unit_ref", u->unit_ref);
+		broker_json_push_numeric(&st, "part", int64_to_numeric(pp->part));
+		broker_json_push_string(&st, "item", pc->item);
+		broker_json_push_numeric(&st, "quantity", pp->quantity != NULL ? pp->quantity : pc->quantity);
+		broker_json_push_string(&st, "location", pp->loc->gln);
+		broker_json_push_numeric(&st, "rule_no", pp->rule->numbered ? int64_to_numeric(pp->rule->rule_no) : NULL);
+		broker_json_push_numeric(&st, "distance_km", pp->loc->distance_text == NULL ? NULL
 					 : DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(pp->loc->distance_text),
 														   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1))));
-		push_string(&st, "reservation_line_ref", pp->suffix ? psprintf("%s#%d", pc->ref, pp->part) : pc->ref);
+		broker_json_push_string(&st, "reservation_line_ref", pp->suffix ? psprintf("%s#%d", pc->ref, pp->part) : pc->ref);
 		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	}
 	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_ARRAY, NULL));
